@@ -1,0 +1,24 @@
+/** Unit tests (pure code) are test/unit/**/*.test.ts; integration tests (real Kafka,
+ *  PostgreSQL, Debezium) are test/it/**/*.it.ts. `npm test` runs both projects. */
+const tsJest = ['ts-jest', { isolatedModules: true, diagnostics: false }];
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/unit'],
+      testMatch: ['**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/it'],
+      testMatch: ['**/*.it.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+      globalSetup: '<rootDir>/test/helpers/global-setup.ts',
+      testTimeout: 180000,
+      maxWorkers: 1,
+    },
+  ],
+};

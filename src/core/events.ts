@@ -1,0 +1,31 @@
+/**
+ * What the core tells observers (metrics, logs). The core emits; src/observe subscribes.
+ * The core never imports prom-client.
+ */
+import { EventEmitter } from 'node:events';
+import type { Op } from './types';
+
+export interface CoreEvents {
+  /** Records taken from Kafka and decoded, per topic/partition and op. */
+  consumed: [{ topic: string; partition: number; op: Op | 'tombstone'; count: number }];
+  /** A flush committed in PostgreSQL. */
+  flushed: [{
+    durationSeconds: number;
+    events: number;
+    tables: { table: string; upserts: number; deletes: number; appends: number; truncates: number }[];
+    /** Source commit times (ms) of the events applied, for end-to-end latency. May be sampled. */
+    sourceTsMs: number[];
+    commitTsMs: number;
+  }];
+  /** Bytes currently held in buffers. */
+  buffered: [{ bytes: number; events: number }];
+  /** Per-partition lag: high watermark − committed offset. */
+  lag: [{ topic: string; partition: number; lag: number }];
+  deadLettered: [{ topic: string; partition: number; offset: string; reason: string }];
+  retry: [{ operation: string; attempt: number; delayMs: number; error: Error }];
+  error: [{ errorClass: string; error: Error }];
+  /** Readiness inputs. */
+  state: [{ kafkaConnected?: boolean; pgConnected?: boolean; assigned?: number; idle?: boolean; loopTickMs?: number }];
+}
+
+export class CoreEmitter extends EventEmitter<CoreEvents> {}

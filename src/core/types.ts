@@ -1,0 +1,141 @@
+/**
+ * The contract between the pipeline stages: source → decode → buffer → apply → commit.
+ * Everything here is plain data; no stage imports another stage's internals, only these types.
+ */
+
+/** Debezium operation: create, read (snapshot), update, delete, truncate. */
+export type Op = 'c' | 'r' | 'u' | 'd' | 't';
+
+/**
+ * Marker for a column whose value Debezium did not send (unchanged TOASTed value:
+ * `__debezium_unavailable_value`, its one-element array form, or its bytes for bytea).
+ * It must never be written: the stored value is kept.
+ */
+export const UNAVAILABLE: unique symbol = Symbol.for('nilus.unavailable');
+export type Unavailable = typeof UNAVAILABLE;
+
+/**
+ * A decoded column value, already in PostgreSQL's text input form (what COPY … FORMAT text
+ * expects before escaping): '12.50', '2024-02-29 10:00:00.123456', '{1,2}', '\\x00ff', 't'.
+ * null is SQL NULL. Decoding to text once keeps the hot path allocation-light and exact
+ * (no float rounding of numerics, no time-zone shifts).
+ */
+export type PgValue = string | null | Unavailable;
+
+/** A row: column name → value, in the column order of its `ColumnSpec[]`. */
+export type Row = Record<string, PgValue>;
+
+/** One column as described by the event's Connect schema (or inferred when schemaless). */
+export interface ColumnSpec {
+  /** Column name exactly as the source spells it (case preserved). */
+  readonly name: string;
+  /** PostgreSQL type to use when creating the column, e.g. 'numeric(12,2)', 'timestamp', 'text[]'. */
+  readonly pgType: string;
+  /** Connect schema optional flag: false means NOT NULL at the source. */
+  readonly optional: boolean;
+  /** Debezium/Connect logical name, e.g. 'io.debezium.time.MicroTimestamp'; undefined for primitives. */
+  readonly logical?: string;
+  /** Connect primitive type: int8..int64, float32/64, boolean, string, bytes, array, map, struct. */
+  readonly connectType: string;
+}
+
+/** The source table an event belongs to, from the topic name and/or `source` block. */
+export interface SourceTable {
+  /** Schema (PostgreSQL source) or database (MongoDB/MySQL) name. */
+  readonly schema: string;
+  readonly table: string;
+}
+
+/** Where an event came from: Kafka position plus the source database's position. */
+export interface Position {
+  readonly topic: string;
+  readonly partition: number;
+  /** Kafka offset as a decimal string (kafkajs convention). */
+  readonly offset: string;
+}
+
+export interface SourceInfo {
+  /** PostgreSQL LSN of the change, when the source has one. */
+  readonly lsn?: bigint;
+  /** Source commit time in ms since epoch (`source.ts_ms`), when known. */
+  readonly tsMs?: number;
+  /** Debezium event time (`ts_ms` of the envelope), when known. */
+  readonly eventTsMs?: number;
+  /** Whether this is a snapshot record ('true', 'last', 'first', 'false'…), as sent. */
+  readonly snapshot?: string;
+}
+
+/** One decoded change event. `key` holds the primary-key columns only. */
+export interface ChangeEvent {
+  readonly pos: Position;
+  readonly table: SourceTable;
+  readonly op: Op;
+  /** Primary-key values (text form) by key column name; null when the event has no key. */
+  readonly key: Row | null;
+  /** Key column names in order, or empty when the event has no key. */
+  readonly keyColumns: readonly string[];
+  readonly before: Row | null;
+  readonly after: Row | null;
+  /**
+   * Columns of `after` (or `before` for deletes), in order. The same array instance is shared
+   * by every event decoded with the same schema, so identity comparison is a cheap
+   * "schema changed?" test.
+   */
+  readonly columns: readonly ColumnSpec[];
+  readonly source: SourceInfo;
+  /** Size of the raw Kafka record (key + value bytes), for memory accounting. */
+  readonly bytes: number;
+}
+
+/** A raw Kafka record as handed from source to decode. */
+export interface RawRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly timestampMs: number;
+}
+
+/** Destination table, always `<schema>.<table>`, names as they must appear in PostgreSQL. */
+export interface TableRef {
+  readonly schema: string;
+  readonly table: string;
+}
+
+export type Strategy = 'replace' | 'append' | 'merge';
+
+/**
+ * What the buffer hands to apply for one destination table in one flush.
+ * For merge: `upserts` and `deletes` are already reduced (one entry per key, last state wins),
+ * `truncate` means a truncate happened and must run before the rows that followed it.
+ * For append: `events` holds every event in offset order.
+ */
+export interface TableBatch {
+  readonly target: TableRef;
+  readonly strategy: Strategy;
+  readonly keyColumns: readonly string[];
+  /** Columns seen in this batch (union, in first-seen order). */
+  readonly columns: readonly ColumnSpec[];
+  /** True when an op 't' was seen; rows below are only those after the last truncate. */
+  readonly truncate: boolean;
+  readonly upserts: readonly Row[];
+  readonly deletes: readonly Row[];
+  /** append only: every event, in offset order. */
+  readonly events: readonly ChangeEvent[];
+}
+
+/** The offsets a flush makes durable: next offset to read per topic-partition. */
+export interface OffsetMark {
+  readonly topic: string;
+  readonly partition: number;
+  /** Next offset to consume (last applied + 1), decimal string. */
+  readonly next: string;
+}
+
+/** One flush: every table batch plus the offsets, applied in one PostgreSQL transaction. */
+export interface Flush {
+  readonly groupId: string;
+  readonly tables: readonly TableBatch[];
+  readonly offsets: readonly OffsetMark[];
+}
