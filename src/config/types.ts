@@ -1,0 +1,99 @@
+/**
+ * The effective configuration: built once at startup from the manifest + connections file,
+ * validated, then passed down read-only. Every default lives in src/config/defaults.ts.
+ */
+import type { Strategy, TableRef } from '../core/types';
+
+export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+
+export interface PgConnection {
+  readonly host: string;
+  readonly port: number; // default 5432
+  readonly database: string;
+  readonly username: string;
+  readonly password: string;
+  /** undefined = server default (libpq's 'prefer'). */
+  readonly sslmode?: SslMode;
+  /** PEM CA bundle path for verify-ca / verify-full. */
+  readonly sslrootcert?: string;
+  readonly connectTimeoutMs: number;
+}
+
+export interface KafkaConnection {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly ssl?: { readonly ca?: string; readonly rejectUnauthorized: boolean } | boolean;
+  readonly sasl?: { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly password: string };
+}
+
+export interface CdcSource {
+  readonly kafka: KafkaConnection;
+  readonly topicPrefix: string;
+  /** Regexes (anchored) over `<schema>.<table>`; empty = everything under the prefix. */
+  readonly include: readonly RegExp[];
+  readonly exclude: readonly RegExp[];
+  readonly groupId: string;
+  /** How often new topics are looked for, ms. */
+  readonly topicRefreshMs: number;
+  /** Where a group with no stored offsets starts. */
+  readonly fromBeginning: boolean;
+}
+
+export interface BufferLimits {
+  readonly maxRows: number;
+  readonly maxBytes: number;
+  readonly maxAgeMs: number;
+  /** Fetching pauses when buffered bytes exceed this. */
+  readonly memoryBudgetBytes: number;
+}
+
+export interface SinkOptions {
+  /** Destination, `<schema>.<table>`; table part may contain `{table}` (and `{schema}`) placeholders. */
+  readonly destTable: string;
+  readonly strategy: Strategy;
+  /** Declared primary key (overrides the event key). */
+  readonly primaryKey?: readonly string[];
+  /** Create the target table from the first event's schema when missing; add new columns. */
+  readonly autoCreate: boolean;
+  readonly autoEvolve: boolean;
+  /** Metadata columns added in append mode (and optionally merge). */
+  readonly metadataColumns: boolean;
+  /** Schema holding the offsets table. Default: the destination schema. */
+  readonly stateSchema?: string;
+  /** MongoDB documents: 'flatten' into columns or keep as one 'jsonb' column. */
+  readonly mongoMode: 'flatten' | 'jsonb';
+  /** Refuse events older (by source position) than the stored one for the same key. */
+  readonly staleGuard: boolean;
+}
+
+export interface ErrorHandling {
+  /** Kafka Connect convention: 'none' stops on the first bad event, 'all' dead-letters it. */
+  readonly tolerance: 'none' | 'all';
+  readonly deadLetter?: { readonly kind: 'topic'; readonly topic: string } | { readonly kind: 'table'; readonly table: TableRef };
+  readonly retry: { readonly maxAttempts: number; readonly initialMs: number; readonly maxMs: number };
+}
+
+export interface Observability {
+  readonly httpPort: number;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** At most one info log line per this many ms for flushes. */
+  readonly flushLogIntervalMs: number;
+}
+
+export interface BatchSource {
+  /** A PostgreSQL source table, `<schema>.<table>`. */
+  readonly connection: PgConnection;
+  readonly sourceTable: TableRef;
+}
+
+export interface PipelineConfig {
+  readonly name: string;
+  readonly mode: 'batch' | 'cdc';
+  readonly compute?: string;
+  readonly sink: { readonly pg: PgConnection; readonly options: SinkOptions };
+  readonly cdc?: CdcSource;
+  readonly batch?: BatchSource;
+  readonly buffer: BufferLimits;
+  readonly errors: ErrorHandling;
+  readonly observe: Observability;
+}
