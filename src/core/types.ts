@@ -120,7 +120,11 @@ export interface TableBatch {
   /** True when an op 't' was seen; rows below are only those after the last truncate. */
   readonly truncate: boolean;
   readonly upserts: readonly Row[];
+  /** Source position of each upsert (same index), for the stale-event guard and latency. */
+  readonly upsertSource: readonly SourceInfo[];
+  /** Key rows (key columns only) of the keys to delete. */
   readonly deletes: readonly Row[];
+  readonly deleteSource: readonly SourceInfo[];
   /** append only: every event, in offset order. */
   readonly events: readonly ChangeEvent[];
 }
