@@ -1,0 +1,30 @@
+/**
+ * PostgreSQL access for integration tests. The target database comes from NILUS_TEST_PG_URL,
+ * which the stack's global setup sets to the stack's private cluster; without it the machine's
+ * server on 127.0.0.1:5432 is used.
+ */
+import { Pool } from 'pg';
+import { randomBytes } from 'node:crypto';
+
+export function targetPgUrl(): string {
+  return process.env.NILUS_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+}
+
+export function newPool(url = targetPgUrl()): Pool {
+  return new Pool({ connectionString: url, max: 4 });
+}
+
+/** A short unique lower-case name, for schemas, topics and groups of one test. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+}
+
+export async function createTestSchema(pool: Pool, prefix = 't'): Promise<string> {
+  const name = uniqueName(prefix);
+  await pool.query(`CREATE SCHEMA "${name}"`);
+  return name;
+}
+
+export async function dropTestSchema(pool: Pool, name: string): Promise<void> {
+  await pool.query(`DROP SCHEMA IF EXISTS "${name.replace(/"/g, '""')}" CASCADE`);
+}
