@@ -1,0 +1,151 @@
+/**
+ * The buffer of one destination table between two flushes. Pure and synchronous: time is
+ * passed in, nothing is read or written outside the object.
+ *
+ * merge: reduced to the last state per primary key (see reducer.ts).
+ *   `size` = distinct keys held (= rows the batch will carry, upserts + deletes).
+ *   An update whose `before` key differs from its key is held as two entries (delete + upsert).
+ *   Op 't' drops everything held and marks the batch `truncate`; later events are kept.
+ *   `bytes` = sum of ev.bytes of the events whose entries survive, plus the last truncate's.
+ * append: every event kept in offset order, 't' included (as an event; `truncate` stays false,
+ *   apply decides what a truncate means for a history table).
+ *   `size` = events held, `bytes` = their ev.bytes sum.
+ * In both modes `columns` is the union over the events added since the last drain (merge:
+ * since the last truncate), which may include columns no surviving row carries. A row only
+ * holds the columns of its own event's schema, so rows of a batch may differ in their columns.
+ */
+import { DataError } from '../core/errors';
+import type { ChangeEvent, Row, TableBatch, TableRef } from '../core/types';
+import { ColumnUnion } from './columns';
+import { encodeKey, keyRow } from './keys';
+import { Reducer } from './reducer';
+
+export type BufferStrategy = 'merge' | 'append';
+
+export class TableBuffer {
+  private readonly reducer = new Reducer();
+  private events: ChangeEvent[] = [];
+  private appendBytes = 0;
+  private truncated = false;
+  private truncateBytes = 0;
+  private readonly union = new ColumnUnion();
+  private firstAddMs: number | undefined;
+
+  constructor(
+    readonly target: TableRef,
+    readonly strategy: BufferStrategy,
+    readonly keyColumns: readonly string[],
+  ) {
+    if (strategy !== 'merge' && strategy !== 'append') {
+      throw new TypeError(`TableBuffer: strategy must be 'merge' or 'append', got ${String(strategy)}`);
+    }
+    if (strategy === 'merge' && keyColumns.length === 0) {
+      throw new TypeError(
+        `TableBuffer: merge into ${target.schema}.${target.table} needs key columns ` +
+          '(declare primary_key in the sink options, or use a source table with a primary key)',
+      );
+    }
+  }
+
+  get size(): number {
+    return this.strategy === 'merge' ? this.reducer.size : this.events.length;
+  }
+
+  get bytes(): number {
+    return this.strategy === 'merge' ? this.reducer.bytes + this.truncateBytes : this.appendBytes;
+  }
+
+  get oldestMs(): number | undefined {
+    return this.firstAddMs;
+  }
+
+  /** A pending truncate alone is not empty: it must still be flushed. */
+  get isEmpty(): boolean {
+    return this.size === 0 && !this.truncated;
+  }
+
+  add(ev: ChangeEvent, nowMs: number): void {
+    if (this.strategy === 'merge') this.addMerge(ev);
+    else {
+      this.events.push(ev);
+      this.appendBytes += ev.bytes;
+    }
+    this.union.add(ev.columns);
+    if (this.firstAddMs === undefined) this.firstAddMs = nowMs;
+  }
+
+  drain(): TableBatch {
+    const reduced = this.reducer.drain();
+    const batch: TableBatch = {
+      target: this.target,
+      strategy: this.strategy,
+      keyColumns: this.keyColumns,
+      columns: this.union.take(),
+      truncate: this.truncated,
+      ...reduced,
+      events: this.events,
+    };
+    this.events = [];
+    this.appendBytes = 0;
+    this.truncated = false;
+    this.truncateBytes = 0;
+    this.firstAddMs = undefined;
+    return batch;
+  }
+
+  private addMerge(ev: ChangeEvent): void {
+    const cols = this.keyColumns;
+    switch (ev.op) {
+      case 't':
+        this.reducer.clear();
+        this.union.reset();
+        this.truncated = true;
+        this.truncateBytes = ev.bytes;
+        return;
+      case 'd': {
+        const key = encodeKey(cols, ev.key, ev.before);
+        if (key === undefined) throw this.noKey(ev, 'before');
+        this.reducer.delete(key, keyRow(cols, ev.key, ev.before), ev.source, ev.bytes);
+        return;
+      }
+      case 'c':
+      case 'r':
+      case 'u': {
+        const after = ev.after;
+        if (after === null) {
+          throw new DataError(`op '${ev.op}' event for ${this.name()} has no 'after' row`, ev.pos);
+        }
+        const key = encodeKey(cols, ev.key, after);
+        if (key === undefined) throw this.noKey(ev, 'after');
+        if (ev.op === 'u' && ev.before !== null) this.deleteOldKey(ev.before, key, ev);
+        this.reducer.upsert(key, after, ev.source, ev.bytes);
+        return;
+      }
+      default:
+        throw new DataError(`unknown op '${String(ev.op)}' for ${this.name()}`, ev.pos);
+    }
+  }
+
+  /**
+   * An update that moved a row to a new key (when the connector sends it as one event rather
+   * than delete + create): the old key must go. Its bytes are counted once, on the upsert.
+   */
+  private deleteOldKey(before: Row, newKey: string, ev: ChangeEvent): void {
+    const oldKey = encodeKey(this.keyColumns, null, before);
+    if (oldKey === undefined || oldKey === newKey) return;
+    this.reducer.delete(oldKey, keyRow(this.keyColumns, null, before), ev.source, 0);
+  }
+
+  private noKey(ev: ChangeEvent, image: 'before' | 'after'): DataError {
+    return new DataError(
+      `cannot merge into ${this.name()}: event (op '${ev.op}') has no usable value for key column(s) ` +
+        `${this.keyColumns.join(', ')} in its key or '${image}' row; declare the table's real ` +
+        'primary_key in the sink options, or use incremental_strategy append',
+      ev.pos,
+    );
+  }
+
+  private name(): string {
+    return `${this.target.schema}.${this.target.table}`;
+  }
+}
