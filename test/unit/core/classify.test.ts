@@ -17,6 +17,9 @@ function pgError(code: string, message = 'server said no'): Error {
   return e;
 }
 
+// kafkajs's typings declare this constructor without arguments; the runtime takes a message.
+const SaslError = KafkaJSSASLAuthenticationError as unknown as new (message: string) => Error;
+
 function sysError(code: string): Error {
   return Object.assign(new Error(`connect ${code} 127.0.0.1:5432`), { code, errno: -1, syscall: 'connect' });
 }
@@ -101,7 +104,7 @@ describe('classifyError: kafkajs errors', () => {
       retryCount: 5,
       retryTime: 1000,
     } as never);
-    const permanent = new KafkaJSNumberOfRetriesExceeded(new KafkaJSSASLAuthenticationError('bad password') as never, {
+    const permanent = new KafkaJSNumberOfRetriesExceeded(new SaslError('bad password') as never, {
       retryCount: 5,
       retryTime: 1000,
     } as never);
@@ -110,7 +113,7 @@ describe('classifyError: kafkajs errors', () => {
   });
 
   test('SASL authentication failure is fatal', () => {
-    expect(classifyError(new KafkaJSSASLAuthenticationError('SASL PLAIN authentication failed'))).toBe('fatal');
+    expect(classifyError(new SaslError('SASL PLAIN authentication failed'))).toBe('fatal');
   });
 });
 
