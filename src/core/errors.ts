@@ -49,3 +49,14 @@ export class ConfigError extends NilusError {
 }
 
 export class FatalError extends NilusError {}
+
+/**
+ * The offsets stored in PostgreSQL moved under us: another consumer of the group applied this
+ * partition since we loaded it (a rebalance or a zombie member). The flush was rolled back; what
+ * we hold is discarded and re-read from the stored offsets. Not a failure of the data.
+ */
+export class FencedError extends NilusError {
+  constructor(readonly partitions: readonly { topic: string; partition: number }[]) {
+    super(`stored offsets moved for ${partitions.map((p) => `${p.topic}[${p.partition}]`).join(', ')}: another consumer applied them; re-reading from the stored offsets`);
+  }
+}

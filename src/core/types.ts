@@ -135,6 +135,13 @@ export interface OffsetMark {
   readonly partition: number;
   /** Next offset to consume (last applied + 1), decimal string. */
   readonly next: string;
+  /**
+   * The stored next offset this flush continues from (compare-and-set fencing): the write only
+   * succeeds while the stored row still says `from`, so a consumer that lost the partition in a
+   * rebalance cannot apply the same events a second time. null = no row stored yet;
+   * undefined = no fencing (unconditional upsert).
+   */
+  readonly from?: string | null;
 }
 
 /** One flush: every table batch plus the offsets, applied in one PostgreSQL transaction. */

@@ -1,0 +1,288 @@
+/**
+ * The CDC pipeline: routes records through source → decode → buffer → apply → commit.
+ * It does no I/O itself; the stages do. A small state machine (created → running → stopping →
+ * stopped | failed) whose `done` promise settles when the pipeline ends.
+ *
+ * Exactly-once effect: every flush stores the consumed offsets in the same PostgreSQL
+ * transaction as the rows, fenced by compare-and-set on the previously stored offset; on
+ * assignment a partition resumes from the offset stored in PostgreSQL, not Kafka's.
+ */
+import type { Kafka } from 'kafkajs';
+import type { PipelineConfig } from '../config/types';
+import type { CoreEmitter } from '../core/events';
+import { DataError, FatalError, FencedError } from '../core/errors';
+import { Mutex } from '../core/lock';
+import { retry } from '../core/retry';
+import type { ChangeEvent, Flush, OffsetMark, TableRef } from '../core/types';
+import { Decoder } from '../decode';
+import { BufferSet } from '../buffer';
+import type { PgApplier } from '../apply';
+import { Positions } from '../commit/positions';
+import { KafkaSource, type SourceBatch } from '../source/kafka-source';
+import { Router } from './route';
+import { keyColumnsFor } from './keys';
+import type { Logger } from 'pino';
+
+export type PipelineState = 'created' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+export interface CdcDeps {
+  readonly kafka: Kafka;
+  readonly applier: PgApplier;
+  readonly emitter: CoreEmitter;
+  readonly log: Logger;
+  readonly dest: TableRef;
+}
+
+export class CdcPipeline {
+  state: PipelineState = 'created';
+  readonly done: Promise<void>;
+  private settle!: { resolve: () => void; reject: (e: Error) => void };
+  private readonly lock = new Mutex();
+  private readonly positions = new Positions();
+  private readonly buffers: BufferSet;
+  private readonly decoder: Decoder;
+  private readonly router: Router;
+  private readonly source: KafkaSource;
+  private readonly groupId: string;
+  private timer: NodeJS.Timeout | undefined;
+  /** When the first record since the last flush was taken (tombstones count: their offsets must be stored too). */
+  private firstTakenMs: number | undefined;
+  private readonly highWatermarks = new Map<string, bigint>();
+
+  constructor(private readonly cfg: PipelineConfig, private readonly deps: CdcDeps) {
+    const cdc = cfg.cdc;
+    if (!cdc) throw new FatalError('a cdc pipeline needs spec.source.cdc');
+    this.groupId = cdc.groupId;
+    this.buffers = new BufferSet(cfg.buffer);
+    this.decoder = new Decoder({ topicPrefix: cdc.topicPrefix, mongoMode: cfg.sink.options.mongoMode });
+    this.router = new Router(deps.dest);
+    this.source = new KafkaSource(deps.kafka, {
+      groupId: cdc.groupId,
+      filter: { prefix: cdc.topicPrefix, include: cdc.include, exclude: cdc.exclude },
+      fromBeginning: cdc.fromBeginning,
+      topicRefreshMs: cdc.topicRefreshMs,
+      log: (level, msg, fields) => deps.log[level](fields ?? {}, msg),
+    });
+    this.done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
+    this.done.catch(() => undefined); // observed through `done` by the caller
+  }
+
+  async start(): Promise<void> {
+    this.state = 'running';
+    const { emitter } = this.deps;
+    await this.source.start({
+      batch: (b) => this.onBatch(b),
+      assigned: (tps) => void this.onAssigned(tps),
+      revoking: () => this.flushNow('rebalance'),
+      idle: (idle) => emitter.emit('state', { idle, kafkaConnected: true }),
+      crashed: (err) => this.fail(err),
+    });
+    const tick = Math.max(50, Math.min(1000, Math.floor(this.cfg.buffer.maxAgeMs / 4)));
+    this.timer = setInterval(() => this.onTick(), tick);
+  }
+
+  /** Graceful stop: stop fetching, flush what is held, commit, disconnect. */
+  async stop(): Promise<void> {
+    if (this.state !== 'running') return this.done.catch(() => undefined);
+    this.state = 'stopping';
+    if (this.timer) clearInterval(this.timer);
+    try {
+      await this.source.stop();
+      await this.lock.run(() => this.flush('shutdown'));
+      this.state = 'stopped';
+      this.settle.resolve();
+    } catch (err) {
+      this.fail(err as Error);
+    }
+  }
+
+  private fail(err: Error): void {
+    if (this.state === 'failed' || this.state === 'stopped') return;
+    this.state = 'failed';
+    if (this.timer) clearInterval(this.timer);
+    this.deps.emitter.emit('error', { errorClass: err.name, error: err });
+    void this.source.stop().catch(() => undefined);
+    this.settle.reject(err);
+  }
+
+  /**
+   * A (re)join. What is still held is flushed first (its offsets fenced, so a partition another
+   * member already applied is not applied twice); partitions no longer ours are forgotten, and
+   * the ones we keep continue from where they are.
+   */
+  private async onAssigned(tps: { topic: string; partition: number }[]): Promise<void> {
+    this.deps.emitter.emit('state', { assigned: tps.length, kafkaConnected: true, idle: false });
+    this.deps.log.info({ partitions: tps.length }, 'partitions assigned');
+    const mine = new Set(tps.map((t) => `${t.partition}:${t.topic}`));
+    await this.flushNow('assignment');
+    await this.lock.run(async () => {
+      for (const t of this.positions.tracked()) if (!mine.has(`${t.partition}:${t.topic}`)) this.positions.forget(t.topic, t.partition);
+    });
+  }
+
+  private onTick(): void {
+    const now = Date.now();
+    this.deps.emitter.emit('state', { loopTickMs: now });
+    if (this.state !== 'running') return;
+    const aged = this.firstTakenMs !== undefined && now - this.firstTakenMs >= this.cfg.buffer.maxAgeMs;
+    if (aged || this.buffers.due(now)) void this.flushNow('age');
+  }
+
+  private flushNow(reason: string): Promise<void> {
+    if (this.state !== 'running' && this.state !== 'stopping') return Promise.resolve();
+    return this.lock.run(() => this.flush(reason)).catch((err) => this.fail(err as Error));
+  }
+
+  private async onBatch(b: SourceBatch): Promise<void> {
+    if (this.state !== 'running') return;
+    try {
+      await this.lock.run(() => this.take(b));
+    } catch (err) {
+      this.fail(err as Error);
+    }
+  }
+
+  /** Takes one fetched batch into the buffers; flushes whenever a limit is reached. */
+  private async take(b: SourceBatch): Promise<void> {
+    if (b.isStale() || b.records.length === 0 || this.state !== 'running') return;
+    const { topic, partition } = b;
+    if (!this.positions.get(topic, partition) && !(await this.resume(b))) return;
+    const pos = this.positions.get(topic, partition)!;
+    this.highWatermarks.set(`${partition}:${topic}`, BigInt(b.highWatermark));
+    const counts = new Map<string, number>();
+    for (const rec of b.records) {
+      const offset = BigInt(rec.offset);
+      if (offset < pos.next) {
+        b.resolve(rec.offset); // already applied or already buffered (a re-fetch after a rejoin)
+        continue;
+      }
+      const ev = this.decode(rec);
+      if (ev) this.add(ev);
+      const op = ev ? ev.op : 'tombstone';
+      counts.set(op, (counts.get(op) ?? 0) + 1);
+      this.positions.advance(topic, partition, offset);
+      b.resolve(rec.offset);
+      this.firstTakenMs ??= Date.now();
+      if (this.buffers.due(Date.now())) {
+        await this.flush('limit');
+        await b.heartbeat();
+        if (b.isStale() || this.state !== 'running') break;
+      }
+    }
+    for (const [op, count] of counts) this.deps.emitter.emit('consumed', { topic, partition, op: op as ChangeEvent['op'], count });
+    this.deps.emitter.emit('buffered', { bytes: this.buffers.bytes, events: this.buffers.events });
+  }
+
+  /**
+   * First batch of a partition since assignment: continue from the offset stored in PostgreSQL.
+   * Returns false when the consumer had to seek (this batch is then dropped and re-fetched).
+   */
+  private async resume(b: SourceBatch): Promise<boolean> {
+    const stored = await this.deps.applier.storedOffsets(this.groupId, [b.topic]);
+    const mine = stored.find((m) => m.partition === b.partition);
+    const first = BigInt(b.records[0].offset);
+    if (!mine) {
+      this.positions.start(b.topic, b.partition, first, null);
+      return true;
+    }
+    const next = BigInt(mine.next);
+    this.positions.start(b.topic, b.partition, next, next);
+    if (first > next) {
+      // Kafka's committed offset is ahead of PostgreSQL's (e.g. reset by hand): re-read from ours.
+      this.deps.log.info({ topic: b.topic, partition: b.partition, offset: mine.next }, 'seeking to the offset stored in PostgreSQL');
+      this.source.seek(b.topic, b.partition, mine.next);
+      return false;
+    }
+    return true;
+  }
+
+  private decode(rec: SourceBatch['records'][number]): ChangeEvent | null {
+    try {
+      return this.decoder.decode(rec);
+    } catch (err) {
+      if (err instanceof DataError) {
+        // Until dead-lettering is configured: stop, naming the record (nothing is skipped silently).
+        throw new FatalError(`${err.message}. The pipeline stopped before this record; nothing after it was applied.`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  private add(ev: ChangeEvent): void {
+    const target = this.router.route(ev.table);
+    const { strategy } = this.cfg.sink.options;
+    if (strategy === 'replace') throw new FatalError('replace is not a cdc strategy'); // refused by config already
+    const keys = keyColumnsFor(ev, target, this.cfg.sink.options);
+    this.buffers.add(target, strategy, keys, ev, Date.now());
+  }
+
+  /** Applies everything held, with the offsets, in one transaction; then tells Kafka. */
+  private async flush(reason: string): Promise<void> {
+    const offsets = this.positions.pending();
+    if (this.buffers.events === 0 && offsets.length === 0) {
+      this.firstTakenMs = undefined;
+      return;
+    }
+    const started = Date.now();
+    const tables = this.buffers.drainAll();
+    const flush: Flush = { groupId: this.groupId, tables, offsets };
+    const { retry: r } = this.cfg.errors;
+    try {
+      await retry('apply', () => this.deps.applier.apply(flush), {
+        ...r,
+        onRetry: (info) => this.deps.emitter.emit('retry', info),
+      });
+    } catch (err) {
+      if (err instanceof FencedError) return this.refence(err);
+      throw err;
+    }
+    this.firstTakenMs = undefined;
+    this.positions.markStored(offsets);
+    this.emitFlushed(flush, started);
+    this.deps.log.debug({ reason, tables: tables.length, ms: Date.now() - started }, 'flushed');
+    await this.commitToKafka(offsets);
+  }
+
+  /** Another member applied our partitions: drop what we hold and re-read from stored offsets. */
+  private refence(err: FencedError): void {
+    this.deps.log.warn({ partitions: err.partitions }, err.message);
+    this.buffers.drainAll();
+    this.positions.clear();
+    this.firstTakenMs = undefined;
+  }
+
+  private async commitToKafka(offsets: readonly OffsetMark[]): Promise<void> {
+    try {
+      await this.source.commit(offsets);
+    } catch (err) {
+      // PostgreSQL already holds these offsets; Kafka's copy is for lag tools only.
+      this.deps.log.warn({ err: String(err) }, 'committing offsets to Kafka failed; PostgreSQL has them');
+    }
+    for (const m of offsets) {
+      const high = this.highWatermarks.get(`${m.partition}:${m.topic}`);
+      if (high !== undefined) this.deps.emitter.emit('lag', { topic: m.topic, partition: m.partition, lag: Number(high - BigInt(m.next)) });
+    }
+  }
+
+  private emitFlushed(flush: Flush, started: number): void {
+    const sourceTsMs: number[] = [];
+    let events = 0;
+    const tables = flush.tables.map((t) => {
+      const appends = t.strategy === 'append' ? t.events.length : 0;
+      events += appends + t.upserts.length + t.deletes.length;
+      for (const s of t.upsertSource) if (s.tsMs !== undefined) sourceTsMs.push(s.tsMs);
+      for (const s of t.deleteSource) if (s.tsMs !== undefined) sourceTsMs.push(s.tsMs);
+      for (const e of t.events) if (e.source.tsMs !== undefined) sourceTsMs.push(e.source.tsMs);
+      return {
+        table: `${t.target.schema}.${t.target.table}`,
+        upserts: t.upserts.length,
+        deletes: t.deletes.length,
+        appends,
+        truncates: t.truncate ? 1 : 0,
+      };
+    });
+    const now = Date.now();
+    this.deps.emitter.emit('flushed', { durationSeconds: (now - started) / 1000, events, tables, sourceTsMs, commitTsMs: now });
+    this.deps.emitter.emit('buffered', { bytes: this.buffers.bytes, events: this.buffers.events });
+  }
+}
