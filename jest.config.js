@@ -1,5 +1,5 @@
-/** Unit tests (pure code) are test/unit/**/*.test.ts; integration tests (real Kafka,
- *  PostgreSQL, Debezium) are test/it/**/*.it.ts. `npm test` runs both projects. */
+/** Unit tests (pure code) are test/unit/ (*.test.ts); integration tests (real Kafka,
+ *  PostgreSQL, Debezium) are test/it/ (*.it.ts). `npm test` runs both projects. */
 const tsJest = ['ts-jest', { isolatedModules: true, diagnostics: false }];
 module.exports = {
   projects: [

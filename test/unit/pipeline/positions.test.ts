@@ -18,7 +18,7 @@ describe('Positions', () => {
     p.start('t', 1, 10n, 10n);
     p.advance('t', 1, 12n);
     p.advance('t', 1, 11n);
-    expect(p.get('t', 1)).toEqual({ stored: 10n, next: 13n });
+    expect(p.get('t', 1)).toMatchObject({ stored: 10n, next: 13n });
   });
 
   it('refuses to advance an untracked partition and forgets on request', () => {
