@@ -2,6 +2,8 @@
  *  PostgreSQL, Debezium) are test/it/ (*.it.ts). `npm test` runs both projects. */
 const tsJest = ['ts-jest', { isolatedModules: true, diagnostics: false }];
 module.exports = {
+  // Integration tests wait on real brokers and databases; unit tests finish far sooner.
+  testTimeout: 180000,
   projects: [
     {
       displayName: 'unit',
@@ -17,7 +19,6 @@ module.exports = {
       testMatch: ['**/*.it.ts'],
       transform: { '^.+\\.ts$': tsJest },
       globalSetup: '<rootDir>/test/helpers/global-setup.ts',
-      testTimeout: 180000,
       maxWorkers: 1,
     },
   ],
