@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Local stack for nilus-pg, without Docker: a single-node KRaft Kafka broker, a private
+# PostgreSQL cluster with logical decoding and (on request) Kafka Connect with the Debezium
+# PostgreSQL source and JDBC sink plugins. Jars come from Maven Central into .cache/stack/,
+# state and logs live in .stack/.
+#
+#   bash scripts/stack.sh up [--connect]   start (idempotent); NILUS_STACK_CONNECT=1 = --connect
+#   bash scripts/stack.sh down             stop what `up` started (pid files, pg_ctl)
+#   bash scripts/stack.sh status           one line per component: state, pid, address
+#
+# Ports: NILUS_KAFKA_PORT (9092), NILUS_KAFKA_CONTROLLER_PORT (9093), NILUS_PG_PORT (55432),
+# NILUS_CONNECT_PORT (8083); all bound to 127.0.0.1.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/stack/common.sh"
+source "$STACK_DIR/pg.sh"
+source "$STACK_DIR/kafka.sh"
+source "$STACK_DIR/connect.sh"
+
+usage() {
+  echo "usage: bash scripts/stack.sh up [--connect] | down | status" >&2
+  exit 2
+}
+
+preflight() {
+  command -v java >/dev/null || die "java not found; install a JDK 17+ (apt-get install -y openjdk-17-jre-headless)"
+  command -v node >/dev/null || die "node not found; install Node.js 20"
+  [[ -d "$ROOT/node_modules/kafkajs" ]] || die "node_modules missing; run npm ci first"
+}
+
+cmd_up() {
+  local with_connect="${NILUS_STACK_CONNECT:-0}"
+  for arg in "$@"; do
+    case "$arg" in
+      --connect) with_connect=1 ;;
+      *) usage ;;
+    esac
+  done
+  preflight
+  mkdir -p "$STATE"
+  bash "$STACK_DIR/fetch.sh"
+  pg_up
+  kafka_up
+  [[ "$with_connect" == 1 ]] && connect_up
+  echo
+  echo "PostgreSQL     postgresql://postgres@$HOST:$PG_PORT/nilus_source (Debezium reads)"
+  echo "               postgresql://postgres@$HOST:$PG_PORT/nilus_target (nilus-pg writes)"
+  echo "               postgresql://postgres@$HOST:$PG_PORT/nilus_jdbc   (JDBC sink writes)"
+  echo "Kafka          $HOST:$KAFKA_PORT"
+  if pid_alive "$CONNECT_PID"; then echo "Kafka Connect  http://$HOST:$CONNECT_PORT"; fi
+  echo "Logs           $STATE/{pg,kafka,connect}/"
+}
+
+cmd_down() {
+  # Reverse order: Connect needs Kafka to commit its offsets while shutting down.
+  connect_down
+  kafka_down
+  pg_down
+}
+
+cmd_status() {
+  local rc=0
+  printf '%-10s %-8s %-8s %s\n' COMPONENT STATE PID ADDRESS
+  pg_status || rc=1
+  kafka_status || rc=1
+  connect_status || true   # Connect is optional
+  return "$rc"
+}
+
+case "${1:-}" in
+  up) shift; cmd_up "$@" ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  *) usage ;;
+esac

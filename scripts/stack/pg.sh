@@ -1,0 +1,89 @@
+# Private PostgreSQL cluster with logical decoding (sourced by scripts/stack.sh).
+PG_DIR="$STATE/pg"
+PG_DATA="$PG_DIR/data"
+PG_LOG="$PG_DIR/postgres.log"
+PG_DATABASES=(nilus_source nilus_target nilus_jdbc)
+
+pg_bin() {
+  local dir
+  if [[ -n "${NILUS_PG_BIN:-}" ]]; then echo "$NILUS_PG_BIN"; return; fi
+  dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  [[ -n "$dir" ]] || die "PostgreSQL binaries not found in /usr/lib/postgresql/*/bin; run: apt-get update && apt-get install -y postgresql (or set NILUS_PG_BIN)"
+  echo "$dir"
+}
+
+# initdb and postgres refuse to run as root: run them as the `postgres` OS user then.
+as_pg_owner() {
+  if [[ "$(id -u)" == 0 ]]; then
+    id postgres >/dev/null 2>&1 || die "running as root needs a 'postgres' OS user (apt-get install -y postgresql creates it)"
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+pg_running() {
+  [[ -f "$PG_DATA/postmaster.pid" ]] && as_pg_owner "$(pg_bin)/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1
+}
+
+pg_pid() { head -n 1 "$PG_DATA/postmaster.pid" 2>/dev/null || true; }
+
+pg_init() {
+  [[ -f "$PG_DATA/PG_VERSION" ]] && return 0
+  log "initialising PostgreSQL cluster in $PG_DATA"
+  mkdir -p "$PG_DIR"
+  [[ "$(id -u)" == 0 ]] && chown postgres: "$PG_DIR"
+  as_pg_owner "$(pg_bin)/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
+    >"$PG_DIR/initdb.log" 2>&1 || { tail_log "$PG_DIR/initdb.log"; die "initdb failed"; }
+  cat >>"$PG_DATA/postgresql.conf" <<CONF
+# nilus-pg local stack
+listen_addresses = '$HOST'
+port = $PG_PORT
+unix_socket_directories = '$PG_DIR'
+wal_level = logical
+max_replication_slots = 20
+max_wal_senders = 20
+max_connections = 200
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+CONF
+}
+
+pg_up() {
+  if pg_running; then log "PostgreSQL already running (pid $(pg_pid))"; pg_databases; return 0; fi
+  port_busy "$PG_PORT" && die "port $PG_PORT is taken by another process; set NILUS_PG_PORT to a free port"
+  pg_init
+  # The port lives in postgresql.conf; -o overrides it so NILUS_PG_PORT always wins.
+  as_pg_owner "$(pg_bin)/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 -o "-p $PG_PORT" start >/dev/null \
+    || { tail_log "$PG_LOG"; die "PostgreSQL did not start"; }
+  pg_databases
+  log "PostgreSQL started (pid $(pg_pid))"
+}
+
+pg_databases() {
+  local psql db
+  psql="$(pg_bin)/psql"
+  for db in "${PG_DATABASES[@]}"; do
+    if [[ -z "$("$psql" -h "$HOST" -p "$PG_PORT" -U postgres -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]]; then
+      "$psql" -h "$HOST" -p "$PG_PORT" -U postgres -d postgres -qc "CREATE DATABASE $db" >/dev/null \
+        || die "could not create database $db"
+    fi
+  done
+}
+
+pg_down() {
+  if ! pg_running; then log "PostgreSQL not running"; return 0; fi
+  local pid; pid="$(pg_pid)"
+  as_pg_owner "$(pg_bin)/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null
+  log "PostgreSQL stopped (pid $pid)"
+}
+
+pg_status() {
+  if pg_running; then
+    printf '%-10s %-8s %-8s %s\n' postgresql running "$(pg_pid)" "postgresql://postgres@$HOST:$PG_PORT/{$(IFS=,; echo "${PG_DATABASES[*]}")}"
+  else
+    printf '%-10s %-8s %-8s %s\n' postgresql stopped - "$HOST:$PG_PORT"
+    return 1
+  fi
+}
