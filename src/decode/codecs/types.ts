@@ -1,0 +1,60 @@
+/**
+ * The codec contract: one codec per Debezium/Connect logical name (or primitive type), compiled
+ * once per distinct schema. `convert` turns one JSON value into PostgreSQL text input form.
+ */
+import type { PgValue } from '../../core/types';
+
+/** A Connect schema node as JsonConverter serialises it. */
+export interface FieldSchema {
+  readonly type: string;
+  readonly optional?: boolean;
+  readonly name?: string;
+  readonly version?: number;
+  readonly field?: string;
+  readonly parameters?: Readonly<Record<string, string>>;
+  readonly fields?: readonly FieldSchema[];
+  readonly items?: FieldSchema;
+  readonly keys?: FieldSchema;
+  readonly values?: FieldSchema;
+}
+
+export type Convert = (v: unknown) => PgValue;
+
+export interface Codec {
+  /** PostgreSQL type to create the column with. */
+  readonly pgType: string;
+  readonly convert: Convert;
+}
+
+export interface CodecContext {
+  /** Unchanged-TOAST placeholder text, e.g. '__debezium_unavailable_value'. */
+  readonly placeholder: string;
+  /** The placeholder's UTF-8 bytes in base64: how it arrives in a bytea column. */
+  readonly placeholderBase64: string;
+  /** How binary values sent as Connect strings are encoded (binary.handling.mode). */
+  readonly binaryStrings: 'base64' | 'hex';
+}
+
+/** A value that does not fit its schema. The decoder adds the column and Kafka position. */
+export class ConvertError extends Error {}
+
+/**
+ * Integer literals too long for a double arrive from the JSON pre-pass as strings starting with
+ * NUL (a character PostgreSQL text can never hold, so no real value is mistaken for one).
+ */
+export const BIG_MARK = '\u0000';
+
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') {
+    const s = v.charCodeAt(0) === 0 ? v.slice(1) : v;
+    return `string "${s.length > 40 ? s.slice(0, 40) + '…' : s}"`;
+  }
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v)}`;
+}
+
+export function fail(expected: string, v: unknown): never {
+  throw new ConvertError(`expected ${expected}, got ${describe(v)}`);
+}

@@ -1,0 +1,114 @@
+/**
+ * Compiled Connect schemas: a row struct becomes column specs plus one converter per field, built
+ * once per distinct schema text and shared by every message that carries it.
+ */
+import type { ColumnSpec, Row } from '../core/types';
+import { UNAVAILABLE } from '../core/types';
+import type { CodecContext, Convert, FieldSchema } from './codecs';
+import { codecFor, ConvertError } from './codecs';
+
+export interface CompiledRow {
+  readonly columns: readonly ColumnSpec[];
+  readonly names: readonly string[];
+  readonly converts: readonly Convert[];
+}
+
+/** What a value schema says about the messages that carry it. */
+export interface CompiledValue {
+  /** 'envelope': Debezium before/after/source/op; 'mongo': envelope with extended-JSON strings;
+   *  'flat': the row itself (ExtractNewRecordState), `__` fields being metadata. */
+  readonly kind: 'envelope' | 'mongo' | 'flat';
+  /** Row schema (after/before, or the flat row without metadata); null for Mongo. */
+  readonly row: CompiledRow | null;
+}
+
+/** Metadata added by ExtractNewRecordState (add.fields prefix `__`): never a column. */
+export function isMetaField(name: string): boolean {
+  return name.charCodeAt(0) === 95 && name.charCodeAt(1) === 95;
+}
+
+function asFieldSchema(s: unknown, where: string): FieldSchema {
+  if (s === null || typeof s !== 'object' || typeof (s as FieldSchema).type !== 'string') {
+    throw new ConvertError(`${where}: expected a Connect schema object with a "type"`);
+  }
+  return s as FieldSchema;
+}
+
+export function compileRow(fields: readonly FieldSchema[], ctx: CodecContext, skipMeta: boolean): CompiledRow {
+  const columns: ColumnSpec[] = [];
+  const names: string[] = [];
+  const converts: Convert[] = [];
+  for (const f of fields) {
+    if (typeof f.field !== 'string') throw new ConvertError('schema field without a "field" name');
+    if (skipMeta && isMetaField(f.field)) continue;
+    let codec;
+    try {
+      codec = codecFor(f, ctx);
+    } catch (e) {
+      throw new ConvertError(`schema of column "${f.field}": ${(e as Error).message}`);
+    }
+    columns.push(Object.freeze({
+      name: f.field,
+      pgType: codec.pgType,
+      optional: f.optional !== false,
+      ...(f.name !== undefined ? { logical: f.name } : {}),
+      connectType: f.type,
+    }));
+    names.push(f.field);
+    converts.push(codec.convert);
+  }
+  return { columns: Object.freeze(columns), names, converts };
+}
+
+function fieldOf(s: FieldSchema, name: string): FieldSchema | undefined {
+  return s.fields?.find((f) => f.field === name);
+}
+
+export function compileValue(raw: unknown, ctx: CodecContext): CompiledValue {
+  const s = asFieldSchema(raw, 'value schema');
+  if (s.type !== 'struct' || !Array.isArray(s.fields)) {
+    throw new ConvertError(`value schema is "${s.type}"; expected a struct (Debezium envelope or flattened row)`);
+  }
+  const op = fieldOf(s, 'op');
+  const after = fieldOf(s, 'after') ?? fieldOf(s, 'before');
+  if (op !== undefined && after !== undefined) {
+    if (after.type === 'string') return { kind: 'mongo', row: null };
+    if (after.type !== 'struct' || !after.fields) throw new ConvertError('envelope "after" schema is not a struct');
+    return { kind: 'envelope', row: compileRow(after.fields, ctx, false) };
+  }
+  return { kind: 'flat', row: compileRow(s.fields, ctx, true) };
+}
+
+/** Key schema → key row compiler; null when the key is not a struct (no usable key columns). */
+export function compileKey(raw: unknown, ctx: CodecContext): CompiledRow | null {
+  const s = asFieldSchema(raw, 'key schema');
+  if (s.type !== 'struct' || !Array.isArray(s.fields)) return null;
+  return compileRow(s.fields, ctx, false);
+}
+
+/** Convert one row object with a compiled schema. Missing fields are NULL. */
+export function decodeRow(c: CompiledRow, obj: unknown, placeholder: string, what: string): Row {
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    throw new ConvertError(`"${what}" is not an object`);
+  }
+  const src = obj as Record<string, unknown>;
+  const row: Row = {};
+  const names = c.names;
+  const converts = c.converts;
+  let i = 0;
+  try {
+    for (; i < names.length; i++) {
+      const name = names[i]!;
+      const v = src[name];
+      if (v === null || v === undefined) row[name] = null;
+      else if (v === placeholder) row[name] = UNAVAILABLE;
+      else row[name] = converts[i]!(v);
+    }
+  } catch (e) {
+    if (e instanceof ConvertError) {
+      throw new ConvertError(`${what}.${names[i]} (${c.columns[i]!.logical ?? c.columns[i]!.connectType}): ${e.message}`);
+    }
+    throw e;
+  }
+  return row;
+}
