@@ -1,0 +1,96 @@
+/**
+ * Prometheus metrics, fed ONLY by CoreEmitter events: the core never imports prom-client.
+ * Label values are bounded by construction: pipeline, topic, table, partition number, op, error
+ * class, operation name. Never keys, offsets or messages (each would be a new time series).
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
+import type { CoreEmitter, CoreEvents } from '../core/events';
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** Stops listening to the emitter (the registry keeps its values). */
+  close(): void;
+}
+
+const FLUSH_SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const BATCH_EVENTS_BUCKETS = [1, 10, 50, 100, 500, 1000, 5000, 10000, 50000, 100000];
+const LATENCY_SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
+
+/** Error class label: our classes or a short identifier; anything else collapses to 'other'. */
+function errorClassLabel(s: string): string {
+  return /^[A-Za-z][A-Za-z0-9_]{0,39}$/.test(s) ? s : 'other';
+}
+
+export function createMetrics(emitter: CoreEmitter, labels: { pipeline: string }, register?: Registry): Metrics {
+  const registry = register ?? new Registry();
+  const m = defineMetrics(registry);
+  const pipeline = labels.pipeline;
+
+  const listeners: { [K in keyof CoreEvents]?: (...args: CoreEvents[K]) => void } = {
+    consumed: (e) => m.consumed.inc({ pipeline, topic: e.topic, op: e.op }, e.count),
+    flushed: (e) => {
+      m.flushes.inc({ pipeline });
+      m.flushDuration.observe({ pipeline }, e.durationSeconds);
+      m.batchEvents.observe({ pipeline }, e.events);
+      for (const t of e.tables) {
+        const add = (op: string, n: number) => {
+          if (n > 0) m.rowsApplied.inc({ pipeline, table: t.table, op }, n);
+        };
+        add('upsert', t.upserts);
+        add('delete', t.deletes);
+        add('append', t.appends);
+        add('truncate', t.truncates);
+      }
+      for (const ts of e.sourceTsMs) {
+        // Clock skew between the source database and this host can make the difference negative.
+        m.latency.observe({ pipeline }, Math.max(0, (e.commitTsMs - ts) / 1000));
+      }
+    },
+    buffered: (e) => {
+      m.bufferedBytes.set({ pipeline }, e.bytes);
+      m.bufferedEvents.set({ pipeline }, e.events);
+    },
+    lag: (e) => m.lag.set({ pipeline, topic: e.topic, partition: String(e.partition) }, e.lag),
+    deadLettered: (e) => m.deadLettered.inc({ pipeline, topic: e.topic }),
+    retry: (e) => m.retries.inc({ pipeline, operation: e.operation }),
+    error: (e) => m.errors.inc({ pipeline, class: errorClassLabel(e.errorClass) }),
+  };
+
+  const on = emitter.on.bind(emitter) as (name: string, fn: (...a: unknown[]) => void) => void;
+  const off = emitter.off.bind(emitter) as (name: string, fn: (...a: unknown[]) => void) => void;
+  for (const [name, fn] of Object.entries(listeners)) on(name, fn as (...a: unknown[]) => void);
+  return {
+    registry,
+    close() {
+      for (const [name, fn] of Object.entries(listeners)) off(name, fn as (...a: unknown[]) => void);
+    },
+  };
+}
+
+function defineMetrics(registry: Registry) {
+  // Several pipelines in one process may share a registry: reuse a metric already registered.
+  if (!registry.getSingleMetric('process_cpu_user_seconds_total')) collectDefaultMetrics({ register: registry });
+  const reuse = <T extends Metric>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
+  const registers = [registry];
+  const counter = (name: string, help: string, labelNames: string[]) =>
+    reuse(name, () => new Counter({ name, help, labelNames, registers }));
+  const gauge = (name: string, help: string, labelNames: string[]) =>
+    reuse(name, () => new Gauge({ name, help, labelNames, registers }));
+  const histogram = (name: string, help: string, labelNames: string[], buckets: number[]) =>
+    reuse(name, () => new Histogram({ name, help, labelNames, buckets, registers }));
+
+  return {
+    consumed: counter('nilus_events_consumed_total', 'Kafka records consumed and decoded, by topic and Debezium op.', ['pipeline', 'topic', 'op']),
+    rowsApplied: counter('nilus_rows_applied_total', 'Rows applied to PostgreSQL, by destination table and op (upsert, delete, append, truncate).', ['pipeline', 'table', 'op']),
+    flushes: counter('nilus_flushes_total', 'Flushes committed in PostgreSQL.', ['pipeline']),
+    flushDuration: histogram('nilus_flush_duration_seconds', 'Time from flush start to PostgreSQL commit.', ['pipeline'], FLUSH_SECONDS_BUCKETS),
+    batchEvents: histogram('nilus_batch_events', 'Events per committed flush.', ['pipeline'], BATCH_EVENTS_BUCKETS),
+    lag: gauge('nilus_consumer_lag', 'Records behind the high watermark, per partition.', ['pipeline', 'topic', 'partition']),
+    latency: histogram('nilus_end_to_end_latency_seconds', 'PostgreSQL commit time minus source commit time (source.ts_ms).', ['pipeline'], LATENCY_SECONDS_BUCKETS),
+    deadLettered: counter('nilus_dead_lettered_total', 'Events sent to the dead-letter sink, by source topic.', ['pipeline', 'topic']),
+    errors: counter('nilus_errors_total', 'Errors seen, by class (retriable, data, fatal).', ['pipeline', 'class']),
+    retries: counter('nilus_retries_total', 'Retries after a retriable error, by operation.', ['pipeline', 'operation']),
+    bufferedBytes: gauge('nilus_buffered_bytes', 'Raw record bytes held in buffers, not yet committed.', ['pipeline']),
+    bufferedEvents: gauge('nilus_buffered_events', 'Events held in buffers, not yet committed.', ['pipeline']),
+  };
+}

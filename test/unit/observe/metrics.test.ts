@@ -1,0 +1,126 @@
+import { Registry } from 'prom-client';
+import { CoreEmitter } from '../../../src/core/events';
+import { createMetrics } from '../../../src/observe/metrics';
+
+function setup() {
+  const emitter = new CoreEmitter();
+  const metrics = createMetrics(emitter, { pipeline: 'orders-cdc' });
+  const text = () => metrics.registry.metrics();
+  return { emitter, metrics, text };
+}
+
+/** The sample lines of one metric family, without HELP/TYPE. */
+async function samples(text: () => Promise<string>, name: string): Promise<string[]> {
+  return (await text()).split('\n').filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' '));
+}
+
+describe('createMetrics', () => {
+  test('consumed events by topic and op', async () => {
+    const { emitter, text } = setup();
+    emitter.emit('consumed', { topic: 'cdc.retail.orders', partition: 0, op: 'c', count: 3 });
+    emitter.emit('consumed', { topic: 'cdc.retail.orders', partition: 1, op: 'c', count: 2 });
+    emitter.emit('consumed', { topic: 'cdc.retail.orders', partition: 1, op: 'tombstone', count: 1 });
+    expect(await samples(text, 'nilus_events_consumed_total')).toEqual([
+      'nilus_events_consumed_total{pipeline="orders-cdc",topic="cdc.retail.orders",op="c"} 5',
+      'nilus_events_consumed_total{pipeline="orders-cdc",topic="cdc.retail.orders",op="tombstone"} 1',
+    ]);
+  });
+
+  test('a flush feeds rows, flushes, duration, batch size and end-to-end latency', async () => {
+    const { emitter, text } = setup();
+    emitter.emit('flushed', {
+      durationSeconds: 0.2,
+      events: 120,
+      tables: [
+        { table: 'analytics.orders', upserts: 100, deletes: 5, appends: 0, truncates: 0 },
+        { table: 'analytics.lines', upserts: 0, deletes: 0, appends: 14, truncates: 1 },
+      ],
+      sourceTsMs: [99_000, 99_700, 101_000],
+      commitTsMs: 100_000,
+    });
+    expect(await samples(text, 'nilus_rows_applied_total')).toEqual([
+      'nilus_rows_applied_total{pipeline="orders-cdc",table="analytics.orders",op="upsert"} 100',
+      'nilus_rows_applied_total{pipeline="orders-cdc",table="analytics.orders",op="delete"} 5',
+      'nilus_rows_applied_total{pipeline="orders-cdc",table="analytics.lines",op="append"} 14',
+      'nilus_rows_applied_total{pipeline="orders-cdc",table="analytics.lines",op="truncate"} 1',
+    ]);
+    expect(await samples(text, 'nilus_flushes_total')).toEqual(['nilus_flushes_total{pipeline="orders-cdc"} 1']);
+    const flush = await samples(text, 'nilus_flush_duration_seconds_bucket');
+    expect(flush).toContain('nilus_flush_duration_seconds_bucket{le="0.1",pipeline="orders-cdc"} 0');
+    expect(flush).toContain('nilus_flush_duration_seconds_bucket{le="0.25",pipeline="orders-cdc"} 1');
+    expect(await samples(text, 'nilus_flush_duration_seconds_sum')).toEqual(['nilus_flush_duration_seconds_sum{pipeline="orders-cdc"} 0.2']);
+    expect(await samples(text, 'nilus_batch_events_sum')).toEqual(['nilus_batch_events_sum{pipeline="orders-cdc"} 120']);
+    expect(await samples(text, 'nilus_batch_events_bucket')).toContain('nilus_batch_events_bucket{le="100",pipeline="orders-cdc"} 0');
+    expect(await samples(text, 'nilus_batch_events_bucket')).toContain('nilus_batch_events_bucket{le="500",pipeline="orders-cdc"} 1');
+    // 1.0 s, 0.3 s, and −1 s (source clock ahead) clamped to 0.
+    expect(await samples(text, 'nilus_end_to_end_latency_seconds_count')).toEqual([
+      'nilus_end_to_end_latency_seconds_count{pipeline="orders-cdc"} 3',
+    ]);
+    expect(await samples(text, 'nilus_end_to_end_latency_seconds_sum')).toEqual([
+      'nilus_end_to_end_latency_seconds_sum{pipeline="orders-cdc"} 1.3',
+    ]);
+    const lat = await samples(text, 'nilus_end_to_end_latency_seconds_bucket');
+    expect(lat).toContain('nilus_end_to_end_latency_seconds_bucket{le="0.05",pipeline="orders-cdc"} 1');
+    expect(lat).toContain('nilus_end_to_end_latency_seconds_bucket{le="0.5",pipeline="orders-cdc"} 2');
+    expect(lat).toContain('nilus_end_to_end_latency_seconds_bucket{le="1",pipeline="orders-cdc"} 3');
+  });
+
+  test('gauges hold the last value; lag is per partition', async () => {
+    const { emitter, text } = setup();
+    emitter.emit('buffered', { bytes: 1000, events: 10 });
+    emitter.emit('buffered', { bytes: 250, events: 3 });
+    emitter.emit('lag', { topic: 'cdc.s.t', partition: 0, lag: 40 });
+    emitter.emit('lag', { topic: 'cdc.s.t', partition: 1, lag: 7 });
+    emitter.emit('lag', { topic: 'cdc.s.t', partition: 0, lag: 0 });
+    expect(await samples(text, 'nilus_buffered_bytes')).toEqual(['nilus_buffered_bytes{pipeline="orders-cdc"} 250']);
+    expect(await samples(text, 'nilus_buffered_events')).toEqual(['nilus_buffered_events{pipeline="orders-cdc"} 3']);
+    expect(await samples(text, 'nilus_consumer_lag')).toEqual([
+      'nilus_consumer_lag{pipeline="orders-cdc",topic="cdc.s.t",partition="0"} 0',
+      'nilus_consumer_lag{pipeline="orders-cdc",topic="cdc.s.t",partition="1"} 7',
+    ]);
+  });
+
+  test('dead letters by topic, errors by class, retries by operation; no offsets or keys in labels', async () => {
+    const { emitter, text } = setup();
+    emitter.emit('deadLettered', { topic: 'cdc.s.t', partition: 0, offset: '17', reason: 'bad json' });
+    emitter.emit('deadLettered', { topic: 'cdc.s.t', partition: 2, offset: '99', reason: 'constraint' });
+    emitter.emit('error', { errorClass: 'data', error: new Error('x') });
+    emitter.emit('error', { errorClass: 'retriable', error: new Error('y') });
+    emitter.emit('error', { errorClass: 'weird class with spaces {}', error: new Error('z') });
+    emitter.emit('retry', { operation: 'flush', attempt: 1, delayMs: 5, error: new Error('e') });
+    emitter.emit('retry', { operation: 'flush', attempt: 2, delayMs: 9, error: new Error('e') });
+    expect(await samples(text, 'nilus_dead_lettered_total')).toEqual(['nilus_dead_lettered_total{pipeline="orders-cdc",topic="cdc.s.t"} 2']);
+    expect(await samples(text, 'nilus_errors_total')).toEqual([
+      'nilus_errors_total{pipeline="orders-cdc",class="data"} 1',
+      'nilus_errors_total{pipeline="orders-cdc",class="retriable"} 1',
+      'nilus_errors_total{pipeline="orders-cdc",class="other"} 1',
+    ]);
+    expect(await samples(text, 'nilus_retries_total')).toEqual(['nilus_retries_total{pipeline="orders-cdc",operation="flush"} 2']);
+    expect(await text()).not.toMatch(/offset="|key="|reason="/);
+  });
+
+  test('default Node process metrics are present, with HELP and TYPE lines', async () => {
+    const { text } = setup();
+    const t = await text();
+    expect(t).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect(t).toContain('# TYPE nilus_flush_duration_seconds histogram');
+    expect(t).toContain('# TYPE nilus_consumer_lag gauge');
+  });
+
+  test('close() stops counting; two pipelines can share one registry', async () => {
+    const registry = new Registry();
+    const a = new CoreEmitter();
+    const b = new CoreEmitter();
+    const ma = createMetrics(a, { pipeline: 'a' }, registry);
+    createMetrics(b, { pipeline: 'b' }, registry);
+    a.emit('retry', { operation: 'flush', attempt: 1, delayMs: 1, error: new Error('e') });
+    b.emit('retry', { operation: 'flush', attempt: 1, delayMs: 1, error: new Error('e') });
+    ma.close();
+    a.emit('retry', { operation: 'flush', attempt: 2, delayMs: 1, error: new Error('e') });
+    expect(await samples(() => registry.metrics(), 'nilus_retries_total')).toEqual([
+      'nilus_retries_total{pipeline="a",operation="flush"} 1',
+      'nilus_retries_total{pipeline="b",operation="flush"} 1',
+    ]);
+    expect(a.listenerCount('retry')).toBe(0);
+  });
+});
