@@ -1,0 +1,216 @@
+/**
+ * Addresses → connection settings. `postgresql://…` and `kafka://…` are parsed in place;
+ * `dataos://NAME` is looked up in the connections file (YAML, validated by
+ * schema/connections.schema.json). Secrets may be `${ENV_VAR}` references or *_file paths.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse as parsePgUri } from 'pg-connection-string';
+import { ConfigError, type ConfigProblem } from '../core/errors';
+import type { KafkaConnection, PgConnection, SslMode } from './types';
+import { DEFAULTS } from './defaults';
+import { schemaProblems } from './schema-check';
+import { parseYaml, problemAt, type YamlSource } from './yaml-source';
+
+const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+
+export interface ConnectionsFile {
+  readonly path: string;
+  readonly src: YamlSource;
+  readonly entries: Readonly<Record<string, Record<string, unknown>>>;
+}
+
+/** Replace `${VAR}` references; a missing variable is a problem naming the field and the variable. */
+export function substituteEnv(s: string, env: NodeJS.ProcessEnv, field: string, problems: ConfigProblem[], encode = false): string {
+  return s.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+    const v = env[name];
+    if (v === undefined) {
+      problems.push({ path: field, message: `environment variable ${name} is not set (referenced as \${${name}}): export it, or write the value in place` });
+      return '';
+    }
+    return encode ? encodeURIComponent(v) : v;
+  });
+}
+
+export async function loadConnectionsFile(path: string): Promise<ConnectionsFile> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError([{ path: 'connections', message: `cannot read the connections file ${path}: ${(e as Error).message}; pass --connections <file> or set ${DEFAULTS.env.connectionsPath}` }]);
+  }
+  const src = parseYaml(text, path);
+  if (src.problems.length) throw new ConfigError(src.problems.map((p) => ({ ...p, path: `${path}: ${p.path}` })));
+  const problems = schemaProblems('connections', src);
+  if (problems.length) throw new ConfigError(problems.map((p) => ({ ...p, path: `${path}: ${p.path}` })));
+  return { path, src, entries: (src.value as { connections: Record<string, Record<string, unknown>> }).connections ?? {} };
+}
+
+async function secret(entry: Record<string, unknown>, key: string, field: string, env: NodeJS.ProcessEnv, problems: ConfigProblem[]): Promise<string | undefined> {
+  if (typeof entry[key] === 'string') return substituteEnv(entry[key] as string, env, `${field}.${key}`, problems);
+  const file = entry[`${key}_file`];
+  if (typeof file !== 'string') return undefined;
+  const p = substituteEnv(file, env, `${field}.${key}_file`, problems);
+  try {
+    // Secret files usually end with a newline that is not part of the secret.
+    return (await readFile(p, 'utf8')).replace(/\r?\n$/, '');
+  } catch (e) {
+    problems.push({ path: `${field}.${key}_file`, message: `cannot read ${p}: ${(e as Error).message}` });
+    return '';
+  }
+}
+
+function lookup(file: ConnectionsFile | undefined, name: string, want: 'postgresql' | 'kafka', field: string): Record<string, unknown> {
+  if (!file) {
+    throw new ConfigError([{ path: field, message: `dataos://${name} needs a connections file: pass --connections <file> or set ${DEFAULTS.env.connectionsPath}` }]);
+  }
+  const e = file.entries[name];
+  if (!e) {
+    const known = Object.keys(file.entries);
+    throw new ConfigError([{ path: field, message: `connection "${name}" is not in ${file.path} (it has: ${known.join(', ') || 'none'})` }]);
+  }
+  if (e.type !== want) {
+    const p = problemAt(file.src, ['connections', name, 'type'], `connection "${name}" is type ${String(e.type)}, but ${field} needs a ${want} connection`);
+    throw new ConfigError([{ ...p, path: `${file.path}: ${p.path}` }]);
+  }
+  return e;
+}
+
+function sslModeOf(v: unknown, field: string, problems: ConfigProblem[]): SslMode | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (SSL_MODES.includes(v as SslMode)) return v as SslMode;
+  problems.push({ path: field, message: `sslmode must be one of ${SSL_MODES.join(', ')} (got "${String(v)}")` });
+  return undefined;
+}
+
+function portOf(v: unknown, field: string, problems: ConfigProblem[]): number {
+  if (v === undefined || v === null || v === '') return DEFAULTS.pg.port;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    problems.push({ path: field, message: `port must be an integer 1..65535 (got "${String(v)}")` });
+    return DEFAULTS.pg.port;
+  }
+  return n;
+}
+
+/** `postgresql://user:pass@host:port/db?sslmode=…&sslrootcert=…&connect_timeout=<s>`. */
+export function parsePgAddress(address: string, field: string, env: NodeJS.ProcessEnv, problems: ConfigProblem[]): PgConnection | undefined {
+  const uri = substituteEnv(address, env, field, problems, true);
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    problems.push({ path: field, message: 'is not a valid URI: expected postgresql://<username>:<password>@<host>:<port>/<database>?sslmode=<sslmode>' });
+    return undefined;
+  }
+  // pg-connection-string would open sslrootcert itself; the TLS settings are ours to apply.
+  const q = url.searchParams;
+  const sslmode = sslModeOf(q.get('sslmode'), `${field} (sslmode)`, problems);
+  const sslrootcert = q.get('sslrootcert') ?? undefined;
+  const timeoutS = q.get('connect_timeout');
+  for (const k of ['sslmode', 'sslrootcert', 'connect_timeout', 'sslcert', 'sslkey']) q.delete(k);
+  const p = parsePgUri(url.toString());
+  const missing = [!p.host && 'host', !p.database && 'database', !p.user && 'username'].filter(Boolean);
+  if (missing.length) {
+    problems.push({ path: field, message: `the URI has no ${missing.join(', ')}: expected postgresql://<username>:<password>@<host>:<port>/<database>?sslmode=<sslmode>` });
+    return undefined;
+  }
+  let connectTimeoutMs: number = DEFAULTS.pg.connectTimeoutMs;
+  if (timeoutS !== null) {
+    const n = Number(timeoutS);
+    if (!Number.isFinite(n) || n <= 0) problems.push({ path: `${field} (connect_timeout)`, message: `connect_timeout is in seconds and must be positive (got "${timeoutS}")` });
+    else connectTimeoutMs = Math.round(n * 1000);
+  }
+  return {
+    host: p.host as string,
+    port: portOf(p.port, `${field} (port)`, problems),
+    database: p.database as string,
+    username: p.user as string,
+    // The URI may omit the password (trust or peer auth); the connections file may not (see README of the seed).
+    password: p.password ?? '',
+    sslmode,
+    sslrootcert,
+    connectTimeoutMs,
+  };
+}
+
+export async function resolvePg(address: string, field: string, file: ConnectionsFile | undefined, env: NodeJS.ProcessEnv): Promise<PgConnection> {
+  const problems: ConfigProblem[] = [];
+  let conn: PgConnection | undefined;
+  if (address.startsWith('dataos://')) {
+    const name = address.slice('dataos://'.length);
+    const e = lookup(file, name, 'postgresql', field);
+    const f = `${file!.path}: connections.${name}`;
+    const password = await secret(e, 'password', f, env, problems);
+    if (password === undefined) problems.push({ path: f, message: 'password is required: set password (may be ${ENV_VAR}) or password_file' });
+    const str = (k: string): string | undefined => (typeof e[k] === 'string' ? substituteEnv(e[k] as string, env, `${f}.${k}`, problems) : undefined);
+    conn = {
+      host: str('host') ?? '',
+      port: portOf(typeof e.port === 'string' ? str('port') : e.port, `${f}.port`, problems),
+      database: str('database') ?? '',
+      username: str('username') ?? '',
+      password: password ?? '',
+      sslmode: sslModeOf(str('sslmode'), `${f}.sslmode`, problems),
+      sslrootcert: str('sslrootcert'),
+      connectTimeoutMs: typeof e.connect_timeout_ms === 'number' ? e.connect_timeout_ms : DEFAULTS.pg.connectTimeoutMs,
+    };
+  } else {
+    conn = parsePgAddress(address, field, env, problems);
+  }
+  if (problems.length || !conn) throw new ConfigError(problems);
+  return conn;
+}
+
+function brokerList(v: string | readonly string[], field: string, problems: ConfigProblem[]): string[] {
+  const list = (typeof v === 'string' ? v.split(',') : [...v]).map((b) => b.trim()).filter(Boolean);
+  for (const b of list) {
+    if (!/^[^\s:]+:\d{1,5}$/.test(b)) problems.push({ path: field, message: `broker "${b}" must be host:port` });
+  }
+  if (list.length === 0) problems.push({ path: field, message: 'no brokers given: expected host:port[,host:port]' });
+  return list;
+}
+
+export async function resolveKafka(address: string, field: string, file: ConnectionsFile | undefined, env: NodeJS.ProcessEnv): Promise<KafkaConnection> {
+  const problems: ConfigProblem[] = [];
+  let conn: KafkaConnection;
+  const override = env[DEFAULTS.env.kafkaBrokers];
+  if (address.startsWith('kafka://')) {
+    const rest = substituteEnv(address.slice('kafka://'.length), env, field, problems).replace(/\/$/, '');
+    conn = { brokers: brokerList(override ?? rest, override ? DEFAULTS.env.kafkaBrokers : field, problems), clientId: DEFAULTS.kafka.clientId };
+  } else if (address.startsWith('dataos://')) {
+    const name = address.slice('dataos://'.length);
+    const e = lookup(file, name, 'kafka', field);
+    const f = `${file!.path}: connections.${name}`;
+    const sub = (v: string, k: string): string => substituteEnv(v, env, `${f}.${k}`, problems);
+    const brokers = override ?? (typeof e.brokers === 'string' ? sub(e.brokers, 'brokers') : (e.brokers as string[]).map((b) => sub(b, 'brokers')));
+    const sasl = e.sasl as Record<string, unknown> | undefined;
+    const tls = (e.tls ?? e.ssl) as boolean | { ca_file?: string; reject_unauthorized?: boolean } | undefined;
+    let ssl: KafkaConnection['ssl'];
+    if (typeof tls === 'object') {
+      let ca: string | undefined;
+      if (tls.ca_file) {
+        const p = sub(tls.ca_file, 'tls.ca_file');
+        ca = await readFile(p, 'utf8').catch((err: Error) => {
+          problems.push({ path: `${f}.tls.ca_file`, message: `cannot read ${p}: ${err.message}` });
+          return undefined;
+        });
+      }
+      ssl = { ca, rejectUnauthorized: tls.reject_unauthorized ?? true };
+    } else ssl = tls;
+    let saslOut: KafkaConnection['sasl'];
+    if (sasl) {
+      const password = await secret(sasl, 'password', `${f}.sasl`, env, problems);
+      if (password === undefined) problems.push({ path: `${f}.sasl`, message: 'password is required: set password (may be ${ENV_VAR}) or password_file' });
+      saslOut = { mechanism: sasl.mechanism as 'plain', username: sub(String(sasl.username), 'sasl.username'), password: password ?? '' };
+    }
+    conn = {
+      brokers: brokerList(brokers, override ? DEFAULTS.env.kafkaBrokers : `${f}.brokers`, problems),
+      clientId: typeof e.client_id === 'string' ? sub(e.client_id, 'client_id') : DEFAULTS.kafka.clientId,
+      ...(ssl !== undefined ? { ssl } : {}),
+      ...(saslOut ? { sasl: saslOut } : {}),
+    };
+  } else {
+    throw new ConfigError([{ path: field, message: 'a Kafka address must be kafka://host:port[,host:port] or dataos://NAME' }]);
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return conn;
+}

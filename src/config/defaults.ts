@@ -1,0 +1,48 @@
+/**
+ * Every default of the manifest and the connections file, in one place. The JSON Schema
+ * (schema/manifest.schema.json) repeats them as `default` for editors and the generated doc;
+ * a unit test keeps the two in step.
+ */
+export const DEFAULTS = {
+  pg: {
+    port: 5432,
+    connectTimeoutMs: 10_000,
+  },
+  kafka: {
+    clientId: 'nilus-pg',
+  },
+  cdc: {
+    /** Group id is `nilus-pg.<manifest name>` unless `group.id` is given. */
+    groupIdPrefix: 'nilus-pg.',
+    topicRefreshMs: 30_000,
+    autoOffsetReset: 'earliest' as const,
+  },
+  sink: {
+    autoCreate: true,
+    autoEvolve: true,
+    metadataColumns: true,
+    mongoMode: 'flatten' as const,
+    staleGuard: true,
+  },
+  buffer: {
+    maxRows: 50_000,
+    maxBytes: 64 * 1024 * 1024,
+    maxAgeMs: 1_000,
+    memoryBudgetBytes: 128 * 1024 * 1024,
+  },
+  errors: {
+    tolerance: 'none' as const,
+    retryMaxAttempts: 10,
+    retryInitialMs: 200,
+    retryMaxMs: 30_000,
+  },
+  observe: {
+    httpPort: 9464,
+    logLevel: 'info' as const,
+    flushLogIntervalMs: 10_000,
+  },
+  env: {
+    connectionsPath: 'NILUS_CONNECTIONS',
+    kafkaBrokers: 'NILUS_KAFKA_BROKERS',
+  },
+} as const;

@@ -1,0 +1,131 @@
+/**
+ * Manifest + connections → the one readonly PipelineConfig, with every default applied
+ * (src/config/defaults.ts). Problems from the manifest and from connection resolution are
+ * gathered and thrown together.
+ */
+import { readFile } from 'node:fs/promises';
+import { ConfigError, type ConfigProblem } from '../core/errors';
+import type { TableRef } from '../core/types';
+import { DEFAULTS } from './defaults';
+import { loadConnectionsFile, resolveKafka, resolvePg, type ConnectionsFile } from './connections';
+import { parseManifest, type RawManifest } from './manifest';
+import { compileList, parseTableName } from './names';
+import type { BatchSource, CdcSource, KafkaConnection, PgConnection, PipelineConfig } from './types';
+
+export interface LoadOptions {
+  /** Connections file for dataos:// addresses; default $NILUS_CONNECTIONS. */
+  connectionsPath?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function loadConfig(manifestPath: string, opts: LoadOptions = {}): Promise<PipelineConfig> {
+  const env = opts.env ?? process.env;
+  let text: string;
+  try {
+    text = await readFile(manifestPath, 'utf8');
+  } catch (e) {
+    throw new ConfigError([{ path: manifestPath, message: `cannot read the manifest: ${(e as Error).message}` }]);
+  }
+  const { manifest } = parseManifest(text, manifestPath);
+  const connPath = opts.connectionsPath ?? env[DEFAULTS.env.connectionsPath];
+  const file = connPath ? await loadConnectionsFile(connPath) : undefined;
+  return buildConfig(manifest, file, env);
+}
+
+/** Run each resolver, keeping every ConfigError's problems instead of stopping at the first. */
+async function gather<T>(problems: ConfigProblem[], f: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof ConfigError) problems.push(...e.problems);
+    else throw e;
+    return undefined;
+  }
+}
+
+export async function buildConfig(m: RawManifest, file: ConnectionsFile | undefined, env: NodeJS.ProcessEnv): Promise<PipelineConfig> {
+  const problems: ConfigProblem[] = [];
+  const sinkPg = await gather(problems, () => resolvePg(m.spec.sink.address, 'spec.sink.address', file, env));
+  let cdc: CdcSource | undefined;
+  let batch: BatchSource | undefined;
+  if (m.spec.type === 'cdc') {
+    const kafka = await gather(problems, () => resolveKafka(m.spec.source.address, 'spec.source.address', file, env));
+    if (kafka) cdc = cdcSource(m, kafka);
+  } else {
+    const pg = await gather(problems, () => resolvePg(m.spec.source.address, 'spec.source.address', file, env));
+    if (pg) batch = batchSource(m, pg);
+  }
+  if (problems.length || !sinkPg) throw new ConfigError(problems);
+  const o = m.spec.sink.options;
+  const dlqTable = o['errors.deadletter.table'] !== undefined ? (parseTableName(o['errors.deadletter.table']) as TableRef) : undefined;
+  const config: PipelineConfig = {
+    name: m.name,
+    mode: m.spec.type,
+    ...(m.spec.compute !== undefined ? { compute: m.spec.compute } : {}),
+    sink: {
+      pg: sinkPg,
+      options: {
+        destTable: o.dest_table.trim(),
+        strategy: o.incremental_strategy,
+        ...(o.primary_key !== undefined ? { primaryKey: typeof o.primary_key === 'string' ? [o.primary_key] : [...o.primary_key] } : {}),
+        autoCreate: o.auto_create ?? DEFAULTS.sink.autoCreate,
+        autoEvolve: o.auto_evolve ?? DEFAULTS.sink.autoEvolve,
+        metadataColumns: o.metadata_columns ?? DEFAULTS.sink.metadataColumns,
+        ...(o.state_schema !== undefined ? { stateSchema: o.state_schema } : {}),
+        mongoMode: o.mongo_mode ?? DEFAULTS.sink.mongoMode,
+        staleGuard: o.stale_guard ?? DEFAULTS.sink.staleGuard,
+      },
+    },
+    ...(cdc ? { cdc } : {}),
+    ...(batch ? { batch } : {}),
+    buffer: {
+      maxRows: o['batch.max_rows'] ?? DEFAULTS.buffer.maxRows,
+      maxBytes: o['batch.max_bytes'] ?? DEFAULTS.buffer.maxBytes,
+      maxAgeMs: o['batch.max_age_ms'] ?? DEFAULTS.buffer.maxAgeMs,
+      memoryBudgetBytes: o.memory_budget_bytes ?? DEFAULTS.buffer.memoryBudgetBytes,
+    },
+    errors: {
+      tolerance: o['errors.tolerance'] ?? DEFAULTS.errors.tolerance,
+      ...(o['errors.deadletter.topic'] !== undefined ? { deadLetter: { kind: 'topic' as const, topic: o['errors.deadletter.topic'] } } : {}),
+      ...(dlqTable ? { deadLetter: { kind: 'table' as const, table: dlqTable } } : {}),
+      retry: {
+        maxAttempts: o['errors.retry.max_attempts'] ?? DEFAULTS.errors.retryMaxAttempts,
+        initialMs: o['errors.retry.initial_ms'] ?? DEFAULTS.errors.retryInitialMs,
+        maxMs: o['errors.retry.max_ms'] ?? DEFAULTS.errors.retryMaxMs,
+      },
+    },
+    observe: {
+      httpPort: o.http_port ?? DEFAULTS.observe.httpPort,
+      logLevel: o.log_level ?? DEFAULTS.observe.logLevel,
+      flushLogIntervalMs: o.flush_log_interval_ms ?? DEFAULTS.observe.flushLogIntervalMs,
+    },
+  };
+  return deepFreeze(config);
+}
+
+function cdcSource(m: RawManifest, kafka: KafkaConnection): CdcSource {
+  const c = m.spec.source.cdc!;
+  const inc = c['collection.include.list'] ?? c['table.include.list'];
+  const exc = c['collection.exclude.list'] ?? c['table.exclude.list'];
+  return {
+    kafka,
+    topicPrefix: c['topic.prefix'],
+    include: compileList(inc).regexes,
+    exclude: compileList(exc).regexes,
+    groupId: c['group.id'] ?? `${DEFAULTS.cdc.groupIdPrefix}${m.name}`,
+    topicRefreshMs: c['topic.refresh.ms'] ?? DEFAULTS.cdc.topicRefreshMs,
+    fromBeginning: (c['auto.offset.reset'] ?? DEFAULTS.cdc.autoOffsetReset) === 'earliest',
+  };
+}
+
+function batchSource(m: RawManifest, pg: PgConnection): BatchSource {
+  return { connection: pg, sourceTable: parseTableName(m.spec.source.options!.source_table!) as TableRef };
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !(o instanceof RegExp)) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

@@ -1,0 +1,150 @@
+/**
+ * Manifest text → a validated raw manifest. Structure comes from schema/manifest.schema.json
+ * (ajv); the rules a schema cannot express live below. Every problem is collected and thrown
+ * together as one ConfigError, each with its path and YAML line:column.
+ */
+import { ConfigError, type ConfigProblem } from '../core/errors';
+import { schemaProblems } from './schema-check';
+import { canMatchSeveral, compileList, hasTablePlaceholder, isMixedCase, parseTableName, unknownPlaceholders } from './names';
+import { parseYaml, problemAt, type PathSeg, type YamlSource } from './yaml-source';
+
+export interface RawCdc {
+  'topic.prefix': string;
+  'collection.include.list'?: string;
+  'collection.exclude.list'?: string;
+  'table.include.list'?: string;
+  'table.exclude.list'?: string;
+  'group.id'?: string;
+  'topic.refresh.ms'?: number;
+  'auto.offset.reset'?: 'earliest' | 'latest';
+}
+
+export interface RawSinkOptions {
+  dest_table: string;
+  incremental_strategy: 'replace' | 'append' | 'merge';
+  primary_key?: string | string[];
+  auto_create?: boolean;
+  auto_evolve?: boolean;
+  metadata_columns?: boolean;
+  state_schema?: string;
+  mongo_mode?: 'flatten' | 'jsonb';
+  stale_guard?: boolean;
+  'batch.max_rows'?: number;
+  'batch.max_bytes'?: number;
+  'batch.max_age_ms'?: number;
+  memory_budget_bytes?: number;
+  'errors.tolerance'?: 'none' | 'all';
+  'errors.deadletter.topic'?: string;
+  'errors.deadletter.table'?: string;
+  'errors.retry.max_attempts'?: number;
+  'errors.retry.initial_ms'?: number;
+  'errors.retry.max_ms'?: number;
+  http_port?: number;
+  log_level?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  flush_log_interval_ms?: number;
+}
+
+export interface RawManifest {
+  name: string;
+  version: 'v1alpha';
+  type: 'nilus';
+  spec: {
+    type: 'batch' | 'cdc';
+    compute?: string;
+    source: { address: string; options?: { source_table?: string }; cdc?: RawCdc };
+    sink: { address: string; options: RawSinkOptions };
+  };
+}
+
+export interface ParsedManifest {
+  readonly manifest: RawManifest;
+  /** Not errors, but worth telling the user (e.g. a mixed-case dest_table). */
+  readonly warnings: readonly ConfigProblem[];
+  readonly source: YamlSource;
+}
+
+const SINK: PathSeg[] = ['spec', 'sink', 'options'];
+const CDC: PathSeg[] = ['spec', 'source', 'cdc'];
+
+/** Parse and validate a manifest without touching the network or the connections file. */
+export function parseManifest(text: string, file?: string): ParsedManifest {
+  const src = parseYaml(text, file);
+  if (src.problems.length) throw new ConfigError(src.problems);
+  if (src.value === undefined || src.value === null) throw new ConfigError([{ path: '(document)', message: 'the manifest is empty' }]);
+  const problems = schemaProblems('manifest', src);
+  // Semantic rules read fields the schema vouches for; with structural problems they could misfire.
+  const m = src.value as RawManifest;
+  const warnings: ConfigProblem[] = [];
+  if (problems.length === 0) semanticProblems(m, src, problems, warnings);
+  if (problems.length) throw new ConfigError(problems);
+  return { manifest: m, warnings, source: src };
+}
+
+function semanticProblems(m: RawManifest, src: YamlSource, out: ConfigProblem[], warn: ConfigProblem[]): void {
+  const at = (path: PathSeg[], msg: string): void => void out.push(problemAt(src, path, msg));
+  const o = m.spec.sink.options;
+  const cdc = m.spec.type === 'cdc';
+
+  const dest = parseTableName(o.dest_table);
+  if (typeof dest === 'string') at([...SINK, 'dest_table'], dest);
+  else if (isMixedCase(dest)) {
+    warn.push(problemAt(src, [...SINK, 'dest_table'], `"${o.dest_table}" has upper-case letters: the name is kept as written and quoted, so query it as "${dest.schema}"."${dest.table}" (unquoted names fold to lower case in PostgreSQL)`));
+  }
+  const unknown = unknownPlaceholders(o.dest_table);
+  if (unknown.length) at([...SINK, 'dest_table'], `unknown placeholder ${unknown.map((u) => `{${u}}`).join(', ')}: only {schema} and {table} exist`);
+
+  if (cdc && o.incremental_strategy === 'replace') {
+    at([...SINK, 'incremental_strategy'], 'replace is for batch pipelines only: it rebuilds the whole table from a full read of the source, and a change stream has no "whole table". Use merge to keep a mirror of the source, or append to keep the history of every change');
+  }
+
+  if (cdc) cdcRules(m, src, at);
+  else batchRules(m, src, at);
+
+  const tol = o['errors.tolerance'] ?? 'none';
+  const dlqTopic = o['errors.deadletter.topic'];
+  const dlqTable = o['errors.deadletter.table'];
+  if (dlqTopic !== undefined && dlqTable !== undefined) at([...SINK, 'errors.deadletter.table'], 'set errors.deadletter.topic or errors.deadletter.table, not both');
+  if ((dlqTopic !== undefined || dlqTable !== undefined) && tol !== 'all') {
+    at([...SINK, dlqTopic !== undefined ? 'errors.deadletter.topic' : 'errors.deadletter.table'], 'a dead-letter destination needs errors.tolerance: all (with none the pipeline stops on the first bad event)');
+  }
+  if (dlqTable !== undefined && typeof parseTableName(dlqTable) === 'string') {
+    at([...SINK, 'errors.deadletter.table'], `errors.deadletter.table must be \`<schema>.<table>\` (got "${dlqTable}")`);
+  }
+  if ((o['errors.retry.initial_ms'] ?? 0) > (o['errors.retry.max_ms'] ?? Infinity)) {
+    at([...SINK, 'errors.retry.initial_ms'], 'errors.retry.initial_ms must not exceed errors.retry.max_ms');
+  }
+  if (o['batch.max_bytes'] !== undefined && o.memory_budget_bytes !== undefined && o['batch.max_bytes'] > o.memory_budget_bytes) {
+    at([...SINK, 'batch.max_bytes'], 'batch.max_bytes must not exceed memory_budget_bytes (a flush could never be reached before fetching pauses)');
+  }
+}
+
+function cdcRules(m: RawManifest, src: YamlSource, at: (p: PathSeg[], msg: string) => void): void {
+  const c = m.spec.source.cdc;
+  if (/^postgres(ql)?:\/\//.test(m.spec.source.address)) at(['spec', 'source', 'address'], 'a cdc source is Kafka: use kafka://host:port[,host:port] or dataos://NAME');
+  if (m.spec.source.options?.source_table !== undefined) at(['spec', 'source', 'options', 'source_table'], 'source_table is for batch pipelines; a cdc pipeline selects tables with spec.source.cdc table.include.list / collection.include.list');
+  if (!c) {
+    at(['spec', 'source'], 'a cdc pipeline needs spec.source.cdc with at least topic.prefix');
+    return;
+  }
+  for (const k of ['collection.include.list', 'collection.exclude.list', 'table.include.list', 'table.exclude.list'] as const) {
+    for (const b of compileList(c[k]).bad) at([...CDC, k], `invalid regular expression ${b}`);
+  }
+  const inc = [c['collection.include.list'], c['table.include.list']].filter((x) => x !== undefined);
+  const exc = [c['collection.exclude.list'], c['table.exclude.list']].filter((x) => x !== undefined);
+  if (inc.length && exc.length) at([...CDC, c['table.exclude.list'] !== undefined ? 'table.exclude.list' : 'collection.exclude.list'], 'an include list and an exclude list cannot both be set (as in Debezium): keep one');
+  if (inc.length > 1) at([...CDC, 'table.include.list'], 'set collection.include.list or table.include.list, not both');
+  const dest = m.spec.sink.options.dest_table;
+  if (canMatchSeveral(inc.join(',')) && !hasTablePlaceholder(dest)) {
+    const why = inc.length ? `the include list "${inc.join(',')}" can match several tables` : 'with no include list every table under the prefix is read';
+    at([...SINK, 'dest_table'], `${why}, and dest_table "${dest}" has no {table} placeholder, so different tables would be merged into one: use e.g. "${dest.split('.')[0]}.{table}", or list exactly one table`);
+  }
+}
+
+function batchRules(m: RawManifest, src: YamlSource, at: (p: PathSeg[], msg: string) => void): void {
+  if (m.spec.source.address.startsWith('kafka://')) at(['spec', 'source', 'address'], 'a batch source is a database: use postgresql://… or dataos://NAME (kafka:// is for cdc)');
+  if (m.spec.source.cdc) at(['spec', 'source', 'cdc'], 'spec.source.cdc is for cdc pipelines; set spec.type: cdc or remove it');
+  const st = m.spec.source.options?.source_table;
+  if (st === undefined) at(['spec', 'source'], 'a batch pipeline needs spec.source.options.source_table (`<schema>.<table>`)');
+  else if (typeof parseTableName(st) === 'string') at(['spec', 'source', 'options', 'source_table'], `source_table must be \`<schema>.<table>\` (got "${st}")`);
+  void src;
+}
