@@ -1,0 +1,153 @@
+/**
+ * The apply stage: every PostgreSQL write. One flush = one transaction covering every table
+ * batch and the offsets, so a crash or failure anywhere leaves both data and offsets as before.
+ */
+import type { Pool, PoolClient } from 'pg';
+import type { Flush, OffsetMark, TableBatch, TableRef } from '../core/types';
+import type { SinkOptions } from '../config/types';
+import type { CoreEmitter } from '../core/events';
+import { applyAppend, applyReplaceRows } from './append';
+import { describeTable, type TargetInfo } from './catalog';
+import { applyMerge } from './merge';
+import { createOffsetsTable, offsetsTable, readOffsets, writeOffsets } from './offsets';
+import { checkMergeKey, missingTableError } from './schema/checks';
+import { SchemaManager } from './schema/manager';
+import { tableName } from './sql/ident';
+import { truncateTableSql } from './sql/truncateTable';
+
+export type { TargetInfo, TargetColumn } from './catalog';
+export { APPEND_METADATA, SOURCE_POS } from './metadata';
+
+type Log = (msg: string, fields?: object) => void;
+
+interface TableCounts {
+  table: string;
+  upserts: number;
+  deletes: number;
+  appends: number;
+  truncates: number;
+}
+
+/** At most this many source timestamps per flush go to observers (latency is sampled). */
+const TS_SAMPLE = 256;
+
+export class PgApplier {
+  private readonly schema: SchemaManager;
+  private readonly emitter?: CoreEmitter;
+  private readonly log: Log;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly sink: SinkOptions,
+    opts?: { emitter?: CoreEmitter; log?: (msg: string, fields?: object) => void },
+  ) {
+    this.emitter = opts?.emitter;
+    this.log = opts?.log ?? (() => undefined);
+    this.schema = new SchemaManager(sink, this.log);
+  }
+
+  /** Create the state schema/table if missing (offsets table). Idempotent. */
+  async init(): Promise<void> {
+    await createOffsetsTable(this.pool, offsetsTable(this.sink));
+  }
+
+  /** Stored next-offsets for the group (all topics, or only `topics`). */
+  storedOffsets(groupId: string, topics?: readonly string[]): Promise<OffsetMark[]> {
+    return readOffsets(this.pool, offsetsTable(this.sink), groupId, topics);
+  }
+
+  /**
+   * Check a target before the pipeline starts. undefined when it does not exist and may be
+   * auto-created; throws when it is missing and may not be, or when its keys cannot work for merge.
+   */
+  async describeTarget(target: TableRef): Promise<TargetInfo | undefined> {
+    const info = await describeTable(this.pool, target);
+    if (!info) {
+      if (!this.sink.autoCreate) throw missingTableError(tableName(target));
+      return undefined;
+    }
+    if (this.sink.strategy === 'merge') {
+      const declared = this.sink.primaryKey ?? [];
+      // With no declared key the events' key is not known yet; the table's own key must then
+      // at least satisfy partitioning (checked again, against the events' key, on first apply).
+      const keys = declared.length > 0 ? declared : info.primaryKey;
+      if (keys.length > 0 || info.partitioned) checkMergeKey(info, keys);
+    }
+    return info;
+  }
+
+  /** One transaction: every table batch, then the offsets, then COMMIT. All or nothing. */
+  async apply(flush: Flush): Promise<void> {
+    const started = process.hrtime.bigint();
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    const counts: TableCounts[] = [];
+    try {
+      await client.query('BEGIN');
+      try {
+        for (let i = 0; i < flush.tables.length; i++) {
+          const c = await this.applyBatch(client, flush.tables[i]!, i);
+          if (c) counts.push(c);
+        }
+        await writeOffsets(client, offsetsTable(this.sink), flush.groupId, flush.offsets);
+        await client.query('COMMIT');
+      } catch (e) {
+        // DDL cached during this transaction is gone with it.
+        this.schema.forgetAll();
+        await client.query('ROLLBACK').catch((r: Error) => (broken = r));
+        throw e;
+      }
+    } finally {
+      client.release(broken);
+    }
+    this.emitFlushed(flush, counts, started);
+  }
+
+  private async applyBatch(client: PoolClient, batch: TableBatch, stage: number): Promise<TableCounts | undefined> {
+    const empty =
+      !batch.truncate && batch.upserts.length === 0 && batch.deletes.length === 0 && batch.events.length === 0;
+    if (empty) return undefined;
+    const info = await this.schema.ensure(client, batch);
+    const counts: TableCounts = { table: tableName(batch.target), upserts: 0, deletes: 0, appends: 0, truncates: 0 };
+    switch (batch.strategy) {
+      case 'merge':
+        await applyMerge(client, batch, { info, keys: this.schema.keyColumns(batch), guard: this.sink.staleGuard, stage });
+        counts.upserts = batch.upserts.length;
+        counts.deletes = batch.deletes.length;
+        counts.truncates = batch.truncate ? 1 : 0;
+        break;
+      case 'append':
+        counts.appends = await applyAppend(client, batch);
+        counts.truncates = batch.events.filter((e) => e.op === 't').length;
+        break;
+      case 'replace':
+        if (batch.truncate) await client.query(truncateTableSql(batch.target));
+        counts.appends = await applyReplaceRows(client, batch);
+        counts.truncates = batch.truncate ? 1 : 0;
+        break;
+    }
+    return counts;
+  }
+
+  private emitFlushed(flush: Flush, tables: TableCounts[], started: bigint): void {
+    if (!this.emitter) return;
+    const sourceTsMs: number[] = [];
+    const take = (ts: number | undefined): void => {
+      if (ts !== undefined && sourceTsMs.length < TS_SAMPLE) sourceTsMs.push(ts);
+    };
+    let events = 0;
+    for (const b of flush.tables) {
+      events += b.strategy === 'append' ? b.events.length : b.upserts.length + b.deletes.length;
+      for (const s of b.upsertSource) take(s.tsMs);
+      for (const s of b.deleteSource) take(s.tsMs);
+      for (const e of b.events) take(e.source.tsMs);
+    }
+    this.emitter.emit('flushed', {
+      durationSeconds: Number(process.hrtime.bigint() - started) / 1e9,
+      events,
+      tables,
+      sourceTsMs,
+      commitTsMs: Date.now(),
+    });
+  }
+}
