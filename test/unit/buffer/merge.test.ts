@@ -1,5 +1,5 @@
 import { DataError } from '../../../src/core/errors';
-import { UNAVAILABLE } from '../../../src/core/types';
+import { UNAVAILABLE, type Row } from '../../../src/core/types';
 import { TableBuffer } from '../../../src/buffer';
 import { TARGET, create, del, ev, truncate, update } from './events';
 
@@ -55,13 +55,13 @@ describe('TableBuffer merge: last state per key', () => {
     for (const id of ['5', '1', '3']) b.add(create({ id, name: id, note: null }), 0);
     b.add(update({ id: '1', name: 'one', note: null }), 0);
     const batch = b.drain();
-    expect(batch.upserts.map((r) => `${r.id}:${r.name}`)).toEqual(['5:5', '1:one', '3:3']);
+    expect(batch.upserts.map((r) => `${String(r.id)}:${String(r.name)}`)).toEqual(['5:5', '1:one', '3:3']);
   });
 
   it('does not mutate the events it was given', () => {
     const b = merge();
     b.add(create({ id: '1', name: 'a', note: 'real' }), 0);
-    const after = { id: '1', name: 'b', note: UNAVAILABLE };
+    const after: Row = { id: '1', name: 'b', note: UNAVAILABLE };
     b.add(update(after), 0);
     b.drain();
     expect(after.note).toBe(UNAVAILABLE);
