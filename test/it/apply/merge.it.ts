@@ -1,0 +1,186 @@
+import type { Pool } from 'pg';
+import { PgApplier } from '../../../src/apply';
+import { UNAVAILABLE } from '../../../src/core/types';
+import { createTestSchema, dropTestSchema, newPool } from '../../helpers/pg';
+import { cols, flush, mergeBatch, rows, sinkOptions } from './fixtures';
+
+let pool: Pool;
+let schema: string;
+
+beforeAll(() => {
+  pool = newPool();
+});
+afterAll(async () => {
+  await pool.end();
+});
+beforeEach(async () => {
+  schema = await createTestSchema(pool, 'apm');
+});
+afterEach(async () => {
+  await dropTestSchema(pool, schema);
+});
+
+describe('merge', () => {
+  it('inserts, updates and deletes by key, and stores the offsets in the same transaction', async () => {
+    const t = { schema, table: 'orders' };
+    const applier = new PgApplier(pool, sinkOptions(schema));
+    await applier.init();
+    const c = cols({ id: 'integer', name: 'text', amount: 'numeric(12,2)' });
+    await applier.apply(
+      flush([mergeBatch(t, ['id'], c, { upserts: [{ id: '1', name: 'a', amount: '1.50' }, { id: '2', name: 'b', amount: null }, { id: '3', name: 'c', amount: '3' }] })], [
+        { topic: 'x', partition: 0, next: '3' },
+      ]),
+    );
+    await applier.apply(
+      flush([mergeBatch(t, ['id'], c, { upserts: [{ id: '2', name: 'b2', amount: '2.25' }], deletes: [{ id: '3' }] })], [
+        { topic: 'x', partition: 0, next: '5' },
+      ]),
+    );
+    expect(await rows(pool, `SELECT id, name, amount::text FROM "${schema}".orders ORDER BY id`)).toEqual([
+      [1, 'a', '1.50'],
+      [2, 'b2', '2.25'],
+    ]);
+    expect(await applier.storedOffsets('g1')).toEqual([{ topic: 'x', partition: 0, next: '5' }]);
+  });
+
+  it('handles composite keys for upserts and deletes', async () => {
+    const t = { schema, table: 'lines' };
+    const applier = new PgApplier(pool, sinkOptions(schema));
+    await applier.init();
+    const c = cols({ order_id: 'bigint', line: 'integer', sku: 'text' });
+    const k = ['order_id', 'line'];
+    await applier.apply(flush([mergeBatch(t, k, c, { upserts: [
+      { order_id: '1', line: '1', sku: 'a' }, { order_id: '1', line: '2', sku: 'b' }, { order_id: '2', line: '1', sku: 'c' },
+    ] })]));
+    await applier.apply(flush([mergeBatch(t, k, c, {
+      upserts: [{ order_id: '2', line: '1', sku: 'c2' }],
+      deletes: [{ order_id: '1', line: '2' }],
+    })]));
+    expect(await rows(pool, `SELECT order_id::text, line, sku FROM "${schema}".lines ORDER BY 1, 2`)).toEqual([
+      ['1', 1, 'a'],
+      ['2', 1, 'c2'],
+    ]);
+    const pk = await rows(pool, `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'`, [`"${schema}".lines`]);
+    expect(pk).toEqual([['PRIMARY KEY (order_id, line)']]);
+  });
+
+  it('keeps stored values for unavailable (TOAST) columns and uses the default for new rows', async () => {
+    const t = { schema, table: 'docs' };
+    await pool.query(`CREATE TABLE "${schema}".docs (id int PRIMARY KEY, title text, body text DEFAULT 'none', n int)`);
+    const applier = new PgApplier(pool, sinkOptions(schema));
+    await applier.init();
+    const c = cols({ id: 'integer', title: 'text', body: 'text', n: 'integer' });
+    await applier.apply(flush([mergeBatch(t, ['id'], c, { upserts: [
+      { id: '1', title: 't1', body: 'long body 1', n: '1' },
+      { id: '2', title: 't2', body: 'long body 2', n: '2' },
+    ] })]));
+    // Same column, two rows: one carries a value, one does not; plus a new row without it.
+    await applier.apply(flush([mergeBatch(t, ['id'], c, { upserts: [
+      { id: '1', title: 't1b', body: 'new body 1', n: '10' },
+      { id: '2', title: 't2b', body: UNAVAILABLE, n: '20' },
+      { id: '3', title: 't3', body: UNAVAILABLE, n: UNAVAILABLE },
+    ] })]));
+    expect(await rows(pool, `SELECT id, title, body, n FROM "${schema}".docs ORDER BY id`)).toEqual([
+      [1, 't1b', 'new body 1', 10],
+      [2, 't2b', 'long body 2', 20],
+      [3, 't3', 'none', null],
+    ]);
+  });
+
+  it('truncates before the rows that followed the truncate', async () => {
+    const t = { schema, table: 'tr' };
+    const applier = new PgApplier(pool, sinkOptions(schema));
+    await applier.init();
+    const c = cols({ id: 'integer', v: 'text' });
+    await applier.apply(flush([mergeBatch(t, ['id'], c, { upserts: [{ id: '1', v: 'a' }, { id: '2', v: 'b' }] })]));
+    await applier.apply(flush([mergeBatch(t, ['id'], c, { truncate: true, upserts: [{ id: '2', v: 'after' }] })]));
+    expect(await rows(pool, `SELECT id, v FROM "${schema}".tr ORDER BY id`)).toEqual([[2, 'after']]);
+  });
+
+  it('escapes COPY special characters and keeps NULL distinct from the text \\N', async () => {
+    const t = { schema, table: 'esc' };
+    const applier = new PgApplier(pool, sinkOptions(schema));
+    await applier.init();
+    const c = cols({ id: 'integer', v: 'text', b: 'bytea' });
+    const nasty = 'tab\there\nnew\rcr back\\slash \\N ünï';
+    await applier.apply(flush([mergeBatch(t, ['id'], c, { upserts: [
+      { id: '1', v: nasty, b: '\\x00ff' }, { id: '2', v: '\\N', b: null }, { id: '3', v: null, b: null },
+    ] })]));
+    expect(await rows(pool, `SELECT id, v, encode(b, 'hex') FROM "${schema}".esc ORDER BY id`)).toEqual([
+      [1, nasty, '00ff'],
+      [2, '\\N', null],
+      [3, null, null],
+    ]);
+  });
+
+  it('works with hostile identifiers for schema, table, columns and keys', async () => {
+    const hostile = `${schema}"; DROP TABLE x; --`;
+    await pool.query(`CREATE SCHEMA "${hostile.replace(/"/g, '""')}"`);
+    try {
+      const t = { schema: hostile, table: 'Order Items; "quoted"' };
+      const applier = new PgApplier(pool, sinkOptions(hostile, { stateSchema: hostile, staleGuard: true }));
+      await applier.init();
+      const c = cols({ 'Id"': 'integer', 'Line No': 'integer', 'Name;--': 'text', UPPER: 'text' });
+      const k = ['Id"', 'Line No'];
+      await applier.apply(flush([mergeBatch(t, k, c, { upserts: [
+        { 'Id"': '1', 'Line No': '1', 'Name;--': 'x', UPPER: 'A' }, { 'Id"': '1', 'Line No': '2', 'Name;--': 'y', UPPER: 'B' },
+      ] })], [{ topic: 'odd "topic"', partition: 2, next: '7' }]));
+      await applier.apply(flush([mergeBatch(t, k, c, {
+        upserts: [{ 'Id"': '1', 'Line No': '1', 'Name;--': 'x2', UPPER: UNAVAILABLE }],
+        deletes: [{ 'Id"': '1', 'Line No': '2' }],
+      })]));
+      const q = `SELECT "Id""", "Line No", "Name;--", "UPPER" FROM "${hostile.replace(/"/g, '""')}"."Order Items; ""quoted"""`;
+      expect(await rows(pool, q)).toEqual([[1, 1, 'x2', 'A']]);
+      expect(await applier.storedOffsets('g1', ['odd "topic"'])).toEqual([{ topic: 'odd "topic"', partition: 2, next: '7' }]);
+    } finally {
+      await dropTestSchema(pool, hostile);
+    }
+  });
+
+  it('rolls back the whole flush, offsets included, when a statement fails', async () => {
+    const a = { schema, table: 'a' };
+    const b = { schema, table: 'b' };
+    await pool.query(`CREATE TABLE "${schema}".b (id int PRIMARY KEY, v int NOT NULL)`);
+    const applier = new PgApplier(pool, sinkOptions(schema));
+    await applier.init();
+    const c = cols({ id: 'integer', v: 'integer' });
+    await applier.apply(flush([mergeBatch(a, ['id'], c, { upserts: [{ id: '1', v: '1' }] })], [{ topic: 't', partition: 0, next: '1' }]));
+    const bad = flush(
+      [mergeBatch(a, ['id'], c, { upserts: [{ id: '1', v: '100' }, { id: '2', v: '2' }] }), mergeBatch(b, ['id'], c, { upserts: [{ id: '1', v: null }] })],
+      [{ topic: 't', partition: 0, next: '9' }],
+    );
+    await expect(applier.apply(bad)).rejects.toMatchObject({ code: '23502' });
+    // A COPY that fails mid-stream (value that does not parse) also rolls back.
+    const badCopy = flush([mergeBatch(a, ['id'], c, { upserts: [{ id: '3', v: '3' }, { id: '4', v: 'not a number' }] })], [{ topic: 't', partition: 0, next: '9' }]);
+    await expect(applier.apply(badCopy)).rejects.toMatchObject({ code: '22P02' });
+    expect(await rows(pool, `SELECT id, v FROM "${schema}".a ORDER BY id`)).toEqual([[1, 1]]);
+    expect(await applier.storedOffsets('g1')).toEqual([{ topic: 't', partition: 0, next: '1' }]);
+    // The applier (and its pooled connections) still work afterwards.
+    await applier.apply(flush([mergeBatch(a, ['id'], c, { upserts: [{ id: '2', v: '2' }] })], [{ topic: 't', partition: 0, next: '3' }]));
+    expect(await rows(pool, `SELECT count(*)::int FROM "${schema}".a`)).toEqual([[2]]);
+  });
+
+  it('stale guard: older events neither overwrite nor delete newer rows', async () => {
+    const t = { schema, table: 'sg' };
+    const applier = new PgApplier(pool, sinkOptions(schema, { staleGuard: true }));
+    await applier.init();
+    const c = cols({ id: 'integer', v: 'text' });
+    await applier.apply(flush([mergeBatch(t, ['id'], c, {
+      upserts: [{ id: '1', v: 'new' }, { id: '2', v: 'new' }, { id: '3', v: 'x' }],
+      upsertSource: [{ lsn: 500n }, { lsn: 500n }, { lsn: 500n }],
+    })]));
+    await applier.apply(flush([mergeBatch(t, ['id'], c, {
+      upserts: [{ id: '1', v: 'old' }, { id: '3', v: 'newer' }],
+      upsertSource: [{ lsn: 400n }, { lsn: 600n }],
+      deletes: [{ id: '2' }],
+      deleteSource: [{ lsn: 300n }],
+    })]));
+    expect(await rows(pool, `SELECT id, v, _nilus_source_pos::text FROM "${schema}".sg ORDER BY id`)).toEqual([
+      [1, 'new', '500'],
+      [2, 'new', '500'],
+      [3, 'newer', '600'],
+    ]);
+    await applier.apply(flush([mergeBatch(t, ['id'], c, { deletes: [{ id: '2' }], deleteSource: [{ tsMs: 900 }] })]));
+    expect(await rows(pool, `SELECT id FROM "${schema}".sg ORDER BY id`)).toEqual([[1], [3]]);
+  });
+});
