@@ -1,0 +1,267 @@
+/**
+ * decode: one raw Kafka record → one typed ChangeEvent (or null for a tombstone).
+ * Hot path: each distinct schema text is parsed and compiled once (cached), only the payload is
+ * parsed per message, and converters are plain functions chosen at compile time.
+ */
+import type { ChangeEvent, ColumnSpec, Op, RawRecord, Row, SourceInfo, SourceTable } from '../core/types';
+import { DataError } from '../core/errors';
+import type { CodecContext } from './codecs';
+import { ConvertError } from './codecs';
+import type { CompiledRow, CompiledValue } from './schema';
+import { compileKey, compileValue, decodeRow } from './schema';
+import { parseWhole, protectBigInts, splitEnvelope } from './json';
+import { inferRow, ShapeCache } from './infer';
+import { mongoKey, mongoRow, parseDocument } from './mongo';
+import { flatSourceInfo, sourceInfo, tableFromFlat, tableFromSource, tableFromTopic } from './source';
+
+export interface DecoderOptions {
+  /** Debezium topic.prefix; topics are <prefix>.<schema>.<table> (prefix may contain dots). */
+  topicPrefix: string;
+  /** MongoDB documents: top-level columns, or one jsonb column "doc"; default 'flatten'. */
+  mongoMode?: 'flatten' | 'jsonb';
+  /** default '__debezium_unavailable_value' */
+  unavailablePlaceholder?: string;
+  /** How bytea values sent as Connect strings are encoded (binary.handling.mode); default 'base64'. */
+  binaryStringMode?: 'base64' | 'hex';
+}
+
+const OPS: ReadonlySet<string> = new Set(['c', 'r', 'u', 'd', 't']);
+const NO_KEY: readonly string[] = Object.freeze([]);
+const NO_COLUMNS: readonly ColumnSpec[] = Object.freeze([]);
+const MAX_CACHED_SCHEMAS = 2048;
+
+interface Body {
+  readonly table: SourceTable | undefined;
+  readonly op: Op;
+  readonly before: Row | null;
+  readonly after: Row | null;
+  readonly columns: readonly ColumnSpec[];
+  readonly source: SourceInfo;
+  /** MongoDB envelope: the key is `{"id": "<extended JSON>"}`. */
+  readonly mongo?: boolean;
+}
+
+interface KeyPart {
+  readonly key: Row | null;
+  readonly keyColumns: readonly string[];
+  /** Key columns when the key came from a MongoDB key (for deletes without a document). */
+  readonly mongoColumns?: readonly ColumnSpec[];
+}
+
+type Payload = Record<string, unknown>;
+
+export class Decoder {
+  private readonly ctx: CodecContext;
+  private readonly prefix: string;
+  private readonly mongoMode: 'flatten' | 'jsonb';
+  private readonly valueSchemas = new Map<string, CompiledValue>();
+  private readonly keySchemas = new Map<string, CompiledRow | null>();
+  private readonly shapes = new ShapeCache();
+
+  constructor(opts: DecoderOptions) {
+    if (typeof opts.topicPrefix !== 'string' || opts.topicPrefix.length === 0) {
+      throw new TypeError('DecoderOptions.topicPrefix must be the non-empty Debezium topic.prefix');
+    }
+    const mode = opts.mongoMode ?? 'flatten';
+    if (mode !== 'flatten' && mode !== 'jsonb') throw new TypeError(`DecoderOptions.mongoMode must be 'flatten' or 'jsonb', got '${String(mode)}'`);
+    const placeholder = opts.unavailablePlaceholder ?? '__debezium_unavailable_value';
+    if (placeholder.length === 0) throw new TypeError('DecoderOptions.unavailablePlaceholder must not be empty');
+    this.prefix = opts.topicPrefix;
+    this.mongoMode = mode;
+    this.ctx = {
+      placeholder,
+      placeholderBase64: Buffer.from(placeholder, 'utf8').toString('base64'),
+      binaryStrings: opts.binaryStringMode ?? 'base64',
+    };
+  }
+
+  /** null for a tombstone (null value). Throws DataError naming topic/partition/offset and what is wrong. */
+  decode(rec: RawRecord): ChangeEvent | null {
+    if (rec.value === null) return null;
+    const where = { topic: rec.topic, partition: rec.partition, offset: rec.offset };
+    let stage = 'value';
+    try {
+      const body = this.decodeValue(rec.value);
+      if (body === null) return null;
+      stage = 'key';
+      const k = this.decodeKey(rec.key, body);
+      stage = 'event';
+      const table = body.table ?? tableFromTopic(rec.topic, this.prefix);
+      const columns = body.columns.length === 0 && k.mongoColumns ? k.mongoColumns : body.columns;
+      const before = body.before === null && body.op === 'd' && k.mongoColumns ? k.key : body.before;
+      return {
+        pos: where,
+        table,
+        op: body.op,
+        key: k.key,
+        keyColumns: k.keyColumns,
+        before,
+        after: body.after,
+        columns,
+        source: body.source,
+        bytes: (rec.key?.length ?? 0) + rec.value.length,
+      };
+    } catch (e) {
+      if (e instanceof ConvertError) throw new DataError(`cannot decode ${stage}: ${e.message}`, where, { cause: e });
+      if (e instanceof SyntaxError) throw new DataError(`${stage} is not valid JSON: ${e.message}`, where, { cause: e });
+      throw e;
+    }
+  }
+
+  private decodeValue(buf: Buffer): Body | null {
+    const text = buf.toString('utf8');
+    const split = splitEnvelope(text);
+    let compiled: CompiledValue | undefined;
+    let payload: unknown;
+    if (split.kind === 'text') {
+      compiled = this.valueSchemas.get(split.schemaText);
+      if (compiled === undefined) compiled = this.compileValueText(split.schemaText);
+      if (compiled !== undefined) payload = JSON.parse(protectBigInts(split.payloadText));
+    }
+    if (split.kind === 'parsed' || compiled === undefined) {
+      const whole = split.kind === 'parsed' ? split : parseWhole(text);
+      if (whole.kind !== 'parsed') throw new ConvertError('unreachable: whole message not parsed');
+      payload = whole.payload;
+      if (whole.hasSchema && whole.schema !== null && whole.schema !== undefined) {
+        const keyText = JSON.stringify(whole.schema);
+        compiled = this.valueSchemas.get(keyText) ?? this.cacheValue(keyText, compileValue(whole.schema, this.ctx));
+      }
+    }
+    if (payload === null) return null; // tombstone written with a schema envelope
+    if (typeof payload !== 'object' || Array.isArray(payload)) {
+      throw new ConvertError(`expected a JSON object (Debezium envelope or row), got ${Array.isArray(payload) ? 'an array' : typeof payload}`);
+    }
+    return this.dispatch(payload as Payload, compiled);
+  }
+
+  /** First sight of a schema text: parse, compile, cache. undefined = not a real boundary. */
+  private compileValueText(schemaText: string): CompiledValue | undefined {
+    let schema: unknown;
+    try {
+      schema = JSON.parse(schemaText);
+    } catch {
+      return undefined;
+    }
+    if (schema === null) return undefined;
+    return this.cacheValue(schemaText, compileValue(schema, this.ctx));
+  }
+
+  private cacheValue(key: string, c: CompiledValue): CompiledValue {
+    if (this.valueSchemas.size >= MAX_CACHED_SCHEMAS) this.valueSchemas.clear();
+    this.valueSchemas.set(key, c);
+    return c;
+  }
+
+  private dispatch(p: Payload, compiled: CompiledValue | undefined): Body {
+    if (compiled !== undefined) {
+      if (compiled.kind === 'mongo') return this.mongoEnvelope(p);
+      if (compiled.kind === 'envelope') return this.envelope(p, compiled.row!);
+      return this.flat(p, compiled.row!);
+    }
+    const isEnvelope = 'op' in p || ('source' in p && ('after' in p || 'before' in p));
+    if (!isEnvelope) return this.flat(p, null);
+    if (typeof p.after === 'string' || typeof p.before === 'string') return this.mongoEnvelope(p);
+    return this.envelope(p, null);
+  }
+
+  private op(p: Payload): Op {
+    const op = p.op;
+    if (op === undefined || op === null) throw new ConvertError('Debezium envelope has no "op"; expected one of c, r, u, d, t');
+    if (typeof op !== 'string' || !OPS.has(op)) throw new ConvertError(`unknown op ${JSON.stringify(op)}; expected one of c, r, u, d, t`);
+    return op as Op;
+  }
+
+  private row(p: Payload, field: 'before' | 'after', row: CompiledRow | null): { row: Row; columns: readonly ColumnSpec[] } | null {
+    const v = p[field];
+    if (v === null || v === undefined) return null;
+    if (row !== null) return { row: decodeRow(row, v, this.ctx.placeholder, field), columns: row.columns };
+    if (typeof v !== 'object' || Array.isArray(v)) throw new ConvertError(`"${field}" is not an object`);
+    return inferRow(v as Payload, this.shapes, this.ctx.placeholder, false);
+  }
+
+  private envelope(p: Payload, compiled: CompiledRow | null): Body {
+    const op = this.op(p);
+    const source = sourceInfo(p.source, p.ts_ms);
+    const table = tableFromSource(p.source);
+    if (op === 't') return { table, op, before: null, after: null, columns: compiled?.columns ?? NO_COLUMNS, source };
+    const after = op === 'd' ? null : this.row(p, 'after', compiled);
+    const before = this.row(p, 'before', compiled);
+    if (op !== 'd' && after === null) throw new ConvertError(`op "${op}" without "after"; expected the new row`);
+    const columns = compiled?.columns ?? (after ?? before)?.columns ?? NO_COLUMNS;
+    return { table, op, before: before?.row ?? null, after: after?.row ?? null, columns, source };
+  }
+
+  private flat(p: Payload, compiled: CompiledRow | null): Body {
+    const deleted = p.__deleted === 'true' || p.__deleted === true;
+    let op: Op = deleted ? 'd' : 'c';
+    if (p.__op !== undefined && p.__op !== null) op = this.op({ op: p.__op });
+    const r = compiled !== null
+      ? { row: decodeRow(compiled, p, this.ctx.placeholder, 'value'), columns: compiled.columns }
+      : inferRow(p, this.shapes, this.ctx.placeholder, true);
+    const source = flatSourceInfo(p);
+    const table = tableFromFlat(p);
+    if (op === 't') return { table, op, before: null, after: null, columns: r.columns, source };
+    // delete.handling.mode=rewrite: the row carries the deleted row's last values.
+    if (op === 'd') return { table, op, before: r.row, after: null, columns: r.columns, source };
+    return { table, op, before: null, after: r.row, columns: r.columns, source };
+  }
+
+  private mongoEnvelope(p: Payload): Body {
+    const op = this.op(p);
+    const source = sourceInfo(p.source, p.ts_ms);
+    const table = tableFromSource(p.source);
+    if (op === 't') return { table, op, before: null, after: null, columns: NO_COLUMNS, source, mongo: true };
+    const doc = (f: 'before' | 'after') =>
+      p[f] === null || p[f] === undefined ? null : mongoRow(parseDocument(p[f], f), this.mongoMode, this.shapes, this.ctx.placeholder);
+    const before = doc('before');
+    if (op === 'd') return { table, op, before: before?.row ?? null, after: null, columns: before?.columns ?? NO_COLUMNS, source, mongo: true };
+    const after = doc('after');
+    if (after === null) {
+      throw new ConvertError(
+        `MongoDB op "${op}" without a full document in "after"; configure the connector with capture.mode=change_streams_update_full`,
+      );
+    }
+    return { table, op, before: before?.row ?? null, after: after.row, columns: after.columns, source, mongo: true };
+  }
+
+  private decodeKey(buf: Buffer | null, body: Body): KeyPart {
+    if (buf === null || buf.length === 0) return { key: null, keyColumns: NO_KEY };
+    const text = buf.toString('utf8');
+    const split = splitEnvelope(text);
+    let compiled: CompiledRow | null | undefined;
+    let payload: unknown;
+    if (split.kind === 'text') {
+      compiled = this.keySchemas.get(split.schemaText);
+      if (compiled === undefined) compiled = this.compileKeyText(split.schemaText);
+      if (compiled !== undefined) payload = JSON.parse(protectBigInts(split.payloadText));
+    }
+    if (split.kind === 'parsed' || compiled === undefined) {
+      const whole = split.kind === 'parsed' ? split : parseWhole(text);
+      if (whole.kind !== 'parsed') throw new ConvertError('unreachable: key not parsed');
+      payload = whole.payload;
+      compiled = whole.hasSchema && whole.schema ? compileKey(whole.schema, this.ctx) : null;
+    }
+    if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return { key: null, keyColumns: NO_KEY };
+    if (body.mongo === true) {
+      const m = mongoKey(payload, this.shapes);
+      if (m !== null) return { key: m.row, keyColumns: ['_id'], mongoColumns: m.columns };
+    }
+    if (compiled) return { key: decodeRow(compiled, payload, this.ctx.placeholder, 'key'), keyColumns: compiled.names };
+    const r = inferRow(payload as Payload, this.shapes, this.ctx.placeholder, false);
+    return { key: r.row, keyColumns: r.columns.map((c) => c.name) };
+  }
+
+  private compileKeyText(schemaText: string): CompiledRow | null | undefined {
+    let schema: unknown;
+    try {
+      schema = JSON.parse(schemaText);
+    } catch {
+      return undefined;
+    }
+    if (schema === null) return null;
+    const c = compileKey(schema, this.ctx);
+    if (this.keySchemas.size >= MAX_CACHED_SCHEMAS) this.keySchemas.clear();
+    this.keySchemas.set(schemaText, c);
+    return c;
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Schemaless rows (schemas.enable=false): column types inferred from the JSON values. Column
+ * arrays are cached by shape so equal shapes share one `columns` instance.
+ */
+import type { ColumnSpec, PgValue, Row } from '../core/types';
+import { UNAVAILABLE } from '../core/types';
+import { isMetaField } from './schema';
+
+interface Inferred {
+  readonly pgType: string;
+  readonly connectType: string;
+}
+
+const BIGINT: Inferred = { pgType: 'bigint', connectType: 'int64' };
+const NUMERIC: Inferred = { pgType: 'numeric', connectType: 'float64' };
+const TEXT: Inferred = { pgType: 'text', connectType: 'string' };
+const BOOL: Inferred = { pgType: 'boolean', connectType: 'boolean' };
+const JSONB_OBJ: Inferred = { pgType: 'jsonb', connectType: 'struct' };
+const JSONB_ARR: Inferred = { pgType: 'jsonb', connectType: 'array' };
+
+const MARKED_NUMBER = /"\\u0000(-?\d+)"/g;
+
+/**
+ * Plain-JSON text of a parsed value, undoing the big-integer marks of the JSON pre-pass
+ * (JSON.stringify writes the NUL mark as \u0000; no valid jsonb string can contain it).
+ */
+export function plainJson(v: unknown): string {
+  const s = JSON.stringify(v);
+  return s.includes('\\u0000') ? s.replace(MARKED_NUMBER, '$1') : s;
+}
+
+export function inferValue(v: unknown): [Inferred, PgValue] {
+  switch (typeof v) {
+    case 'number':
+      return Number.isInteger(v) ? [BIGINT, String(v)] : [NUMERIC, String(v)];
+    case 'boolean':
+      return [BOOL, v ? 't' : 'f'];
+    case 'string':
+      if (v.charCodeAt(0) === 0) return [NUMERIC, v.slice(1)];
+      return [TEXT, v];
+    case 'object':
+      if (v === null) return [TEXT, null];
+      return [Array.isArray(v) ? JSONB_ARR : JSONB_OBJ, plainJson(v)];
+    default:
+      return [TEXT, String(v)];
+  }
+}
+
+export class ShapeCache {
+  private readonly shapes = new Map<string, readonly ColumnSpec[]>();
+
+  /** Same names and types in the same order → the same array instance. */
+  columns(names: readonly string[], types: readonly Inferred[]): readonly ColumnSpec[] {
+    let sig = '';
+    for (let i = 0; i < names.length; i++) sig += names[i] + '\u0000' + types[i]!.pgType + '\u0001';
+    let cols = this.shapes.get(sig);
+    if (cols === undefined) {
+      cols = Object.freeze(
+        names.map((name, i) => Object.freeze({ name, pgType: types[i]!.pgType, optional: true, connectType: types[i]!.connectType })),
+      );
+      if (this.shapes.size > 10_000) this.shapes.clear();
+      this.shapes.set(sig, cols);
+    }
+    return cols;
+  }
+}
+
+export interface InferredRow {
+  readonly row: Row;
+  readonly columns: readonly ColumnSpec[];
+}
+
+/** A plain JSON object → row + columns, dropping `__` metadata when asked. */
+export function inferRow(obj: Record<string, unknown>, shapes: ShapeCache, placeholder: string, skipMeta: boolean): InferredRow {
+  const row: Row = {};
+  const names: string[] = [];
+  const types: Inferred[] = [];
+  for (const name in obj) {
+    if (skipMeta && isMetaField(name)) continue;
+    const v = obj[name];
+    if (v === placeholder) {
+      row[name] = UNAVAILABLE;
+      types.push(TEXT);
+    } else {
+      const [t, pg] = inferValue(v);
+      row[name] = pg;
+      types.push(t);
+    }
+    names.push(name);
+  }
+  return { row, columns: shapes.columns(names, types) };
+}

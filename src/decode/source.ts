@@ -1,0 +1,87 @@
+/** Source table and source position of an event: from the `source` block, `__` fields, or the topic. */
+import type { SourceInfo, SourceTable } from '../core/types';
+import { ConvertError } from './codecs';
+
+function num(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && v.length > 0) {
+    const n = Number(v.charCodeAt(0) === 0 ? v.slice(1) : v);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+function big(v: unknown): bigint | undefined {
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  if (typeof v === 'string') {
+    const s = v.charCodeAt(0) === 0 ? v.slice(1) : v;
+    if (/^\d+$/.test(s)) return BigInt(s);
+  }
+  return undefined;
+}
+
+function str(v: unknown): string | undefined {
+  if (typeof v === 'string' && v.length > 0) return v;
+  if (typeof v === 'boolean') return String(v);
+  return undefined;
+}
+
+export function sourceInfo(source: unknown, envelopeTsMs: unknown): SourceInfo {
+  const s = (source !== null && typeof source === 'object' ? source : {}) as Record<string, unknown>;
+  const tsUs = num(s.ts_us);
+  const tsMs = num(s.ts_ms) ?? (tsUs !== undefined ? Math.floor(tsUs / 1000) : undefined);
+  const lsn = big(s.lsn);
+  const eventTsMs = num(envelopeTsMs);
+  const snapshot = str(s.snapshot);
+  return {
+    ...(lsn !== undefined ? { lsn } : {}),
+    ...(tsMs !== undefined ? { tsMs } : {}),
+    ...(eventTsMs !== undefined ? { eventTsMs } : {}),
+    ...(snapshot !== undefined ? { snapshot } : {}),
+  };
+}
+
+/** ExtractNewRecordState metadata (`__lsn`, `__source_ts_ms`, …) → SourceInfo. */
+export function flatSourceInfo(o: Record<string, unknown>): SourceInfo {
+  return sourceInfo(
+    {
+      lsn: o.__lsn ?? o.__source_lsn,
+      ts_ms: o.__source_ts_ms,
+      ts_us: o.__source_ts_us,
+      snapshot: o.__snapshot ?? o.__source_snapshot,
+    },
+    o.__ts_ms,
+  );
+}
+
+/** Table named by a `source` block (PostgreSQL schema/table, MySQL db/table, MongoDB db/collection). */
+export function tableFromSource(source: unknown): SourceTable | undefined {
+  if (source === null || typeof source !== 'object') return undefined;
+  const s = source as Record<string, unknown>;
+  const schema = str(s.schema) ?? str(s.db);
+  const table = str(s.table) ?? str(s.collection);
+  return schema !== undefined && table !== undefined ? { schema, table } : undefined;
+}
+
+export function tableFromFlat(o: Record<string, unknown>): SourceTable | undefined {
+  return tableFromSource({
+    schema: o.__schema ?? o.__source_schema,
+    db: o.__db ?? o.__source_db,
+    table: o.__table ?? o.__source_table,
+    collection: o.__collection ?? o.__source_collection,
+  });
+}
+
+/** `<prefix>.<schema>.<table>`; a bare `<prefix>.<table>` means schema 'public'. */
+export function tableFromTopic(topic: string, prefix: string): SourceTable {
+  if (!topic.startsWith(prefix + '.')) {
+    throw new ConvertError(`topic "${topic}" does not start with topic.prefix "${prefix}." and the event names no source table; check topic.prefix`);
+  }
+  const rest = topic.slice(prefix.length + 1).split('.');
+  if (rest.length === 2 && rest[0] && rest[1]) return { schema: rest[0], table: rest[1] };
+  if (rest.length === 1 && rest[0]) return { schema: 'public', table: rest[0] };
+  throw new ConvertError(
+    `cannot tell schema from table in topic "${topic}" after prefix "${prefix}" (expected <prefix>.<schema>.<table>) ` +
+      'and the event names no source table; check topic.prefix or add source/__table fields',
+  );
+}
