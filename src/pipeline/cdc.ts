@@ -20,7 +20,7 @@ import type { PgApplier } from '../apply';
 import { Positions } from '../commit/positions';
 import { KafkaSource, type SourceBatch } from '../source/kafka-source';
 import { Router } from './route';
-import { keyColumnsFor } from './keys';
+import { requirePrimaryKey } from '../config';
 import type { Logger } from 'pino';
 
 export type PipelineState = 'created' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -212,7 +212,7 @@ export class CdcPipeline {
     const target = this.router.route(ev.table);
     const { strategy } = this.cfg.sink.options;
     if (strategy === 'replace') throw new FatalError('replace is not a cdc strategy'); // refused by config already
-    const keys = keyColumnsFor(ev, target, this.cfg.sink.options);
+    const keys = requirePrimaryKey(this.cfg, ev.keyColumns, ev.table);
     this.buffers.add(target, strategy, keys, ev, Date.now());
   }
 
@@ -238,7 +238,7 @@ export class CdcPipeline {
     }
     this.firstTakenMs = undefined;
     this.positions.markStored(offsets);
-    this.emitFlushed(flush, started);
+    this.deps.emitter.emit('buffered', { bytes: this.buffers.bytes, events: this.buffers.events });
     this.deps.log.debug({ reason, tables: tables.length, ms: Date.now() - started }, 'flushed');
     await this.commitToKafka(offsets);
   }
@@ -262,27 +262,5 @@ export class CdcPipeline {
       const high = this.highWatermarks.get(`${m.partition}:${m.topic}`);
       if (high !== undefined) this.deps.emitter.emit('lag', { topic: m.topic, partition: m.partition, lag: Number(high - BigInt(m.next)) });
     }
-  }
-
-  private emitFlushed(flush: Flush, started: number): void {
-    const sourceTsMs: number[] = [];
-    let events = 0;
-    const tables = flush.tables.map((t) => {
-      const appends = t.strategy === 'append' ? t.events.length : 0;
-      events += appends + t.upserts.length + t.deletes.length;
-      for (const s of t.upsertSource) if (s.tsMs !== undefined) sourceTsMs.push(s.tsMs);
-      for (const s of t.deleteSource) if (s.tsMs !== undefined) sourceTsMs.push(s.tsMs);
-      for (const e of t.events) if (e.source.tsMs !== undefined) sourceTsMs.push(e.source.tsMs);
-      return {
-        table: `${t.target.schema}.${t.target.table}`,
-        upserts: t.upserts.length,
-        deletes: t.deletes.length,
-        appends,
-        truncates: t.truncate ? 1 : 0,
-      };
-    });
-    const now = Date.now();
-    this.deps.emitter.emit('flushed', { durationSeconds: (now - started) / 1000, events, tables, sourceTsMs, commitTsMs: now });
-    this.deps.emitter.emit('buffered', { bytes: this.buffers.bytes, events: this.buffers.events });
   }
 }

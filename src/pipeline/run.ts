@@ -1,0 +1,137 @@
+/**
+ * `nilus-pg run`: wires the stages and the observers for one pipeline and runs it until it stops.
+ * SIGTERM/SIGINT stop gracefully (stop fetching, flush, commit, disconnect); a second signal
+ * exits at once.
+ */
+import { Kafka, logLevel as KafkaLogLevel } from 'kafkajs';
+import type { Pool } from 'pg';
+import type { PipelineConfig } from '../config/types';
+import { maskConfig } from '../config';
+import { parseTableName } from '../config/names';
+import { CoreEmitter } from '../core/events';
+import { FatalError } from '../core/errors';
+import { createPool } from '../connect/pg';
+import { kafkaConfig } from '../connect/kafka';
+import { PgApplier } from '../apply';
+import { createLogger, type Logger } from '../observe/logger';
+import { attachLogging } from '../observe/log-events';
+import { createMetrics } from '../observe/metrics';
+import { startHttpServer } from '../observe/http';
+import { createHealthTracker } from '../observe/health';
+import { CdcPipeline } from './cdc';
+import { runBatch } from './batch';
+
+export interface RunOptions {
+  /** Install SIGTERM/SIGINT handlers (the CLI does; tests call stop() themselves). */
+  readonly signals?: boolean;
+  readonly log?: Logger;
+}
+
+/** A running pipeline: `done` settles with the exit code; `stop()` asks for a graceful stop. */
+export interface Service {
+  readonly httpPort: number;
+  readonly emitter: CoreEmitter;
+  readonly done: Promise<number>;
+  stop(): Promise<number>;
+}
+
+/** Runs until the pipeline ends; resolves with the process exit code. */
+export async function runPipeline(cfg: PipelineConfig, opts: RunOptions = {}): Promise<number> {
+  const svc = await startService(cfg, opts);
+  if (!opts.signals) return svc.done;
+  let stopping = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stopping) process.exit(130); // a second signal: the operator wants out now
+    stopping = true;
+    void svc.stop();
+    void sig;
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    return await svc.done;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}
+
+export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): Promise<Service> {
+  const log = (opts.log ?? createLogger({ level: cfg.observe.logLevel, name: 'nilus-pg', secrets: secretsOf(cfg) })).child({ pipeline: cfg.name });
+  log.info({ config: maskConfig(cfg) }, 'starting');
+  const emitter = new CoreEmitter();
+  const logging = attachLogging(emitter, log, { flushLogIntervalMs: cfg.observe.flushLogIntervalMs });
+  const metrics = createMetrics(emitter, { pipeline: cfg.name });
+  const health = createHealthTracker(emitter, { stuckAfterMs: 60_000, requireKafka: cfg.mode === 'cdc' });
+  const http = await startHttpServer({ port: cfg.observe.httpPort, registry: metrics.registry, health: () => health.health() });
+  log.info({ port: http.port }, 'serving /metrics /healthz /readyz');
+  let pool: Pool | undefined;
+  const cleanup = async () => {
+    logging.close();
+    metrics.close();
+    health.close();
+    await http.close();
+    await pool?.end();
+  };
+  const finish = (p: Promise<void>): Promise<number> =>
+    p.then(
+      () => 0,
+      (err: Error) => {
+        log.error({ err }, err.message);
+        return 1;
+      },
+    ).finally(cleanup);
+  try {
+    const pg = await createPool(cfg.sink.pg);
+    pool = pg;
+    emitter.emit('state', { pgConnected: true });
+    const applier = new PgApplier(pg, cfg.sink.options, { emitter, log: (msg, fields) => log.info(fields ?? {}, msg) });
+    await applier.init();
+    if (cfg.mode === 'batch') {
+      const done = finish(runBatch(cfg, { pool: pg, applier, emitter, log }));
+      return { httpPort: http.port, emitter, done, stop: () => done };
+    }
+    const pipeline = await startCdc(cfg, applier, emitter, log);
+    const done = finish(pipeline.done);
+    return {
+      httpPort: http.port,
+      emitter,
+      done,
+      stop: async () => {
+        log.info('stopping: flushing what is held');
+        await pipeline.stop();
+        return done;
+      },
+    };
+  } catch (err) {
+    log.error({ err }, (err as Error).message);
+    await cleanup();
+    throw err;
+  }
+}
+
+async function startCdc(cfg: PipelineConfig, applier: PgApplier, emitter: CoreEmitter, log: Logger): Promise<CdcPipeline> {
+  const dest = parseTableName(cfg.sink.options.destTable);
+  if (typeof dest === 'string') throw new FatalError(dest);
+  const kafka = new Kafka({ ...kafkaConfig(cfg.cdc!.kafka), logLevel: KafkaLogLevel.WARN, logCreator: kafkaLogCreator(log) });
+  const pipeline = new CdcPipeline(cfg, { kafka, applier, emitter, log, dest });
+  await pipeline.start();
+  return pipeline;
+}
+
+function secretsOf(cfg: PipelineConfig): string[] {
+  const s = [cfg.sink.pg.password, cfg.cdc?.kafka.sasl?.password, cfg.batch?.connection.password];
+  return s.filter((x): x is string => typeof x === 'string' && x.length > 0);
+}
+
+/** kafkajs logs through our pino logger (JSON, secrets scrubbed), not its own console lines. */
+function kafkaLogCreator(log: Logger) {
+  const kl = log.child({ component: 'kafkajs' });
+  return () =>
+    ({ level, log: entry }: { level: number; log: { message: string } & Record<string, unknown> }) => {
+      const { message, ...rest } = entry;
+      if (level <= KafkaLogLevel.ERROR) kl.error(rest, message);
+      else if (level === KafkaLogLevel.WARN) kl.warn(rest, message);
+      else kl.debug(rest, message);
+    };
+}
