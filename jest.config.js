@@ -14,10 +14,10 @@ module.exports = {
     },
     {
       displayName: 'integration',
-      testEnvironment: 'node',
       roots: ['<rootDir>/test/it'],
       testMatch: ['**/*.it.ts'],
       transform: { '^.+\\.ts$': tsJest },
+      testEnvironment: '<rootDir>/test/helpers/environment.ts',
       globalSetup: '<rootDir>/test/helpers/global-setup.ts',
       maxWorkers: 1,
     },

@@ -28,3 +28,21 @@ export async function createTestSchema(pool: Pool, prefix = 't'): Promise<string
 export async function dropTestSchema(pool: Pool, name: string): Promise<void> {
   await pool.query(`DROP SCHEMA IF EXISTS "${name.replace(/"/g, '""')}" CASCADE`);
 }
+
+/** True when a test or hook of the running file failed (set by test/helpers/environment.ts). */
+export function testFileFailed(): boolean {
+  return (globalThis as Record<string, unknown>).__nilusTestFailed === true;
+}
+
+/**
+ * Drop the schema unless a test of this file failed (or NILUS_KEEP_SCHEMAS=1): a failed test
+ * leaves its data behind for inspection, and the schema name is logged.
+ */
+export async function dropTestSchemaUnlessFailed(pool: Pool, name: string): Promise<boolean> {
+  if (testFileFailed() || process.env.NILUS_KEEP_SCHEMAS === '1') {
+    console.warn(`keeping schema "${name}" for inspection (a test failed or NILUS_KEEP_SCHEMAS=1)`);
+    return false;
+  }
+  await dropTestSchema(pool, name);
+  return true;
+}
