@@ -1,0 +1,138 @@
+/**
+ * `nilus-pg check`: connect with the manifest's settings and confirm each thing the pipeline
+ * will need, one line per check, before anything runs. Read-only: it creates nothing.
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import type pg from 'pg';
+import { NilusError } from '../core/errors';
+import type { PipelineConfig } from '../config/types';
+import { parseTableName, tableSelected } from '../config/names';
+import { connectPg } from '../connect/pg';
+import { kafkaConfig } from '../connect/kafka';
+import { tableName } from '../apply/sql/ident';
+
+export interface CheckLine {
+  readonly ok: boolean;
+  readonly text: string;
+}
+
+type Add = (ok: boolean, text: string) => void;
+
+/** Privileges on the target table each strategy uses. */
+export function neededTablePrivileges(strategy: PipelineConfig['sink']['options']['strategy']): string[] {
+  return strategy === 'append' ? ['INSERT', 'SELECT'] : ['INSERT', 'UPDATE', 'DELETE', 'SELECT'];
+}
+
+async function one(c: pg.Client, sql: string, params: unknown[]): Promise<unknown> {
+  const r = await c.query(sql, params);
+  return r.rows[0] ? Object.values(r.rows[0])[0] : undefined;
+}
+
+async function checkSink(cfg: PipelineConfig, add: Add): Promise<void> {
+  const pgc = cfg.sink.pg;
+  let c: pg.Client;
+  try {
+    c = await connectPg(pgc);
+  } catch (e) {
+    add(false, `PostgreSQL ${pgc.host}:${pgc.port}/${pgc.database}: ${(e as Error).message}`);
+    return;
+  }
+  try {
+    const tls = await one(c, 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()', []);
+    add(true, `PostgreSQL reachable at ${pgc.host}:${pgc.port} as ${pgc.username} (${tls ? 'TLS' : 'no TLS'}, sslmode=${pgc.sslmode ?? 'prefer'})`);
+    const connect = await one(c, "SELECT has_database_privilege(current_database(), 'CONNECT')", []);
+    add(connect === true, `CONNECT on database ${pgc.database}${connect ? '' : ` — GRANT CONNECT ON DATABASE "${pgc.database}" TO "${pgc.username}"`}`);
+    await checkTarget(cfg, c, add);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+async function checkTarget(cfg: PipelineConfig, c: pg.Client, add: Add): Promise<void> {
+  const o = cfg.sink.options;
+  const dest = parseTableName(o.destTable);
+  if (typeof dest === 'string') return add(false, dest);
+  if (dest.schema.includes('{')) return add(true, `schema of ${o.destTable} depends on the source table: privileges are checked when each table is first written`);
+  const exists = await one(c, 'SELECT count(*)::int FROM pg_namespace WHERE nspname = $1', [dest.schema]);
+  if (exists === 0) return add(false, `schema "${dest.schema}" does not exist — CREATE SCHEMA "${dest.schema}" and grant USAGE, CREATE on it to ${cfg.sink.pg.username}`);
+  const usage = await one(c, "SELECT has_schema_privilege($1, 'USAGE')", [dest.schema]);
+  add(usage === true, `USAGE on schema ${dest.schema}${usage ? '' : ` — GRANT USAGE ON SCHEMA "${dest.schema}" TO "${cfg.sink.pg.username}"`}`);
+  const templated = dest.table.includes('{');
+  const present = templated ? null : await one(c, 'SELECT to_regclass($1) IS NOT NULL', [tableName(dest)]);
+  const needCreate = o.strategy === 'replace' || (o.autoCreate && present !== true);
+  if (needCreate) {
+    const create = await one(c, "SELECT has_schema_privilege($1, 'CREATE')", [dest.schema]);
+    const why = o.strategy === 'replace' ? 'replace builds a new copy of the table' : 'auto_create may create missing tables';
+    add(create === true, `CREATE on schema ${dest.schema} (${why})${create ? '' : ` — GRANT CREATE ON SCHEMA "${dest.schema}" TO "${cfg.sink.pg.username}"`}`);
+  }
+  if (templated) return add(true, `tables ${o.destTable} are resolved per source table: their privileges are checked when each is first written`);
+  if (present !== true) {
+    return add(o.autoCreate, o.autoCreate ? `table ${o.destTable} does not exist yet: it will be created from the first event` : `table ${o.destTable} does not exist and auto_create is false — create it, or set auto_create: true`);
+  }
+  const privs = neededTablePrivileges(o.strategy);
+  const missing: string[] = [];
+  for (const p of privs) if ((await one(c, 'SELECT has_table_privilege($1, $2)', [tableName(dest), p])) !== true) missing.push(p);
+  add(missing.length === 0, `${privs.join('/')} on ${o.destTable} (${o.strategy})${missing.length ? ` — missing ${missing.join(', ')}: GRANT ${missing.join(', ')} ON ${tableName(dest)} TO "${cfg.sink.pg.username}"` : ''}`);
+}
+
+async function checkBatchSource(cfg: PipelineConfig, add: Add): Promise<void> {
+  const b = cfg.batch!;
+  let c: pg.Client;
+  try {
+    c = await connectPg(b.connection);
+  } catch (e) {
+    return add(false, `source PostgreSQL: ${(e as Error).message}`);
+  }
+  try {
+    const name = tableName(b.sourceTable);
+    const present = await one(c, 'SELECT to_regclass($1) IS NOT NULL', [name]);
+    if (present !== true) return add(false, `source table ${b.sourceTable.schema}.${b.sourceTable.table} not found`);
+    const sel = await one(c, "SELECT has_table_privilege($1, 'SELECT')", [name]);
+    add(sel === true, `SELECT on source table ${b.sourceTable.schema}.${b.sourceTable.table}`);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+/** Topics `<prefix>.<schema>.<table>` selected by the include/exclude lists. */
+export function matchingTopics(cfg: NonNullable<PipelineConfig['cdc']>, topics: readonly string[]): string[] {
+  const head = `${cfg.topicPrefix}.`;
+  return topics.filter((t) => {
+    if (!t.startsWith(head)) return false;
+    const rest = t.slice(head.length);
+    const dot = rest.indexOf('.');
+    if (dot <= 0) return false;
+    return tableSelected(cfg, { schema: rest.slice(0, dot), table: rest.slice(dot + 1) });
+  });
+}
+
+async function checkKafka(cfg: PipelineConfig, add: Add): Promise<void> {
+  const cdc = cfg.cdc!;
+  const kafka = new Kafka({ ...kafkaConfig(cdc.kafka), logLevel: logLevel.NOTHING, connectionTimeout: 5000, retry: { retries: 1 } });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const topics = await admin.listTopics();
+    add(true, `Kafka reachable at ${cdc.kafka.brokers.join(',')} (${topics.length} topics)`);
+    const match = matchingTopics(cdc, topics);
+    add(match.length > 0, match.length ? `${match.length} topic(s) match ${cdc.topicPrefix}.*: ${match.slice(0, 5).join(', ')}${match.length > 5 ? ', …' : ''}` : `no topic matches prefix "${cdc.topicPrefix}" and the include list — is the Debezium connector running with topic.prefix=${cdc.topicPrefix}?`);
+  } catch (e) {
+    add(false, `Kafka ${cdc.kafka.brokers.join(',')}: ${(e as Error).message} — check the brokers, SASL/TLS settings and that this host can reach them`);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+export async function runChecks(cfg: PipelineConfig): Promise<CheckLine[]> {
+  const lines: CheckLine[] = [];
+  const add: Add = (ok, text) => void lines.push({ ok, text });
+  try {
+    await checkSink(cfg, add);
+    if (cfg.mode === 'cdc') await checkKafka(cfg, add);
+    else await checkBatchSource(cfg, add);
+  } catch (e) {
+    if (!(e instanceof NilusError) && !(e as { code?: string }).code) throw e;
+    add(false, (e as Error).message);
+  }
+  return lines;
+}

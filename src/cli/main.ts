@@ -1,0 +1,144 @@
+/**
+ * nilus-pg command line: validate (offline), check (connects, read-only), run.
+ * Exit codes: 0 ok; 1 a check or the pipeline failed; 2 the manifest/command line is wrong.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, NilusError, type ConfigProblem } from '../core/errors';
+import { loadConfig } from '../config/load';
+import { parseManifest } from '../config/manifest';
+import { runChecks } from './check';
+
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+const stdio: Io = { out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n') };
+
+const HELP: Record<string, string> = {
+  main: `Usage: nilus-pg <command> [options]
+
+Commands:
+  validate <manifest…>               check manifests offline (schema and rules); exit 0 or 2
+  check <manifest> [--connections f] connect and check reachability and privileges; exit 0 or 1
+  run <manifest> [--connections f]   run the pipeline until stopped (SIGTERM/SIGINT stop gracefully)
+
+Options: --help (per command too), --version
+Environment: NILUS_CONNECTIONS (connections file), NILUS_KAFKA_BROKERS (overrides the brokers)`,
+  validate: `Usage: nilus-pg validate <manifest.yaml> [more.yaml…]
+
+Validates each manifest against the schema and the semantic rules without connecting anywhere.
+Every problem is listed as <file>:<line>:<col>: <path>: <message>. Exit 0 when all are valid, 2 otherwise.`,
+  check: `Usage: nilus-pg check <manifest.yaml> [--connections <file>]
+
+Connects to PostgreSQL (and Kafka for cdc) with the manifest's settings and prints one line per check:
+PostgreSQL reachable, CONNECT on the database, USAGE (and CREATE when needed) on the schema, the
+table privileges the incremental_strategy needs, Kafka reachable and topics matching the prefix.
+Exit 0 when every check passes, 1 otherwise, 2 when the manifest is invalid.`,
+  run: `Usage: nilus-pg run <manifest.yaml> [--connections <file>]
+
+Runs the pipeline. The effective configuration is logged with secrets masked. SIGTERM/SIGINT
+flush, commit and stop; a second signal exits at once.`,
+};
+
+function formatProblem(file: string, p: ConfigProblem): string {
+  // Problems found in the connections file carry that file's name in their path.
+  const other = /^(.+\.ya?ml): (.*)$/.exec(p.path);
+  const [f, path] = other ? [other[1], other[2]] : [file, p.path];
+  const where = p.line ? `${f}:${p.line}:${p.col ?? 1}` : f;
+  return `${where}: ${path}: ${p.message}`;
+}
+
+async function version(): Promise<string> {
+  // package.json sits two levels up from both src/cli and dist/cli.
+  const pkg = JSON.parse(await readFile(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function validate(files: string[], io: Io): Promise<number> {
+  if (files.length === 0) {
+    io.err(HELP.validate);
+    return 2;
+  }
+  let failed = 0;
+  for (const f of files) {
+    try {
+      const { warnings } = parseManifest(await readFile(f, 'utf8'), f);
+      for (const w of warnings) io.out(`warning: ${formatProblem(f, w)}`);
+      io.out(`ok: ${f}`);
+    } catch (e) {
+      failed++;
+      if (e instanceof ConfigError) for (const p of e.problems) io.err(formatProblem(f, p));
+      else io.err(`${f}: ${(e as Error).message}`);
+    }
+  }
+  if (failed) io.err(`${failed} of ${files.length} manifest(s) invalid`);
+  return failed ? 2 : 0;
+}
+
+async function check(manifest: string, connectionsPath: string | undefined, io: Io): Promise<number> {
+  const cfg = await loadConfig(manifest, { connectionsPath });
+  const lines = await runChecks(cfg);
+  for (const l of lines) io.out(`${l.ok ? '[ok]  ' : '[FAIL]'} ${l.text}`);
+  return lines.every((l) => l.ok) ? 0 : 1;
+}
+
+async function run(manifest: string, connectionsPath: string | undefined): Promise<number> {
+  const cfg = await loadConfig(manifest, { connectionsPath });
+  // Imported lazily: validate/check must not load the whole pipeline.
+  const { runPipeline } = await import('../pipeline/run');
+  return runPipeline(cfg, { signals: true });
+}
+
+export async function main(argv: string[], io: Io = stdio): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' }, connections: { type: 'string', short: 'c' } },
+    });
+  } catch (e) {
+    io.err(`${(e as Error).message}\n\n${HELP.main}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [cmd, ...rest] = positionals;
+  if (values.version) {
+    io.out(await version());
+    return 0;
+  }
+  if (!cmd || (values.help && !HELP[cmd])) {
+    (values.help ? io.out : io.err)(HELP.main);
+    return values.help ? 0 : 2;
+  }
+  if (!HELP[cmd] || cmd === 'main') {
+    io.err(`unknown command "${cmd}"\n\n${HELP.main}`);
+    return 2;
+  }
+  if (values.help) {
+    io.out(HELP[cmd]);
+    return 0;
+  }
+  if (cmd !== 'validate' && rest.length !== 1) {
+    io.err(HELP[cmd]);
+    return 2;
+  }
+  try {
+    if (cmd === 'validate') return await validate(rest, io);
+    if (cmd === 'check') return await check(rest[0], values.connections, io);
+    return await run(rest[0], values.connections);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      for (const p of e.problems) io.err(formatProblem(rest[0], p));
+      return 2;
+    }
+    if (e instanceof NilusError) {
+      io.err(e.message);
+      return 1;
+    }
+    throw e;
+  }
+}
