@@ -102,7 +102,8 @@ export function typeFits(incoming: string, target: string): boolean {
  * Type names are spliced into DDL unquoted (they may be `numeric(12,2)` or `timestamp(3) with
  * time zone`), so anything that is not plainly a type name is refused rather than trusted.
  */
-const SAFE_TYPE = /^[A-Za-z_][\w .]*(\(\s*\d+\s*(,\s*\d+\s*)?\))?[\w ]*(\[\d*\])*$/;
+const SAFE_TYPE =
+  /^([A-Za-z_]\w*\.)?[A-Za-z_]\w*( precision| varying)?(\(\s*\d+\s*(,\s*\d+\s*)?\))?( with(out)? time zone)?(\[\d*\])*$/i;
 
 export function assertSafeType(type: string, column: string): void {
   if (!SAFE_TYPE.test(type)) {
