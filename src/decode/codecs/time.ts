@@ -24,14 +24,15 @@ const POS_INF_DAYS = -2147472692;
 const NEG_INF_DAYS = -2147472691;
 
 function infinityOf(n: number | bigint, pos: bigint, neg: bigint): string | null {
-  // Doubles cannot hold these exactly; compare in the double domain when JSON gave a number.
+  // Doubles cannot hold these exactly: a value that passed through a double equals the
+  // constant's nearest double. Plain numbers (the common case) compare without allocating.
   if (typeof n === 'number') {
     if (n === Number(pos)) return 'infinity';
     if (n === Number(neg)) return '-infinity';
     return null;
   }
-  if (n === pos) return 'infinity';
-  if (n === neg) return '-infinity';
+  if (n === pos || n === BigInt(Number(pos))) return 'infinity';
+  if (n === neg || n === BigInt(Number(neg))) return '-infinity';
   return null;
 }
 
