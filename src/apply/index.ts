@@ -107,8 +107,18 @@ export class PgApplier {
     const empty =
       !batch.truncate && batch.upserts.length === 0 && batch.deletes.length === 0 && batch.events.length === 0;
     if (empty) return undefined;
-    const info = await this.schema.ensure(client, batch);
     const counts: TableCounts = { table: tableName(batch.target), upserts: 0, deletes: 0, appends: 0, truncates: 0 };
+    if (batch.strategy !== 'append' && batch.upserts.length === 0) {
+      // Only deletes and/or a truncate: a missing table has nothing to remove, and a truncate
+      // alone needs no columns or key (its batch may carry neither), so skip creating or checking.
+      if (!(await this.schema.describe(client, batch.target))) return counts;
+      if (batch.deletes.length === 0) {
+        await client.query(truncateTableSql(batch.target));
+        counts.truncates = 1;
+        return counts;
+      }
+    }
+    const info = await this.schema.ensure(client, batch);
     switch (batch.strategy) {
       case 'merge':
         await applyMerge(client, batch, { info, keys: this.schema.keyColumns(batch), guard: this.sink.staleGuard, stage });

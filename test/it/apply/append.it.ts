@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { PgApplier } from '../../../src/apply';
-import { UNAVAILABLE } from '../../../src/core/types';
+import { UNAVAILABLE, type TableBatch } from '../../../src/core/types';
 import { createTestSchema, dropTestSchema, newPool } from '../../helpers/pg';
 import { appendBatch, cols, event, flush, rows, sinkOptions } from './fixtures';
 
@@ -76,5 +76,21 @@ describe('append', () => {
     const c = cols({ id: 'integer', v: 'text' });
     await applier.apply(flush([appendBatch(t, c, [event('c', t, c, { id: '5', v: 'x' })])]));
     expect(await rows(pool, `SELECT id, v, _nilus_op FROM "${schema}".pre`)).toEqual([[5, 'x', 'c']]);
+  });
+});
+
+describe('replace', () => {
+  it('a flush with truncate replaces the table content atomically', async () => {
+    const t = { schema, table: 'rep' };
+    const applier = new PgApplier(pool, sinkOptions(schema, { strategy: 'replace' }));
+    await applier.init();
+    const c = cols({ id: 'integer', v: 'text' });
+    const batch = (vals: string[]): TableBatch => ({
+      target: t, strategy: 'replace', keyColumns: [], columns: c, truncate: true,
+      upserts: vals.map((v, i) => ({ id: String(i), v })), upsertSource: [], deletes: [], deleteSource: [], events: [],
+    });
+    await applier.apply(flush([batch(['a', 'b', 'c'])]));
+    await applier.apply(flush([batch(['x'])]));
+    expect(await rows(pool, `SELECT id, v FROM "${schema}".rep`)).toEqual([[0, 'x']]);
   });
 });

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { PgApplier } from '../../../src/apply';
 import { UNAVAILABLE } from '../../../src/core/types';
+import { CoreEmitter, type CoreEvents } from '../../../src/core/events';
 import { createTestSchema, dropTestSchema, newPool } from '../../helpers/pg';
 import { cols, flush, mergeBatch, rows, sinkOptions } from './fixtures';
 
@@ -182,5 +183,33 @@ describe('merge', () => {
     ]);
     await applier.apply(flush([mergeBatch(t, ['id'], c, { deletes: [{ id: '2' }], deleteSource: [{ tsMs: 900 }] })]));
     expect(await rows(pool, `SELECT id FROM "${schema}".sg ORDER BY id`)).toEqual([[1], [3]]);
+  });
+});
+
+describe('merge edge batches', () => {
+  it('a truncate-only batch without columns or key empties an existing table and ignores a missing one', async () => {
+    const t = { schema, table: 'only_tr' };
+    const applier = new PgApplier(pool, sinkOptions(schema));
+    await applier.init();
+    await applier.apply(flush([mergeBatch(t, ['id'], cols({ id: 'integer' }), { upserts: [{ id: '1' }, { id: '2' }] })]));
+    await applier.apply(flush([mergeBatch(t, [], [], { truncate: true })], [{ topic: 'x', partition: 1, next: '4' }]));
+    expect(await rows(pool, `SELECT count(*)::int FROM "${schema}".only_tr`)).toEqual([[0]]);
+    await applier.apply(flush([mergeBatch({ schema, table: 'never' }, [], [], { truncate: true, deletes: [{ id: '1' }] })]));
+    expect(await rows(pool, `SELECT to_regclass($1)::text`, [`"${schema}".never`])).toEqual([[null]]);
+    expect(await applier.storedOffsets('g1')).toEqual([{ topic: 'x', partition: 1, next: '4' }]);
+  });
+
+  it('reports each committed flush to the emitter with per-table counts', async () => {
+    const emitter = new CoreEmitter();
+    const seen: CoreEvents['flushed'][0][] = [];
+    emitter.on('flushed', (e) => seen.push(e));
+    const applier = new PgApplier(pool, sinkOptions(schema), { emitter });
+    await applier.init();
+    const t = { schema, table: 'em' };
+    const c = cols({ id: 'integer' });
+    await applier.apply(flush([mergeBatch(t, ['id'], c, { upserts: [{ id: '1' }, { id: '2' }], upsertSource: [{ tsMs: 10 }, { tsMs: 20 }] })]));
+    await expect(applier.apply(flush([mergeBatch(t, ['id'], c, { upserts: [{ id: 'x' }] })]))).rejects.toThrow();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ events: 2, sourceTsMs: [10, 20], tables: [{ table: `"${schema}"."em"`, upserts: 2, deletes: 0, appends: 0, truncates: 0 }] });
   });
 });
