@@ -160,7 +160,8 @@ export class Decoder {
     }
     const isEnvelope = 'op' in p || ('source' in p && ('after' in p || 'before' in p));
     if (!isEnvelope) return this.flat(p, null);
-    if (typeof p.after === 'string' || typeof p.before === 'string') return this.mongoEnvelope(p);
+    const connector = p.source !== null && typeof p.source === 'object' ? (p.source as Payload).connector : undefined;
+    if (typeof p.after === 'string' || typeof p.before === 'string' || connector === 'mongodb') return this.mongoEnvelope(p);
     return this.envelope(p, null);
   }
 
