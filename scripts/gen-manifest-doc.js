@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * Generates the key reference tables of docs/manifest.md from schema/*.schema.json, between
+ * the BEGIN/END GENERATED markers (prose outside them is hand-written).
+ *   node scripts/gen-manifest-doc.js          rewrite the doc
+ *   node scripts/gen-manifest-doc.js --check  exit 1 when the doc is out of date
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+
+const ROOT = path.join(__dirname, '..');
+const DOC = path.join(ROOT, 'docs', 'manifest.md');
+const BEGIN = '<!-- BEGIN GENERATED: do not edit, run `node scripts/gen-manifest-doc.js` -->';
+const END = '<!-- END GENERATED -->';
+
+function typeOf(s) {
+  if (s.const !== undefined) return `\`${JSON.stringify(s.const)}\``;
+  if (s.enum) return s.enum.map((v) => `\`${v}\``).join(' | ');
+  if (s.oneOf) return s.oneOf.map(typeOf).join(' or ');
+  if (s.type === 'array') return `list of ${s.items ? typeOf(s.items) : 'any'}`;
+  if (Array.isArray(s.type)) return s.type.join(' or ');
+  return s.type || 'any';
+}
+
+function cell(text) {
+  return String(text).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+/** Depth-first rows: one per key, nested mappings flattened into dotted paths. */
+function rows(schema, prefix, required, out) {
+  for (const [key, s] of Object.entries(schema.properties || {})) {
+    const p = prefix ? `${prefix}.${key}` : key;
+    const def = s['x-default-text'] || (s.default !== undefined ? `\`${JSON.stringify(s.default)}\`` : '');
+    const isMap = s.type === 'object' && s.properties;
+    out.push(`| \`${p}\` | ${isMap ? 'mapping' : cell(typeOf(s))} | ${required.includes(key) ? 'yes' : 'no'} | ${def || '-'} | ${cell(s.description || '')} |`);
+    if (isMap) rows(s, p, s.required || [], out);
+  }
+  return out;
+}
+
+function table(schema) {
+  return ['| Key | Type | Required | Default | Meaning |', '| --- | --- | --- | --- | --- |', ...rows(schema, '', schema.required || [], [])].join('\n');
+}
+
+function connectionsTable(schema) {
+  const entry = schema.properties.connections.additionalProperties;
+  const out = [];
+  for (const branch of entry.allOf) {
+    const kind = branch.then.properties.type.const;
+    out.push(`**type: ${kind}**`, '', table({ properties: branch.then.properties, required: branch.then.required }), '');
+  }
+  return out.join('\n').trim();
+}
+
+function render() {
+  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'schema', 'manifest.schema.json'), 'utf8'));
+  const conns = JSON.parse(fs.readFileSync(path.join(ROOT, 'schema', 'connections.schema.json'), 'utf8'));
+  return [BEGIN, '', '### Manifest keys', '', table(manifest), '', '### Connections file entries (`connections.<NAME>`)', '', connectionsTable(conns), '', END].join('\n');
+}
+
+/** The doc text with its generated part replaced. */
+function update(doc) {
+  const a = doc.indexOf(BEGIN);
+  const b = doc.indexOf(END);
+  if (a < 0 || b < a) throw new Error(`${DOC} lacks the generated-section markers`);
+  return doc.slice(0, a) + render() + doc.slice(b + END.length);
+}
+
+if (require.main === module) {
+  const doc = fs.readFileSync(DOC, 'utf8');
+  const next = update(doc);
+  if (process.argv.includes('--check')) {
+    if (next !== doc) {
+      console.error('docs/manifest.md is out of date: run node scripts/gen-manifest-doc.js');
+      process.exit(1);
+    }
+  } else fs.writeFileSync(DOC, next);
+}
+
+module.exports = { render, update, DOC, BEGIN, END };
