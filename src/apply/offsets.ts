@@ -2,13 +2,15 @@
 import type { Pool, PoolClient } from 'pg';
 import type { OffsetMark, TableRef } from '../core/types';
 import type { SinkOptions } from '../config/types';
-import { ConfigError } from '../core/errors';
+import { ConfigError, FencedError } from '../core/errors';
 import { advisoryXactLockSql } from './sql/advisoryLock';
 import { createOffsetsTableSql, OFFSETS_TABLE } from './sql/createOffsetsTable';
 import { SCHEMA_EXISTS_SQL } from './sql/describeTable';
 import { selectOffsetsSql } from './sql/selectOffsets';
 import { tableName } from './sql/ident';
 import { upsertOffsetsSql } from './sql/upsertOffsets';
+import { updateOffsetsFencedSql } from './sql/updateOffsetsFenced';
+import { insertOffsetsNewSql } from './sql/insertOffsetsNew';
 
 /** `<state_schema ?? schema of dest_table>.nilus_offsets`. */
 export function offsetsTable(sink: SinkOptions): TableRef {
@@ -65,12 +67,28 @@ export async function readOffsets(pool: Pool, t: TableRef, groupId: string, topi
   return res.rows.map((r) => ({ topic: r.topic, partition: r.partition, next: r.next }));
 }
 
+/**
+ * Stores the flush's offsets. Marks with `from` are compare-and-set (see OffsetMark.from): if any
+ * partition's stored offset is not what this consumer expects, FencedError rolls the flush back.
+ * Marks without `from` overwrite unconditionally (an operator resetting a group must be obeyed).
+ */
 export async function writeOffsets(client: PoolClient, t: TableRef, groupId: string, marks: readonly OffsetMark[]): Promise<void> {
   if (marks.length === 0) return;
-  await client.query(upsertOffsetsSql(t), [
-    groupId,
-    marks.map((m) => m.topic),
-    marks.map((m) => m.partition),
-    marks.map((m) => m.next),
-  ]);
+  const plain = marks.filter((m) => m.from === undefined);
+  const moved = marks.filter((m) => typeof m.from === 'string');
+  const fresh = marks.filter((m) => m.from === null);
+  if (plain.length > 0) await client.query(upsertOffsetsSql(t), [groupId, ...columns(plain)]);
+  const written = new Set<string>();
+  const note = (rows: { topic: string; partition: number }[]) => rows.forEach((r) => written.add(`${r.partition}:${r.topic}`));
+  if (moved.length > 0) {
+    const res = await client.query(updateOffsetsFencedSql(t), [groupId, ...columns(moved), moved.map((m) => m.from)]);
+    note(res.rows);
+  }
+  if (fresh.length > 0) note((await client.query(insertOffsetsNewSql(t), [groupId, ...columns(fresh)])).rows);
+  const lost = [...moved, ...fresh].filter((m) => !written.has(`${m.partition}:${m.topic}`));
+  if (lost.length > 0) throw new FencedError(lost.map((m) => ({ topic: m.topic, partition: m.partition })));
+}
+
+function columns(marks: readonly OffsetMark[]): [string[], number[], string[]] {
+  return [marks.map((m) => m.topic), marks.map((m) => m.partition), marks.map((m) => m.next)];
 }
