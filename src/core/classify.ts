@@ -55,6 +55,7 @@ const NETWORK_MESSAGES: readonly RegExp[] = [
   /SSL SYSCALL error/i,
   /socket hang up/i,
   /Client has encountered a connection error and is not queryable/i,
+  /timeout exceeded when trying to connect/i, // pg.Pool connectionTimeoutMillis
 ];
 
 /** kafkajs protocol error types that are transient for a consumer although kafkajs marks them otherwise. */
@@ -130,6 +131,8 @@ function classifyKafka(e: Record<string, unknown>, depth: number): ErrorClass {
   if (typeof e.type === 'string' && KAFKA_RETRIABLE_TYPES.has(e.type)) return 'retriable';
   if (name === 'KafkaJSConnectionError' || name === 'KafkaJSConnectionClosedError') return 'retriable';
   if (name === 'KafkaJSRequestTimeoutError') return 'retriable';
+  // Marked non-retriable by kafkajs, but while brokers start or move coordinators it clears up.
+  if (name === 'KafkaJSGroupCoordinatorNotFound') return 'retriable';
   if (name === 'KafkaJSNumberOfRetriesExceeded') {
     // kafkajs gave up on its own retries; the cause says whether waiting longer can help.
     const inner = classify(e.cause ?? e.originalError, depth + 1);

@@ -2,6 +2,7 @@ import { DatabaseError } from 'pg';
 import {
   KafkaJSConnectionError,
   KafkaJSError,
+  KafkaJSGroupCoordinatorNotFound,
   KafkaJSNonRetriableError,
   KafkaJSNumberOfRetriesExceeded,
   KafkaJSProtocolError,
@@ -67,6 +68,7 @@ describe('classifyError: network errors', () => {
     'Connection terminated due to connection timeout',
     'connection to server at "db", port 5432 failed: timeout expired',
     'SSL connection has been closed unexpectedly',
+    'timeout exceeded when trying to connect',
   ])('message "%s" is retriable', (msg) => {
     expect(classifyError(new Error(msg))).toBe('retriable');
   });
@@ -110,6 +112,10 @@ describe('classifyError: kafkajs errors', () => {
     } as never);
     expect(classifyError(transient)).toBe('retriable');
     expect(classifyError(permanent)).toBe('fatal');
+  });
+
+  test('group coordinator not found is retriable (brokers starting)', () => {
+    expect(classifyError(new (KafkaJSGroupCoordinatorNotFound as unknown as new (m: string) => Error)('coordinator not found'))).toBe('retriable');
   });
 
   test('SASL authentication failure is fatal', () => {
