@@ -8,6 +8,12 @@ pg_bin() {
   local dir
   if [[ -n "${NILUS_PG_BIN:-}" ]]; then echo "$NILUS_PG_BIN"; return; fi
   dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  if [[ -z "$dir" && "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+    log "PostgreSQL binaries missing; installing Debian's postgresql package" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql </dev/null >&2
+    dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  fi
   [[ -n "$dir" ]] || die "PostgreSQL binaries not found in /usr/lib/postgresql/*/bin; run: apt-get update && apt-get install -y postgresql (or set NILUS_PG_BIN)"
   echo "$dir"
 }
