@@ -7,6 +7,9 @@ import { UNAVAILABLE } from '../core/types';
 import type { CodecContext, Convert, FieldSchema } from './codecs';
 import { codecFor, ConvertError } from './codecs';
 
+/** JsonConverter's spellings → the Connect type names ColumnSpec documents. */
+const CONNECT_TYPE: Record<string, string> = { float: 'float32', double: 'float64' };
+
 export interface CompiledRow {
   readonly columns: readonly ColumnSpec[];
   readonly names: readonly string[];
@@ -52,7 +55,7 @@ export function compileRow(fields: readonly FieldSchema[], ctx: CodecContext, sk
       pgType: codec.pgType,
       optional: f.optional !== false,
       ...(f.name !== undefined ? { logical: f.name } : {}),
-      connectType: f.type,
+      connectType: CONNECT_TYPE[f.type] ?? f.type,
     }));
     names.push(f.field);
     converts.push(codec.convert);

@@ -95,8 +95,10 @@ function primitive(s: FieldSchema, ctx: CodecContext): Codec {
     case 'int64':
       return c('bigint', convertInt);
     case 'float32':
+    case 'float': // JsonConverter spells Connect's FLOAT32/FLOAT64 as "float"/"double"
       return c('real', convertFloat);
     case 'float64':
+    case 'double':
       return c('double precision', convertFloat);
     case 'boolean':
       return c('boolean', convertBoolean);
