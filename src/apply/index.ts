@@ -79,17 +79,40 @@ export class PgApplier {
   /** One transaction: every table batch, then the offsets, then COMMIT. All or nothing. */
   async apply(flush: Flush): Promise<void> {
     const started = process.hrtime.bigint();
+    const counts: TableCounts[] = [];
+    await this.inTransaction(async (client) => {
+      for (let i = 0; i < flush.tables.length; i++) {
+        const c = await this.applyBatch(client, flush.tables[i]!, i);
+        if (c) counts.push(c);
+      }
+      await writeOffsets(client, offsetsTable(this.sink), flush.groupId, flush.offsets);
+    });
+    this.emitFlushed(flush, counts, started);
+  }
+
+  /**
+   * Batch mode: every batch the source yields, in ONE transaction, so a replace or an append is
+   * all or nothing (readers see the old content until COMMIT). Resolves with the rows written.
+   */
+  async applyAll(batches: AsyncIterable<TableBatch>): Promise<number> {
+    let rows = 0;
+    await this.inTransaction(async (client) => {
+      let i = 0;
+      for await (const b of batches) {
+        const c = await this.applyBatch(client, b, i++);
+        if (c) rows += c.upserts + c.deletes + c.appends;
+      }
+    });
+    return rows;
+  }
+
+  private async inTransaction(body: (client: PoolClient) => Promise<void>): Promise<void> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
-    const counts: TableCounts[] = [];
     try {
       await client.query('BEGIN');
       try {
-        for (let i = 0; i < flush.tables.length; i++) {
-          const c = await this.applyBatch(client, flush.tables[i]!, i);
-          if (c) counts.push(c);
-        }
-        await writeOffsets(client, offsetsTable(this.sink), flush.groupId, flush.offsets);
+        await body(client);
         await client.query('COMMIT');
       } catch (e) {
         // DDL cached during this transaction is gone with it.
@@ -100,7 +123,6 @@ export class PgApplier {
     } finally {
       client.release(broken);
     }
-    this.emitFlushed(flush, counts, started);
   }
 
   private async applyBatch(client: PoolClient, batch: TableBatch, stage: number): Promise<TableCounts | undefined> {
