@@ -7,7 +7,7 @@
 import type { Pool } from 'pg';
 import { newPool, uniqueName, dropTestSchemaUnlessFailed } from '../helpers/pg';
 import { sourcePgUrl } from '../helpers/stack';
-import { readAll, type ReadMessage } from '../helpers/kafka';
+import { createTopics, produce, readAll, type ReadMessage } from '../helpers/kafka';
 import { registerPostgresSource, removeConnector } from '../helpers/debezium';
 import { WIDE_COLUMNS, WIDE_ROW_FULL, WIDE_ROW_INFINITY, BIG_TEXT, maybeCaptureFixtures } from './smoke-fixtures';
 
@@ -61,6 +61,27 @@ describe('local stack smoke: Debezium PostgreSQL -> Kafka 4 -> kafkajs', () => {
     for (const key of ['NILUS_TEST_PG_URL', 'NILUS_TEST_SOURCE_PG_URL', 'NILUS_TEST_KAFKA_BROKERS', 'NILUS_TEST_CONNECT_URL']) {
       expect(process.env[key]).toMatch(/^(postgresql:\/\/postgres@|http:\/\/)?127\.0\.0\.1:\d+/);
     }
+  });
+
+  it('kafkajs 2.2.4 produces to and consumes from the Kafka 4 broker across partitions', async () => {
+    const topic = uniqueName('smoke_roundtrip');
+    await createTopics([topic], 3);
+    await produce(
+      topic,
+      Array.from({ length: 9 }, (_, i) => ({
+        key: `k${i}`,
+        value: i === 8 ? null : JSON.stringify({ n: i }),
+        partition: i % 3,
+        headers: { seq: String(i) },
+      })),
+    );
+    const messages = await readAll(topic, { expect: 9 });
+    expect(messages.map((m) => m.partition)).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2]);
+    const byKey = new Map(messages.map((m) => [m.key?.toString(), m]));
+    expect(byKey.size).toBe(9);
+    expect(JSON.parse(String(byKey.get('k4')?.value))).toEqual({ n: 4 });
+    expect(byKey.get('k8')?.value).toBeNull();
+    expect(String(byKey.get('k5')?.headers.seq)).toBe('5');
   });
 
   it('streams insert, update, delete and the tombstone with the schema+payload envelope', async () => {
