@@ -35,7 +35,8 @@ export async function sslPlan(conn: PgConnection): Promise<Plan> {
   const noVerify: SslSetting = { rejectUnauthorized: false };
   // verify-ca: the chain must lead to the CA, but the certificate may name any host.
   const verifyCa: SslSetting = { rejectUnauthorized: true, ...(ca ? { ca } : {}), checkServerIdentity: () => undefined };
-  const verifyFull: SslSetting = { rejectUnauthorized: true, ...(ca ? { ca } : {}), servername: conn.host };
+  // node-postgres passes the host as the TLS server name (when it is not an IP), so Node checks it.
+  const verifyFull: SslSetting = { rejectUnauthorized: true, ...(ca ? { ca } : {}) };
   switch (conn.sslmode ?? 'prefer') {
     case 'disable':
       return { attempts: [false] };
