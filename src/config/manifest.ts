@@ -75,9 +75,32 @@ export function parseManifest(text: string, file?: string): ParsedManifest {
   // Semantic rules read fields the schema vouches for; with structural problems they could misfire.
   const m = src.value as RawManifest;
   const warnings: ConfigProblem[] = [];
-  if (problems.length === 0) semanticProblems(m, src, problems, warnings);
+  // Semantic rules run even when the schema found problems (all problems at once), but only
+  // over a document whose shape they can read; a path the schema already flagged is not flagged twice.
+  if (readable(m)) {
+    const semantic: ConfigProblem[] = [];
+    semanticProblems(m, src, semantic, warnings);
+    const flagged = new Set(problems.map((p) => p.path));
+    problems.push(...semantic.filter((p) => !flagged.has(p.path)));
+  }
   if (problems.length) throw new ConfigError(problems);
   return { manifest: m, warnings, source: src };
+}
+
+/** Whether the fields the semantic rules read have the types they expect. */
+function readable(m: unknown): m is RawManifest {
+  const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+  if (!isObj(m) || !isObj(m.spec)) return false;
+  const spec = m.spec as Partial<RawManifest['spec']>;
+  const o = spec.sink?.options;
+  if (!isObj(spec.source) || !isObj(spec.sink) || !isObj(o)) return false;
+  if (typeof spec.source.address !== 'string' || typeof o.dest_table !== 'string') return false;
+  const cdc: unknown = spec.source.cdc;
+  const opts: unknown = spec.source.options;
+  if ((cdc !== undefined && !isObj(cdc)) || (opts !== undefined && !isObj(opts))) return false;
+  const strings = [o['errors.deadletter.table'], o['errors.deadletter.topic'], isObj(opts) ? opts.source_table : undefined];
+  const lists = isObj(cdc) ? Object.values(cdc) : [];
+  return strings.every((x) => x === undefined || typeof x === 'string') && lists.every((x) => typeof x === 'string' || typeof x === 'number');
 }
 
 function semanticProblems(m: RawManifest, src: YamlSource, out: ConfigProblem[], warn: ConfigProblem[]): void {
@@ -98,7 +121,7 @@ function semanticProblems(m: RawManifest, src: YamlSource, out: ConfigProblem[],
   }
 
   if (cdc) cdcRules(m, src, at);
-  else batchRules(m, src, at);
+  else if (m.spec.type === 'batch') batchRules(m, src, at);
 
   const tol = o['errors.tolerance'] ?? 'none';
   const dlqTopic = o['errors.deadletter.topic'];

@@ -81,7 +81,7 @@ export function resolveDestTable(destTable: string, source: SourceTable): TableR
 export function compileList(list: string | undefined): { regexes: RegExp[]; bad: string[] } {
   const regexes: RegExp[] = [];
   const bad: string[] = [];
-  for (const raw of (list ?? '').split(',')) {
+  for (const raw of (typeof list === 'string' ? list : '').split(',')) {
     const r = raw.trim();
     if (!r) continue;
     try {

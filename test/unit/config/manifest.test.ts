@@ -64,6 +64,11 @@ describe('parseManifest', () => {
     expect(p.length).toBe(7);
   });
 
+  it('reports schema and semantic problems together', () => {
+    const p = problems(cdc('      dest_table: orders\n      incremental_strategy: replace\n      log_level: loud\n'));
+    expect(p.map((x) => `${x.path}@${x.line}`)).toEqual(['spec.sink.options.log_level@16', 'spec.sink.options.dest_table@14', 'spec.sink.options.incremental_strategy@15']);
+  });
+
   it('rejects dest_table without a schema prefix with the seed resolution', () => {
     const p = problems(cdc('      dest_table: orders\n      incremental_strategy: merge\n'));
     expect(p[0].path).toBe('spec.sink.options.dest_table');
