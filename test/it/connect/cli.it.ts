@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
 import { makeCerts, startCluster, type Certs, type Cluster } from './clusters';
 
 const ROOT = join(__dirname, '../../..');
@@ -49,6 +50,15 @@ function setup(dest: string, strategy: string): { manifest: string; conns: strin
     `name: cli-check\nversion: v1alpha\ntype: nilus\nspec:\n  type: batch\n  source:\n    address: dataos://pg\n    options:\n      source_table: pg_catalog.pg_class\n  sink:\n    address: dataos://pg\n    options:\n      dest_table: ${dest}\n      incremental_strategy: ${strategy}\n`,
   );
   return { manifest, conns };
+}
+
+function cdcManifest(prefix: string): string {
+  const manifest = join(dir, `cdc-${prefix}.yaml`);
+  writeFileSync(
+    manifest,
+    `name: cli-cdc\nversion: v1alpha\ntype: nilus\nspec:\n  type: cdc\n  source:\n    address: kafka://${process.env.NILUS_TEST_KAFKA_BROKERS}\n    cdc:\n      topic.prefix: ${prefix}\n      table.include.list: "public\\\\.ord.*"\n  sink:\n    address: dataos://pg\n    options:\n      dest_table: mine.{table}\n      incremental_strategy: merge\n`,
+  );
+  return manifest;
 }
 
 describe('nilus-pg (built)', () => {
@@ -97,5 +107,25 @@ describe('nilus-pg (built)', () => {
     expect(r.out).toMatch(/password authentication failed for user "carol": re-check the credentials/);
     expect(r.out).not.toContain('Wr0ng-pw-xyz');
     expect(r.out).not.toContain(PW);
+  });
+
+  it('check (cdc) finds the topics under the prefix that the include list selects', async () => {
+    const prefix = `chk_${Date.now().toString(36)}`;
+    const kafka = new Kafka({ clientId: 'cli-it', brokers: [process.env.NILUS_TEST_KAFKA_BROKERS as string], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ waitForLeaders: true, topics: [`${prefix}.public.orders`, `${prefix}.public.items`].map((topic) => ({ topic, numPartitions: 1 })) });
+    } finally {
+      await admin.disconnect();
+    }
+    const { conns } = setup('mine.orders', 'merge');
+    const ok = cli(['check', cdcManifest(prefix), '--connections', conns], { CAROL_PW: PW });
+    expect(ok.out).toMatch(/\[ok\]\s+Kafka reachable at 127\.0\.0\.1:\d+/);
+    expect(ok.out).toContain(`[ok]   1 topic(s) match ${prefix}.*: ${prefix}.public.orders`);
+    expect(ok.code).toBe(0);
+    const none = cli(['check', cdcManifest(`${prefix}_none`), '--connections', conns], { CAROL_PW: PW });
+    expect(none.code).toBe(1);
+    expect(none.out).toMatch(/\[FAIL\] no topic matches prefix ".*_none" and the include list/);
   });
 });
