@@ -7,9 +7,10 @@ import type { ChangeEvent, ColumnSpec, Op, RawRecord, Row, SourceInfo, SourceTab
 import { DataError } from '../core/errors';
 import type { CodecContext } from './codecs';
 import { ConvertError } from './codecs';
+import { InexactNumber } from './codecs/types';
 import type { CompiledRow, CompiledValue } from './schema';
 import { compileKey, compileValue, decodeRow } from './schema';
-import { parseWhole, protectBigInts, splitEnvelope } from './json';
+import { MessageParser } from './message';
 import { inferRow, ShapeCache } from './infer';
 import { mongoKey, mongoRow, parseDocument } from './mongo';
 import { flatSourceInfo, sourceInfo, tableFromFlat, tableFromSource, tableFromTopic } from './source';
@@ -28,7 +29,6 @@ export interface DecoderOptions {
 const OPS: ReadonlySet<string> = new Set(['c', 'r', 'u', 'd', 't']);
 const NO_KEY: readonly string[] = Object.freeze([]);
 const NO_COLUMNS: readonly ColumnSpec[] = Object.freeze([]);
-const MAX_CACHED_SCHEMAS = 2048;
 
 interface Body {
   readonly table: SourceTable | undefined;
@@ -54,8 +54,8 @@ export class Decoder {
   private readonly ctx: CodecContext;
   private readonly prefix: string;
   private readonly mongoMode: 'flatten' | 'jsonb';
-  private readonly valueSchemas = new Map<string, CompiledValue>();
-  private readonly keySchemas = new Map<string, CompiledRow | null>();
+  private readonly values: MessageParser<CompiledValue>;
+  private readonly keys: MessageParser<CompiledRow>;
   private readonly shapes = new ShapeCache();
 
   constructor(opts: DecoderOptions) {
@@ -73,18 +73,30 @@ export class Decoder {
       placeholderBase64: Buffer.from(placeholder, 'utf8').toString('base64'),
       binaryStrings: opts.binaryStringMode ?? 'base64',
     };
+    this.values = new MessageParser((schema) => compileValue(schema, this.ctx));
+    this.keys = new MessageParser((schema) => compileKey(schema, this.ctx));
   }
 
   /** null for a tombstone (null value). Throws DataError naming topic/partition/offset and what is wrong. */
   decode(rec: RawRecord): ChangeEvent | null {
     if (rec.value === null) return null;
+    try {
+      return this.attempt(rec, rec.value, false);
+    } catch (e) {
+      if (!(e instanceof InexactNumber)) throw e;
+      // Rare: an integer beyond 2^53 was rounded by JSON.parse; decode again keeping it as text.
+      return this.attempt(rec, rec.value, true);
+    }
+  }
+
+  private attempt(rec: RawRecord, value: Buffer, exact: boolean): ChangeEvent | null {
     const where = { topic: rec.topic, partition: rec.partition, offset: rec.offset };
     let stage = 'value';
     try {
-      const body = this.decodeValue(rec.value);
+      const body = this.decodeValue(value, exact);
       if (body === null) return null;
       stage = 'key';
-      const k = this.decodeKey(rec.key, body);
+      const k = this.decodeKey(rec.key, body, exact);
       stage = 'event';
       const table = body.table ?? tableFromTopic(rec.topic, this.prefix);
       const columns = body.columns.length === 0 && k.mongoColumns ? k.mongoColumns : body.columns;
@@ -99,69 +111,37 @@ export class Decoder {
         after: body.after,
         columns,
         source: body.source,
-        bytes: (rec.key?.length ?? 0) + rec.value.length,
+        bytes: (rec.key?.length ?? 0) + value.length,
       };
     } catch (e) {
       if (e instanceof ConvertError) throw new DataError(`cannot decode ${stage}: ${e.message}`, where, { cause: e });
       if (e instanceof SyntaxError) throw new DataError(`${stage} is not valid JSON: ${e.message}`, where, { cause: e });
+      if (e instanceof InexactNumber && exact) {
+        throw new DataError(`cannot decode ${stage}: an integer beyond 2^53 written as a float (exponent or fraction)`, where, { cause: e });
+      }
       throw e;
     }
   }
 
-  private decodeValue(buf: Buffer): Body | null {
-    const text = buf.toString('utf8');
-    const split = splitEnvelope(text);
-    let compiled: CompiledValue | undefined;
-    let payload: unknown;
-    if (split.kind === 'text') {
-      compiled = this.valueSchemas.get(split.schemaText);
-      if (compiled === undefined) compiled = this.compileValueText(split.schemaText);
-      if (compiled !== undefined) payload = JSON.parse(protectBigInts(split.payloadText));
-    }
-    if (split.kind === 'parsed' || compiled === undefined) {
-      const whole = split.kind === 'parsed' ? split : parseWhole(text);
-      if (whole.kind !== 'parsed') throw new ConvertError('unreachable: whole message not parsed');
-      payload = whole.payload;
-      if (whole.hasSchema && whole.schema !== null && whole.schema !== undefined) {
-        const keyText = JSON.stringify(whole.schema);
-        compiled = this.valueSchemas.get(keyText) ?? this.cacheValue(keyText, compileValue(whole.schema, this.ctx));
-      }
-    }
+  private decodeValue(buf: Buffer, exact: boolean): Body | null {
+    const { compiled, payload } = this.values.parse(buf, exact);
     if (payload === null) return null; // tombstone written with a schema envelope
     if (typeof payload !== 'object' || Array.isArray(payload)) {
       throw new ConvertError(`expected a JSON object (Debezium envelope or row), got ${Array.isArray(payload) ? 'an array' : typeof payload}`);
     }
-    return this.dispatch(payload as Payload, compiled);
+    return this.dispatch(payload as Payload, compiled ?? undefined, exact);
   }
 
-  /** First sight of a schema text: parse, compile, cache. undefined = not a real boundary. */
-  private compileValueText(schemaText: string): CompiledValue | undefined {
-    let schema: unknown;
-    try {
-      schema = JSON.parse(schemaText);
-    } catch {
-      return undefined;
-    }
-    if (schema === null) return undefined;
-    return this.cacheValue(schemaText, compileValue(schema, this.ctx));
-  }
-
-  private cacheValue(key: string, c: CompiledValue): CompiledValue {
-    if (this.valueSchemas.size >= MAX_CACHED_SCHEMAS) this.valueSchemas.clear();
-    this.valueSchemas.set(key, c);
-    return c;
-  }
-
-  private dispatch(p: Payload, compiled: CompiledValue | undefined): Body {
+  private dispatch(p: Payload, compiled: CompiledValue | undefined, exact: boolean): Body {
     if (compiled !== undefined) {
-      if (compiled.kind === 'mongo') return this.mongoEnvelope(p);
+      if (compiled.kind === 'mongo') return this.mongoEnvelope(p, exact);
       if (compiled.kind === 'envelope') return this.envelope(p, compiled.row!);
       return this.flat(p, compiled.row!);
     }
     const isEnvelope = 'op' in p || ('source' in p && ('after' in p || 'before' in p));
     if (!isEnvelope) return this.flat(p, null);
     const connector = p.source !== null && typeof p.source === 'object' ? (p.source as Payload).connector : undefined;
-    if (typeof p.after === 'string' || typeof p.before === 'string' || connector === 'mongodb') return this.mongoEnvelope(p);
+    if (typeof p.after === 'string' || typeof p.before === 'string' || connector === 'mongodb') return this.mongoEnvelope(p, exact);
     return this.envelope(p, null);
   }
 
@@ -207,13 +187,13 @@ export class Decoder {
     return { table, op, before: null, after: r.row, columns: r.columns, source };
   }
 
-  private mongoEnvelope(p: Payload): Body {
+  private mongoEnvelope(p: Payload, exact: boolean): Body {
     const op = this.op(p);
     const source = sourceInfo(p.source, p.ts_ms);
     const table = tableFromSource(p.source);
     if (op === 't') return { table, op, before: null, after: null, columns: NO_COLUMNS, source, mongo: true };
     const doc = (f: 'before' | 'after') =>
-      p[f] === null || p[f] === undefined ? null : mongoRow(parseDocument(p[f], f), this.mongoMode, this.shapes, this.ctx.placeholder);
+      p[f] === null || p[f] === undefined ? null : mongoRow(parseDocument(p[f], f, exact), this.mongoMode, this.shapes, this.ctx.placeholder);
     const before = doc('before');
     if (op === 'd') return { table, op, before: before?.row ?? null, after: null, columns: before?.columns ?? NO_COLUMNS, source, mongo: true };
     const after = doc('after');
@@ -225,44 +205,16 @@ export class Decoder {
     return { table, op, before: before?.row ?? null, after: after.row, columns: after.columns, source, mongo: true };
   }
 
-  private decodeKey(buf: Buffer | null, body: Body): KeyPart {
+  private decodeKey(buf: Buffer | null, body: Body, exact: boolean): KeyPart {
     if (buf === null || buf.length === 0) return { key: null, keyColumns: NO_KEY };
-    const text = buf.toString('utf8');
-    const split = splitEnvelope(text);
-    let compiled: CompiledRow | null | undefined;
-    let payload: unknown;
-    if (split.kind === 'text') {
-      compiled = this.keySchemas.get(split.schemaText);
-      if (compiled === undefined) compiled = this.compileKeyText(split.schemaText);
-      if (compiled !== undefined) payload = JSON.parse(protectBigInts(split.payloadText));
-    }
-    if (split.kind === 'parsed' || compiled === undefined) {
-      const whole = split.kind === 'parsed' ? split : parseWhole(text);
-      if (whole.kind !== 'parsed') throw new ConvertError('unreachable: key not parsed');
-      payload = whole.payload;
-      compiled = whole.hasSchema && whole.schema ? compileKey(whole.schema, this.ctx) : null;
-    }
+    const { compiled, payload } = this.keys.parse(buf, exact);
     if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return { key: null, keyColumns: NO_KEY };
     if (body.mongo === true) {
-      const m = mongoKey(payload, this.shapes);
+      const m = mongoKey(payload, this.shapes, exact);
       if (m !== null) return { key: m.row, keyColumns: ['_id'], mongoColumns: m.columns };
     }
     if (compiled) return { key: decodeRow(compiled, payload, this.ctx.placeholder, 'key'), keyColumns: compiled.names };
     const r = inferRow(payload as Payload, this.shapes, this.ctx.placeholder, false);
     return { key: r.row, keyColumns: r.columns.map((c) => c.name) };
-  }
-
-  private compileKeyText(schemaText: string): CompiledRow | null | undefined {
-    let schema: unknown;
-    try {
-      schema = JSON.parse(schemaText);
-    } catch {
-      return undefined;
-    }
-    if (schema === null) return null;
-    const c = compileKey(schema, this.ctx);
-    if (this.keySchemas.size >= MAX_CACHED_SCHEMAS) this.keySchemas.clear();
-    this.keySchemas.set(schemaText, c);
-    return c;
   }
 }

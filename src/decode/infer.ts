@@ -4,6 +4,7 @@
  */
 import type { ColumnSpec, PgValue, Row } from '../core/types';
 import { UNAVAILABLE } from '../core/types';
+import { checkExact } from './codecs/types';
 import { isMetaField } from './schema';
 
 interface Inferred {
@@ -25,14 +26,21 @@ const MARKED_NUMBER = /"\\u0000(-?\d+)"/g;
  * (JSON.stringify writes the NUL mark as \u0000; no valid jsonb string can contain it).
  */
 export function plainJson(v: unknown): string {
-  const s = JSON.stringify(v);
+  const s = JSON.stringify(v, exactNumbers);
   return s.includes('\\u0000') ? s.replace(MARKED_NUMBER, '$1') : s;
+}
+
+function exactNumbers(_k: string, x: unknown): unknown {
+  if (typeof x === 'number') checkExact(x);
+  return x;
 }
 
 export function inferValue(v: unknown): [Inferred, PgValue] {
   switch (typeof v) {
     case 'number':
-      return Number.isInteger(v) ? [BIGINT, String(v)] : [NUMERIC, String(v)];
+      if (Number.isSafeInteger(v)) return [BIGINT, String(v)];
+      checkExact(v);
+      return [NUMERIC, String(v)];
     case 'boolean':
       return [BOOL, v ? 't' : 'f'];
     case 'string':

@@ -7,6 +7,9 @@ import { BIG_MARK } from './codecs/types';
 /** A run of 16+ digits somewhere: only then can a number lose precision in a double. */
 const LONG_DIGITS = /\d{16}/;
 
+/** A whole string literal (skipped as is), or an integer literal of 16+ digits standing alone. */
+const STRING_OR_BIG = /"[^"\\]*(?:\\.[^"\\]*)*"|(?<![\w.+-])-?\d{16,}(?![\d.eE])/g;
+
 /**
  * Rewrite integer literals of 16+ digits (outside strings) as strings marked with BIG_MARK so
  * JSON.parse keeps them exact (int64 ids, nanosecond timestamps). Numbers with a fraction or
@@ -14,43 +17,12 @@ const LONG_DIGITS = /\d{16}/;
  */
 export function protectBigInts(text: string): string {
   if (!LONG_DIGITS.test(text)) return text;
-  let out = '';
-  let last = 0;
-  const n = text.length;
-  let i = 0;
-  while (i < n) {
-    const ch = text.charCodeAt(i);
-    if (ch === 34 /* " */) {
-      i++;
-      while (i < n) {
-        const c = text.charCodeAt(i);
-        if (c === 92 /* \ */) i += 2;
-        else if (c === 34) break;
-        else i++;
-      }
-      i++;
-      continue;
-    }
-    if ((ch >= 48 && ch <= 57) || ch === 45 /* - */) {
-      const start = i;
-      i++;
-      while (i < n && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
-      const next = text.charCodeAt(i);
-      const isFloat = next === 46 || next === 101 || next === 69;
-      const digits = i - start - (ch === 45 ? 1 : 0);
-      if (!isFloat && digits >= 16) {
-        out += text.slice(last, start) + '"\\u0000' + text.slice(start, i) + '"';
-        last = i;
-      }
-      continue;
-    }
-    i++;
-  }
-  return last === 0 ? text : out + text.slice(last);
+  return text.replace(STRING_OR_BIG, (m) => (m.charCodeAt(0) === 34 ? m : '"\\u0000' + m + '"'));
 }
 
-export function parseJson(text: string): unknown {
-  return JSON.parse(protectBigInts(text));
+/** exact: keep 16+-digit integers as marked text (the retry after an InexactNumber). */
+export function parseJson(text: string, exact: boolean): unknown {
+  return JSON.parse(exact ? protectBigInts(text) : text);
 }
 
 const SCHEMA_HEAD = '{"schema":';
@@ -68,7 +40,7 @@ export type Split =
  * false boundary inside the schema cannot parse as a whole value) and falls back to
  * `parseWhole`. Anything else — whitespace, other key order, schemaless — is parsed whole.
  */
-export function splitEnvelope(text: string): Split {
+export function splitEnvelope(text: string, exact: boolean): Split {
   if (text.startsWith(SCHEMA_HEAD)) {
     const sep = text.indexOf(PAYLOAD_SEP, SCHEMA_HEAD.length);
     if (sep > 0 && text.charCodeAt(text.length - 1) === 125 /* } */) {
@@ -79,11 +51,11 @@ export function splitEnvelope(text: string): Split {
       };
     }
   }
-  return parseWhole(text);
+  return parseWhole(text, exact);
 }
 
-export function parseWhole(text: string): Split {
-  const whole = parseJson(text);
+export function parseWhole(text: string, exact: boolean): Split {
+  const whole = parseJson(text, exact);
   if (whole !== null && typeof whole === 'object' && !Array.isArray(whole)) {
     const o = whole as Record<string, unknown>;
     if ('schema' in o && 'payload' in o && Object.keys(o).length === 2) {
@@ -91,4 +63,58 @@ export function parseWhole(text: string): Split {
     }
   }
   return { kind: 'parsed', payload: whole, hasSchema: false };
+}
+
+const HEAD_BYTES = Buffer.from(SCHEMA_HEAD);
+const SEP_BYTES = Buffer.from(PAYLOAD_SEP);
+
+/** Byte offsets of the schema and payload inside a compact JsonConverter message. */
+export interface ByteSplit {
+  readonly schemaStart: number;
+  readonly schemaEnd: number;
+  readonly payloadStart: number;
+  readonly payloadEnd: number;
+}
+
+/** Like splitEnvelope but on the raw bytes, so the schema never becomes a JS string on a cache hit. */
+export function splitBytes(buf: Buffer): ByteSplit | null {
+  if (buf.length < HEAD_BYTES.length + SEP_BYTES.length + 1 || buf.compare(HEAD_BYTES, 0, HEAD_BYTES.length, 0, HEAD_BYTES.length) !== 0) {
+    return null;
+  }
+  if (buf[buf.length - 1] !== 125 /* } */) return null;
+  const sep = buf.indexOf(SEP_BYTES, HEAD_BYTES.length);
+  if (sep < 0) return null;
+  return { schemaStart: HEAD_BYTES.length, schemaEnd: sep, payloadStart: sep + SEP_BYTES.length, payloadEnd: buf.length - 1 };
+}
+
+/**
+ * Compiled schemas keyed by their exact bytes. Lookup is by length, then memcmp against the few
+ * schemas of that length: no string decoding or hashing of multi-kilobyte schema text per message.
+ */
+export class SchemaCache<T> {
+  private readonly byLength = new Map<number, { bytes: Buffer; value: T }[]>();
+  private size = 0;
+
+  constructor(private readonly max: number) {}
+
+  get(buf: Buffer, start: number, end: number): T | undefined {
+    const list = this.byLength.get(end - start);
+    if (list === undefined) return undefined;
+    for (const e of list) {
+      if (buf.compare(e.bytes, 0, e.bytes.length, start, end) === 0) return e.value;
+    }
+    return undefined;
+  }
+
+  set(buf: Buffer, start: number, end: number, value: T): void {
+    if (this.size >= this.max) {
+      this.byLength.clear();
+      this.size = 0;
+    }
+    const bytes = Buffer.from(buf.subarray(start, end)); // a copy: the record's buffer is reused
+    const list = this.byLength.get(bytes.length);
+    if (list) list.push({ bytes, value });
+    else this.byLength.set(bytes.length, [{ bytes, value }]);
+    this.size++;
+  }
 }

@@ -95,11 +95,11 @@ export function relaxed(v: unknown): unknown {
   return out;
 }
 
-export function parseDocument(s: unknown, what: string): Record<string, unknown> {
+export function parseDocument(s: unknown, what: string, exact: boolean): Record<string, unknown> {
   if (typeof s !== 'string') throw new ConvertError(`MongoDB "${what}" should be an extended-JSON string, got ${typeof s}`);
   let doc: unknown;
   try {
-    doc = parseJson(s);
+    doc = parseJson(s, exact);
   } catch (e) {
     throw new ConvertError(`MongoDB "${what}" is not valid extended JSON: ${(e as Error).message}`);
   }
@@ -139,14 +139,14 @@ export function mongoRow(doc: Record<string, unknown>, mode: 'flatten' | 'jsonb'
 }
 
 /** Key `{"id": "<extended JSON>"}` → `{ _id: text }` with its column. */
-export function mongoKey(keyPayload: unknown, shapes: ShapeCache): MongoRow | null {
+export function mongoKey(keyPayload: unknown, shapes: ShapeCache, exact: boolean): MongoRow | null {
   if (keyPayload === null || typeof keyPayload !== 'object') return null;
   const id = (keyPayload as { id?: unknown }).id;
   if (id === undefined || id === null) return null;
   let parsed: unknown = id;
   if (typeof id === 'string') {
     try {
-      parsed = parseJson(id);
+      parsed = parseJson(id, exact);
     } catch {
       parsed = id; // a plain string _id sent without extended-JSON quoting
     }

@@ -1,6 +1,7 @@
 /** Source table and source position of an event: from the `source` block, `__` fields, or the topic. */
 import type { SourceInfo, SourceTable } from '../core/types';
 import { ConvertError } from './codecs';
+import { checkExact } from './codecs/types';
 
 function num(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
@@ -12,7 +13,10 @@ function num(v: unknown): number | undefined {
 }
 
 function big(v: unknown): bigint | undefined {
-  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  if (typeof v === 'number' && Number.isInteger(v)) {
+    checkExact(v);
+    return BigInt(v);
+  }
   if (typeof v === 'string') {
     const s = v.charCodeAt(0) === 0 ? v.slice(1) : v;
     if (/^\d+$/.test(s)) return BigInt(s);

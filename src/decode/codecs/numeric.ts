@@ -1,13 +1,14 @@
 /** Integers, floats and exact decimals (Connect Decimal, Debezium VariableScaleDecimal). */
 import type { PgValue } from '../../core/types';
-import { BIG_MARK, ConvertError, fail } from './types';
+import { checkExact, ConvertError, fail } from './types';
 
 const INT_TEXT = /^-?\d+$/;
 
 /** An integer as text, exact for any size (big literals arrive marked by the JSON pre-pass). */
 export function intText(v: unknown, what: string): string {
   if (typeof v === 'number') {
-    if (Number.isInteger(v)) return String(v);
+    if (Number.isSafeInteger(v)) return String(v);
+    checkExact(v);
     return fail(what, v);
   }
   if (typeof v === 'string') {
@@ -21,7 +22,7 @@ export function intText(v: unknown, what: string): string {
 export function intValue(v: unknown, what: string): number | bigint {
   if (typeof v === 'number') {
     if (Number.isSafeInteger(v)) return v;
-    if (Number.isInteger(v)) return BigInt(v);
+    checkExact(v);
     return fail(what, v);
   }
   if (typeof v === 'string') {

@@ -23,16 +23,11 @@ const NEG_INF_MS = -9223372036832400n;
 const POS_INF_DAYS = -2147472692;
 const NEG_INF_DAYS = -2147472691;
 
+/** The constants are beyond 2^53, so they only ever arrive exact, as bigint (see intValue). */
 function infinityOf(n: number | bigint, pos: bigint, neg: bigint): string | null {
-  // Doubles cannot hold these exactly: a value that passed through a double equals the
-  // constant's nearest double. Plain numbers (the common case) compare without allocating.
-  if (typeof n === 'number') {
-    if (n === Number(pos)) return 'infinity';
-    if (n === Number(neg)) return '-infinity';
-    return null;
-  }
-  if (n === pos || n === BigInt(Number(pos))) return 'infinity';
-  if (n === neg || n === BigInt(Number(neg))) return '-infinity';
+  if (typeof n === 'number') return null;
+  if (n === pos) return 'infinity';
+  if (n === neg) return '-infinity';
   return null;
 }
 

@@ -39,6 +39,18 @@ export interface CodecContext {
 export class ConvertError extends Error {}
 
 /**
+ * Thrown when an integer met as a JS number is beyond 2^53 (JSON.parse already rounded it). The
+ * decoder then re-parses that one message with big integers kept as text: the common case pays
+ * nothing, the rare one is exact.
+ */
+export class InexactNumber extends Error {}
+export const INEXACT = new InexactNumber('integer beyond 2^53 met as a double');
+
+export function checkExact(v: number): void {
+  if (!Number.isSafeInteger(v) && Number.isInteger(v)) throw INEXACT;
+}
+
+/**
  * Integer literals too long for a double arrive from the JSON pre-pass as strings starting with
  * NUL (a character PostgreSQL text can never hold, so no real value is mistaken for one).
  */
