@@ -2,7 +2,6 @@
  * JSON helpers for the hot path: split a JsonConverter message into its schema text (a cache key,
  * parsed once) and payload text (parsed per message), and keep 64-bit integers exact.
  */
-import { BIG_MARK } from './codecs/types';
 
 /** A run of 16+ digits somewhere: only then can a number lose precision in a double. */
 const LONG_DIGITS = /\d{16}/;
@@ -77,12 +76,18 @@ export interface ByteSplit {
 }
 
 /** Like splitEnvelope but on the raw bytes, so the schema never becomes a JS string on a cache hit. */
-export function splitBytes(buf: Buffer): ByteSplit | null {
+export function splitBytes(buf: Buffer, hintSchemaLength = -1): ByteSplit | null {
   if (buf.length < HEAD_BYTES.length + SEP_BYTES.length + 1 || buf.compare(HEAD_BYTES, 0, HEAD_BYTES.length, 0, HEAD_BYTES.length) !== 0) {
     return null;
   }
   if (buf[buf.length - 1] !== 125 /* } */) return null;
-  const sep = buf.indexOf(SEP_BYTES, HEAD_BYTES.length);
+  // Consecutive messages mostly share a schema: try the last one's length before searching
+  // kilobytes of schema for the separator.
+  const hinted = HEAD_BYTES.length + hintSchemaLength;
+  const sep = hintSchemaLength > 0 && hinted + SEP_BYTES.length < buf.length &&
+    buf.compare(SEP_BYTES, 0, SEP_BYTES.length, hinted, hinted + SEP_BYTES.length) === 0
+    ? hinted
+    : buf.indexOf(SEP_BYTES, HEAD_BYTES.length);
   if (sep < 0) return null;
   return { schemaStart: HEAD_BYTES.length, schemaEnd: sep, payloadStart: sep + SEP_BYTES.length, payloadEnd: buf.length - 1 };
 }

@@ -20,9 +20,12 @@ export class MessageParser<T> {
   /** `compile` sees each distinct schema once; it may throw for a schema it cannot use. */
   constructor(private readonly compile: (schema: unknown) => T | null) {}
 
+  private lastSchemaLength = -1;
+
   parse(buf: Buffer, exact: boolean): Parsed<T> {
-    const split = splitBytes(buf);
+    const split = splitBytes(buf, this.lastSchemaLength);
     if (split !== null) {
+      this.lastSchemaLength = split.schemaEnd - split.schemaStart;
       let compiled = this.bytes.get(buf, split.schemaStart, split.schemaEnd);
       if (compiled === undefined) compiled = this.firstSight(buf, split.schemaStart, split.schemaEnd);
       if (compiled !== undefined) {
