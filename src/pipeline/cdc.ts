@@ -23,6 +23,9 @@ import { Router } from './route';
 import { requirePrimaryKey } from '../config';
 import type { Logger } from 'pino';
 
+/** Key of a table whose first event is a truncate: nothing to match yet, apply only truncates. */
+const TRUNCATE_ONLY: readonly string[] = ['(truncate)'];
+
 export type PipelineState = 'created' | 'running' | 'stopping' | 'stopped' | 'failed';
 
 export interface CdcDeps {
@@ -48,6 +51,7 @@ export class CdcPipeline {
   /** When the first record since the last flush was taken (tombstones count: their offsets must be stored too). */
   private firstTakenMs: number | undefined;
   private readonly highWatermarks = new Map<string, bigint>();
+  private readonly keysByTarget = new Map<string, readonly string[]>();
 
   constructor(private readonly cfg: PipelineConfig, private readonly deps: CdcDeps) {
     const cdc = cfg.cdc;
@@ -212,8 +216,19 @@ export class CdcPipeline {
     const target = this.router.route(ev.table);
     const { strategy } = this.cfg.sink.options;
     if (strategy === 'replace') throw new FatalError('replace is not a cdc strategy'); // refused by config already
+    this.buffers.add(target, strategy, this.keysOf(ev, target), ev, Date.now());
+  }
+
+  /**
+   * Key columns for an event. A truncate carries no key (and needs none): it takes the key the
+   * table's other events use, so it lands in the same buffer and keeps its place in the order.
+   */
+  private keysOf(ev: ChangeEvent, target: TableRef): readonly string[] {
+    const id = `${target.schema}.${target.table}`;
+    if (ev.op === 't') return this.keysByTarget.get(id) ?? this.cfg.sink.options.primaryKey ?? TRUNCATE_ONLY;
     const keys = requirePrimaryKey(this.cfg, ev.keyColumns, ev.table);
-    this.buffers.add(target, strategy, keys, ev, Date.now());
+    this.keysByTarget.set(id, keys);
+    return keys;
   }
 
   /** Applies everything held, with the offsets, in one transaction; then tells Kafka. */

@@ -11,6 +11,7 @@ import { buildConfig, parseManifest } from '../../src/config';
 import { startService, type Service } from '../../src/pipeline/run';
 import { createLogger } from '../../src/observe/logger';
 import { kafkaBrokers } from './stack';
+import { testKafka } from './kafka';
 import { targetPgUrl } from './pg';
 
 export interface CdcManifestOptions {
@@ -51,12 +52,21 @@ export function cdcManifest(o: CdcManifestOptions): string {
   }, null, 2);
 }
 
-/** Starts a pipeline in this process; the caller stops it. */
-export async function startInProcess(manifestText: string): Promise<Service> {
+/** Starts a pipeline in this process; the caller stops it. `logs()` returns what it logged (warn and up). */
+export async function startInProcess(manifestText: string): Promise<Service & { logs(): string }> {
   const { manifest } = parseManifest(manifestText, 'test-manifest.yaml');
   const cfg = await buildConfig(manifest, undefined, process.env);
-  const log = createLogger({ level: 'warn', name: 'nilus-pg-test' });
-  return startService(cfg, { log });
+  const lines: string[] = [];
+  const log = createLogger({ level: 'warn', name: 'nilus-pg-test', destination: { write: (l: string) => lines.push(l) } });
+  const svc = await startService(cfg, { log });
+  const logs = () => lines.join('');
+  // A failed stop prints why, so a red test says more than "expected 0, got 1".
+  const stop = async () => {
+    const code = await svc.stop();
+    if (code !== 0) console.error(`pipeline exited ${code}; its log:\n${logs()}`);
+    return code;
+  };
+  return { ...svc, stop, logs };
 }
 
 /** Writes the manifest to a temp file and starts `nilus-pg run` as a child process. */
@@ -94,5 +104,32 @@ export async function waitFor<T extends Record<string, unknown>>(
     }
     if (Date.now() > deadline) throw new Error(`waitFor timed out after ${timeoutMs} ms; last result: ${JSON.stringify(last).slice(0, 500)}`);
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Produces any number of messages in requests the broker accepts: one Kafka record batch per
+ * partition must stay under message.max.bytes (1 MiB by default), and Debezium envelopes with
+ * schemas are ~3 KB each.
+ */
+export async function produceMany(topic: string, messages: { key: string | null; value: string | null; partition?: number }[]): Promise<void> {
+  const producer = testKafka().producer({ allowAutoTopicCreation: true });
+  await producer.connect();
+  try {
+    let chunk: typeof messages = [];
+    let bytes = 0;
+    for (const m of messages) {
+      const size = (m.key?.length ?? 0) + (m.value?.length ?? 0) + 64;
+      if (bytes + size > 700_000 && chunk.length > 0) {
+        await producer.send({ topic, messages: chunk });
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(m);
+      bytes += size;
+    }
+    if (chunk.length > 0) await producer.send({ topic, messages: chunk });
+  } finally {
+    await producer.disconnect();
   }
 }

@@ -2,7 +2,7 @@
 import type { Pool } from 'pg';
 import { createTopics, produce } from '../../helpers/kafka';
 import { createTestSchema, dropTestSchema, newPool, uniqueName } from '../../helpers/pg';
-import { cdcManifest, startInProcess, waitFor } from '../../helpers/pipeline';
+import { cdcManifest, produceMany, startInProcess, waitFor } from '../../helpers/pipeline';
 import { EventFactory, ordersTable, orderRow } from '../../fixtures/factory';
 
 describe('cdc append', () => {
@@ -31,7 +31,7 @@ describe('cdc append', () => {
       ...f.delete(orderRow(2, 0)).map((m) => ({ ...m, partition: 0 })),
     ];
     await produce(f.topic, batch1);
-    const manifest = cdcManifest({ name: prefix, prefix, dest: `${schema}.orders_history`, strategy: 'append' });
+    const manifest = cdcManifest({ name: prefix, prefix, dest: `${schema}.orders_history`, strategy: 'append', include: 'public.orders' });
     let svc = await startInProcess(manifest);
     const sql = `SELECT id::text, _nilus_op AS op, _nilus_topic AS topic, _nilus_partition AS p, _nilus_offset::text AS o
                    FROM "${schema}".orders_history ORDER BY _nilus_partition, _nilus_offset`;

@@ -6,7 +6,7 @@
 import type { Pool } from 'pg';
 import { createTopics, produce } from '../../helpers/kafka';
 import { createTestSchema, dropTestSchema, newPool, uniqueName } from '../../helpers/pg';
-import { cdcManifest, startWorker, waitFor } from '../../helpers/pipeline';
+import { cdcManifest, produceMany, startWorker, waitFor } from '../../helpers/pipeline';
 import { EventFactory, ordersTable, orderRow, orderRowText } from '../../fixtures/factory';
 
 const EVENTS = 60_000;
@@ -70,10 +70,10 @@ describe('crash safety (SIGKILL mid-stream)', () => {
     const f = new EventFactory(ordersTable(prefix));
     await createTopics([f.topic], 2);
     const { state, messages, events } = workload(f);
-    for (let i = 0; i < messages.length; i += 10_000) await produce(f.topic, messages.slice(i, i + 10_000));
+    await produceMany(f.topic, messages);
     // Small batches so that the kills land between many flushes.
     const manifest = cdcManifest({
-      name: prefix, prefix, dest: `${schema}.orders`, strategy,
+      name: prefix, prefix, dest: `${schema}.orders`, strategy, include: 'public.orders',
       options: { 'batch.max_rows': 2_000, log_level: 'info' },
     });
     const progress = `SELECT coalesce(sum(next_offset), 0)::bigint AS n FROM "${schema}".nilus_offsets`;
@@ -91,7 +91,7 @@ describe('crash safety (SIGKILL mid-stream)', () => {
       const rows = (
         await pool.query(
           `SELECT id::text, customer_id::text, status, amount::text, coalesce(note, '') AS note, created_at::text AS c
-             FROM "${schema}".orders ORDER BY id`,
+             FROM "${schema}".orders AS o ORDER BY o.id`,
         )
       ).rows.map((r) => [r.id, r.customer_id, r.status, r.amount, r.note, r.c]);
       const expected = [...state.entries()].sort((a, b) => a[0] - b[0]).map(([id, v]) => orderRowText(id, v));

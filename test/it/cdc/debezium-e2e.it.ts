@@ -55,7 +55,7 @@ describe('end to end with real Debezium', () => {
       publicationName: connector,
     });
     const svc = await startInProcess(
-      cdcManifest({ name: connector, prefix: connector, dest: `${schema}.orders`, strategy: 'merge' }),
+      cdcManifest({ name: connector, prefix: connector, dest: `${schema}.orders`, strategy: 'merge', include: `${srcSchema}.orders` }),
     );
     try {
       // Streaming changes: inserts, updates (some changing many rows at once), deletes, a key change.

@@ -5,13 +5,13 @@
 import type { Pool } from 'pg';
 import { createTopics, produce } from '../../helpers/kafka';
 import { createTestSchema, dropTestSchema, newPool, uniqueName } from '../../helpers/pg';
-import { cdcManifest, startInProcess, waitFor } from '../../helpers/pipeline';
+import { cdcManifest, produceMany, startInProcess, waitFor } from '../../helpers/pipeline';
 import { EventFactory, ordersTable, orderRow, orderRowText } from '../../fixtures/factory';
 
 const SELECT_ORDERS = (schema: string, table = 'orders') =>
   `SELECT id::text, customer_id::text, status, amount::text, coalesce(note, '') AS note,
           created_at::text AS created_at
-     FROM "${schema}"."${table}" ORDER BY id`;
+     FROM "${schema}"."${table}" AS o ORDER BY o.id`;
 
 describe('cdc merge', () => {
   let pool: Pool;
@@ -45,7 +45,7 @@ describe('cdc merge', () => {
       ...f.delete(orderRow(5, 0)),
       ...f.create(orderRow(5, 3)), // re-created after a delete: an upsert
     ]);
-    const svc = await startInProcess(cdcManifest({ name: prefix, prefix, dest: `${schema}.orders`, strategy: 'merge' }));
+    const svc = await startInProcess(cdcManifest({ name: prefix, prefix, dest: `${schema}.orders`, strategy: 'merge', include: 'public.orders' }));
     try {
       const expected = [[1, 0], [2, 2], [5, 3], [40, 0]].map(([id, v]) => orderRowText(id, v));
       const rows = await waitFor<Record<string, string>>(pool, SELECT_ORDERS(schema), (r) => r.length === 4 && r.some((x) => x.id === '5' && x.customer_id === orderRowText(5, 3)[1]));
@@ -68,7 +68,7 @@ describe('cdc merge', () => {
     const f = new EventFactory(ordersTable(prefix));
     await createTopics([f.topic]);
     await produce(f.topic, [...[1, 2, 3].flatMap((id) => f.create(orderRow(id, 0)))]);
-    const svc = await startInProcess(cdcManifest({ name: prefix, prefix, dest: `${schema}.orders`, strategy: 'merge' }));
+    const svc = await startInProcess(cdcManifest({ name: prefix, prefix, dest: `${schema}.orders`, strategy: 'merge', include: 'public.orders' }));
     try {
       await waitFor(pool, SELECT_ORDERS(schema), (r) => r.length === 3);
       await produce(f.topic, [...f.truncate(), ...f.create(orderRow(9, 1))]);
@@ -106,9 +106,9 @@ describe('cdc merge', () => {
       }
       for (const m of out) messages.push({ ...m, partition });
     }
-    for (let i = 0; i < messages.length; i += 10_000) await produce(f.topic, messages.slice(i, i + 10_000));
+    await produceMany(f.topic, messages);
     const svc = await startInProcess(
-      cdcManifest({ name: prefix, prefix, dest: `${schema}.orders`, strategy: 'merge', options: { 'batch.max_rows': 20_000 } }),
+      cdcManifest({ name: prefix, prefix, dest: `${schema}.orders`, strategy: 'merge', include: 'public.orders', options: { 'batch.max_rows': 20_000 } }),
     );
     try {
       const total = messages.length;
