@@ -50,6 +50,20 @@ interface KeyPart {
 
 type Payload = Record<string, unknown>;
 
+/**
+ * A MongoDB key (`{"id": …}`) on a flattened document (ExtractNewDocumentState) whose rows carry
+ * `_id`: the key column is `_id`.
+ */
+function isMongoStyleKey(key: Payload, columns: readonly ColumnSpec[]): boolean {
+  if (!('id' in key) || Object.keys(key).length !== 1) return false;
+  let hasUnderscoreId = false;
+  for (const c of columns) {
+    if (c.name === 'id') return false;
+    if (c.name === '_id') hasUnderscoreId = true;
+  }
+  return hasUnderscoreId;
+}
+
 export class Decoder {
   private readonly ctx: CodecContext;
   private readonly prefix: string;
@@ -209,7 +223,7 @@ export class Decoder {
     if (buf === null || buf.length === 0) return { key: null, keyColumns: NO_KEY };
     const { compiled, payload } = this.keys.parse(buf, exact);
     if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return { key: null, keyColumns: NO_KEY };
-    if (body.mongo === true) {
+    if (body.mongo === true || isMongoStyleKey(payload as Payload, body.columns)) {
       const m = mongoKey(payload, this.shapes, exact);
       if (m !== null) return { key: m.row, keyColumns: ['_id'], mongoColumns: m.columns };
     }

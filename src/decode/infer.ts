@@ -4,7 +4,9 @@
  */
 import type { ColumnSpec, PgValue, Row } from '../core/types';
 import { UNAVAILABLE } from '../core/types';
-import { checkExact } from './codecs/types';
+import { checkExact, plainJson } from './codecs/types';
+
+export { plainJson };
 import { isMetaField } from './schema';
 
 interface Inferred {
@@ -18,22 +20,6 @@ const TEXT: Inferred = { pgType: 'text', connectType: 'string' };
 const BOOL: Inferred = { pgType: 'boolean', connectType: 'boolean' };
 const JSONB_OBJ: Inferred = { pgType: 'jsonb', connectType: 'struct' };
 const JSONB_ARR: Inferred = { pgType: 'jsonb', connectType: 'array' };
-
-const MARKED_NUMBER = /"\\u0000(-?\d+)"/g;
-
-/**
- * Plain-JSON text of a parsed value, undoing the big-integer marks of the JSON pre-pass
- * (JSON.stringify writes the NUL mark as \u0000; no valid jsonb string can contain it).
- */
-export function plainJson(v: unknown): string {
-  const s = JSON.stringify(v, exactNumbers);
-  return s.includes('\\u0000') ? s.replace(MARKED_NUMBER, '$1') : s;
-}
-
-function exactNumbers(_k: string, x: unknown): unknown {
-  if (typeof x === 'number') checkExact(x);
-  return x;
-}
 
 export function inferValue(v: unknown): [Inferred, PgValue] {
   switch (typeof v) {

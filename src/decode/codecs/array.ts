@@ -14,11 +14,24 @@ export function quoteElement(s: string): string {
   return s;
 }
 
+/**
+ * Debezium's unchanged-TOAST marker for int/bigint/date arrays: the placeholder's bytes as numbers
+ * (UnchangedToastedPlaceholder). A real array equal to it is vanishingly unlikely.
+ */
+function isBytePlaceholder(v: unknown[], bytes: readonly number[]): boolean {
+  if (v.length !== bytes.length || v[0] !== bytes[0]) return false;
+  for (let i = 1; i < bytes.length; i++) if (v[i] !== bytes[i]) return false;
+  return true;
+}
+
 export function arrayConverter(element: Convert, nested: boolean, placeholder: string): Convert {
+  const bytes = Array.from(Buffer.from(placeholder, 'utf8'));
   return (v) => {
     if (!Array.isArray(v)) return fail('an array', v);
-    // Unchanged TOASTed arrays arrive as a one-element array holding the placeholder.
+    // Unchanged TOASTed arrays: a one-element array holding the placeholder (text-like arrays),
+    // or the placeholder's bytes as numbers (int, bigint, date arrays).
     if (v.length === 1 && v[0] === placeholder) return UNAVAILABLE;
+    if (isBytePlaceholder(v, bytes)) return UNAVAILABLE;
     let out = '{';
     for (let i = 0; i < v.length; i++) {
       if (i > 0) out += ',';

@@ -12,7 +12,7 @@ import {
   convertMicroTimestamp, convertNanoTime, convertNanoTimestamp, convertTimeMs, convertTimestampMs,
 } from './time';
 import type { Codec, CodecContext, Convert, FieldSchema } from './types';
-import { ConvertError, fail } from './types';
+import { ConvertError, fail, plainJson } from './types';
 
 export type { Codec, CodecContext, Convert, FieldSchema } from './types';
 export { ConvertError, BIG_MARK } from './types';
@@ -37,7 +37,7 @@ function convertBooleanBit(v: unknown): PgValue {
 
 /** Structs and maps without a more specific codec (geometry, hstore as map, …) land as jsonb. */
 function convertJsonValue(v: unknown): PgValue {
-  if (typeof v === 'object' && v !== null) return JSON.stringify(v);
+  if (typeof v === 'object' && v !== null) return plainJson(v);
   return fail('an object', v);
 }
 

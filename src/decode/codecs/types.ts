@@ -70,3 +70,20 @@ export function describe(v: unknown): string {
 export function fail(expected: string, v: unknown): never {
   throw new ConvertError(`expected ${expected}, got ${describe(v)}`);
 }
+
+const MARKED_NUMBER = /"\\u0000(-?\d+)"/g;
+
+function exactNumbers(_k: string, x: unknown): unknown {
+  if (typeof x === 'number') checkExact(x);
+  return x;
+}
+
+/**
+ * jsonb text of a parsed value: big integers the exact pre-pass kept as marked strings go back to
+ * bare numbers (JSON.stringify writes the NUL mark as \u0000, which no jsonb string may hold), and a
+ * rounded one asks for the exact re-parse.
+ */
+export function plainJson(v: unknown): string {
+  const s = JSON.stringify(v, exactNumbers);
+  return s.includes('\\u0000') ? s.replace(MARKED_NUMBER, '$1') : s;
+}

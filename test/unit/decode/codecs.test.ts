@@ -212,6 +212,9 @@ describe('arrays', () => {
   });
   it('one-element placeholder array → UNAVAILABLE', () => {
     expect(conv(text, ['__debezium_unavailable_value'])).toBe(UNAVAILABLE);
+    const ints = Array.from(Buffer.from('__debezium_unavailable_value'));
+    expect(conv({ type: 'array', items: { type: 'int32' } }, ints)).toBe(UNAVAILABLE);
+    expect(conv({ type: 'array', items: { type: 'int64' } }, ints.slice(1))).toBe('{' + ints.slice(1).join(',') + '}');
   });
   it('arrays of codecs and nested arrays', () => {
     const dates = { type: 'array', items: { type: 'int32', name: 'io.debezium.time.Date', optional: true } };

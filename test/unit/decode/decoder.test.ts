@@ -92,6 +92,23 @@ describe('schemaless JSON (schemas.enable=false)', () => {
   });
 });
 
+describe('big integers stay exact', () => {
+  it('inside schemaless jsonb, schema structs, int64 keys and MongoDB documents', () => {
+    const d = dec();
+    const value = '{"after":{"id":1,"doc":{"n":12345678901234567890,"f":1.5}},"source":{"schema":"s","table":"t"},"op":"c"}';
+    const ev = d.decode(rec(value, '{"id":9007199254740993}'))!;
+    expect(ev.after!.doc).toBe('{"n":12345678901234567890,"f":1.5}');
+    expect(ev.key).toEqual({ id: '9007199254740993' });
+    const schema = struct([['id', 'int64'], ['geo', 'struct']]);
+    const withSchema = `{"schema":${JSON.stringify(schema)},"payload":{"id":1,"geo":{"x":9007199254740993}}}`;
+    expect(d.decode(rec(withSchema))!.after).toEqual({ id: '1', geo: '{"x":9007199254740993}' });
+    const mongo = { after: '{"_id": 9007199254740993, "a": {"b": 9007199254740995}}', source: { connector: 'mongodb', db: 'd', collection: 'c' }, op: 'c' };
+    const m = d.decode(rec(mongo, { id: '9007199254740993' }))!;
+    expect(m.after).toEqual({ _id: '9007199254740993', a: '{"b":9007199254740995}' });
+    expect(m.key).toEqual({ _id: '9007199254740993' });
+  });
+});
+
 describe('ExtractNewRecordState-flattened values', () => {
   it('strips __ metadata and uses it for op, source and table (schemaless)', () => {
     const ev = dec().decode(rec({ id: 4, name: 'n', __deleted: 'false', __op: 'u', __table: 'items', __schema: 'inv', __lsn: 77, __source_ts_ms: 1234 }, { id: 4 }))!;
@@ -146,6 +163,12 @@ describe('MongoDB events', () => {
     expect(ev.key).toEqual({ _id: '42' });
     expect(ev.before).toEqual({ _id: '42' });
     expect(ev.columns.map((c) => `${c.name}:${c.pgType}`)).toEqual(['_id:bigint']);
+  });
+  it('flattened documents (ExtractNewDocumentState) map the {"id"} key to _id', () => {
+    const ev = new Decoder({ topicPrefix: 'm' }).decode(rec({ _id: 5, name: 'a', __op: 'c' }, { id: '5' }, 'm.db.coll'))!;
+    expect(ev.key).toEqual({ _id: '5' });
+    expect(ev.keyColumns).toEqual(['_id']);
+    expect(ev.after).toEqual({ _id: '5', name: 'a' });
   });
   it('update without a full document is a clear error', () => {
     const value = { after: null, patch: '{}', source: { connector: 'mongodb', db: 'r', collection: 'o' }, op: 'u', before: null };
