@@ -30,19 +30,26 @@ function str(v: unknown): string | undefined {
   return undefined;
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 export function sourceInfo(source: unknown, envelopeTsMs: unknown): SourceInfo {
-  const s = (source !== null && typeof source === 'object' ? source : {}) as Record<string, unknown>;
-  const tsUs = num(s.ts_us);
-  const tsMs = num(s.ts_ms) ?? (tsUs !== undefined ? Math.floor(tsUs / 1000) : undefined);
-  const lsn = big(s.lsn);
+  const info: Mutable<SourceInfo> = {};
+  if (source !== null && typeof source === 'object') {
+    const s = source as Record<string, unknown>;
+    const lsn = big(s.lsn);
+    if (lsn !== undefined) info.lsn = lsn;
+    let tsMs = num(s.ts_ms);
+    if (tsMs === undefined) {
+      const tsUs = num(s.ts_us);
+      if (tsUs !== undefined) tsMs = Math.floor(tsUs / 1000);
+    }
+    if (tsMs !== undefined) info.tsMs = tsMs;
+    const snapshot = str(s.snapshot);
+    if (snapshot !== undefined) info.snapshot = snapshot;
+  }
   const eventTsMs = num(envelopeTsMs);
-  const snapshot = str(s.snapshot);
-  return {
-    ...(lsn !== undefined ? { lsn } : {}),
-    ...(tsMs !== undefined ? { tsMs } : {}),
-    ...(eventTsMs !== undefined ? { eventTsMs } : {}),
-    ...(snapshot !== undefined ? { snapshot } : {}),
-  };
+  if (eventTsMs !== undefined) info.eventTsMs = eventTsMs;
+  return info;
 }
 
 /** ExtractNewRecordState metadata (`__lsn`, `__source_ts_ms`, …) → SourceInfo. */
