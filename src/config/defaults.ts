@@ -22,7 +22,7 @@ export const DEFAULTS = {
     autoEvolve: true,
     metadataColumns: true,
     mongoMode: 'flatten' as const,
-    staleGuard: true,
+    staleGuard: false,
   },
   buffer: {
     maxRows: 50_000,
