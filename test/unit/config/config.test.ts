@@ -40,7 +40,7 @@ describe('loadConfig', () => {
     expect(cfg.buffer).toEqual({ maxRows: 50000, maxBytes: 64 * 1024 * 1024, maxAgeMs: 1000, memoryBudgetBytes: 128 * 1024 * 1024 });
     expect(cfg.errors).toEqual({ tolerance: 'none', retry: { maxAttempts: 10, initialMs: 200, maxMs: 30000 } });
     expect(cfg.observe).toEqual({ httpPort: 9464, logLevel: 'info', flushLogIntervalMs: 10000 });
-    expect(cfg.sink.options).toEqual({ destTable: 'analytics.{table}', strategy: 'merge', autoCreate: true, autoEvolve: true, metadataColumns: true, mongoMode: 'flatten', staleGuard: true });
+    expect(cfg.sink.options).toEqual({ destTable: 'analytics.{table}', strategy: 'merge', autoCreate: true, autoEvolve: true, metadataColumns: true, mongoMode: 'flatten', staleGuard: false });
     expect(cfg.sink.pg.password).toBe('hunter2');
     expect(Object.isFrozen(cfg.sink.options)).toBe(true);
     expect(tableSelected(cfg.cdc!, { schema: 'public', table: 'orders' })).toBe(true);
