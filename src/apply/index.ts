@@ -9,6 +9,8 @@ import type { CoreEmitter } from '../core/events';
 import { applyAppend, applyReplaceRows } from './append';
 import { describeTable, type TargetInfo } from './catalog';
 import { applyMerge } from './merge';
+import { batchRows, onlyRow, splitBatch, type RejectedRow } from './isolate';
+import { classifyError } from '../core/classify';
 import { createOffsetsTable, offsetsTable, readOffsets, writeOffsets } from './offsets';
 import { checkMergeKey, missingTableError } from './schema/checks';
 import { SchemaManager } from './schema/manager';
@@ -19,6 +21,20 @@ export type { TargetInfo, TargetColumn } from './catalog';
 export { APPEND_METADATA, SOURCE_POS } from './metadata';
 
 type Log = (msg: string, fields?: object) => void;
+
+export interface ApplyOptions {
+  /** Runs inside the flush transaction, after the rows and before the offsets. */
+  readonly beforeCommit?: (client: PoolClient) => Promise<void>;
+  /** Isolate and hand over rows rejected with a data error instead of failing the flush. */
+  readonly onReject?: (r: RejectedRow) => void;
+}
+
+export type { RejectedRow } from './isolate';
+
+function sumCounts(a: TableCounts | undefined, b: TableCounts | undefined): TableCounts | undefined {
+  if (!a || !b) return a ?? b;
+  return { table: a.table, upserts: a.upserts + b.upserts, deletes: a.deletes + b.deletes, appends: a.appends + b.appends, truncates: a.truncates + b.truncates };
+}
 
 interface TableCounts {
   table: string;
@@ -76,18 +92,55 @@ export class PgApplier {
     return info;
   }
 
-  /** One transaction: every table batch, then the offsets, then COMMIT. All or nothing. */
-  async apply(flush: Flush): Promise<void> {
+  /**
+   * One transaction: every table batch, then `beforeCommit` (dead letters that must commit with
+   * the offsets), then the offsets, then COMMIT. All or nothing.
+   * With `onReject`, rows PostgreSQL rejects with a data error (22xxx/23xxx) are bisected out
+   * under savepoints and handed to it; everything else still applies, in order.
+   */
+  async apply(flush: Flush, opts: ApplyOptions = {}): Promise<void> {
     const started = process.hrtime.bigint();
     const counts: TableCounts[] = [];
+    let stage = 0;
     await this.inTransaction(async (client) => {
-      for (let i = 0; i < flush.tables.length; i++) {
-        const c = await this.applyBatch(client, flush.tables[i]!, i);
+      for (const batch of flush.tables) {
+        const c = opts.onReject
+          ? await this.applyIsolating(client, batch, () => stage++, opts.onReject)
+          : await this.applyBatch(client, batch, stage++);
         if (c) counts.push(c);
       }
+      if (opts.beforeCommit) await opts.beforeCommit(client);
       await writeOffsets(client, offsetsTable(this.sink), flush.groupId, flush.offsets);
     });
     this.emitFlushed(flush, counts, started);
+  }
+
+  private async applyIsolating(
+    client: PoolClient,
+    batch: TableBatch,
+    nextStage: () => number,
+    onReject: (r: RejectedRow) => void,
+  ): Promise<TableCounts | undefined> {
+    const sp = `nilus_sp_${nextStage()}`;
+    await client.query(`SAVEPOINT ${sp}`);
+    try {
+      const c = await this.applyBatch(client, batch, nextStage());
+      await client.query(`RELEASE SAVEPOINT ${sp}`);
+      return c;
+    } catch (e) {
+      await client.query(`ROLLBACK TO SAVEPOINT ${sp}`);
+      // DDL done inside the piece is gone with it.
+      this.schema.forgetAll();
+      if (classifyError(e) !== 'data') throw e;
+      if (batchRows(batch) <= 1 && !batch.truncate) {
+        onReject(onlyRow(batch, tableName(batch.target), e as Error));
+        return undefined;
+      }
+      const [a, b] = splitBatch(batch);
+      const ca = await this.applyIsolating(client, a, nextStage, onReject);
+      const cb = await this.applyIsolating(client, b, nextStage, onReject);
+      return sumCounts(ca, cb);
+    }
   }
 
   /**

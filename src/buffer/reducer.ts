@@ -5,7 +5,7 @@
  * Because upserts and deletes end up on disjoint keys, apply may run all upserts then all
  * deletes without changing the result.
  */
-import { UNAVAILABLE, type Row, type SourceInfo } from '../core/types';
+import { UNAVAILABLE, type Position, type Row, type SourceInfo } from '../core/types';
 
 interface Entry {
   /** true: delete the key; false: upsert `row`. */
@@ -13,6 +13,8 @@ interface Entry {
   /** The full row (upsert) or the key-columns row (delete). */
   row: Row;
   source: SourceInfo;
+  /** Kafka position of the event, so a row PostgreSQL rejects can be dead-lettered by origin. */
+  pos: Position;
   /** ev.bytes of the event this entry was produced by, for exact accounting. */
   bytes: number;
 }
@@ -20,8 +22,10 @@ interface Entry {
 export interface Reduced {
   upserts: Row[];
   upsertSource: SourceInfo[];
+  upsertPos: Position[];
   deletes: Row[];
   deleteSource: SourceInfo[];
+  deletePos: Position[];
 }
 
 export class Reducer {
@@ -36,28 +40,28 @@ export class Reducer {
     return this.heldBytes;
   }
 
-  upsert(key: string, row: Row, source: SourceInfo, bytes: number): void {
+  upsert(key: string, row: Row, source: SourceInfo, pos: Position, bytes: number): void {
     const prev = this.entries.get(key);
     if (prev === undefined) {
-      this.entries.set(key, { del: false, row, source, bytes });
+      this.entries.set(key, { del: false, row, source, pos, bytes });
       this.heldBytes += bytes;
       return;
     }
     // After a delete the old row is gone, so nothing may be carried from it.
     const merged = prev.del ? row : carryForward(prev.row, row);
-    this.replace(prev, false, merged, source, bytes);
+    this.replace(prev, false, merged, source, pos, bytes);
   }
 
-  delete(key: string, keyRow: Row, source: SourceInfo, bytes: number): void {
+  delete(key: string, keyRow: Row, source: SourceInfo, pos: Position, bytes: number): void {
     const prev = this.entries.get(key);
     if (prev === undefined) {
-      this.entries.set(key, { del: true, row: keyRow, source, bytes });
+      this.entries.set(key, { del: true, row: keyRow, source, pos, bytes });
       this.heldBytes += bytes;
       return;
     }
     // A create then a delete is still a delete: the key may exist in the target from an
     // earlier flush, so the delete must reach PostgreSQL.
-    this.replace(prev, true, keyRow, source, bytes);
+    this.replace(prev, true, keyRow, source, pos, bytes);
   }
 
   clear(): void {
@@ -67,25 +71,28 @@ export class Reducer {
 
   /** Hands the reduced rows over (in first-seen key order) and clears. */
   drain(): Reduced {
-    const out: Reduced = { upserts: [], upsertSource: [], deletes: [], deleteSource: [] };
+    const out: Reduced = { upserts: [], upsertSource: [], upsertPos: [], deletes: [], deleteSource: [], deletePos: [] };
     for (const e of this.entries.values()) {
       if (e.del) {
         out.deletes.push(e.row);
         out.deleteSource.push(e.source);
+        out.deletePos.push(e.pos);
       } else {
         out.upserts.push(e.row);
         out.upsertSource.push(e.source);
+        out.upsertPos.push(e.pos);
       }
     }
     this.clear();
     return out;
   }
 
-  private replace(e: Entry, del: boolean, row: Row, source: SourceInfo, bytes: number): void {
+  private replace(e: Entry, del: boolean, row: Row, source: SourceInfo, pos: Position, bytes: number): void {
     this.heldBytes += bytes - e.bytes;
     e.del = del;
     e.row = row;
     e.source = source;
+    e.pos = pos;
     e.bytes = bytes;
   }
 }

@@ -105,7 +105,7 @@ export class TableBuffer {
       case 'd': {
         const key = encodeKey(cols, ev.key, ev.before);
         if (key === undefined) throw this.noKey(ev, 'before');
-        this.reducer.delete(key, keyRow(cols, ev.key, ev.before), ev.source, ev.bytes);
+        this.reducer.delete(key, keyRow(cols, ev.key, ev.before), ev.source, ev.pos, ev.bytes);
         return;
       }
       case 'c':
@@ -118,7 +118,7 @@ export class TableBuffer {
         const key = encodeKey(cols, ev.key, after);
         if (key === undefined) throw this.noKey(ev, 'after');
         if (ev.op === 'u' && ev.before !== null) this.deleteOldKey(ev.before, key, ev);
-        this.reducer.upsert(key, after, ev.source, ev.bytes);
+        this.reducer.upsert(key, after, ev.source, ev.pos, ev.bytes);
         return;
       }
       default:
@@ -133,7 +133,7 @@ export class TableBuffer {
   private deleteOldKey(before: Row, newKey: string, ev: ChangeEvent): void {
     const oldKey = encodeKey(this.keyColumns, null, before);
     if (oldKey === undefined || oldKey === newKey) return;
-    this.reducer.delete(oldKey, keyRow(this.keyColumns, null, before), ev.source, 0);
+    this.reducer.delete(oldKey, keyRow(this.keyColumns, null, before), ev.source, ev.pos, 0);
   }
 
   private noKey(ev: ChangeEvent, image: 'before' | 'after'): DataError {

@@ -125,6 +125,9 @@ export interface TableBatch {
   /** Key rows (key columns only) of the keys to delete. */
   readonly deletes: readonly Row[];
   readonly deleteSource: readonly SourceInfo[];
+  /** Kafka position of the event behind each upsert / delete (same index), for dead-lettering. */
+  readonly upsertPos?: readonly Position[];
+  readonly deletePos?: readonly Position[];
   /** append only: every event, in offset order. */
   readonly events: readonly ChangeEvent[];
 }

@@ -16,7 +16,10 @@ import { retry } from '../core/retry';
 import type { ChangeEvent, Flush, OffsetMark, TableRef } from '../core/types';
 import { Decoder } from '../decode';
 import { BufferSet } from '../buffer';
-import type { PgApplier } from '../apply';
+import type { PgApplier, RejectedRow } from '../apply';
+import { classifyError } from '../core/classify';
+import type { DeadLetter, DeadLetterSink } from '../deadletter';
+import { UNAVAILABLE, type RawRecord, type Row } from '../core/types';
 import { Positions } from '../commit/positions';
 import { KafkaSource, type SourceBatch } from '../source/kafka-source';
 import { Router } from './route';
@@ -34,6 +37,8 @@ export interface CdcDeps {
   readonly emitter: CoreEmitter;
   readonly log: Logger;
   readonly dest: TableRef;
+  /** Where events that can never apply go when errors.tolerance is 'all'. */
+  readonly deadLetter?: DeadLetterSink;
 }
 
 export class CdcPipeline {
@@ -52,6 +57,8 @@ export class CdcPipeline {
   private firstTakenMs: number | undefined;
   private readonly highWatermarks = new Map<string, bigint>();
   private readonly keysByTarget = new Map<string, readonly string[]>();
+  /** Undecodable records taken since the last flush; they commit with it. */
+  private pendingDead: DeadLetter[] = [];
 
   constructor(private readonly cfg: PipelineConfig, private readonly deps: CdcDeps) {
     const cdc = cfg.cdc;
@@ -200,15 +207,21 @@ export class CdcPipeline {
     return true;
   }
 
-  private decode(rec: SourceBatch['records'][number]): ChangeEvent | null {
+  private decode(rec: RawRecord): ChangeEvent | null {
     try {
       return this.decoder.decode(rec);
     } catch (err) {
-      if (err instanceof DataError) {
-        // Until dead-lettering is configured: stop, naming the record (nothing is skipped silently).
-        throw new FatalError(`${err.message}. The pipeline stopped before this record; nothing after it was applied.`, { cause: err });
+      if (!(err instanceof DataError)) throw err;
+      if (this.cfg.errors.tolerance === 'none') {
+        throw new FatalError(
+          `${err.message}. The pipeline stopped before this record; nothing after it was applied. ` +
+            'To skip such records into a dead-letter topic or table instead, set errors.tolerance: all ' +
+            'and errors.deadletter.topic or errors.deadletter.table.',
+          { cause: err },
+        );
       }
-      throw err;
+      this.pendingDead.push({ topic: rec.topic, partition: rec.partition, offset: rec.offset, key: rec.key, value: rec.value, reason: err.message, errorClass: 'data' });
+      return null;
     }
   }
 
@@ -241,21 +254,43 @@ export class CdcPipeline {
     const started = Date.now();
     const tables = this.buffers.drainAll();
     const flush: Flush = { groupId: this.groupId, tables, offsets };
-    const { retry: r } = this.cfg.errors;
-    try {
-      await retry('apply', () => this.deps.applier.apply(flush), {
-        ...r,
-        onRetry: (info) => this.deps.emitter.emit('retry', info),
+    const decodeDead = this.pendingDead;
+    this.pendingDead = [];
+    let dead: DeadLetter[] = [];
+    const attempt = (isolate: boolean) => {
+      dead = [...decodeDead];
+      return this.deps.applier.apply(flush, {
+        ...(isolate ? { onReject: (r: RejectedRow) => dead.push(rejectedLetter(r)) } : {}),
+        beforeCommit: (client) => this.sendDead(dead, client),
       });
+    };
+    try {
+      await this.withRetry(() => attempt(false));
     } catch (err) {
       if (err instanceof FencedError) return this.refence(err);
-      throw err;
+      if (this.cfg.errors.tolerance !== 'all' || classifyError(err) !== 'data') throw err;
+      // Some row is unacceptable to PostgreSQL: apply the rest, dead-letter that row.
+      this.deps.log.warn({ err: String(err) }, 'a row was rejected; isolating it');
+      await this.withRetry(() => attempt(true));
     }
     this.firstTakenMs = undefined;
     this.positions.markStored(offsets);
     this.deps.emitter.emit('buffered', { bytes: this.buffers.bytes, events: this.buffers.events });
     this.deps.log.debug({ reason, tables: tables.length, ms: Date.now() - started }, 'flushed');
     await this.commitToKafka(offsets);
+  }
+
+  private withRetry(fn: () => Promise<void>): Promise<void> {
+    return retry('apply', fn, { ...this.cfg.errors.retry, onRetry: (info) => this.deps.emitter.emit('retry', info) });
+  }
+
+  /** Dead letters commit with the flush: a table sink inside its transaction, a topic sink acknowledged before COMMIT. */
+  private async sendDead(dead: readonly DeadLetter[], client: import('pg').PoolClient): Promise<void> {
+    if (dead.length === 0) return;
+    for (const d of dead) this.deps.emitter.emit('deadLettered', { topic: d.topic, partition: d.partition, offset: d.offset, reason: d.reason });
+    if (this.deps.deadLetter) return this.deps.deadLetter.send(dead, client);
+    // errors.tolerance 'all' without a destination: skipped, but never silently.
+    for (const d of dead) this.deps.log.warn({ topic: d.topic, partition: d.partition, offset: d.offset, reason: d.reason }, 'skipped a record that cannot apply (no dead-letter destination configured)');
   }
 
   /** Another member applied our partitions: drop what we hold and re-read from stored offsets. */
@@ -278,4 +313,19 @@ export class CdcPipeline {
       if (high !== undefined) this.deps.emitter.emit('lag', { topic: m.topic, partition: m.partition, lag: Number(high - BigInt(m.next)) });
     }
   }
+}
+
+/** A rejected row as a dead letter: its key and decoded values as JSON (the raw record stays in Kafka at its offset). */
+function rejectedLetter(r: RejectedRow): DeadLetter {
+  const json = (row: Row) => JSON.stringify(row, (_k, v: unknown) => (v === UNAVAILABLE ? '__debezium_unavailable_value' : v));
+  const code = (r.error as { code?: string }).code;
+  return {
+    topic: r.pos?.topic ?? '',
+    partition: r.pos?.partition ?? -1,
+    offset: r.pos?.offset ?? '-1',
+    key: null,
+    value: Buffer.from(json(r.row)),
+    reason: `${r.table} rejected the ${r.op}: ${r.error.message}${code ? ` (SQLSTATE ${code})` : ''}`,
+    errorClass: 'data',
+  };
 }

@@ -19,6 +19,7 @@ import { createMetrics } from '../observe/metrics';
 import { startHttpServer } from '../observe/http';
 import { createHealthTracker } from '../observe/health';
 import { CdcPipeline } from './cdc';
+import { createDeadLetterSink } from '../deadletter';
 import { runBatch } from './batch';
 
 export interface RunOptions {
@@ -91,7 +92,7 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
       const done = finish(runBatch(cfg, { pool: pg, applier, emitter, log }));
       return { httpPort: http.port, emitter, done, stop: () => done };
     }
-    const pipeline = await startCdc(cfg, applier, emitter, log);
+    const pipeline = await startCdc(cfg, pg, applier, emitter, log);
     const done = finish(pipeline.done);
     return {
       httpPort: http.port,
@@ -110,11 +111,14 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
   }
 }
 
-async function startCdc(cfg: PipelineConfig, applier: PgApplier, emitter: CoreEmitter, log: Logger): Promise<CdcPipeline> {
+async function startCdc(cfg: PipelineConfig, pool: Pool, applier: PgApplier, emitter: CoreEmitter, log: Logger): Promise<CdcPipeline> {
   const dest = parseTableName(cfg.sink.options.destTable);
   if (typeof dest === 'string') throw new FatalError(dest);
   const kafka = new Kafka({ ...kafkaConfig(cfg.cdc!.kafka), logLevel: KafkaLogLevel.WARN, logCreator: kafkaLogCreator(log) });
-  const pipeline = new CdcPipeline(cfg, { kafka, applier, emitter, log, dest });
+  const deadLetter = createDeadLetterSink(cfg.errors.deadLetter, { pool, kafka, pipeline: cfg.name });
+  await deadLetter?.init();
+  const pipeline = new CdcPipeline(cfg, { kafka, applier, emitter, log, dest, ...(deadLetter ? { deadLetter } : {}) });
+  void pipeline.done.finally(() => deadLetter?.close()).catch(() => undefined);
   await pipeline.start();
   return pipeline;
 }
