@@ -30,11 +30,30 @@ export interface TestMessage {
   headers?: IHeaders;
 }
 
+/** Bytes per produce request; the broker rejects requests over message.max.bytes (1 MiB default). */
+const MAX_REQUEST_BYTES = 512 * 1024;
+
+const size = (v: string | Buffer | null | undefined): number =>
+  v == null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+
+/** Produce in order, split into requests that stay under the broker's size limit. */
 export async function produce(topic: string, messages: TestMessage[]): Promise<void> {
   const producer = testKafka().producer({ allowAutoTopicCreation: true });
   await producer.connect();
   try {
-    await producer.send({ topic, messages });
+    let chunk: TestMessage[] = [];
+    let bytes = 0;
+    for (const m of messages) {
+      const n = size(m.key) + size(m.value) + 64;
+      if (chunk.length > 0 && bytes + n > MAX_REQUEST_BYTES) {
+        await producer.send({ topic, messages: chunk });
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(m);
+      bytes += n;
+    }
+    if (chunk.length > 0) await producer.send({ topic, messages: chunk });
   } finally {
     await producer.disconnect();
   }
