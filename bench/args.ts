@@ -1,0 +1,67 @@
+/** Command-line flags of `npm run bench`. Every problem names the flag and the fix. */
+
+export const RUN_NAMES = ['merge', 'merge-schemaless', 'jdbc', 'pg-limit', 'append', 'latency', 'scale', 'consumer'] as const;
+export type RunName = (typeof RUN_NAMES)[number];
+
+export interface BenchArgs {
+  readonly events: number;
+  readonly prefill: number;
+  readonly latencySeconds: number;
+  /** Events per second the latency producer holds. */
+  readonly latencyRate: number;
+  readonly runs: readonly RunName[];
+  readonly quick: boolean;
+  /** Directory for a `--cpu-prof` profile of the merge run's worker; undefined = no profile. */
+  readonly profileDir?: string;
+  /** Where the .md/.json results go. */
+  readonly resultsDir: string;
+}
+
+const USAGE = `usage: tsx bench/run.ts [--events N] [--prefill N] [--latency-seconds S] [--skip-jdbc]
+                          [--only ${RUN_NAMES.join(',')}] [--quick] [--profile DIR] [--results DIR]`;
+
+function count(flag: string, text: string | undefined, min: number): number {
+  const n = Number(text?.replace(/_/g, ''));
+  if (text === undefined || !Number.isInteger(n) || n < min) {
+    throw new Error(`${flag} needs an integer ≥ ${min}, got ${JSON.stringify(text)}\n${USAGE}`);
+  }
+  return n;
+}
+
+export function parseArgs(argv: readonly string[]): BenchArgs {
+  const quick = argv.includes('--quick');
+  let events = quick ? 100_000 : 1_000_000;
+  let prefill = quick ? 1_000_000 : 10_000_000;
+  let latencySeconds = quick ? 20 : 60;
+  let runs: RunName[] = [...RUN_NAMES];
+  let skipJdbc = false;
+  let profileDir: string | undefined;
+  let resultsDir = 'bench/results';
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const next = (): string | undefined => argv[++i];
+    switch (flag) {
+      case '--quick': break;
+      case '--events': events = count(flag, next(), 1000); break;
+      case '--prefill': prefill = count(flag, next(), 0); break;
+      case '--latency-seconds': latencySeconds = count(flag, next(), 1); break;
+      case '--skip-jdbc': skipJdbc = true; break;
+      case '--profile': profileDir = next(); break;
+      case '--results': resultsDir = next() ?? resultsDir; break;
+      case '--only': {
+        const list = (next() ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+        const bad = list.filter((s) => !(RUN_NAMES as readonly string[]).includes(s));
+        if (list.length === 0 || bad.length > 0) {
+          throw new Error(`--only: unknown run name(s) ${JSON.stringify(bad)}; choose from ${RUN_NAMES.join(', ')}\n${USAGE}`);
+        }
+        runs = list as RunName[];
+        break;
+      }
+      case '--help': case '-h': throw new Error(USAGE);
+      default: throw new Error(`unknown flag ${JSON.stringify(flag)}\n${USAGE}`);
+    }
+  }
+  if (skipJdbc) runs = runs.filter((r) => r !== 'jdbc');
+  if (profileDir === '') throw new Error(`--profile needs a directory\n${USAGE}`);
+  return { events, prefill, latencySeconds, latencyRate: 5000, runs, quick, profileDir, resultsDir };
+}

@@ -1,0 +1,26 @@
+/** What every run reports. */
+export interface RunResult {
+  name: string;
+  /** The target was checked equal to the expected final state. */
+  ok: boolean;
+  check: string;
+  /** Change events (c/u/d) the run applied; Kafka records also hold one tombstone per delete. */
+  events: number;
+  seconds: number;
+  eventsPerSec: number;
+  peakRssMiB?: number;
+  cpuSeconds?: number;
+  /** Run-specific figures (latency percentiles, prefill size, …). */
+  extra?: Record<string, string | number>;
+  notes?: string[];
+}
+
+export const rate = (events: number, seconds: number): number => (seconds > 0 ? Math.round(events / seconds) : 0);
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A run that threw: reported as FAIL with the reason, the others still run. */
+export function failed(name: string, err: unknown): RunResult {
+  const msg = err instanceof Error ? err.message : String(err);
+  return { name, ok: false, check: `error: ${msg.slice(0, 500)}`, events: 0, seconds: 0, eventsPerSec: 0 };
+}

@@ -1,0 +1,87 @@
+/** Runs `nilus-pg run` as a child process and reads its resource use from /proc. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BROKERS, TARGET_URL } from './stack';
+
+export interface WorkerManifest {
+  name: string;
+  prefix: string;
+  dest: string;
+  strategy: 'merge' | 'append';
+  httpPort?: number;
+  /** Sink options beyond the defaults (none for the benchmark's "default settings" runs). */
+  options?: Record<string, unknown>;
+}
+
+export function manifestText(m: WorkerManifest): string {
+  return JSON.stringify({
+    name: m.name,
+    version: 'v1alpha',
+    type: 'nilus',
+    spec: {
+      type: 'cdc',
+      compute: 'bench',
+      source: { address: `kafka://${BROKERS.join(',')}`, cdc: { 'topic.prefix': m.prefix, 'collection.include.list': 'public.orders' } },
+      sink: {
+        address: TARGET_URL,
+        options: { dest_table: m.dest, incremental_strategy: m.strategy, http_port: m.httpPort ?? 0, log_level: 'warn', ...m.options },
+      },
+    },
+  }, null, 2);
+}
+
+export interface Worker {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
+  stop(graceMs?: number): Promise<number | null>;
+}
+
+export function startWorker(m: WorkerManifest, nodeArgs: string[] = []): Worker {
+  const dir = mkdtempSync(join(tmpdir(), 'nilus-bench-'));
+  const file = join(dir, 'manifest.yaml');
+  writeFileSync(file, manifestText(m));
+  const bin = resolve(__dirname, '../bin/nilus-pg.js');
+  const child = spawn(process.execPath, [...nodeArgs, bin, 'run', file], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+  let out = '';
+  const keep = (d: Buffer) => {
+    out += d.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const stop = async (graceMs = 30_000) => {
+    if (child.exitCode !== null) return child.exitCode;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  };
+  return { child, output: () => out, exited, stop };
+}
+
+export interface ProcStats {
+  /** Peak resident set (VmHWM), MiB. */
+  peakRssMiB: number;
+  /** utime + stime, seconds. */
+  cpuSeconds: number;
+}
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** Reads VmHWM and CPU time of a live process; call it before the process exits. */
+export function procStats(pid: number): ProcStats {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+  // The command name may hold spaces or parentheses: split after the last ')'.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return { peakRssMiB: hwm ? Number(hwm[1]) / 1024 : NaN, cpuSeconds: (utime + stime) / CLOCK_TICKS };
+}
