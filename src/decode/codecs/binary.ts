@@ -34,7 +34,9 @@ export function binaryStringConverter(ctx: CodecContext): (v: unknown) => PgValu
 
 /**
  * io.debezium.data.Bits: bytes, little-endian, bit 0 = rightmost character of the bit string.
- * `length` is the column's bit count; without it, every byte's 8 bits are written.
+ * `length` is the column's bit count (bit(n)): the value is padded to it. Without it (varbit) the
+ * bytes do not say how many bits the value had, so leading zeros cannot be recovered: the value
+ * is written without them ('0' for zero, '' for no bytes at all).
  */
 export function bitsConverter(length: number | undefined): (v: unknown) => PgValue {
   return (v) => {
@@ -47,6 +49,8 @@ export function bitsConverter(length: number | undefined): (v: unknown) => PgVal
       const byte = bit >> 3;
       out += byte < buf.length && (buf[byte]! >> (bit & 7)) & 1 ? '1' : '0';
     }
-    return out;
+    if (length !== undefined || out.length === 0) return out;
+    const first = out.indexOf('1');
+    return first < 0 ? '0' : out.slice(first);
   };
 }

@@ -81,9 +81,15 @@ const LOGICAL: Record<string, Factory> = {
   'io.debezium.data.Bits': (s) => {
     const len = s.parameters?.['length'];
     const n = len === undefined ? undefined : Number(len);
-    return c(n !== undefined && Number.isInteger(n) && n > 0 ? `bit varying(${n})` : 'bit varying', bitsConverter(n));
+    // Unconstrained varbit arrives with length 2^31-1: beyond PostgreSQL's bit length limit, and
+    // a converter writing that many bits would exhaust memory. Treat it as "length unknown".
+    const known = n !== undefined && Number.isInteger(n) && n > 0 && n <= MAX_BIT_LENGTH;
+    return known ? c(`bit varying(${n})`, bitsConverter(n)) : c('bit varying', bitsConverter(undefined));
   },
 };
+
+/** PostgreSQL's largest bit/varbit length (VARBITMAXLEN). */
+const MAX_BIT_LENGTH = 83_886_080;
 
 function primitive(s: FieldSchema, ctx: CodecContext): Codec {
   switch (s.type) {
@@ -124,6 +130,8 @@ function withSourceType(base: Codec, s: FieldSchema, ctx: CodecContext): Codec {
   const src = sourcePgType(s.parameters);
   if (src === undefined) return base;
   if (s.type === 'boolean' && (src.startsWith('bit(') || src.startsWith('varbit') || src === 'bit')) return c(src, convertBooleanBit);
+  // varbit(n): `length` is the maximum, not the value's length, so it must not pad to it.
+  if (s.name === 'io.debezium.data.Bits' && src.startsWith('varbit')) return c(src, bitsConverter(undefined));
   if (s.type === 'string' && s.name === undefined) {
     if (src === 'bytea') return c(src, binaryStringConverter(ctx));
     if (src.startsWith('numeric') || src === 'money') return c(src, convertNumericString);
