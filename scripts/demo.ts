@@ -11,19 +11,38 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Pool } from 'pg';
+import { Kafka, logLevel } from 'kafkajs';
 import { registerPostgresSource, removeConnector } from '../test/helpers/debezium';
 import { stackEnv } from '../test/helpers/stack';
 
 const env = stackEnv();
 Object.assign(process.env, env);
 const root = join(__dirname, '..');
-const CANON = `SELECT count(*)::int AS n, coalesce(md5(string_agg(format('%s|%s|%s|%s', id, status, amount, updated_at), ',' ORDER BY id)), '') AS h FROM retail.orders`;
+const canon = (table: string) =>
+  `SELECT count(*)::int AS n, coalesce(md5(string_agg(format('%s|%s|%s|%s', id, status, amount, updated_at), ',' ORDER BY id)), '') AS h FROM ${table}`;
+const TOPIC = 'orders_cdc.retail.orders';
+const GROUP = 'nilus-pg.orders-demo';
+
+/** A re-run starts clean: the previous run's topic and consumer group are removed. */
+async function resetKafka(): Promise<void> {
+  const admin = new Kafka({ brokers: env.NILUS_TEST_KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    if ((await admin.listTopics()).includes(TOPIC)) await admin.deleteTopics({ topics: [TOPIC] });
+    if ((await admin.listGroups()).groups.some((g) => g.groupId === GROUP)) await admin.deleteGroups([GROUP]);
+  } finally {
+    await admin.disconnect();
+  }
+}
 
 async function main(): Promise<void> {
   const source = new Pool({ connectionString: env.NILUS_TEST_SOURCE_PG_URL, max: 2 });
   const target = new Pool({ connectionString: env.NILUS_TEST_PG_URL, max: 2 });
-  const connector = 'nilus-demo';
-  await removeConnector(connector);
+  // Kafka Connect remembers a connector's source offsets by name: each run registers a new one.
+  const connector = `nilus-demo-${Date.now().toString(36)}`;
+  const existing = (await (await fetch(`${env.NILUS_TEST_CONNECT_URL}/connectors`)).json()) as string[];
+  for (const name of existing.filter((n) => n.startsWith('nilus-demo'))) await removeConnector(name);
+  await resetKafka();
   await source.query(`DROP SCHEMA IF EXISTS retail CASCADE; CREATE SCHEMA retail;
     CREATE TABLE retail.orders (id bigint PRIMARY KEY, status text NOT NULL, amount numeric(12,2), updated_at timestamptz NOT NULL DEFAULT now());
     INSERT INTO retail.orders (id, status, amount) SELECT g, 'new', g * 1.5 FROM generate_series(1, 1000) g;`);
@@ -39,8 +58,8 @@ async function main(): Promise<void> {
   console.log(`nilus-pg worker started (pid ${worker.pid}); running a workload on the source for 15 s`);
 
   const show = async (label: string) => {
-    const s = (await source.query(CANON)).rows[0];
-    const t = await target.query(CANON).then((r) => r.rows[0], () => ({ n: 0, h: '' }));
+    const s = (await source.query(canon('retail.orders'))).rows[0];
+    const t = await target.query(canon('analytics.orders')).then((r) => r.rows[0], () => ({ n: 0, h: '' }));
     console.log(`${label.padEnd(10)} source ${String(s.n).padStart(6)} rows   target ${String(t.n).padStart(6)} rows   ${s.h === t.h ? 'EQUAL' : 'catching up'}`);
     return s.h === t.h;
   };
