@@ -1,16 +1,18 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * Generates the key reference tables of docs/manifest.md from schema/*.schema.json, between
- * the BEGIN/END GENERATED markers (prose outside them is hand-written).
- *   node scripts/gen-manifest-doc.js          rewrite the doc
- *   node scripts/gen-manifest-doc.js --check  exit 1 when the doc is out of date
+ * Generates the key reference tables of docs/manifest.md and README.md from
+ * schema/*.schema.json, between the BEGIN/END GENERATED markers (prose outside them is
+ * hand-written).
+ *   node scripts/gen-manifest-doc.js          rewrite the docs
+ *   node scripts/gen-manifest-doc.js --check  exit 1 when a doc is out of date
  */
 const fs = require('node:fs');
 const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
 const DOC = path.join(ROOT, 'docs', 'manifest.md');
+const DOCS = [DOC, path.join(ROOT, 'README.md')];
 const BEGIN = '<!-- BEGIN GENERATED: do not edit, run `node scripts/gen-manifest-doc.js` -->';
 const END = '<!-- END GENERATED -->';
 
@@ -63,19 +65,21 @@ function render() {
 function update(doc) {
   const a = doc.indexOf(BEGIN);
   const b = doc.indexOf(END);
-  if (a < 0 || b < a) throw new Error(`${DOC} lacks the generated-section markers`);
+  if (a < 0 || b < a) throw new Error('a generated doc lacks the generated-section markers');
   return doc.slice(0, a) + render() + doc.slice(b + END.length);
 }
 
 if (require.main === module) {
-  const doc = fs.readFileSync(DOC, 'utf8');
-  const next = update(doc);
-  if (process.argv.includes('--check')) {
-    if (next !== doc) {
-      console.error('docs/manifest.md is out of date: run node scripts/gen-manifest-doc.js');
-      process.exit(1);
-    }
-  } else fs.writeFileSync(DOC, next);
+  for (const file of DOCS) {
+    const doc = fs.readFileSync(file, 'utf8');
+    const next = update(doc);
+    if (process.argv.includes('--check')) {
+      if (next !== doc) {
+        console.error(`${path.relative(ROOT, file)} is out of date: run node scripts/gen-manifest-doc.js`);
+        process.exitCode = 1;
+      }
+    } else fs.writeFileSync(file, next);
+  }
 }
 
-module.exports = { render, update, DOC, BEGIN, END };
+module.exports = { render, update, DOC, DOCS, BEGIN, END };

@@ -20,7 +20,6 @@ export const DEFAULTS = {
   sink: {
     autoCreate: true,
     autoEvolve: true,
-    metadataColumns: true,
     mongoMode: 'flatten' as const,
     staleGuard: false,
   },

@@ -70,7 +70,6 @@ export async function buildConfig(m: RawManifest, file: ConnectionsFile | undefi
         ...(o.primary_key !== undefined ? { primaryKey: typeof o.primary_key === 'string' ? [o.primary_key] : [...o.primary_key] } : {}),
         autoCreate: o.auto_create ?? DEFAULTS.sink.autoCreate,
         autoEvolve: o.auto_evolve ?? DEFAULTS.sink.autoEvolve,
-        metadataColumns: o.metadata_columns ?? DEFAULTS.sink.metadataColumns,
         ...(o.state_schema !== undefined ? { stateSchema: o.state_schema } : {}),
         mongoMode: o.mongo_mode ?? DEFAULTS.sink.mongoMode,
         staleGuard: o.stale_guard ?? DEFAULTS.sink.staleGuard,

@@ -25,7 +25,6 @@ export interface RawSinkOptions {
   primary_key?: string | string[];
   auto_create?: boolean;
   auto_evolve?: boolean;
-  metadata_columns?: boolean;
   state_schema?: string;
   mongo_mode?: 'flatten' | 'jsonb';
   stale_guard?: boolean;

@@ -56,8 +56,6 @@ export interface SinkOptions {
   /** Create the target table from the first event's schema when missing; add new columns. */
   readonly autoCreate: boolean;
   readonly autoEvolve: boolean;
-  /** Metadata columns added in append mode (and optionally merge). */
-  readonly metadataColumns: boolean;
   /** Schema holding the offsets table. Default: the destination schema. */
   readonly stateSchema?: string;
   /** MongoDB documents: 'flatten' into columns or keep as one 'jsonb' column. */

@@ -9,7 +9,6 @@ export function sinkOptions(schema: string, over: Partial<SinkOptions> = {}): Si
     strategy: 'merge',
     autoCreate: true,
     autoEvolve: true,
-    metadataColumns: false,
     mongoMode: 'flatten',
     staleGuard: false,
     ...over,

@@ -40,7 +40,7 @@ describe('loadConfig', () => {
     expect(cfg.buffer).toEqual({ maxRows: 50000, maxBytes: 64 * 1024 * 1024, maxAgeMs: 1000, memoryBudgetBytes: 128 * 1024 * 1024 });
     expect(cfg.errors).toEqual({ tolerance: 'none', retry: { maxAttempts: 10, initialMs: 200, maxMs: 30000 } });
     expect(cfg.observe).toEqual({ httpPort: 9464, logLevel: 'info', flushLogIntervalMs: 10000 });
-    expect(cfg.sink.options).toEqual({ destTable: 'analytics.{table}', strategy: 'merge', autoCreate: true, autoEvolve: true, metadataColumns: true, mongoMode: 'flatten', staleGuard: false });
+    expect(cfg.sink.options).toEqual({ destTable: 'analytics.{table}', strategy: 'merge', autoCreate: true, autoEvolve: true, mongoMode: 'flatten', staleGuard: false });
     expect(cfg.sink.pg.password).toBe('hunter2');
     expect(Object.isFrozen(cfg.sink.options)).toBe(true);
     expect(tableSelected(cfg.cdc!, { schema: 'public', table: 'orders' })).toBe(true);
@@ -117,8 +117,8 @@ describe('schema and defaults agree', () => {
   it('every schema default equals src/config/defaults.ts', () => {
     const opts = (loadSchema('manifest') as any).properties.spec.properties.sink.properties.options.properties;
     const cdc = (loadSchema('manifest') as any).properties.spec.properties.source.properties.cdc.properties;
-    expect([opts.auto_create.default, opts.auto_evolve.default, opts.metadata_columns.default, opts.mongo_mode.default, opts.stale_guard.default]).toEqual([
-      DEFAULTS.sink.autoCreate, DEFAULTS.sink.autoEvolve, DEFAULTS.sink.metadataColumns, DEFAULTS.sink.mongoMode, DEFAULTS.sink.staleGuard,
+    expect([opts.auto_create.default, opts.auto_evolve.default, opts.mongo_mode.default, opts.stale_guard.default]).toEqual([
+      DEFAULTS.sink.autoCreate, DEFAULTS.sink.autoEvolve, DEFAULTS.sink.mongoMode, DEFAULTS.sink.staleGuard,
     ]);
     expect([opts['batch.max_rows'].default, opts['batch.max_bytes'].default, opts['batch.max_age_ms'].default, opts.memory_budget_bytes.default]).toEqual([
       DEFAULTS.buffer.maxRows, DEFAULTS.buffer.maxBytes, DEFAULTS.buffer.maxAgeMs, DEFAULTS.buffer.memoryBudgetBytes,
@@ -130,10 +130,13 @@ describe('schema and defaults agree', () => {
     expect([cdc['topic.refresh.ms'].default, cdc['auto.offset.reset'].default]).toEqual([DEFAULTS.cdc.topicRefreshMs, DEFAULTS.cdc.autoOffsetReset]);
   });
 
-  it('docs/manifest.md is generated from the current schema', () => {
+  it('docs/manifest.md and the README carry the reference generated from the current schema', () => {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const gen = require('../../../scripts/gen-manifest-doc.js') as { update(doc: string): string; DOC: string };
-    const doc = require('node:fs').readFileSync(gen.DOC, 'utf8') as string;
-    expect(gen.update(doc)).toBe(doc);
+    const gen = require('../../../scripts/gen-manifest-doc.js') as { update(doc: string): string; DOCS: string[] };
+    expect(gen.DOCS.length).toBe(2);
+    for (const file of gen.DOCS) {
+      const doc = require('node:fs').readFileSync(file, 'utf8') as string;
+      expect(gen.update(doc)).toBe(doc);
+    }
   });
 });
