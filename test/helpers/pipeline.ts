@@ -11,7 +11,7 @@ import { buildConfig, parseManifest } from '../../src/config';
 import { startService, type Service } from '../../src/pipeline/run';
 import { createLogger } from '../../src/observe/logger';
 import { kafkaBrokers } from './stack';
-import { testKafka } from './kafka';
+import { produce } from './kafka';
 import { targetPgUrl } from './pg';
 
 export interface CdcManifestOptions {
@@ -107,29 +107,7 @@ export async function waitFor<T extends Record<string, unknown>>(
   }
 }
 
-/**
- * Produces any number of messages in requests the broker accepts: one Kafka record batch per
- * partition must stay under message.max.bytes (1 MiB by default), and Debezium envelopes with
- * schemas are ~3 KB each.
- */
-export async function produceMany(topic: string, messages: { key: string | null; value: string | null; partition?: number }[]): Promise<void> {
-  const producer = testKafka().producer({ allowAutoTopicCreation: true });
-  await producer.connect();
-  try {
-    let chunk: typeof messages = [];
-    let bytes = 0;
-    for (const m of messages) {
-      const size = (m.key?.length ?? 0) + (m.value?.length ?? 0) + 64;
-      if (bytes + size > 700_000 && chunk.length > 0) {
-        await producer.send({ topic, messages: chunk });
-        chunk = [];
-        bytes = 0;
-      }
-      chunk.push(m);
-      bytes += size;
-    }
-    if (chunk.length > 0) await producer.send({ topic, messages: chunk });
-  } finally {
-    await producer.disconnect();
-  }
+/** Produces any number of messages (test/helpers/kafka.ts splits them into broker-sized requests). */
+export function produceMany(topic: string, messages: { key: string | null; value: string | null; partition?: number }[]): Promise<void> {
+  return produce(topic, messages);
 }
