@@ -1,0 +1,78 @@
+/** The results as a markdown report (printed and saved) and JSON; targets marked met / not met. */
+import type { MachineFacts } from './stack';
+import type { RunResult } from './result';
+
+export interface BenchReport {
+  startedAt: string;
+  args: Record<string, unknown>;
+  machine: MachineFacts;
+  workload: Record<string, number | string>;
+  shape: string[];
+  runs: RunResult[];
+}
+
+const fmt = (n: number | undefined, digits = 0): string =>
+  n === undefined || !Number.isFinite(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+interface Target {
+  target: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+function targets(r: BenchReport): Target[] {
+  const get = (name: string) => r.runs.find((x) => x.name === name);
+  const good = (x: RunResult | undefined) => (x && x.ok ? x : undefined);
+  const merge = good(get('merge'));
+  const jdbc = good(get('jdbc'));
+  const limit = good(get('pg-limit'));
+  const lat = good(get('latency'));
+  const scale = good(get('scale'));
+  const missing = (names: string[]): Target['measured'] =>
+    `not measured (${names.map((n) => `${n}: ${get(n) ? 'FAIL' : 'not run'}`).join(', ')})`;
+  const out: Target[] = [];
+  out.push(merge ? { target: '≥ 100,000 events/s merge with schemas', measured: `${fmt(merge.eventsPerSec)} events/s`, met: merge.eventsPerSec >= 100_000 }
+    : { target: '≥ 100,000 events/s merge with schemas', measured: missing(['merge']), met: undefined });
+  out.push(merge && jdbc ? { target: '≥ 20× the JDBC sink', measured: `${fmt(merge.eventsPerSec / jdbc.eventsPerSec, 1)}×`, met: merge.eventsPerSec >= 20 * jdbc.eventsPerSec }
+    : { target: '≥ 20× the JDBC sink', measured: missing(['merge', 'jdbc']), met: undefined });
+  out.push(merge && limit ? { target: '≥ 50% of the PostgreSQL limit', measured: `${fmt((100 * merge.eventsPerSec) / limit.eventsPerSec, 1)}%`, met: merge.eventsPerSec >= 0.5 * limit.eventsPerSec }
+    : { target: '≥ 50% of the PostgreSQL limit', measured: missing(['merge', 'pg-limit']), met: undefined });
+  if (lat) {
+    const sql = Number(lat.extra?.sqlP99Ms);
+    const hist = Number(lat.extra?.histP99Ms);
+    const worst = Math.max(sql, Number.isFinite(hist) ? hist : sql);
+    out.push({ target: `p99 ≤ 500 ms at ${fmt(lat.eventsPerSec)} events/s`, measured: `${fmt(sql)} ms (SQL), ${fmt(hist)} ms (histogram)`, met: worst <= 500 });
+  } else out.push({ target: 'p99 ≤ 500 ms at 5k events/s', measured: missing(['latency']), met: undefined });
+  const rss = r.runs.filter((x) => x.ok && x.peakRssMiB !== undefined && x.name !== 'consumer');
+  if (rss.length) {
+    const peak = Math.max(...rss.map((x) => x.peakRssMiB!));
+    const mb = (peak * 2 ** 20) / 1e6;
+    out.push({ target: 'peak RSS ≤ 300 MB (worst nilus-pg run)', measured: `${fmt(mb)} MB (${rss.find((x) => x.peakRssMiB === peak)!.name})`, met: mb <= 300 });
+  } else out.push({ target: 'peak RSS ≤ 300 MB', measured: 'not measured', met: undefined });
+  out.push(merge && scale ? {
+    target: `≤ 20% slower on a ${fmt(Number(scale.extra?.prefillRows))}-row target`,
+    measured: `${fmt(100 * (merge.eventsPerSec / scale.eventsPerSec - 1), 1)}% slower (${fmt(scale.eventsPerSec)} vs ${fmt(merge.eventsPerSec)} events/s)`,
+    met: scale.eventsPerSec * 1.2 >= merge.eventsPerSec,
+  } : { target: '≤ 20% slower on the pre-filled target', measured: missing(['merge', 'scale']), met: undefined });
+  return out;
+}
+
+export function renderMarkdown(r: BenchReport): string {
+  const m = r.machine;
+  const lines: string[] = [];
+  lines.push(`# nilus-pg benchmark — ${r.startedAt}`, '');
+  lines.push(`Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB RAM; Node ${m.node}; PostgreSQL ${m.postgres}; Kafka ${m.kafka}; Debezium ${m.debezium}.`, '');
+  lines.push(`Flags: \`${JSON.stringify(r.args)}\``, '');
+  lines.push('Workload: ' + Object.entries(r.workload).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v) : v}`).join(', ') + '.', '');
+  lines.push(`Shape check against test/fixtures/debezium-real/: ${r.shape.length === 0 ? 'ok' : r.shape.join('; ')}`, '');
+  lines.push('| run | result | events | seconds | events/s | peak RSS MiB | CPU s | details |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |');
+  for (const x of r.runs) {
+    const extra = Object.entries(x.extra ?? {}).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v) : v}`).join(', ');
+    lines.push(`| ${x.name} | ${x.ok ? 'ok' : '**FAIL**'} | ${fmt(x.events)} | ${fmt(x.seconds, 2)} | ${x.ok ? fmt(x.eventsPerSec) : '–'} | ${fmt(x.peakRssMiB)} | ${fmt(x.cpuSeconds, 1)} | ${[x.check, extra].filter(Boolean).join('; ')} |`);
+  }
+  lines.push('', '| target | measured | |', '| --- | --- | --- |');
+  for (const t of targets(r)) lines.push(`| ${t.target} | ${t.measured} | ${t.met === undefined ? '–' : t.met ? 'met' : '**not met**'} |`);
+  const notes = r.runs.flatMap((x) => (x.notes ?? []).map((n) => `- ${x.name}: ${n}`));
+  if (notes.length) lines.push('', 'Notes:', ...notes);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,119 @@
+/**
+ * `npm run bench`: writes one workload into fresh topics, runs every sink over it, checks each
+ * target against the workload's final state and reports throughput, resources, latency and the
+ * targets. See docs/benchmark.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs, type RunName } from './args';
+import { renderMarkdown, type BenchReport } from './report';
+import { failed, type RunResult } from './result';
+import { consumerOnlyRun } from './runners/consumer';
+import { jdbcRun, removeConnector } from './runners/jdbc';
+import { latencyRun } from './runners/latency';
+import { appendRun, mergeRun } from './runners/nilus';
+import { pgLimitRun } from './runners/pglimit';
+import { shapeCheck } from './shape';
+import { machineFacts, quoteIdent, TARGET_URL, withPg } from './stack';
+import { factories, produceWorkload } from './topics';
+import { Workload } from './workload';
+import { renderTop, selfTimes } from './cpuprofile';
+
+const log = (s: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const id = `bench_${startedAt.replace(/[-:TZ]/g, '').slice(0, 14)}_${randomBytes(2).toString('hex')}`;
+  const machine = await machineFacts();
+  log(`bench ${id}: runs ${args.runs.join(', ')}; ${args.events} events`);
+  const shape = shapeCheck();
+  console.log(shape.length === 0 ? 'shape check: ok' : `shape check: differences:\n  ${shape.join('\n  ')}`);
+
+  const w = new Workload(args.events);
+  const fs = factories(id, `${id}_nos`);
+  const needsTopics = args.runs.some((r) => r !== 'latency');
+  let produceSeconds = 0;
+  if (needsTopics) {
+    log(`producing ${args.events} events into ${fs.map((f) => f.topic).join(' and ')}`);
+    produceSeconds = await produceWorkload(w, fs, log);
+  } else {
+    for (const _ of w.ops()); // final state only
+  }
+  const workload = {
+    events: w.events, creates: w.counts.c, updates: w.counts.u, deletes: w.counts.d, 'Kafka records (with tombstones)': w.records,
+    'keys used': w.maxId, 'final rows': w.live.size, partitions: 4, 'produce seconds': Math.round(produceSeconds),
+  };
+  log(`workload: ${JSON.stringify(workload)}`);
+
+  const schemas: string[] = [];
+  const schema = (run: string) => {
+    const s = `${id}_${run.replace(/-/g, '_')}`;
+    schemas.push(s);
+    return s;
+  };
+  const plan: Record<RunName, () => Promise<RunResult>> = {
+    merge: () => mergeRun({ name: 'merge', schema: schema('merge'), prefix: id, flavour: 'typed', workload: w }),
+    'merge-schemaless': () => mergeRun({ name: 'merge-schemaless', schema: schema('merge_nos'), prefix: `${id}_nos`, flavour: 'raw', workload: w }),
+    consumer: () => consumerOnlyRun(fs[0]!.topic, w),
+    jdbc: () => jdbcRun(`${id}_jdbc`, fs[0]!.topic, w),
+    'pg-limit': () => pgLimitRun(schema('pglimit'), w),
+    append: () => appendRun('append', schema('append'), id, w),
+    scale: () => mergeRun({ name: 'scale', schema: schema('scale'), prefix: id, flavour: 'typed', workload: w, prefill: args.prefill }),
+    latency: () => latencyRun(schema('latency'), `${id}_lat`, args.latencySeconds, args.latencyRate),
+  };
+  const runs: RunResult[] = [];
+  try {
+    for (const name of args.runs) {
+      log(`run ${name}…`);
+      const r = await plan[name]().catch((err: unknown) => failed(name, err));
+      runs.push(r);
+      log(`  ${r.ok ? 'ok' : 'FAIL'}: ${r.ok ? `${r.eventsPerSec} events/s in ${r.seconds.toFixed(2)} s; ` : ''}${r.check}`);
+    }
+    if (args.profileDir) runs.push(await profiledMerge(args.profileDir, schema('profiled'), id, w));
+  } finally {
+    await cleanup(schemas, `${id}_jdbc`);
+  }
+
+  const report: BenchReport = { startedAt, args: { ...args }, machine, workload, shape, runs };
+  const md = renderMarkdown(report);
+  console.log('\n' + md);
+  mkdirSync(args.resultsDir, { recursive: true });
+  const stamp = startedAt.replace(/:/g, '-');
+  writeFileSync(join(args.resultsDir, `${stamp}.md`), md);
+  writeFileSync(join(args.resultsDir, `${stamp}.json`), JSON.stringify(report, null, 2));
+  log(`written ${join(args.resultsDir, stamp)}.md and .json`);
+  return runs.every((r) => r.ok) ? 0 : 1;
+}
+
+/** A separate merge run under node --cpu-prof (profiling slows it, so its figures are not the merge figures). */
+async function profiledMerge(dir: string, schemaName: string, prefix: string, w: Workload): Promise<RunResult> {
+  mkdirSync(dir, { recursive: true });
+  const before = new Set(readdirSync(dir));
+  const r = await mergeRun({ name: 'merge-profiled', schema: schemaName, prefix, flavour: 'typed', workload: w, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] })
+    .catch((err: unknown) => failed('merge-profiled', err));
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
+  if (file) {
+    const top = renderTop(selfTimes(JSON.parse(readFileSync(join(dir, file), 'utf8'))), 25);
+    console.log(`\nCPU profile ${join(dir, file)} — top self time:\n${top}\n`);
+    r.notes = [...(r.notes ?? []), `profile ${join(dir, file)}; summarise with: npx tsx bench/cpuprofile.ts <file>`];
+  }
+  return r;
+}
+
+/** Drops every schema the bench made and its JDBC connector; topics stay. */
+async function cleanup(schemas: string[], connector: string): Promise<void> {
+  await removeConnector(connector).catch((e: unknown) => log(`cleanup: connector ${connector}: ${String(e)}`));
+  await withPg(TARGET_URL, async (c) => {
+    for (const s of schemas) await c.query(`DROP SCHEMA IF EXISTS ${quoteIdent(s)} CASCADE`);
+  }).catch((e: unknown) => log(`cleanup: ${String(e)}`));
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(2);
+  },
+);
