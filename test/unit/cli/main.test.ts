@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../../src/cli/main';
+import { loadConfig } from '../../../src/config';
 import { matchingTopics, neededTablePrivileges } from '../../../src/cli/check';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -20,6 +21,21 @@ describe('nilus-pg CLI', () => {
     const r = await cli('validate', ...files);
     expect(r.code).toBe(0);
     expect(r.out.split('\n').filter((l) => l.startsWith('ok: '))).toHaveLength(files.length);
+  });
+
+  it('the compose and demo manifests validate and resolve through their connections files', async () => {
+    const config = join(__dirname, '../../../config');
+    const pairs = [
+      [join(config, 'manifest.yaml'), join(config, 'connections.yaml')],
+      [join(config, 'demo/orders-cdc.yaml'), join(config, 'demo/connections.yaml')],
+    ];
+    for (const [m, c] of pairs) {
+      expect((await cli('validate', m)).code).toBe(0);
+      const env = { POSTGRES_PASSWORD: 'pw', NILUS_DEMO_PG_PORT: '55432', NILUS_DEMO_KAFKA: '127.0.0.1:9092' };
+      const cfg = await loadConfig(m, { connectionsPath: c, env });
+      expect(cfg.cdc?.kafka.brokers.length).toBeGreaterThan(0);
+      expect(cfg.sink.pg.database).toBe('nilus_target');
+    }
   });
 
   it('validate lists every problem as file:line:col and exits 2', async () => {
