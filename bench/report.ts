@@ -40,8 +40,9 @@ function targets(r: BenchReport): Target[] {
   if (lat) {
     const sql = Number(lat.extra?.sqlP99Ms);
     const hist = Number(lat.extra?.histP99Ms);
-    const worst = Math.max(sql, Number.isFinite(hist) ? hist : sql);
-    out.push({ target: `p99 ≤ 500 ms at ${fmt(lat.eventsPerSec)} events/s`, measured: `${fmt(sql)} ms (SQL), ${fmt(hist)} ms (histogram)`, met: worst <= 500 });
+    // The SQL figure covers every event; the worker's histogram only the first 256 events of
+    // each flush (the oldest), so it is shown but not judged.
+    out.push({ target: `p99 ≤ 500 ms at ${fmt(lat.eventsPerSec)} events/s`, measured: `${fmt(sql)} ms (SQL, all events); histogram ${fmt(hist)} ms`, met: sql <= 500 });
   } else out.push({ target: 'p99 ≤ 500 ms at 5k events/s', measured: missing(['latency']), met: undefined });
   const rss = r.runs.filter((x) => x.ok && x.peakRssMiB !== undefined && x.name !== 'consumer');
   if (rss.length) {

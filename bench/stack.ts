@@ -39,7 +39,7 @@ export interface MachineFacts {
 }
 
 export async function machineFacts(): Promise<MachineFacts> {
-  const postgres = await withPg(TARGET_URL, async (c) => (await c.query<{ v: string }>('SHOW server_version')).rows[0]!.v);
+  const postgres = await withPg(TARGET_URL, async (c) => (await c.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version);
   let kafkaVersion = 'unknown';
   let debezium = 'unknown';
   try {
