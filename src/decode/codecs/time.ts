@@ -22,6 +22,14 @@ const POS_INF_MS = 9223372036825200n;
 const NEG_INF_MS = -9223372036832400n;
 const POS_INF_DAYS = -2147472692;
 const NEG_INF_DAYS = -2147472691;
+/*
+ * Debezium 3.x with the current JDBC driver sends other day counts for date 'infinity' /
+ * '-infinity' (the driver's infinity milliseconds overflowing an int of days), seen in real
+ * output of connector 3.6. Both lie far outside PostgreSQL's date range (4713 BC .. 5874897 AD),
+ * so no real date can be mistaken for them.
+ */
+const POS_INF_DAYS_3 = -622191234;
+const NEG_INF_DAYS_3 = -625821272;
 
 /** The constants are beyond 2^53, so they only ever arrive exact, as bigint (see intValue). */
 function infinityOf(n: number | bigint, pos: bigint, neg: bigint): string | null {
@@ -109,8 +117,8 @@ export function convertNanoTimestamp(v: unknown): PgValue {
 /** io.debezium.time.Date: days since the epoch (int32). */
 export function convertEpochDays(v: unknown): PgValue {
   if (typeof v !== 'number' || !Number.isInteger(v)) return fail('days since the epoch (int32)', v);
-  if (v === POS_INF_DAYS) return 'infinity';
-  if (v === NEG_INF_DAYS) return '-infinity';
+  if (v === POS_INF_DAYS || v === POS_INF_DAYS_3) return 'infinity';
+  if (v === NEG_INF_DAYS || v === NEG_INF_DAYS_3) return '-infinity';
   return formatDate(v);
 }
 

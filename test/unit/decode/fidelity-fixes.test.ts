@@ -40,3 +40,18 @@ describe('io.debezium.data.Bits of an unconstrained varbit (length 2147483647)',
     expect(c.convert(b64(0x05))).toBe('101');
   });
 });
+
+describe('io.debezium.time.Date infinity as Debezium 3.6 sends it', () => {
+  const date = codec({ type: 'int32', name: 'io.debezium.time.Date' });
+
+  it('maps the day counts seen for infinity / -infinity (outside PostgreSQL\'s date range)', () => {
+    expect(date.convert(-622191234)).toBe('infinity');
+    expect(date.convert(-625821272)).toBe('-infinity');
+  });
+
+  it('leaves real dates alone, including the range ends PostgreSQL accepts', () => {
+    expect(date.convert(2932896)).toBe('9999-12-31');
+    expect(date.convert(-165)).toBe('1969-07-20');
+    expect(date.convert(-2440588)).toBe('4714-11-24 BC');
+  });
+});
