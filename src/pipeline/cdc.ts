@@ -122,7 +122,8 @@ export class CdcPipeline {
    * the ones we keep continue from where they are.
    */
   private async onAssigned(tps: { topic: string; partition: number }[]): Promise<void> {
-    this.deps.emitter.emit('state', { assigned: tps.length, kafkaConnected: true, idle: false });
+    // No partition for this member (more replicas than partitions) is intentionally idle: ready.
+    this.deps.emitter.emit('state', { assigned: tps.length, kafkaConnected: true, idle: tps.length === 0 });
     this.deps.log.info({ partitions: tps.length }, 'partitions assigned');
     const mine = new Set(tps.map((t) => `${t.partition}:${t.topic}`));
     await this.flushNow('assignment');
