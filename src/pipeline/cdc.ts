@@ -190,7 +190,7 @@ export class CdcPipeline {
    * Returns false when the consumer had to seek (this batch is then dropped and re-fetched).
    */
   private async resume(b: SourceBatch): Promise<boolean> {
-    const stored = await this.deps.applier.storedOffsets(this.groupId, [b.topic]);
+    const stored = await this.withRetry(() => this.deps.applier.storedOffsets(this.groupId, [b.topic]), 'stored offsets');
     const mine = stored.find((m) => m.partition === b.partition);
     const first = BigInt(b.records[0].offset);
     if (!mine) {
@@ -281,8 +281,8 @@ export class CdcPipeline {
     await this.commitToKafka(offsets);
   }
 
-  private withRetry(fn: () => Promise<void>): Promise<void> {
-    return retry('apply', fn, { ...this.cfg.errors.retry, onRetry: (info) => this.deps.emitter.emit('retry', info) });
+  private withRetry<T>(fn: () => Promise<T>, operation = 'apply'): Promise<T> {
+    return retry(operation, fn, { ...this.cfg.errors.retry, onRetry: (info) => this.deps.emitter.emit('retry', info) });
   }
 
   /** Dead letters commit with the flush: a table sink inside its transaction, a topic sink acknowledged before COMMIT. */

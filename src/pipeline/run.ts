@@ -85,6 +85,7 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
   try {
     const pg = await createPool(cfg.sink.pg);
     pool = pg;
+    watchClients(pg, log);
     emitter.emit('state', { pgConnected: true });
     const applier = new PgApplier(pg, cfg.sink.options, { emitter, log: (msg, fields) => log.info(fields ?? {}, msg) });
     await applier.init();
@@ -121,6 +122,18 @@ async function startCdc(cfg: PipelineConfig, pool: Pool, applier: PgApplier, emi
   void pipeline.done.finally(() => deadLetter?.close()).catch(() => undefined);
   await pipeline.start();
   return pipeline;
+}
+
+/**
+ * pg's Pool listens for errors only on IDLE clients. A checked-out client whose server goes away
+ * between two queries (a restart, a failover) emits 'error' with no listener, which would crash
+ * the process. The query that follows fails on its own ("not queryable", retried by the flush),
+ * so here it is only logged.
+ */
+function watchClients(pool: Pool, log: Logger): void {
+  pool.on('connect', (client) => {
+    client.on('error', (err: Error) => log.warn({ err: err.message }, 'a PostgreSQL connection was lost; the operation using it will retry'));
+  });
 }
 
 function secretsOf(cfg: PipelineConfig): string[] {
