@@ -17,12 +17,18 @@ export function kafka(clientId = 'nilus-bench'): Kafka {
 /** Runs `fn` with a fresh connection that always sees timestamps in UTC. */
 export async function withPg<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: url });
+  // A server restart (another job on the machine, a crash) terminates the session: let the
+  // pending query fail the run instead of an unhandled 'error' event killing the whole bench.
+  let lost: Error | undefined;
+  client.on('error', (err) => (lost = err));
   await client.connect();
   try {
     await client.query("SET TimeZone = 'UTC'");
-    return await fn(client);
+    const out = await fn(client);
+    if (lost) throw lost;
+    return out;
   } finally {
-    await client.end();
+    await client.end().catch(() => undefined);
   }
 }
 

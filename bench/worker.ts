@@ -40,6 +40,18 @@ export interface Worker {
   stop(graceMs?: number): Promise<number | null>;
 }
 
+/** Workers still running: killed if the bench itself exits early (crash, Ctrl-C). */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    for (const c of live) c.kill('SIGKILL');
+    process.exit(130);
+  });
+}
+
 export function startWorker(m: WorkerManifest, nodeArgs: string[] = []): Worker {
   const dir = mkdtempSync(join(tmpdir(), 'nilus-bench-'));
   const file = join(dir, 'manifest.yaml');
@@ -53,7 +65,13 @@ export function startWorker(m: WorkerManifest, nodeArgs: string[] = []): Worker 
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  live.add(child);
+  const exited = new Promise<number | null>((r) =>
+    child.on('exit', (code) => {
+      live.delete(child);
+      r(code);
+    }),
+  );
   const stop = async (graceMs = 30_000) => {
     if (child.exitCode !== null) return child.exitCode;
     child.kill('SIGTERM');

@@ -110,6 +110,7 @@ export async function jdbcRun(name: string, topic: string, w: Workload, timeoutM
     await removeConnector(name).catch(() => undefined);
     await admin.deleteGroups([`connect-${name}`]).catch(() => undefined);
     await admin.disconnect();
+    await withPg(JDBC_URL, (c) => c.query(`DROP TABLE IF EXISTS public.${quoteIdent(table)}`)).catch(() => undefined);
   }
 }
 
