@@ -62,7 +62,7 @@ export function renderMarkdown(r: BenchReport): string {
   const m = r.machine;
   const lines: string[] = [];
   lines.push(`# nilus-pg benchmark — ${r.startedAt}`, '');
-  lines.push(`Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB RAM; Node ${m.node}; PostgreSQL ${m.postgres}; Kafka ${m.kafka}; Debezium ${m.debezium}.`, '');
+  lines.push(`Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB RAM; Node ${m.node}; PostgreSQL ${m.postgres}; Kafka ${m.kafka}; Debezium ${m.debezium}; load average ${m.loadAvg1m} at start (${m.cores} = every core busy with other work).`, '');
   lines.push(`Flags: \`${JSON.stringify(r.args)}\``, '');
   lines.push('Workload: ' + Object.entries(r.workload).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v) : v}`).join(', ') + '.', '');
   lines.push(`Shape check against test/fixtures/debezium-real/: ${r.shape.length === 0 ? 'ok' : r.shape.join('; ')}`, '');

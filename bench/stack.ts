@@ -1,5 +1,5 @@
 /** Addresses of the local stack (scripts/stack.sh) and facts about the machine it runs on. */
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { stackEnv } from '../test/helpers/stack';
@@ -42,6 +42,8 @@ export interface MachineFacts {
   postgres: string;
   kafka: string;
   debezium: string;
+  /** 1-minute load average when the bench started: other work on the machine skews every figure. */
+  loadAvg1m: number;
 }
 
 export async function machineFacts(): Promise<MachineFacts> {
@@ -63,5 +65,6 @@ export async function machineFacts(): Promise<MachineFacts> {
     postgres,
     kafka: kafkaVersion,
     debezium,
+    loadAvg1m: Math.round(loadavg()[0]! * 100) / 100,
   };
 }
