@@ -10,12 +10,13 @@ import { createTestSchema, dropTestSchemaUnlessFailed, newPool, uniqueName } fro
 import { registerPostgresSource, removeConnector } from '../../helpers/debezium';
 import { sourcePgUrl } from '../../helpers/stack';
 import { cdcManifest, startInProcess } from '../../helpers/pipeline';
-import { type Col, columnTypes, expectSameRows } from './support';
+import { type Col, columnTypes, expectSameRows, unavailableCounts } from './support';
 
 const COLS: Col[] = [
   { name: 'note', ddl: 'text' },
   { name: 'n_money', ddl: 'numeric(12,2)' },
-  { name: 'n_var', ddl: 'numeric' },
+  // VariableScaleDecimal drops trailing fractional zeros (3.10 → 3.1): equal value, shorter scale.
+  { name: 'n_var', ddl: 'numeric', canon: (q) => `trim_scale(${q})::text` },
   { name: 'n_huge', ddl: 'numeric(38,0)' },
   { name: 'i2', ddl: 'smallint' },
   { name: 'i4', ddl: 'integer' },
@@ -90,7 +91,7 @@ function valueRows(big: (id: number) => [string, string, string]): string[] {
       `'{}'`, `'{}'`, `'::1'`, `'2001:db8::/32'`, `'ff:ff:ff:ff:ff:ff'`, ...big(2),
     ]),
     row(3, [
-      `'three'`, '0.00', `'NaN'`, '0', '0', '0', '0', `'NaN'`, `'-Infinity'`, 'true',
+      `'three'`, '0.00', '0', '0', '0', '0', '0', `'NaN'`, `'-Infinity'`, 'true',
       `repeat('y', 100)`, `'x'`, `'abcde'`, `'\\x5c00'::bytea`, `'infinity'`, `'24:00:00'`, `'00:00:00+00'`,
       `'infinity'`, `'-infinity'`, `'0'`, `'"just a string"'`, `'[1, "two", null, true]'`,
       `'ffffffff-ffff-ffff-ffff-ffffffffffff'`, `'plain text'`, `'ok'`, `B'11111111'`, `B'1010101010101010101'`,
@@ -103,7 +104,7 @@ function valueRows(big: (id: number) => [string, string, string]): string[] {
       '1', '1', '9007199254740993', `'Infinity'`, `'NaN'`, 'false',
       `'NULL'`, `'NULL'`, `'NULL'`, `'\\x0d0a09'::bytea`, `'9999-12-31'`, `'12:00:00.000001'`, `'12:00:00.000001+14'`,
       `'99999-12-31 23:59:59.999999'`, `'infinity'`, `'1 mon'`, `'123'`, `'"\\u00e9"'`,
-      `'12345678-1234-5678-1234-567812345678'`, `'<?xml version="1.0"?><r/>'`, `'sad'`, `B'00000001'`, `B'11'`,
+      `'12345678-1234-5678-1234-567812345678'`, `'<r><![CDATA[<&>]]></r>'`, `'sad'`, `B'00000001'`, `B'11'`,
       `'{NULL}'`, `'{NULL,NULL}'`, `'10.1.2.3'`, `'10.1.2.0/24'`, `'01:23:45:67:89:ab'`,
       `'small'`, `'{"small": true}'`, `'\\xdeadbeef'::bytea`,
     ]),
@@ -126,7 +127,7 @@ function phases(t: string): { name: string; sql: string[] }[] {
   return [
     { name: 'streamed inserts', sql: [`INSERT INTO ${t} (${INSERT_COLS}) VALUES ${valueRows(bigOf('s')).map((r) => r.replace(/^\((\d+)/, (_m, id) => `(${Number(id) + 10}`)).join(', ')}`] },
     // Unchanged TOASTed columns: Debezium sends the placeholder for big, bigj and bigb.
-    { name: 'updates that leave the TOASTed columns alone', sql: [upd('id IN (1, 11, 12)', `note = note || '+', i4 = coalesce(i4, 0) - 1`)] },
+    { name: 'updates that leave the TOASTed columns alone', sql: [upd('id IN (1, 11, 12)', `note = note || '+', i4 = coalesce(i4, 0) / 2`)] },
     {
       name: 'one batch mixing placeholder and value for the same column',
       sql: [
@@ -181,6 +182,9 @@ async function runScenario(extra: Record<string, string>, prefix: string): Promi
           await client.query('BEGIN');
           for (const s of p.sql) await client.query(s);
           await client.query('COMMIT');
+        } catch (e) {
+          await client.query('ROLLBACK');
+          throw new Error(`phase "${p.name}" failed at the source: ${(e as Error).message}`);
         } finally {
           client.release();
         }
@@ -189,6 +193,10 @@ async function runScenario(extra: Record<string, string>, prefix: string): Promi
         });
       }
       const types = await columnTypes(target, schema, 'fid');
+      // The workload must really have produced placeholders (EXTERNAL storage keeps them out of line).
+      const counts = await unavailableCounts(`${connector}.${src}.fid`, connector, 30);
+      expect(counts).toMatchObject({ big: expect.any(Number), bigj: expect.any(Number), bigb: expect.any(Number) });
+      expect(counts.big).toBeGreaterThanOrEqual(5);
       expect(await svc.stop()).toBe(0);
       return { target: types, rows };
     } catch (e) {
@@ -207,7 +215,8 @@ async function runScenario(extra: Record<string, string>, prefix: string): Promi
 describe('type fidelity with real Debezium', () => {
   it('defaults + interval.handling.mode=string: every row equal to the source, column by column', async () => {
     const { target, rows } = await runScenario({ 'interval.handling.mode': 'string' }, 'fid');
-    expect(rows).toBeGreaterThanOrEqual(14);
+    // 6 snapshot rows + 6 streamed + 1 inserted - 2 deleted (3, 13); 14 deleted and re-inserted; 15 re-keyed to 115.
+    expect(rows).toBe(11);
     // What nilus creates from the plain Connect schema (docs/types.md, "Type mapping").
     expect(target).toMatchObject({
       n_money: 'numeric(12,2)', n_var: 'numeric', n_huge: 'numeric(38,0)', i2: 'smallint', i4: 'integer',

@@ -4,6 +4,10 @@
  * that names the differing rows and columns when it fails.
  */
 import type { Pool } from 'pg';
+import { UNAVAILABLE } from '../../../src/core/types';
+import { Decoder } from '../../../src/decode';
+import { testKafka } from '../../helpers/kafka';
+import { uniqueName } from '../../helpers/pg';
 
 export interface Col {
   readonly name: string;
@@ -89,6 +93,34 @@ export async function columnTypes(pool: Pool, schema: string, table: string): Pr
     [schema, table],
   );
   return Object.fromEntries(res.rows.map((r) => [r.name, r.type]));
+}
+
+/**
+ * Reads a topic from the start and returns, per column, how many events carried the
+ * unchanged-TOAST placeholder there: proof that the workload really exercised it.
+ */
+export async function unavailableCounts(topic: string, prefix: string, expected: number): Promise<Record<string, number>> {
+  const consumer = testKafka().consumer({ groupId: uniqueName('fidscan') });
+  const decoder = new Decoder({ topicPrefix: prefix });
+  const counts: Record<string, number> = {};
+  let seen = 0;
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const done = new Promise<void>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ message, partition }) => {
+          const ev = decoder.decode({ topic, partition, offset: message.offset, key: message.key, value: message.value, timestampMs: 0 });
+          for (const [k, v] of Object.entries(ev?.after ?? {})) if (v === UNAVAILABLE) counts[k] = (counts[k] ?? 0) + 1;
+          if (++seen >= expected) resolve();
+        },
+      });
+    });
+    await Promise.race([done, new Promise((r) => setTimeout(r, 30_000))]);
+  } finally {
+    await consumer.disconnect();
+  }
+  return counts;
 }
 
 export { qi };
