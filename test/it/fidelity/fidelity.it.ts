@@ -52,12 +52,18 @@ const COLS: Col[] = [
   { name: 'big', ddl: 'text' },
   { name: 'bigj', ddl: 'jsonb' },
   { name: 'bigb', ddl: 'bytea' },
+  // TOASTable arrays: Debezium's placeholder is the placeholder's bytes as numbers (int arrays)
+  // or a one-element array holding it (text arrays).
+  { name: 'bigai', ddl: 'integer[]' },
+  { name: 'bigat', ddl: 'text[]' },
 ];
 
 /** Incompressible-looking text, stored EXTERNAL below, so it is TOASTed out of line for sure. */
 const BIG = (seed: string, n = 120): string => `(SELECT string_agg(md5('${seed}' || g), '') FROM generate_series(1, ${n}) g)`;
 const BIGJ = (seed: string): string => `jsonb_build_object('seed', '${seed}', 'blob', ${BIG(seed + 'j', 100)}, 'n', 12345678901234567890)`;
 const BIGB = (seed: string): string => `decode(${BIG(seed + 'b', 100)}, 'hex')`;
+const BIGAI = (seed: string): string => `(SELECT array_agg(('x' || substr(md5('${seed}' || g), 1, 7))::bit(28)::int) FROM generate_series(1, 1500) g)`;
+const BIGAT = (seed: string): string => `(SELECT array_agg(md5('${seed}' || g) || CASE WHEN g % 7 = 0 THEN ',"q' ELSE '' END) FROM generate_series(1, 200) g)`;
 
 const INSERT_COLS = ['id', ...COLS.map((c) => c.name)].map((n) => `"${n}"`).join(', ');
 
@@ -69,7 +75,7 @@ function row(id: number, values: string[]): string {
 const ALL_NULL = COLS.map(() => 'NULL');
 
 /** Ordinary, maximal, minimal/special and odd values, one row each. */
-function valueRows(big: (id: number) => [string, string, string]): string[] {
+function valueRows(big: (id: number) => string[]): string[] {
   return [
     row(1, [
       `'one'`, '12345678.91', '3.14159265358979323846264338327950288419716939937510', '12345678901234567890123456789012345678',
@@ -96,7 +102,7 @@ function valueRows(big: (id: number) => [string, string, string]): string[] {
       `'infinity'`, `'-infinity'`, `'0'`, `'"just a string"'`, `'[1, "two", null, true]'`,
       `'ffffffff-ffff-ffff-ffff-ffffffffffff'`, `'plain text'`, `'ok'`, `B'11111111'`, `B'1010101010101010101'`,
       `'{-2147483648,2147483647}'`, `'{" lead", "trail ", "tab\tx"}'`, `'0.0.0.0/0'`, `'0.0.0.0/0'`, `'00:00:00:00:00:00'`,
-      `''`, `'null'`, `'\\x'::bytea`,
+      `''`, `'null'`, `'\\x'::bytea`, `'{}'`, `'{}'`,
     ]),
     row(4, ALL_NULL),
     row(5, [
@@ -106,7 +112,7 @@ function valueRows(big: (id: number) => [string, string, string]): string[] {
       `'99999-12-31 23:59:59.999999'`, `'infinity'`, `'1 mon'`, `'123'`, `'"\\u00e9"'`,
       `'12345678-1234-5678-1234-567812345678'`, `'<r><![CDATA[<&>]]></r>'`, `'sad'`, `B'00000001'`, `B'11'`,
       `'{NULL}'`, `'{NULL,NULL}'`, `'10.1.2.3'`, `'10.1.2.0/24'`, `'01:23:45:67:89:ab'`,
-      `'small'`, `'{"small": true}'`, `'\\xdeadbeef'::bytea`,
+      `'small'`, `'{"small": true}'`, `'\\xdeadbeef'::bytea`, `'{1}'`, `'{NULL}'`,
     ]),
     row(6, [
       `'six'`, '0.01', '-1e-20', '-1', '-1', '-1', '-9007199254740993', '1.5', '-0.1', 'true',
@@ -119,7 +125,10 @@ function valueRows(big: (id: number) => [string, string, string]): string[] {
   ];
 }
 
-const bigOf = (tag: string) => (id: number): [string, string, string] => [BIG(`${tag}${id}`), BIGJ(`${tag}${id}`), BIGB(`${tag}${id}`)];
+const bigOf = (tag: string) => (id: number): string[] => {
+  const seed = `${tag}${id}`;
+  return [BIG(seed), BIGJ(seed), BIGB(seed), BIGAI(seed), BIGAT(seed)];
+};
 
 /** The workload after the snapshot, phase by phase; each phase is one source transaction. */
 function phases(t: string): { name: string; sql: string[] }[] {
@@ -135,6 +144,7 @@ function phases(t: string): { name: string; sql: string[] }[] {
         upd('id = 12', `note = 'left big'`),
         upd('id = 16', `bigj = ${BIGJ('m16')}`),
         upd('id = 6', `bigb = ${BIGB('m6')}, note = 'bytes only'`),
+        upd('id = 1', `bigai = ${BIGAI('m1')}`),
       ],
     },
     {
@@ -166,7 +176,7 @@ async function runScenario(extra: Record<string, string>, prefix: string): Promi
     await source.query(`CREATE TYPE "${src}".mood AS ENUM ('sad', 'ok', 'happy')`);
     await source.query(`SET search_path = "${src}"`);
     await source.query(`CREATE TABLE ${t} (id int PRIMARY KEY, ${COLS.map((c) => `"${c.name}" ${c.ddl === 'mood' ? `"${src}".mood` : c.ddl}`).join(', ')})`);
-    for (const c of ['big', 'bigj', 'bigb']) await source.query(`ALTER TABLE ${t} ALTER COLUMN ${c} SET STORAGE EXTERNAL`);
+    for (const c of ['big', 'bigj', 'bigb', 'bigai', 'bigat']) await source.query(`ALTER TABLE ${t} ALTER COLUMN ${c} SET STORAGE EXTERNAL`);
     await source.query(`INSERT INTO ${t} (${INSERT_COLS}) VALUES ${valueRows(bigOf('p')).join(', ')}`);
     await registerPostgresSource({
       name: connector, topicPrefix: connector, tableIncludeList: `${src}.fid`, slotName: connector, publicationName: connector,
@@ -195,7 +205,9 @@ async function runScenario(extra: Record<string, string>, prefix: string): Promi
       const types = await columnTypes(target, schema, 'fid');
       // The workload must really have produced placeholders (EXTERNAL storage keeps them out of line).
       const counts = await unavailableCounts(`${connector}.${src}.fid`, connector, 30);
-      expect(counts).toMatchObject({ big: expect.any(Number), bigj: expect.any(Number), bigb: expect.any(Number) });
+      expect(counts).toMatchObject({
+        big: expect.any(Number), bigj: expect.any(Number), bigb: expect.any(Number), bigai: expect.any(Number), bigat: expect.any(Number),
+      });
       expect(counts.big).toBeGreaterThanOrEqual(5);
       expect(await svc.stop()).toBe(0);
       return { target: types, rows };
