@@ -69,14 +69,14 @@ async function waitReady(port: number, exited: () => boolean): Promise<void> {
   throw new Error('worker not ready after 60 s');
 }
 
-export async function latencyRun(schema: string, prefix: string, seconds: number, perSecond: number): Promise<RunResult> {
+export async function latencyRun(schema: string, prefix: string, seconds: number, perSecond: number, options?: Record<string, unknown>): Promise<RunResult> {
   const f = new EventFactory(ordersTable(prefix), true, { realSource: true });
   await createTopics([f.topic]);
   const w = new Workload(perSecond * seconds, 7);
   return withPg(TARGET_URL, async (c) => {
     await freshSchema(c, schema);
     const port = await freePort();
-    const worker = startWorker({ name: schema, prefix, dest: `${schema}.orders_history`, strategy: 'append', httpPort: port });
+    const worker = startWorker({ name: schema, prefix, dest: `${schema}.orders_history`, strategy: 'append', httpPort: port, options });
     const producer = kafka('nilus-bench-latency').producer({ allowAutoTopicCreation: false });
     try {
       await waitReady(port, () => worker.child.exitCode !== null);
