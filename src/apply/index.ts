@@ -216,13 +216,17 @@ export class PgApplier {
 
   private emitFlushed(flush: Flush, tables: TableCounts[], started: bigint): void {
     if (!this.emitter) return;
-    const sourceTsMs: number[] = [];
-    const take = (ts: number | undefined): void => {
-      if (ts !== undefined && sourceTsMs.length < TS_SAMPLE) sourceTsMs.push(ts);
-    };
     let events = 0;
+    for (const b of flush.tables) events += b.strategy === 'append' ? b.events.length : b.upserts.length + b.deletes.length;
+    // Latency is sampled evenly over the whole flush: the first events alone are its oldest and
+    // would make the histogram read high.
+    const stride = Math.max(1, Math.ceil(events / TS_SAMPLE));
+    const sourceTsMs: number[] = [];
+    let i = 0;
+    const take = (ts: number | undefined): void => {
+      if (i++ % stride === 0 && ts !== undefined) sourceTsMs.push(ts);
+    };
     for (const b of flush.tables) {
-      events += b.strategy === 'append' ? b.events.length : b.upserts.length + b.deletes.length;
       for (const s of b.upsertSource) take(s.tsMs);
       for (const s of b.deleteSource) take(s.tsMs);
       for (const e of b.events) take(e.source.tsMs);
