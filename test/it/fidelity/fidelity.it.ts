@@ -56,7 +56,19 @@ const COLS: Col[] = [
   // or a one-element array holding it (text arrays).
   { name: 'bigai', ddl: 'integer[]' },
   { name: 'bigat', ddl: 'text[]' },
+  // Arrays of other element types; set by ARRAYS below, NULL in the value rows.
+  { name: 'anum', ddl: 'numeric(10,2)[]' },
+  { name: 'ad', ddl: 'date[]' },
+  { name: 'ats', ddl: 'timestamp(6)[]' },
+  { name: 'atz', ddl: 'timestamptz[]' },
+  { name: 'au', ddl: 'uuid[]' },
+  { name: 'ab', ddl: 'boolean[]' },
+  { name: 'af', ddl: 'double precision[]' },
 ];
+
+const ARRAYS = `anum = '{1.50,NULL,-99999999.99}', ad = '{2024-02-29,1969-12-31,NULL}',
+  ats = '{"2024-02-29 12:00:00.000001","1900-01-01 00:00:00"}', atz = '{"2024-02-29 12:00:00+05"}',
+  au = '{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}', ab = '{t,f,NULL}', af = '{1.5,NaN,-Infinity}'`;
 
 /** Incompressible-looking text, stored EXTERNAL below, so it is TOASTed out of line for sure. */
 const BIG = (seed: string, n = 120): string => `(SELECT string_agg(md5('${seed}' || g), '') FROM generate_series(1, ${n}) g)`;
@@ -65,14 +77,15 @@ const BIGB = (seed: string): string => `decode(${BIG(seed + 'b', 100)}, 'hex')`;
 const BIGAI = (seed: string): string => `(SELECT array_agg(('x' || substr(md5('${seed}' || g), 1, 7))::bit(28)::int) FROM generate_series(1, 1500) g)`;
 const BIGAT = (seed: string): string => `(SELECT array_agg(md5('${seed}' || g) || CASE WHEN g % 7 = 0 THEN ',"q' ELSE '' END) FROM generate_series(1, 200) g)`;
 
-const INSERT_COLS = ['id', ...COLS.map((c) => c.name)].map((n) => `"${n}"`).join(', ');
+const INSERT_COLS = ['id', ...COLS.slice(0, COLS.findIndex((c) => c.name === 'anum')).map((c) => c.name)].map((n) => `"${n}"`).join(', ');
 
 function row(id: number, values: string[]): string {
-  if (values.length !== COLS.length) throw new Error(`row ${id}: ${values.length} values for ${COLS.length} columns`);
+  if (values.length !== VALUE_COLS) throw new Error(`row ${id}: ${values.length} values for ${VALUE_COLS} columns`);
   return `(${id}, ${values.join(', ')})`;
 }
 
-const ALL_NULL = COLS.map(() => 'NULL');
+const VALUE_COLS = COLS.findIndex((c) => c.name === 'anum');
+const ALL_NULL = COLS.slice(0, VALUE_COLS).map(() => 'NULL');
 
 /** Ordinary, maximal, minimal/special and odd values, one row each. */
 function valueRows(big: (id: number) => string[]): string[] {
@@ -136,7 +149,7 @@ function phases(t: string): { name: string; sql: string[] }[] {
   return [
     { name: 'streamed inserts', sql: [`INSERT INTO ${t} (${INSERT_COLS}) VALUES ${valueRows(bigOf('s')).map((r) => r.replace(/^\((\d+)/, (_m, id) => `(${Number(id) + 10}`)).join(', ')}`] },
     // Unchanged TOASTed columns: Debezium sends the placeholder for big, bigj and bigb.
-    { name: 'updates that leave the TOASTed columns alone', sql: [upd('id IN (1, 11, 12)', `note = note || '+', i4 = coalesce(i4, 0) / 2`)] },
+    { name: 'updates that leave the TOASTed columns alone', sql: [upd('id IN (11, 16)', ARRAYS), upd('id IN (1, 11, 12)', `note = note || '+', i4 = coalesce(i4, 0) / 2`)] },
     {
       name: 'one batch mixing placeholder and value for the same column',
       sql: [
@@ -178,6 +191,7 @@ async function runScenario(extra: Record<string, string>, prefix: string): Promi
     await source.query(`CREATE TABLE ${t} (id int PRIMARY KEY, ${COLS.map((c) => `"${c.name}" ${c.ddl === 'mood' ? `"${src}".mood` : c.ddl}`).join(', ')})`);
     for (const c of ['big', 'bigj', 'bigb', 'bigai', 'bigat']) await source.query(`ALTER TABLE ${t} ALTER COLUMN ${c} SET STORAGE EXTERNAL`);
     await source.query(`INSERT INTO ${t} (${INSERT_COLS}) VALUES ${valueRows(bigOf('p')).join(', ')}`);
+    await source.query(`UPDATE ${t} SET ${ARRAYS} WHERE id IN (1, 2)`);
     await registerPostgresSource({
       name: connector, topicPrefix: connector, tableIncludeList: `${src}.fid`, slotName: connector, publicationName: connector,
       extra,
@@ -257,19 +271,20 @@ describe('type fidelity with real Debezium', () => {
     const schema = await createTestSchema(target, 'fidloss');
     const src = await createTestSchema(source, 'fidlosssrc');
     try {
-      await source.query(`CREATE TABLE "${src}".l (id int PRIMARY KEY, iv interval, n numeric, x xml, tz timetz, vb varbit, n2 numeric)`);
+      await source.query(`CREATE TABLE "${src}".l (id int PRIMARY KEY, iv interval, n numeric, x xml, tz timetz, vb varbit, n2 numeric, md int[])`);
       await source.query(`INSERT INTO "${src}".l VALUES
-        (1, '1 mon', 'NaN', '<?xml version="1.0"?><r/>', '10:00:00+02', B'0101', 3.10),
-        (2, '1 year', 1, '<r/>', '23:30:00-01', B'0', 0.000)`);
+        (1, '1 mon', 'NaN', '<?xml version="1.0"?><r/>', '10:00:00+02', B'0101', 3.10, '{{1,2},{3,4}}'),
+        (2, '1 year', 1, '<r/>', '23:30:00-01', B'0', 0.000, '{1}')`);
       await registerPostgresSource({ name: connector, topicPrefix: connector, tableIncludeList: `${src}.l`, slotName: connector, publicationName: connector });
       const svc = await startInProcess(cdcManifest({ name: connector, prefix: connector, dest: `${schema}.l`, strategy: 'merge', include: `${src}.l` }));
       try {
-        const q = `SELECT id, iv::text, n::text, x::text, tz::text, vb::text, n2::text FROM "${schema}".l ORDER BY id`;
+        const q = `SELECT id, iv::text, n::text, x::text, tz::text, vb::text, n2::text, md::text FROM "${schema}".l ORDER BY id`;
         const got = await waitFor(target, q, (r) => r.length === 2, 90_000);
         expect(got).toEqual([
-          // months as 30.4375 days; NaN as NULL; no XML declaration; timetz in UTC; leading zeros gone; trailing zeros gone
-          { id: 1, iv: '730:30:00', n: null, x: '<r/>', tz: '08:00:00+00', vb: '101', n2: '3.1' },
-          { id: 2, iv: '8766:00:00', n: '1', x: '<r/>', tz: '00:30:00+00', vb: '', n2: '0' },
+          // months as 30.4375 days; NaN as NULL; no XML declaration; timetz in UTC; leading zeros gone;
+          // trailing zeros gone; a two-dimensional array arrives as its rows, each NULL
+          { id: 1, iv: '730:30:00', n: null, x: '<r/>', tz: '08:00:00+00', vb: '101', n2: '3.1', md: '{NULL,NULL}' },
+          { id: 2, iv: '8766:00:00', n: '1', x: '<r/>', tz: '00:30:00+00', vb: '', n2: '0', md: '{1}' },
         ]);
       } finally {
         expect(await svc.stop()).toBe(0);
