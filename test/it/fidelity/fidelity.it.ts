@@ -250,6 +250,8 @@ describe('type fidelity with real Debezium', () => {
       tm: 'time without time zone', ttz: 'time with time zone', ts: 'timestamp without time zone',
       tstz: 'timestamp with time zone', iv: 'interval', js: 'jsonb', jb: 'jsonb', u: 'uuid', x: 'xml', e: 'text',
       bt: 'bit varying(8)', ai: 'integer[]', at: 'text[]', ip: 'text', cn: 'text', mac: 'text', big: 'text',
+      anum: 'numeric(10,2)[]', ad: 'date[]', ats: 'timestamp without time zone[]', atz: 'timestamp with time zone[]',
+      au: 'uuid[]', ab: 'boolean[]', af: 'double precision[]', vb: 'bit varying',
     });
   });
 
