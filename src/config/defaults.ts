@@ -15,6 +15,7 @@ export const DEFAULTS = {
     /** Group id is `nilus-pg.<manifest name>` unless `group.id` is given. */
     groupIdPrefix: 'nilus-pg.',
     topicRefreshMs: 30_000,
+    binaryHandlingMode: 'bytes' as const,
     autoOffsetReset: 'earliest' as const,
   },
   sink: {

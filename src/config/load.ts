@@ -113,6 +113,7 @@ function cdcSource(m: RawManifest, kafka: KafkaConnection): CdcSource {
     exclude: compileList(exc).regexes,
     groupId: c['group.id'] ?? `${DEFAULTS.cdc.groupIdPrefix}${m.name}`,
     topicRefreshMs: c['topic.refresh.ms'] ?? DEFAULTS.cdc.topicRefreshMs,
+    binaryHandlingMode: c['binary.handling.mode'] ?? DEFAULTS.cdc.binaryHandlingMode,
     fromBeginning: (c['auto.offset.reset'] ?? DEFAULTS.cdc.autoOffsetReset) === 'earliest',
   };
 }

@@ -16,6 +16,7 @@ export interface RawCdc {
   'table.exclude.list'?: string;
   'group.id'?: string;
   'topic.refresh.ms'?: number;
+  'binary.handling.mode'?: 'bytes' | 'base64' | 'hex';
   'auto.offset.reset'?: 'earliest' | 'latest';
 }
 

@@ -35,6 +35,8 @@ export interface CdcSource {
   readonly groupId: string;
   /** How often new topics are looked for, ms. */
   readonly topicRefreshMs: number;
+  /** The connector's binary.handling.mode: how bytea values arrive as strings. */
+  readonly binaryHandlingMode: 'bytes' | 'base64' | 'hex';
   /** Where a group with no stored offsets starts. */
   readonly fromBeginning: boolean;
 }
