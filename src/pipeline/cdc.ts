@@ -178,7 +178,9 @@ export class CdcPipeline {
       if (this.buffers.due(Date.now())) {
         await this.flush('limit');
         await b.heartbeat();
-        if (b.isStale() || this.state !== 'running') break;
+        // A fenced flush (another member applied our partitions) clears every position: the rest
+        // of this batch must not be taken; the next fetch resumes from PostgreSQL's offsets.
+        if (b.isStale() || this.state !== 'running' || !this.positions.get(topic, partition)) break;
       }
     }
     for (const [op, count] of counts) this.deps.emitter.emit('consumed', { topic, partition, op: op as ChangeEvent['op'], count });

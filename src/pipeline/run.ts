@@ -38,18 +38,21 @@ export interface Service {
 
 /** Runs until the pipeline ends; resolves with the process exit code. */
 export async function runPipeline(cfg: PipelineConfig, opts: RunOptions = {}): Promise<number> {
-  const svc = await startService(cfg, opts);
-  if (!opts.signals) return svc.done;
+  if (!opts.signals) return (await startService(cfg, opts)).done;
+  // Handlers go in before start-up: a SIGTERM while connecting (a rollout) must still stop cleanly
+  // instead of killing the process with the default action.
   let stopping = false;
-  const onSignal = (sig: NodeJS.Signals) => {
+  let svc: Service | undefined;
+  const onSignal = () => {
     if (stopping) process.exit(130); // a second signal: the operator wants out now
     stopping = true;
-    void svc.stop();
-    void sig;
+    void svc?.stop();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
+    svc = await startService(cfg, opts);
+    if (stopping) void svc.stop();
     return await svc.done;
   } finally {
     process.off('SIGTERM', onSignal);

@@ -86,11 +86,11 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
 }
 
 /**
- * A stream of `events` change events over `keys` keys on 2 partitions (key parity): creates,
+ * A stream of `events` change events over `keys` keys on `partitions` partitions (id modulo): creates,
  * updates, and every tenth event a delete (with its tombstone). `state` is the final row version
  * of each live key, for comparing a merge target.
  */
-export function churn(f: EventFactory, events: number, keys: number) {
+export function churn(f: EventFactory, events: number, keys: number, partitions = 2) {
   const state = new Map<number, number>();
   const messages: { key: string | null; value: string | null; partition: number }[] = [];
   for (let i = 0; i < events; i++) {
@@ -107,7 +107,7 @@ export function churn(f: EventFactory, events: number, keys: number) {
       out = f.create(orderRow(id, v));
       state.set(id, v);
     }
-    for (const m of out) messages.push({ ...m, partition: id % 2 });
+    for (const m of out) messages.push({ ...m, partition: id % partitions });
   }
   return { state, messages, events };
 }
@@ -135,8 +135,12 @@ export async function pollSql<T extends Record<string, unknown>>(
   timeoutMs = 60_000,
 ): Promise<T[]> {
   let last: T[] = [];
-  return until(`${sql} (last: ${JSON.stringify(last).slice(0, 300)})`, async () => {
-    last = (await pool.query<T>(sql)).rows;
-    return done(last) ? last : undefined;
-  }, timeoutMs);
+  try {
+    return await until(sql, async () => {
+      last = (await pool.query<T>(sql)).rows;
+      return done(last) ? last : undefined;
+    }, timeoutMs);
+  } catch (err) {
+    throw new Error(`${(err as Error).message} (last result: ${JSON.stringify(last).slice(0, 300)})`);
+  }
 }
