@@ -5,6 +5,9 @@
  * whose partition moved is rolled back) and the flush on (re)assignment keep the effect exactly
  * once: append holds every event once, merge equals the expected state.
  */
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Pool } from 'pg';
 import { createTopics } from '../../helpers/kafka';
 import { createTestSchema, dropTestSchemaUnlessFailed, newPool, uniqueName } from '../../helpers/pg';
@@ -65,7 +68,10 @@ describe('rebalance mid-stream (worker processes)', () => {
       // The newcomer really took partitions over (the group rebalanced rather than ignoring it).
       expect(workers[2].output()).toMatch(/"partitions":[1-4],"msg":"partitions assigned"/);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n${all()}`);
+      // The whole output of every worker goes to a file; the message carries the tails.
+      const file = join(tmpdir(), `${prefix}-workers.log`);
+      writeFileSync(file, workers.map((w, i) => `--- worker ${i + 1} ---\n${w.output()}`).join('\n'));
+      throw new Error(`${(err as Error).message} (full worker output: ${file})\n${all()}`);
     } finally {
       for (const w of workers.slice(1)) w.child.kill('SIGTERM');
       const codes = await Promise.all(workers.slice(1).map((w) => w.exited));
