@@ -57,6 +57,12 @@ export class CdcPipeline {
   private firstTakenMs: number | undefined;
   private readonly highWatermarks = new Map<string, bigint>();
   private readonly keysByTarget = new Map<string, readonly string[]>();
+  /**
+   * The flush being applied, if any. Applying overlaps with fetching and decoding the next one;
+   * at most one is in flight, so a second one due waits for it (that wait is the backpressure).
+   */
+  private inFlight: Promise<void> | undefined;
+  private applying = false;
   /** Undecodable records taken since the last flush; they commit with it. */
   private pendingDead: DeadLetter[] = [];
 
@@ -84,7 +90,7 @@ export class CdcPipeline {
     await this.source.start({
       batch: (b) => this.onBatch(b),
       assigned: (tps) => void this.onAssigned(tps),
-      revoking: () => this.flushNow('rebalance'),
+      revoking: () => this.flushNow('rebalance', true),
       idle: (idle) => emitter.emit('state', { idle, kafkaConnected: true }),
       crashed: (err) => this.fail(err),
     });
@@ -100,6 +106,7 @@ export class CdcPipeline {
     try {
       await this.source.stop();
       await this.lock.run(() => this.flush('shutdown'));
+      await this.inFlight;
       this.state = 'stopped';
       this.settle.resolve();
     } catch (err) {
@@ -126,7 +133,7 @@ export class CdcPipeline {
     this.deps.emitter.emit('state', { assigned: tps.length, kafkaConnected: true, idle: tps.length === 0 });
     this.deps.log.info({ partitions: tps.length }, 'partitions assigned');
     const mine = new Set(tps.map((t) => `${t.partition}:${t.topic}`));
-    await this.flushNow('assignment');
+    await this.flushNow('assignment', true);
     await this.lock.run(async () => {
       for (const t of this.positions.tracked()) if (!mine.has(`${t.partition}:${t.topic}`)) this.positions.forget(t.topic, t.partition);
     });
@@ -137,12 +144,18 @@ export class CdcPipeline {
     this.deps.emitter.emit('state', { loopTickMs: now });
     if (this.state !== 'running') return;
     const aged = this.firstTakenMs !== undefined && now - this.firstTakenMs >= this.cfg.buffer.maxAgeMs;
-    if (aged || this.buffers.due(now)) void this.flushNow('age');
+    if ((aged || this.buffers.due(now)) && !this.applying) void this.flushNow('age');
   }
 
-  private flushNow(reason: string): Promise<void> {
+  /** Flushes under the lock; with `complete`, also waits until PostgreSQL committed it. */
+  private flushNow(reason: string, complete = false): Promise<void> {
     if (this.state !== 'running' && this.state !== 'stopping') return Promise.resolve();
-    return this.lock.run(() => this.flush(reason)).catch((err) => this.fail(err as Error));
+    return this.lock
+      .run(async () => {
+        await this.flush(reason);
+        if (complete) await this.inFlight;
+      })
+      .catch((err) => this.fail(err as Error));
   }
 
   private async onBatch(b: SourceBatch): Promise<void> {
@@ -247,18 +260,33 @@ export class CdcPipeline {
     return keys;
   }
 
-  /** Applies everything held, with the offsets, in one transaction; then tells Kafka. */
+  /**
+   * Hands everything held, with its offsets, to apply. Waits for the previous flush first, then
+   * starts this one and returns without waiting for it: the consumer goes on decoding while
+   * PostgreSQL applies. The offsets count as stored from here on, so the next flush continues
+   * from them; if this one fails the pipeline stops, and if it is fenced everything is re-read.
+   */
   private async flush(reason: string): Promise<void> {
+    await this.inFlight;
     const offsets = this.positions.pending();
-    if (this.buffers.events === 0 && offsets.length === 0) {
+    if (this.buffers.events === 0 && offsets.length === 0 && this.pendingDead.length === 0) {
       this.firstTakenMs = undefined;
       return;
     }
-    const started = Date.now();
-    const tables = this.buffers.drainAll();
-    const flush: Flush = { groupId: this.groupId, tables, offsets };
-    const decodeDead = this.pendingDead;
+    const flush: Flush = { groupId: this.groupId, tables: this.buffers.drainAll(), offsets };
+    const dead = this.pendingDead;
     this.pendingDead = [];
+    this.firstTakenMs = undefined;
+    this.positions.markStored(offsets);
+    this.deps.emitter.emit('buffered', { bytes: this.buffers.bytes, events: this.buffers.events });
+    this.applying = true;
+    this.inFlight = this.applyFlush(flush, dead, reason).finally(() => (this.applying = false));
+    // A failure is reported by whoever awaits inFlight next; keep it from being "unhandled" meanwhile.
+    this.inFlight.catch(() => undefined);
+  }
+
+  private async applyFlush(flush: Flush, decodeDead: readonly DeadLetter[], reason: string): Promise<void> {
+    const started = Date.now();
     let dead: DeadLetter[] = [];
     const attempt = (isolate: boolean) => {
       dead = [...decodeDead];
@@ -270,17 +298,24 @@ export class CdcPipeline {
     try {
       await this.withRetry(() => attempt(false));
     } catch (err) {
-      if (err instanceof FencedError) return this.refence(err);
-      if (this.cfg.errors.tolerance !== 'all' || classifyError(err) !== 'data') throw err;
+      if (err instanceof FencedError) {
+        // Under the lock, so it never cuts into a batch being taken.
+        void this.lock.run(async () => this.refence(err));
+        return;
+      }
+      if (this.cfg.errors.tolerance !== 'all' || classifyError(err) !== 'data') {
+        this.fail(err as Error);
+        throw err;
+      }
       // Some row is unacceptable to PostgreSQL: apply the rest, dead-letter that row.
       this.deps.log.warn({ err: String(err) }, 'a row was rejected; isolating it');
-      await this.withRetry(() => attempt(true));
+      await this.withRetry(() => attempt(true)).catch((e: Error) => {
+        this.fail(e);
+        throw e;
+      });
     }
-    this.firstTakenMs = undefined;
-    this.positions.markStored(offsets);
-    this.deps.emitter.emit('buffered', { bytes: this.buffers.bytes, events: this.buffers.events });
-    this.deps.log.debug({ reason, tables: tables.length, ms: Date.now() - started }, 'flushed');
-    await this.commitToKafka(offsets);
+    this.deps.log.debug({ reason, tables: flush.tables.length, ms: Date.now() - started }, 'flushed');
+    await this.commitToKafka(flush.offsets);
   }
 
   private withRetry<T>(fn: () => Promise<T>, operation = 'apply'): Promise<T> {
@@ -301,6 +336,7 @@ export class CdcPipeline {
     this.deps.log.warn({ partitions: err.partitions }, err.message);
     this.buffers.drainAll();
     this.positions.clear();
+    this.pendingDead = [];
     this.firstTakenMs = undefined;
   }
 

@@ -95,8 +95,8 @@ export class KafkaSource {
     const consumer = this.kafka.consumer({
       groupId: this.opts.groupId,
       // Fetch big: the sink is batch-oriented and PostgreSQL likes large flushes.
-      maxBytesPerPartition: 8 * 1024 * 1024,
-      maxBytes: 32 * 1024 * 1024,
+      maxBytesPerPartition: 1024 * 1024,
+      maxBytes: 4 * 1024 * 1024,
       maxWaitTimeInMs: 200,
     });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
