@@ -25,9 +25,9 @@ export const DEFAULTS = {
     staleGuard: false,
   },
   buffer: {
-    maxRows: 50_000,
+    maxRows: 25_000,
     maxBytes: 64 * 1024 * 1024,
-    maxAgeMs: 1_000,
+    maxAgeMs: 250,
     memoryBudgetBytes: 128 * 1024 * 1024,
   },
   errors: {
