@@ -71,7 +71,11 @@ export class CdcPipeline {
     if (!cdc) throw new FatalError('a cdc pipeline needs spec.source.cdc');
     this.groupId = cdc.groupId;
     this.buffers = new BufferSet(cfg.buffer);
-    this.decoder = new Decoder({ topicPrefix: cdc.topicPrefix, mongoMode: cfg.sink.options.mongoMode });
+    this.decoder = new Decoder({
+      topicPrefix: cdc.topicPrefix,
+      mongoMode: cfg.sink.options.mongoMode,
+      ...(cdc.binaryHandlingMode === 'hex' ? { binaryStringMode: 'hex' as const } : {}),
+    });
     this.router = new Router(deps.dest);
     this.source = new KafkaSource(deps.kafka, {
       groupId: cdc.groupId,

@@ -24,6 +24,8 @@ export interface CdcManifestOptions {
   /** Extra sink options, e.g. { 'batch.max_rows': 1000 }. */
   options?: Record<string, unknown>;
   groupId?: string;
+  /** Extra spec.source.cdc keys. */
+  cdc?: Record<string, unknown>;
 }
 
 export function cdcManifest(o: CdcManifestOptions): string {
@@ -39,6 +41,7 @@ export function cdcManifest(o: CdcManifestOptions): string {
   const cdc: Record<string, unknown> = { 'topic.prefix': o.prefix, 'topic.refresh.ms': 1000 };
   if (o.include) cdc['collection.include.list'] = o.include;
   if (o.groupId) cdc['group.id'] = o.groupId;
+  Object.assign(cdc, o.cdc);
   return JSON.stringify({
     name: o.name,
     version: 'v1alpha',
