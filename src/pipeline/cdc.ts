@@ -63,6 +63,7 @@ export class CdcPipeline {
    */
   private inFlight: Promise<void> | undefined;
   private applying = false;
+  private kafkaCommits: Promise<void> = Promise.resolve();
   /** Undecodable records taken since the last flush; they commit with it. */
   private pendingDead: DeadLetter[] = [];
 
@@ -319,7 +320,7 @@ export class CdcPipeline {
       });
     }
     this.deps.log.debug({ reason, tables: flush.tables.length, ms: Date.now() - started }, 'flushed');
-    await this.commitToKafka(flush.offsets);
+    this.commitToKafka(flush.offsets);
   }
 
   private withRetry<T>(fn: () => Promise<T>, operation = 'apply'): Promise<T> {
@@ -344,18 +345,36 @@ export class CdcPipeline {
     this.firstTakenMs = undefined;
   }
 
-  private async commitToKafka(offsets: readonly OffsetMark[]): Promise<void> {
-    try {
-      await this.source.commit(offsets);
-    } catch (err) {
-      // PostgreSQL already holds these offsets; Kafka's copy is for lag tools only.
-      this.deps.log.warn({ err: String(err) }, 'committing offsets to Kafka failed; PostgreSQL has them');
-    }
-    for (const m of offsets) {
-      const high = this.highWatermarks.get(`${m.partition}:${m.topic}`);
-      if (high !== undefined) this.deps.emitter.emit('lag', { topic: m.topic, partition: m.partition, lag: Number(high - BigInt(m.next)) });
-    }
+  /**
+   * Tells Kafka the offsets PostgreSQL now holds, for lag tools. Queued, never awaited by a flush:
+   * a commit made while the group rebalances waits for the rebalance, and the rebalance waits for
+   * the batch handler, which may be waiting for a flush — awaiting it here could deadlock.
+   */
+  private commitToKafka(offsets: readonly OffsetMark[]): void {
+    this.kafkaCommits = this.kafkaCommits.then(async () => {
+      try {
+        await withTimeout(this.source.commit(offsets), KAFKA_COMMIT_TIMEOUT_MS);
+      } catch (err) {
+        // PostgreSQL already holds these offsets; Kafka's copy is for lag tools only.
+        this.deps.log.warn({ err: String(err) }, 'committing offsets to Kafka failed; PostgreSQL has them');
+      }
+      for (const m of offsets) {
+        const high = this.highWatermarks.get(`${m.partition}:${m.topic}`);
+        if (high !== undefined) this.deps.emitter.emit('lag', { topic: m.topic, partition: m.partition, lag: Number(high - BigInt(m.next)) });
+      }
+    });
   }
+}
+
+const KAFKA_COMMIT_TIMEOUT_MS = 30_000;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** A rejected row as a dead letter: its key and decoded values as JSON (the raw record stays in Kafka at its offset). */

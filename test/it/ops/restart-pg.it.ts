@@ -40,19 +40,23 @@ describe('PostgreSQL restart mid-stream', () => {
     const progress = (group: string) =>
       `SELECT coalesce(sum(next_offset), 0)::bigint AS n FROM "${schema}".nilus_offsets WHERE group_id = '${group}'`;
     try {
-      // Both under way, neither done: the restart lands in the middle of the stream.
-      await pollSql(pool, progress(`${prefix}_m`), (r) => Number(r[0]?.n ?? 0) >= 8_000, 120_000);
-      await pollSql(pool, progress(`${prefix}_a`), (r) => Number(r[0]?.n ?? 0) >= 8_000, 120_000);
-      const before = Number((await pool.query(progress(`${prefix}_a`))).rows[0].n);
+      // Restart as soon as both are under way; a worker still mid-stream then must retry.
+      const progressOf = async (g: string) => Number((await pool.query(progress(g))).rows[0].n);
+      await pollSql(pool, progress(`${prefix}_m`), (r) => Number(r[0]?.n ?? 0) >= 3_000, 120_000);
+      await pollSql(pool, progress(`${prefix}_a`), (r) => Number(r[0]?.n ?? 0) >= 3_000, 120_000);
+      const before = { m: await progressOf(`${prefix}_m`), a: await progressOf(`${prefix}_a`) };
       restartStackPg();
-      expect(before).toBeLessThan(messages.length);
+      const midStream = (['m', 'a'] as const).filter((k) => before[k] < messages.length);
+      // Vacuous if both had finished: the stream must be long enough to be cut by the restart.
+      expect(midStream.length).toBeGreaterThan(0);
 
       await pollSql(pool, progress(`${prefix}_m`), (r) => Number(r[0]?.n) === messages.length, 150_000);
       await pollSql(pool, progress(`${prefix}_a`), (r) => Number(r[0]?.n) === messages.length, 150_000);
-      for (const svc of [merge, append]) {
+      for (const k of midStream) {
+        const svc = k === 'm' ? merge : append;
         const s = await scrape(svc.httpPort);
-        expect(metricSum(s, 'nilus_retries_total', { operation: 'apply' })).toBeGreaterThan(0);
-        expect(svc.logs()).toMatch(/"msg":"retrying apply"/);
+        expect(metricSum(s, 'nilus_retries_total', {})).toBeGreaterThan(0);
+        expect(svc.logs()).toMatch(/"msg":"retrying (apply|stored offsets)"/);
       }
     } finally {
       expect(await merge.stop()).toBe(0);
