@@ -7,34 +7,10 @@ import type { Pool } from 'pg';
 import { createTopics, produce } from '../../helpers/kafka';
 import { createTestSchema, dropTestSchema, newPool, uniqueName } from '../../helpers/pg';
 import { cdcManifest, produceMany, startWorker, waitFor } from '../../helpers/pipeline';
-import { EventFactory, ordersTable, orderRow, orderRowText } from '../../fixtures/factory';
+import { EventFactory, ordersTable } from '../../fixtures/factory';
+import { churn, expectedOrders, ORDERS_TEXT, ordersRows } from '../../fixtures/orders';
 
 const EVENTS = 60_000;
-
-function workload(f: EventFactory) {
-  const state = new Map<number, number>();
-  const messages: { key: string | null; value: string | null; partition: number }[] = [];
-  let events = 0;
-  for (let i = 0; i < EVENTS; i++) {
-    const id = 1 + ((i * 7919) % 5_000);
-    const partition = id % 2;
-    const v = (state.get(id) ?? -1) + 1;
-    let out;
-    if (i % 10 === 9 && state.has(id)) {
-      out = f.delete(orderRow(id, state.get(id)!));
-      state.delete(id);
-    } else if (state.has(id)) {
-      out = f.update(orderRow(id, state.get(id)!), orderRow(id, v));
-      state.set(id, v);
-    } else {
-      out = f.create(orderRow(id, v));
-      state.set(id, v);
-    }
-    events++;
-    for (const m of out) messages.push({ ...m, partition });
-  }
-  return { state, messages, events };
-}
 
 async function killAtProgress(pool: Pool, manifest: string, progressSql: string, targets: number[]): Promise<void> {
   for (const t of targets) {
@@ -69,7 +45,7 @@ describe('crash safety (SIGKILL mid-stream)', () => {
     const prefix = uniqueName(`crash_${strategy}`);
     const f = new EventFactory(ordersTable(prefix));
     await createTopics([f.topic], 2);
-    const { state, messages, events } = workload(f);
+    const { state, messages, events } = churn(f, EVENTS, 5_000);
     await produceMany(f.topic, messages);
     // Small batches so that the kills land between many flushes.
     const manifest = cdcManifest({
@@ -88,14 +64,7 @@ describe('crash safety (SIGKILL mid-stream)', () => {
     }
 
     if (strategy === 'merge') {
-      const rows = (
-        await pool.query(
-          `SELECT id::text, customer_id::text, status, amount::text, coalesce(note, '') AS note, created_at::text AS c
-             FROM "${schema}".orders AS o ORDER BY o.id`,
-        )
-      ).rows.map((r) => [r.id, r.customer_id, r.status, r.amount, r.note, r.c]);
-      const expected = [...state.entries()].sort((a, b) => a[0] - b[0]).map(([id, v]) => orderRowText(id, v));
-      expect(rows).toEqual(expected);
+      expect(ordersRows((await pool.query(ORDERS_TEXT(schema))).rows)).toEqual(expectedOrders(state));
     } else {
       const r = await pool.query(
         `SELECT count(*)::int AS n, count(DISTINCT (_nilus_partition, _nilus_offset))::int AS distinct_positions

@@ -7,11 +7,7 @@ import { createTopics, produce } from '../../helpers/kafka';
 import { createTestSchema, dropTestSchema, newPool, uniqueName } from '../../helpers/pg';
 import { cdcManifest, produceMany, startInProcess, waitFor } from '../../helpers/pipeline';
 import { EventFactory, ordersTable, orderRow, orderRowText } from '../../fixtures/factory';
-
-const SELECT_ORDERS = (schema: string, table = 'orders') =>
-  `SELECT id::text, customer_id::text, status, amount::text, coalesce(note, '') AS note,
-          created_at::text AS created_at
-     FROM "${schema}"."${table}" AS o ORDER BY o.id`;
+import { expectedOrders, ORDERS_TEXT, ordersRows } from '../../fixtures/orders';
 
 describe('cdc merge', () => {
   let pool: Pool;
@@ -48,8 +44,8 @@ describe('cdc merge', () => {
     const svc = await startInProcess(cdcManifest({ name: prefix, prefix, dest: `${schema}.orders`, strategy: 'merge', include: 'public.orders' }));
     try {
       const expected = [[1, 0], [2, 2], [5, 3], [40, 0]].map(([id, v]) => orderRowText(id, v));
-      const rows = await waitFor<Record<string, string>>(pool, SELECT_ORDERS(schema), (r) => r.length === 4 && r.some((x) => x.id === '5' && x.customer_id === orderRowText(5, 3)[1]));
-      expect(rows.map((r) => [r.id, r.customer_id, r.status, r.amount, r.note, r.created_at])).toEqual(expected);
+      const rows = await waitFor<Record<string, string>>(pool, ORDERS_TEXT(schema), (r) => r.length === 4 && r.some((x) => x.id === '5' && x.customer_id === orderRowText(5, 3)[1]));
+      expect(ordersRows(rows)).toEqual(expected);
       const pk = await pool.query(
         `SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
           WHERE i.indrelid = '"${schema}"."orders"'::regclass AND i.indisprimary`,
@@ -70,9 +66,9 @@ describe('cdc merge', () => {
     await produce(f.topic, [...[1, 2, 3].flatMap((id) => f.create(orderRow(id, 0)))]);
     const svc = await startInProcess(cdcManifest({ name: prefix, prefix, dest: `${schema}.orders`, strategy: 'merge', include: 'public.orders' }));
     try {
-      await waitFor(pool, SELECT_ORDERS(schema), (r) => r.length === 3);
+      await waitFor(pool, ORDERS_TEXT(schema), (r) => r.length === 3);
       await produce(f.topic, [...f.truncate(), ...f.create(orderRow(9, 1))]);
-      const rows = await waitFor<Record<string, string>>(pool, SELECT_ORDERS(schema), (r) => r.length === 1 && r[0].id === '9');
+      const rows = await waitFor<Record<string, string>>(pool, ORDERS_TEXT(schema), (r) => r.length === 1 && r[0].id === '9');
       expect(rows[0].customer_id).toBe(orderRowText(9, 1)[1]);
     } finally {
       expect(await svc.stop()).toBe(0);
@@ -116,8 +112,8 @@ describe('cdc merge', () => {
     } finally {
       expect(await svc.stop()).toBe(0);
     }
-    const rows = (await pool.query(SELECT_ORDERS(schema))).rows.map((r) => [r.id, r.customer_id, r.status, r.amount, r.note, r.created_at]);
-    const expected = [...state.entries()].sort((a, b) => a[0] - b[0]).map(([id, v]) => orderRowText(id, v));
+    const rows = ordersRows((await pool.query(ORDERS_TEXT(schema))).rows);
+    const expected = expectedOrders(state);
     expect(rows.length).toBe(expected.length);
     expect(rows).toEqual(expected);
   });

@@ -6,7 +6,8 @@ import type { Pool } from 'pg';
 import { createTopics, readAll } from '../../helpers/kafka';
 import { createTestSchema, dropTestSchema, newPool, uniqueName } from '../../helpers/pg';
 import { cdcManifest, produceMany, startInProcess, waitFor } from '../../helpers/pipeline';
-import { EventFactory, ordersTable, orderRow, orderRowText } from '../../fixtures/factory';
+import { EventFactory, ordersTable, orderRow } from '../../fixtures/factory';
+import { expectedOrders, ORDERS_TEXT, ordersRows } from '../../fixtures/orders';
 
 function poisonStream(f: EventFactory) {
   const msgs: { key: string | null; value: string | null }[] = [];
@@ -48,8 +49,6 @@ describe('dead-letter handling', () => {
     if (!(globalThis as { __nilusTestFailed?: boolean }).__nilusTestFailed) await dropTestSchema(pool, schema);
   });
 
-  const SELECT = (s: string) =>
-    `SELECT id::text, customer_id::text, status, amount::text, coalesce(note, '') AS note, created_at::text AS c FROM "${s}".orders AS o ORDER BY o.id`;
 
   it('errors.tolerance all + a dead-letter table: good rows land, poison rows are in the table with reasons', async () => {
     const prefix = uniqueName('dlqt');
@@ -66,8 +65,7 @@ describe('dead-letter handling', () => {
     } finally {
       expect(await svc.stop()).toBe(0);
     }
-    const rows = (await pool.query(SELECT(schema))).rows.map((r) => [r.id, r.customer_id, r.status, r.amount, r.note, r.c]);
-    expect(rows).toEqual([...good.entries()].sort((a, b) => a[0] - b[0]).map(([id, v]) => orderRowText(id, v)));
+    expect(ordersRows((await pool.query(ORDERS_TEXT(schema))).rows)).toEqual(expectedOrders(good));
     const dead = (await pool.query(`SELECT topic, partition, kafka_offset::text AS o, reason, value_text FROM "${schema}".dead_letters ORDER BY kafka_offset`)).rows;
     expect(dead.map((d) => d.o)).toEqual(poisonOffsets);
     expect(dead.every((d) => d.topic === f.topic && d.partition === 0)).toBe(true);

@@ -4,7 +4,6 @@
  */
 import { request } from 'node:http';
 import { createServer } from 'node:net';
-import { orderRow, orderRowText, type EventFactory } from '../../fixtures/factory';
 
 export interface Reply {
   status: number;
@@ -85,44 +84,7 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
   }
 }
 
-/**
- * A stream of `events` change events over `keys` keys on `partitions` partitions (id modulo): creates,
- * updates, and every tenth event a delete (with its tombstone). `state` is the final row version
- * of each live key, for comparing a merge target.
- */
-export function churn(f: EventFactory, events: number, keys: number, partitions = 2) {
-  const state = new Map<number, number>();
-  const messages: { key: string | null; value: string | null; partition: number }[] = [];
-  for (let i = 0; i < events; i++) {
-    const id = 1 + ((i * 7919) % keys);
-    const v = (state.get(id) ?? -1) + 1;
-    let out;
-    if (i % 10 === 9 && state.has(id)) {
-      out = f.delete(orderRow(id, state.get(id)!));
-      state.delete(id);
-    } else if (state.has(id)) {
-      out = f.update(orderRow(id, state.get(id)!), orderRow(id, v));
-      state.set(id, v);
-    } else {
-      out = f.create(orderRow(id, v));
-      state.set(id, v);
-    }
-    for (const m of out) messages.push({ ...m, partition: id % partitions });
-  }
-  return { state, messages, events };
-}
-
-/** The merge target's rows as text, in the shape orderRowText() gives. */
-export const ORDERS_TEXT = (schema: string, table = 'orders') =>
-  `SELECT id::text, customer_id::text, status, amount::text, coalesce(note, '') AS note, created_at::text AS c FROM "${schema}"."${table}" AS o ORDER BY o.id`;
-
-export function expectedOrders(state: Map<number, number>): string[][] {
-  return [...state.entries()].sort((a, b) => a[0] - b[0]).map(([id, v]) => orderRowText(id, v));
-}
-
-export function ordersRows(rows: Record<string, unknown>[]): unknown[][] {
-  return rows.map((r) => [r.id, r.customer_id, r.status, r.amount, r.note, r.c]);
-}
+export { churn, ORDERS_TEXT, expectedOrders, ordersRows } from '../../fixtures/orders';
 
 /**
  * Polls a SQL query until `done(rows)` holds. Unlike waitFor() it rides out the server going
