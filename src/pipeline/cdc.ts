@@ -195,7 +195,9 @@ export class CdcPipeline {
       this.firstTakenMs ??= Date.now();
       if (this.buffers.due(Date.now())) {
         await this.flush('limit');
-        await b.heartbeat();
+        // A failed heartbeat (broker restarting, rebalance starting) is kafkajs's to handle: it
+        // rejoins or reconnects by itself. It must not stop the pipeline.
+        await b.heartbeat().catch((err: Error) => this.deps.log.debug({ err: String(err) }, 'heartbeat failed'));
         // A fenced flush (another member applied our partitions) clears every position: the rest
         // of this batch must not be taken; the next fetch resumes from PostgreSQL's offsets.
         if (b.isStale() || this.state !== 'running' || !this.positions.get(topic, partition)) break;

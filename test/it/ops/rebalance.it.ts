@@ -73,9 +73,17 @@ describe('rebalance mid-stream (worker processes)', () => {
       writeFileSync(file, workers.map((w, i) => `--- worker ${i + 1} ---\n${w.output()}`).join('\n'));
       throw new Error(`${(err as Error).message} (full worker output: ${file})\n${all()}`);
     } finally {
-      for (const w of workers.slice(1)) w.child.kill('SIGTERM');
-      const codes = await Promise.all(workers.slice(1).map((w) => w.exited));
-      if (codes.some((c) => c !== 0)) throw new Error(`exit codes ${JSON.stringify(codes)}\n${all()}`);
+      // A rolling stop, one member after the other, as a deployment does it.
+      const codes: (number | null)[] = [];
+      for (const w of workers.slice(1)) {
+        w.child.kill('SIGTERM');
+        codes.push(await w.exited);
+      }
+      if (codes.some((c) => c !== 0)) {
+        const file = join(tmpdir(), `${prefix}-workers.log`);
+        writeFileSync(file, workers.map((w, i) => `--- worker ${i + 1} ---\n${w.output()}`).join('\n'));
+        throw new Error(`exit codes ${JSON.stringify(codes)} (full worker output: ${file})\n${all()}`);
+      }
     }
     if (strategy === 'merge') {
       expect(ordersRows((await pool.query(ORDERS_TEXT(schema, strategy))).rows)).toEqual(expectedOrders(state));
