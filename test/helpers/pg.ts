@@ -46,3 +46,25 @@ export async function dropTestSchemaUnlessFailed(pool: Pool, name: string): Prom
   await dropTestSchema(pool, name);
   return true;
 }
+
+/**
+ * Registers the hooks most integration files need: one pool for the file, a fresh schema for each
+ * test (kept for inspection when the file has a failure). `use` receives them before each test.
+ */
+export function useTestSchema(prefix: string, use: (pool: Pool, schema: string) => void): void {
+  let pool: Pool;
+  let schema: string;
+  beforeAll(() => {
+    pool = newPool();
+  });
+  afterAll(async () => {
+    await pool.end();
+  });
+  beforeEach(async () => {
+    schema = await createTestSchema(pool, prefix);
+    use(pool, schema);
+  });
+  afterEach(async () => {
+    await dropTestSchemaUnlessFailed(pool, schema);
+  });
+}

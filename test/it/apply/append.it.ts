@@ -1,24 +1,13 @@
 import type { Pool } from 'pg';
 import { PgApplier } from '../../../src/apply';
 import { UNAVAILABLE, type TableBatch } from '../../../src/core/types';
-import { createTestSchema, dropTestSchema, newPool } from '../../helpers/pg';
+import { useTestSchema } from '../../helpers/pg';
 import { appendBatch, cols, event, flush, rows, sinkOptions } from './fixtures';
 
 let pool: Pool;
 let schema: string;
 
-beforeAll(() => {
-  pool = newPool();
-});
-afterAll(async () => {
-  await pool.end();
-});
-beforeEach(async () => {
-  schema = await createTestSchema(pool, 'apa');
-});
-afterEach(async () => {
-  await dropTestSchema(pool, schema);
-});
+useTestSchema('apa', (p, s) => ((pool = p), (schema = s)));
 
 describe('append', () => {
   it('writes every event as a row with its metadata columns, deletes and truncates included', async () => {

@@ -2,24 +2,13 @@ import type { Pool } from 'pg';
 import { PgApplier } from '../../../src/apply';
 import { UNAVAILABLE } from '../../../src/core/types';
 import { CoreEmitter, type CoreEvents } from '../../../src/core/events';
-import { createTestSchema, dropTestSchema, newPool } from '../../helpers/pg';
+import { dropTestSchema, useTestSchema } from '../../helpers/pg';
 import { cols, flush, mergeBatch, rows, sinkOptions } from './fixtures';
 
 let pool: Pool;
 let schema: string;
 
-beforeAll(() => {
-  pool = newPool();
-});
-afterAll(async () => {
-  await pool.end();
-});
-beforeEach(async () => {
-  schema = await createTestSchema(pool, 'apm');
-});
-afterEach(async () => {
-  await dropTestSchema(pool, schema);
-});
+useTestSchema('apm', (p, s) => ((pool = p), (schema = s)));
 
 describe('merge', () => {
   it('inserts, updates and deletes by key, and stores the offsets in the same transaction', async () => {

@@ -5,24 +5,13 @@
 import type { Pool } from 'pg';
 import { PgApplier } from '../../../src/apply';
 import { FencedError } from '../../../src/core/errors';
-import { createTestSchema, dropTestSchema, newPool } from '../../helpers/pg';
+import { useTestSchema } from '../../helpers/pg';
 import { cols, mergeBatch, sinkOptions } from './fixtures';
 
 describe('offsets fencing', () => {
   let pool: Pool;
   let schema: string;
-  beforeAll(() => {
-    pool = newPool();
-  });
-  afterAll(async () => {
-    await pool.end();
-  });
-  beforeEach(async () => {
-    schema = await createTestSchema(pool, 'off');
-  });
-  afterEach(async () => {
-    await dropTestSchema(pool, schema);
-  });
+  useTestSchema('off', (p, s) => ((pool = p), (schema = s)));
 
   it('stores first offsets, advances them only from the expected value, and rolls the rows back when fenced', async () => {
     const applier = new PgApplier(pool, sinkOptions(schema, { destTable: `${schema}.t` }));

@@ -1,23 +1,12 @@
 import type { Pool } from 'pg';
 import { PgApplier } from '../../../src/apply';
-import { createTestSchema, dropTestSchema, newPool } from '../../helpers/pg';
+import { useTestSchema } from '../../helpers/pg';
 import { appendBatch, cols, event, flush, mergeBatch, rows, sinkOptions } from './fixtures';
 
 let pool: Pool;
 let schema: string;
 
-beforeAll(() => {
-  pool = newPool();
-});
-afterAll(async () => {
-  await pool.end();
-});
-beforeEach(async () => {
-  schema = await createTestSchema(pool, 'app');
-});
-afterEach(async () => {
-  await dropTestSchema(pool, schema);
-});
+useTestSchema('app', (p, s) => ((pool = p), (schema = s)));
 
 async function partitioned(table: string, pk: string): Promise<void> {
   await pool.query(`CREATE TABLE "${schema}"."${table}" (id int NOT NULL, region text NOT NULL, v text${pk}) PARTITION BY LIST (region)`);

@@ -1,24 +1,13 @@
 import type { Pool } from 'pg';
 import { PgApplier } from '../../../src/apply';
 import { ConfigError, FatalError } from '../../../src/core/errors';
-import { createTestSchema, dropTestSchema, newPool } from '../../helpers/pg';
+import { useTestSchema } from '../../helpers/pg';
 import { cols, flush, mergeBatch, rows, sinkOptions } from './fixtures';
 
 let pool: Pool;
 let schema: string;
 
-beforeAll(() => {
-  pool = newPool();
-});
-afterAll(async () => {
-  await pool.end();
-});
-beforeEach(async () => {
-  schema = await createTestSchema(pool, 'aps');
-});
-afterEach(async () => {
-  await dropTestSchema(pool, schema);
-});
+useTestSchema('aps', (p, s) => ((pool = p), (schema = s)));
 
 const columnsOf = (table: string): Promise<unknown[][]> =>
   rows(

@@ -1,25 +1,14 @@
 /** append: every change event becomes exactly one row, with its metadata, exactly once. */
 import type { Pool } from 'pg';
 import { createTopics, produce } from '../../helpers/kafka';
-import { createTestSchema, dropTestSchema, newPool, uniqueName } from '../../helpers/pg';
+import { uniqueName, useTestSchema } from '../../helpers/pg';
 import { cdcManifest, produceMany, startInProcess, waitFor } from '../../helpers/pipeline';
 import { EventFactory, ordersTable, orderRow } from '../../fixtures/factory';
 
 describe('cdc append', () => {
   let pool: Pool;
   let schema: string;
-  beforeAll(() => {
-    pool = newPool();
-  });
-  afterAll(async () => {
-    await pool.end();
-  });
-  beforeEach(async () => {
-    schema = await createTestSchema(pool, 'app');
-  });
-  afterEach(async () => {
-    if (!(globalThis as { __nilusTestFailed?: boolean }).__nilusTestFailed) await dropTestSchema(pool, schema);
-  });
+  useTestSchema('app', (p, s) => ((pool = p), (schema = s)));
 
   it('writes one row per event with op, source and Kafka position; a restart adds nothing twice', async () => {
     const prefix = uniqueName('app');

@@ -5,7 +5,7 @@
  */
 import type { Pool } from 'pg';
 import { createTopics, produce } from '../../helpers/kafka';
-import { createTestSchema, dropTestSchema, newPool, uniqueName } from '../../helpers/pg';
+import { uniqueName, useTestSchema } from '../../helpers/pg';
 import { cdcManifest, produceMany, startWorker, waitFor } from '../../helpers/pipeline';
 import { EventFactory, ordersTable } from '../../fixtures/factory';
 import { churn, expectedOrders, ORDERS_TEXT, ordersRows } from '../../fixtures/orders';
@@ -28,18 +28,7 @@ async function killAtProgress(pool: Pool, manifest: string, progressSql: string,
 describe('crash safety (SIGKILL mid-stream)', () => {
   let pool: Pool;
   let schema: string;
-  beforeAll(() => {
-    pool = newPool();
-  });
-  afterAll(async () => {
-    await pool.end();
-  });
-  beforeEach(async () => {
-    schema = await createTestSchema(pool, 'crash');
-  });
-  afterEach(async () => {
-    if (!(globalThis as { __nilusTestFailed?: boolean }).__nilusTestFailed) await dropTestSchema(pool, schema);
-  });
+  useTestSchema('crash', (p, s) => ((pool = p), (schema = s)));
 
   it.each(['merge', 'append'] as const)('%s: killed three times, the target ends exact', async (strategy) => {
     const prefix = uniqueName(`crash_${strategy}`);

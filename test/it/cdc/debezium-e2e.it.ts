@@ -4,7 +4,7 @@
  * row for row.
  */
 import { Pool } from 'pg';
-import { createTestSchema, dropTestSchema, newPool, uniqueName } from '../../helpers/pg';
+import { createTestSchema, dropTestSchemaUnlessFailed, newPool, uniqueName } from '../../helpers/pg';
 import { registerPostgresSource, removeConnector } from '../../helpers/debezium';
 import { sourcePgUrl } from '../../helpers/stack';
 import { cdcManifest, startInProcess, waitFor } from '../../helpers/pipeline';
@@ -27,10 +27,8 @@ describe('end to end with real Debezium', () => {
   });
   afterAll(async () => {
     await removeConnector(connector).catch(() => undefined);
-    if (!(globalThis as { __nilusTestFailed?: boolean }).__nilusTestFailed) {
-      await dropTestSchema(target, schema);
-      await dropTestSchema(source, srcSchema);
-    }
+    await dropTestSchemaUnlessFailed(target, schema);
+    await dropTestSchemaUnlessFailed(source, srcSchema);
     await target.end();
     await source.end();
   });

@@ -4,7 +4,7 @@
  */
 import type { Pool } from 'pg';
 import { createTopics, produce } from '../../helpers/kafka';
-import { createTestSchema, dropTestSchema, newPool, uniqueName } from '../../helpers/pg';
+import { uniqueName, useTestSchema } from '../../helpers/pg';
 import { cdcManifest, produceMany, startInProcess, waitFor } from '../../helpers/pipeline';
 import { EventFactory, ordersTable, orderRow, orderRowText } from '../../fixtures/factory';
 import { expectedOrders, ORDERS_TEXT, ordersRows } from '../../fixtures/orders';
@@ -13,18 +13,7 @@ describe('cdc merge', () => {
   let pool: Pool;
   let schema: string;
 
-  beforeAll(() => {
-    pool = newPool();
-  });
-  afterAll(async () => {
-    await pool.end();
-  });
-  beforeEach(async () => {
-    schema = await createTestSchema(pool, 'cdc');
-  });
-  afterEach(async () => {
-    if (!(globalThis as { __nilusTestFailed?: boolean }).__nilusTestFailed) await dropTestSchema(pool, schema);
-  });
+  useTestSchema('cdc', (p, s) => ((pool = p), (schema = s)));
 
   it('applies creates, updates, deletes (with tombstones) and key changes; the target equals the expected rows', async () => {
     const prefix = uniqueName('ops');

@@ -4,7 +4,7 @@
  */
 import type { Pool } from 'pg';
 import { createTopics, readAll } from '../../helpers/kafka';
-import { createTestSchema, dropTestSchema, newPool, uniqueName } from '../../helpers/pg';
+import { uniqueName, useTestSchema } from '../../helpers/pg';
 import { cdcManifest, produceMany, startInProcess, waitFor } from '../../helpers/pipeline';
 import { EventFactory, ordersTable, orderRow } from '../../fixtures/factory';
 import { expectedOrders, ORDERS_TEXT, ordersRows } from '../../fixtures/orders';
@@ -32,23 +32,13 @@ function poisonStream(f: EventFactory) {
 describe('dead-letter handling', () => {
   let pool: Pool;
   let schema: string;
-  beforeAll(() => {
-    pool = newPool();
-  });
-  afterAll(async () => {
-    await pool.end();
-  });
+  useTestSchema('dlq', (p, s) => ((pool = p), (schema = s)));
   beforeEach(async () => {
-    schema = await createTestSchema(pool, 'dlq');
     // The target exists with a constraint the source does not have, as targets often do.
     await pool.query(`CREATE TABLE "${schema}".orders (id bigint PRIMARY KEY, customer_id int,
       status text CHECK (status IN ('new','paid','shipped','cancelled')), amount numeric(12,2), note text,
       created_at timestamp, updated_at timestamptz)`);
   });
-  afterEach(async () => {
-    if (!(globalThis as { __nilusTestFailed?: boolean }).__nilusTestFailed) await dropTestSchema(pool, schema);
-  });
-
 
   it('errors.tolerance all + a dead-letter table: good rows land, poison rows are in the table with reasons', async () => {
     const prefix = uniqueName('dlqt');
