@@ -7,7 +7,7 @@ import { createTopics, produce } from '../../helpers/kafka';
 import { uniqueName, useTestSchema } from '../../helpers/pg';
 import { cdcManifest, produceMany, startInProcess, waitFor } from '../../helpers/pipeline';
 import { EventFactory, ordersTable, orderRow, orderRowText } from '../../fixtures/factory';
-import { expectedOrders, ORDERS_TEXT, ordersRows } from '../../fixtures/orders';
+import { churn, expectedOrders, ORDERS_TEXT, ordersRows } from '../../fixtures/orders';
 
 describe('cdc merge', () => {
   let pool: Pool;
@@ -68,29 +68,11 @@ describe('cdc merge', () => {
     const prefix = uniqueName('bulk');
     const f = new EventFactory(ordersTable(prefix));
     await createTopics([f.topic], 3);
-    // Deterministic workload: 60% creates/upserts, 30% updates, 10% deletes over 20k keys.
-    const state = new Map<number, number>(); // id → version, absent = deleted
-    const messages: { key: string | null; value: string | null; partition: number }[] = [];
+    // Deterministic random workload over 20k keys, 10% deletes; one key, one partition, as
+    // Debezium's key partitioning keeps order per key.
     let seed = 42;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-    for (let i = 0; i < 100_000; i++) {
-      const id = 1 + Math.floor(rnd() * 20_000);
-      const r = rnd();
-      const v = (state.get(id) ?? -1) + 1;
-      const partition = id % 3; // one key, one partition: Debezium's key partitioning keeps order per key
-      let out;
-      if (r < 0.1 && state.has(id)) {
-        out = f.delete(orderRow(id, state.get(id)!));
-        state.delete(id);
-      } else if (state.has(id)) {
-        out = f.update(orderRow(id, state.get(id)!), orderRow(id, v));
-        state.set(id, v);
-      } else {
-        out = f.create(orderRow(id, v));
-        state.set(id, v);
-      }
-      for (const m of out) messages.push({ ...m, partition });
-    }
+    const { state, messages } = churn(f, 100_000, 20_000, 3, () => ({ id: 1 + Math.floor(rnd() * 20_000), del: rnd() < 0.1 }));
     await produceMany(f.topic, messages);
     const svc = await startInProcess(
       cdcManifest({ name: prefix, prefix, dest: `${schema}.orders`, strategy: 'merge', include: 'public.orders', options: { 'batch.max_rows': 20_000 } }),
