@@ -23,10 +23,15 @@ function stackShell(body: string, timeoutMs: number): void {
   }
 }
 
-/** `pg_ctl restart -m fast` on the stack's cluster: every connection is cut, then it is back. */
-export function restartStackPg(): void {
+/**
+ * Takes the stack's cluster down (`-m fast`: every connection is cut) for `downMs`, then starts it
+ * again. The wait is asynchronous, so workers in this process meet the outage and must retry.
+ */
+export async function restartStackPg(downMs = 2_000): Promise<void> {
+  stackShell('as_pg_owner "$(pg_bin)/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 stop >/dev/null', 90_000);
+  await new Promise((r) => setTimeout(r, downMs));
   // -l keeps the server's output in its log file (without it pg_ctl would hold our pipe open).
-  stackShell('as_pg_owner "$(pg_bin)/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -m fast -w -t 60 restart >/dev/null', 90_000);
+  stackShell('as_pg_owner "$(pg_bin)/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start >/dev/null', 90_000);
 }
 
 /** Stops the broker (TERM via its pid file, as `stack.sh down` does). */

@@ -45,7 +45,7 @@ describe('PostgreSQL restart mid-stream', () => {
       await pollSql(pool, progress(`${prefix}_m`), (r) => Number(r[0]?.n ?? 0) >= 3_000, 120_000);
       await pollSql(pool, progress(`${prefix}_a`), (r) => Number(r[0]?.n ?? 0) >= 3_000, 120_000);
       const before = { m: await progressOf(`${prefix}_m`), a: await progressOf(`${prefix}_a`) };
-      restartStackPg();
+      await restartStackPg();
       const midStream = (['m', 'a'] as const).filter((k) => before[k] < messages.length);
       // Vacuous if both had finished: the stream must be long enough to be cut by the restart.
       expect(midStream.length).toBeGreaterThan(0);
