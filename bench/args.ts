@@ -15,10 +15,13 @@ export interface BenchArgs {
   readonly profileDir?: string;
   /** Where the .md/.json results go. */
   readonly resultsDir: string;
+  /** Reuse the topics of an earlier run with this id (same --events) instead of producing anew. */
+  readonly topics?: string;
 }
 
 const USAGE = `usage: tsx bench/run.ts [--events N] [--prefill N] [--latency-seconds S] [--skip-jdbc]
-                          [--only ${RUN_NAMES.join(',')}] [--quick] [--profile DIR] [--results DIR]`;
+                          [--only ${RUN_NAMES.join(',')}] [--quick] [--profile DIR] [--results DIR]
+                          [--topics BENCH_ID]`;
 
 function count(flag: string, text: string | undefined, min: number): number {
   const n = Number(text?.replace(/_/g, ''));
@@ -37,6 +40,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   let skipJdbc = false;
   let profileDir: string | undefined;
   let resultsDir = 'bench/results';
+  let topics: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const next = (): string | undefined => argv[++i];
@@ -48,6 +52,13 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       case '--skip-jdbc': skipJdbc = true; break;
       case '--profile': profileDir = next(); break;
       case '--results': resultsDir = next() ?? resultsDir; break;
+      case '--topics': {
+        topics = next();
+        if (!topics || !/^bench_\w+$/.test(topics)) {
+          throw new Error(`--topics needs the id of an earlier run (bench_…, printed on its first line), got ${JSON.stringify(topics)}\n${USAGE}`);
+        }
+        break;
+      }
       case '--only': {
         const list = (next() ?? '').split(',').map((s) => s.trim()).filter(Boolean);
         const bad = list.filter((s) => !(RUN_NAMES as readonly string[]).includes(s));
@@ -63,5 +74,5 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   }
   if (skipJdbc) runs = runs.filter((r) => r !== 'jdbc');
   if (profileDir === '') throw new Error(`--profile needs a directory\n${USAGE}`);
-  return { events, prefill, latencySeconds, latencyRate: 5000, runs, quick, profileDir, resultsDir };
+  return { events, prefill, latencySeconds, latencyRate: 5000, runs, quick, profileDir, resultsDir, ...(topics ? { topics } : {}) };
 }

@@ -64,11 +64,11 @@ export function renderMarkdown(r: BenchReport): string {
   lines.push(`# nilus-pg benchmark — ${r.startedAt}`, '');
   lines.push(`Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB RAM; Node ${m.node}; PostgreSQL ${m.postgres}; Kafka ${m.kafka}; Debezium ${m.debezium}; load average ${m.loadAvg1m} at start (${m.cores} = every core busy with other work).`, '');
   lines.push(`Flags: \`${JSON.stringify(r.args)}\``, '');
-  lines.push('Workload: ' + Object.entries(r.workload).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v) : v}`).join(', ') + '.', '');
+  lines.push('Workload: ' + Object.entries(r.workload).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v, Number.isInteger(v) ? 0 : 1) : v}`).join(', ') + '.', '');
   lines.push(`Shape check against test/fixtures/debezium-real/: ${r.shape.length === 0 ? 'ok' : r.shape.join('; ')}`, '');
   lines.push('| run | result | events | seconds | events/s | peak RSS MiB | CPU s | details |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |');
   for (const x of r.runs) {
-    const extra = Object.entries(x.extra ?? {}).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v) : v}`).join(', ');
+    const extra = Object.entries(x.extra ?? {}).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v, Number.isInteger(v) ? 0 : 1) : v}`).join(', ');
     lines.push(`| ${x.name} | ${x.ok ? 'ok' : '**FAIL**'} | ${fmt(x.events)} | ${fmt(x.seconds, 2)} | ${x.ok ? fmt(x.eventsPerSec) : '–'} | ${fmt(x.peakRssMiB)} | ${fmt(x.cpuSeconds, 1)} | ${[x.check, extra].filter(Boolean).join('; ')} |`);
   }
   lines.push('', '| target | measured | |', '| --- | --- | --- |');

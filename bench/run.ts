@@ -15,7 +15,7 @@ import { latencyRun } from './runners/latency';
 import { appendRun, mergeRun } from './runners/nilus';
 import { pgLimitRun } from './runners/pglimit';
 import { shapeCheck } from './shape';
-import { machineFacts, quoteIdent, TARGET_URL, withPg } from './stack';
+import { kafka, machineFacts, quoteIdent, TARGET_URL, withPg } from './stack';
 import { factories, produceWorkload } from './topics';
 import { Workload } from './workload';
 import { renderTop, selfTimes } from './cpuprofile';
@@ -25,7 +25,7 @@ const log = (s: string): void => console.log(`[${new Date().toISOString().slice(
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  const id = `bench_${startedAt.replace(/[-:TZ]/g, '').slice(0, 14)}_${randomBytes(2).toString('hex')}`;
+  const id = args.topics ?? `bench_${startedAt.replace(/[-:TZ]/g, '').slice(0, 14)}_${randomBytes(2).toString('hex')}`;
   const machine = await machineFacts();
   log(`bench ${id}: runs ${args.runs.join(', ')}; ${args.events} events`);
   const shape = shapeCheck();
@@ -35,7 +35,11 @@ async function main(): Promise<number> {
   const fs = factories(id, `${id}_nos`);
   const needsTopics = args.runs.some((r) => r !== 'latency');
   let produceSeconds = 0;
-  if (needsTopics) {
+  if (needsTopics && args.topics) {
+    for (const _ of w.ops()); // final state only: the topics hold this workload already
+    await checkReusedTopics(fs.map((f) => f.topic), w.records);
+    log(`reusing ${fs.map((f) => f.topic).join(' and ')}`);
+  } else if (needsTopics) {
     log(`producing ${args.events} events into ${fs.map((f) => f.topic).join(' and ')}`);
     produceSeconds = await produceWorkload(w, fs, log);
   } else {
@@ -100,6 +104,24 @@ async function profiledMerge(dir: string, schemaName: string, prefix: string, w:
     r.notes = [...(r.notes ?? []), `profile ${join(dir, file)}; summarise with: npx tsx bench/cpuprofile.ts <file>`];
   }
   return r;
+}
+
+/** --topics: each reused topic must hold exactly this workload's records (same --events). */
+async function checkReusedTopics(topics: string[], records: number): Promise<void> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    for (const t of topics) {
+      if (!existing.has(t)) throw new Error(`--topics: topic ${t} does not exist; give the id of a run whose topics are still in Kafka`);
+      const held = (await admin.fetchTopicOffsets(t)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+      if (held !== records) {
+        throw new Error(`--topics: ${t} holds ${held} records but this workload has ${records}; pass the --events of the run that produced it`);
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** Drops every schema the bench made and its JDBC connector; topics stay. */

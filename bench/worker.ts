@@ -1,5 +1,6 @@
 /** Runs `nilus-pg run` as a child process and reads its resource use from /proc. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -23,7 +24,11 @@ export function manifestText(m: WorkerManifest): string {
     spec: {
       type: 'cdc',
       compute: 'bench',
-      source: { address: `kafka://${BROKERS.join(',')}`, cdc: { 'topic.prefix': m.prefix, 'collection.include.list': 'public.orders' } },
+      source: {
+        address: `kafka://${BROKERS.join(',')}`,
+        // A group of its own: a rerun on reused topics (--topics) must not resume from an earlier run's Kafka offsets.
+        cdc: { 'topic.prefix': m.prefix, 'collection.include.list': 'public.orders', 'group.id': `nilus-pg.${m.name}.${randomBytes(3).toString('hex')}` },
+      },
       sink: {
         address: TARGET_URL,
         options: { dest_table: m.dest, incremental_strategy: m.strategy, http_port: m.httpPort ?? 0, log_level: 'warn', ...m.options },

@@ -10,6 +10,7 @@ import { rate, sleep, type RunResult } from '../result';
 import { quoteIdent, TARGET_URL, withPg } from '../stack';
 import { procStats, startWorker, type ProcStats, type WorkerManifest } from '../worker';
 import type { Workload } from '../workload';
+import { since, snapshot, type CpuSplit } from '../machine-cpu';
 
 export interface Topics {
   /** topic.prefix of the schema+payload topic and of the schemaless one. */
@@ -38,11 +39,13 @@ interface Timed {
   steadySeconds: number;
   firstStored: number;
   stats: ProcStats;
+  cpu: CpuSplit;
 }
 
 /** Starts the worker and waits until `records` offsets are stored; stops it after reading /proc. */
 export async function runWorkerUntil(c: Client, m: WorkerManifest, schema: string, records: number, nodeArgs: string[] = [], timeoutMs = 3_600_000): Promise<Timed> {
   const t0 = process.hrtime.bigint();
+  const cpu0 = snapshot();
   const w = startWorker(m, nodeArgs);
   const elapsed = () => Number(process.hrtime.bigint() - t0) / 1e9;
   let firstAt = 0;
@@ -60,10 +63,11 @@ export async function runWorkerUntil(c: Client, m: WorkerManifest, schema: strin
       await sleep(100);
     }
     const seconds = elapsed();
+    const cpu = since(cpu0);
     const stats = procStats(w.child.pid!);
     const code = await w.stop();
     if (code !== 0) throw new Error(`worker exited ${code} on SIGTERM; its output:\n${w.output().slice(-3000)}`);
-    return { seconds, steadySeconds: seconds - firstAt, firstStored, stats };
+    return { seconds, steadySeconds: seconds - firstAt, firstStored, stats, cpu };
   } finally {
     await w.stop(5000);
   }
@@ -103,6 +107,7 @@ export async function mergeRun(o: MergeOptions): Promise<RunResult> {
     if (t.firstStored < o.workload.records && t.steadySeconds > 0) {
       extra.steadyEventsPerSec = rate(Math.round(events * (1 - t.firstStored / o.workload.records)), t.steadySeconds);
     }
+    Object.assign(extra, t.cpu);
     await c.query(`DROP SCHEMA ${quoteIdent(o.schema)} CASCADE`);
     return {
       name: o.name, ok: verdict.ok, check: verdict.detail, events, seconds: t.seconds, eventsPerSec: rate(events, t.seconds),
@@ -144,6 +149,9 @@ export async function appendRun(name: string, schema: string, prefix: string, w:
     const ok = got.n === w.events && got.pos === got.n && got.c === w.counts.c && got.u === w.counts.u && got.d === w.counts.d;
     const check = `${got.n} rows (expected ${w.events}), ${got.pos} distinct Kafka positions, c/u/d ${got.c}/${got.u}/${got.d} (expected ${w.counts.c}/${w.counts.u}/${w.counts.d})`;
     await c.query(`DROP SCHEMA ${quoteIdent(schema)} CASCADE`);
-    return { name, ok, check, events: w.events, seconds: t.seconds, eventsPerSec: rate(w.events, t.seconds), peakRssMiB: t.stats.peakRssMiB, cpuSeconds: t.stats.cpuSeconds };
+    return {
+      name, ok, check, events: w.events, seconds: t.seconds, eventsPerSec: rate(w.events, t.seconds), peakRssMiB: t.stats.peakRssMiB,
+      cpuSeconds: t.stats.cpuSeconds, extra: { ...t.cpu },
+    };
   });
 }

@@ -79,6 +79,8 @@ describe('flags', () => {
     expect(() => parseArgs(['--events', 'many'])).toThrow(/--events needs an integer/);
     expect(() => parseArgs(['--only', 'fast'])).toThrow(/--only: unknown run name.*choose from/);
     expect(() => parseArgs(['--bogus'])).toThrow(/unknown flag "--bogus"/);
+    expect(parseArgs(['--topics', 'bench_20261124145516_f569']).topics).toBe('bench_20261124145516_f569');
+    expect(() => parseArgs(['--topics', 'orders'])).toThrow(/--topics needs the id of an earlier run/);
   });
 });
 

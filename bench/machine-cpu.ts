@@ -1,0 +1,75 @@
+/**
+ * Where the machine's CPU went during a run: the whole machine (/proc/stat), the stack's Kafka
+ * broker and PostgreSQL server. On a 2-core machine the three share the cores with the worker,
+ * so this split says whether a run was bound by the worker or by the machine.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+const STACK = resolve(__dirname, '../.stack');
+
+interface Snapshot {
+  busy: number;
+  total: number;
+  kafka: number;
+  pg: number;
+}
+
+/** utime+stime (+ reaped children's when `children`), in ticks; 0 when the process is gone. */
+function processTicks(pid: number, children: boolean): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
+  } catch {
+    return 0;
+  }
+}
+
+function pidFrom(file: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const n = Number(readFileSync(file, 'utf8').split('\n')[0]);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/** The postmaster (with the backends it reaped) plus its live children. */
+function pgTicks(postmaster: number): number {
+  let t = processTicks(postmaster, true);
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[1]) === postmaster) t += Number(f[11]) + Number(f[12]);
+    } catch {
+      // exited while we looked
+    }
+  }
+  return t;
+}
+
+export function snapshot(): Snapshot {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
+  const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0);
+  const kafkaPid = pidFrom(join(STACK, 'kafka/kafka.pid'));
+  const pgPid = pidFrom(join(STACK, 'pg/data/postmaster.pid'));
+  return { busy: total - idle, total, kafka: kafkaPid ? processTicks(kafkaPid, false) : 0, pg: pgPid ? pgTicks(pgPid) : 0 };
+}
+
+export interface CpuSplit {
+  /** Share of all cores busy over the run, 0..100. */
+  machineBusyPct: number;
+  kafkaCpuSeconds: number;
+  pgCpuSeconds: number;
+}
+
+export function since(a: Snapshot): CpuSplit {
+  const b = snapshot();
+  return {
+    machineBusyPct: Math.round((100 * (b.busy - a.busy)) / Math.max(1, b.total - a.total)),
+    kafkaCpuSeconds: Math.round((b.kafka - a.kafka) / CLOCK_TICKS * 10) / 10,
+    pgCpuSeconds: Math.round((b.pg - a.pg) / CLOCK_TICKS * 10) / 10,
+  };
+}
