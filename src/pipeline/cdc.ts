@@ -184,22 +184,26 @@ export class CdcPipeline {
     // Hot path: one clock read per batch (and after each flush), the position moved in one step
     // before a flush and at the end rather than per record.
     let now = Date.now();
-    let last: bigint | undefined;
+    let last: RawRecord | undefined;
+    // Offsets rise within a batch: when the first is new, all are (no BigInt per record).
+    let checkOld = BigInt(b.records[0]!.offset) < pos.next;
     for (const rec of b.records) {
-      const offset = BigInt(rec.offset);
-      if (offset < pos.next) {
-        b.resolve(rec.offset); // already applied or already buffered (a re-fetch after a rejoin)
-        continue;
+      if (checkOld) {
+        if (BigInt(rec.offset) < pos.next) {
+          b.resolve(rec.offset); // already applied or already buffered (a re-fetch after a rejoin)
+          continue;
+        }
+        checkOld = false;
       }
       const ev = this.decode(rec);
       if (ev) this.add(ev, now);
       const op = ev ? ev.op : 'tombstone';
       counts.set(op, (counts.get(op) ?? 0) + 1);
-      last = offset;
+      last = rec;
       b.resolve(rec.offset);
       this.firstTakenMs ??= now;
       if (this.buffers.due(now)) {
-        this.positions.advance(topic, partition, last);
+        this.positions.advance(topic, partition, BigInt(last.offset));
         await this.flush('limit');
         now = Date.now();
         // A failed heartbeat (broker restarting, rebalance starting) is kafkajs's to handle: it
@@ -210,7 +214,7 @@ export class CdcPipeline {
         if (b.isStale() || this.state !== 'running' || !this.positions.get(topic, partition)) break;
       }
     }
-    if (last !== undefined && this.positions.get(topic, partition)) this.positions.advance(topic, partition, last);
+    if (last !== undefined && this.positions.get(topic, partition)) this.positions.advance(topic, partition, BigInt(last.offset));
     for (const [op, count] of counts) this.deps.emitter.emit('consumed', { topic, partition, op: op as ChangeEvent['op'], count });
     this.deps.emitter.emit('buffered', { bytes: this.buffers.bytes, events: this.buffers.events });
   }

@@ -73,8 +73,16 @@ export function formatTime(usOfDay: number, nanos = 0): string {
 }
 
 /** Split a BC date's ' BC' suffix so the time goes between date and era. */
+let lastDays = NaN;
+let lastDate = '';
+
 function joinTs(days: number, time: string): string {
-  const date = formatDate(days);
+  // Timestamps of a stream mostly fall on a few days: keep the last day's text.
+  if (days !== lastDays) {
+    lastDate = formatDate(days);
+    lastDays = days;
+  }
+  const date = lastDate;
   return date.endsWith(' BC') ? `${date.slice(0, -3)} ${time} BC` : `${date} ${time}`;
 }
 

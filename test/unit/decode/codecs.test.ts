@@ -5,6 +5,7 @@ import { InexactNumber } from '../../../src/decode/codecs/types';
 import { quoteElement } from '../../../src/decode/codecs/array';
 import { formatDate } from '../../../src/decode/codecs/time';
 import { protectBigInts } from '../../../src/decode/json';
+import { decimalConverter, scaledText, unscaledFromBase64 } from '../../../src/decode/codecs/numeric';
 
 const ctx: CodecContext = {
   placeholder: '__debezium_unavailable_value',
@@ -61,6 +62,30 @@ describe('Decimal', () => {
     expect(() => s.convert('12,3')).toThrow(ConvertError);
     expect(conv({ type: 'float64' }, 0.1)).toBe('0.1');
     expect(codec({ type: 'float64', parameters: src }).pgType).toBe('numeric(10,3)');
+  });
+});
+
+describe('Decimal short fast path', () => {
+  it('agrees with the BigInt path for every length up to 8 bytes, both signs, scales -2..6', () => {
+    let seed = 7;
+    const next = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) & 0xff;
+    const edges = [[], [0], [0x7f], [0x80], [0xff], [0x80, 0], [0x7f, 0xff, 0xff, 0xff, 0xff, 0xff], [0x80, 0, 0, 0, 0, 0], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff]];
+    const cases: number[][] = [...edges];
+    for (let len = 1; len <= 8; len++) for (let i = 0; i < 200; i++) cases.push(Array.from({ length: len }, next));
+    for (const bytes of cases) {
+      const b64 = Buffer.from(bytes).toString('base64');
+      for (let scale = -2; scale <= 6; scale++) {
+        expect(decimalConverter(scale)(b64)).toBe(scaledText(unscaledFromBase64(b64), scale));
+      }
+    }
+    expect(decimalConverter(2)(Buffer.from([0x30, 0x39]).toString('base64'))).toBe('123.45');
+    expect(decimalConverter(2)(Buffer.from([0xcf, 0xc7]).toString('base64'))).toBe('-123.45');
+  });
+
+  it('leaves non-canonical padding bits to the general path (which ignores them, as Java does not write them)', () => {
+    // 'AB==' carries non-zero padding bits; 'AA==' is the canonical one-byte zero.
+    expect(decimalConverter(0)('AB==')).toBe(scaledText(unscaledFromBase64('AB=='), 0));
+    expect(decimalConverter(1)('AA==')).toBe('0.0');
   });
 });
 
