@@ -185,12 +185,14 @@ export class CdcPipeline {
     // before a flush and at the end rather than per record.
     let now = Date.now();
     let last: RawRecord | undefined;
+    /** Last record skipped as already applied; kafkajs is told once, like the taken ones. */
+    let skipped: string | undefined;
     // Offsets rise within a batch: when the first is new, all are (no BigInt per record).
     let checkOld = BigInt(b.records[0]!.offset) < pos.next;
     for (const rec of b.records) {
       if (checkOld) {
         if (BigInt(rec.offset) < pos.next) {
-          b.resolve(rec.offset); // already applied or already buffered (a re-fetch after a rejoin)
+          skipped = rec.offset; // already applied or already buffered (a re-fetch after a rejoin)
           continue;
         }
         checkOld = false;
@@ -200,10 +202,10 @@ export class CdcPipeline {
       const op = ev ? ev.op : 'tombstone';
       counts.set(op, (counts.get(op) ?? 0) + 1);
       last = rec;
-      b.resolve(rec.offset);
       this.firstTakenMs ??= now;
       if (this.buffers.due(now)) {
         this.positions.advance(topic, partition, BigInt(last.offset));
+        b.resolve(last.offset);
         await this.flush('limit');
         now = Date.now();
         // A failed heartbeat (broker restarting, rebalance starting) is kafkajs's to handle: it
@@ -214,6 +216,10 @@ export class CdcPipeline {
         if (b.isStale() || this.state !== 'running' || !this.positions.get(topic, partition)) break;
       }
     }
+    // kafkajs is told once per batch (its offset parsing per record cost more than the rest of the loop):
+    // the next fetch starts after the last record taken or skipped.
+    const upTo = last?.offset ?? skipped;
+    if (upTo !== undefined) b.resolve(upTo);
     if (last !== undefined && this.positions.get(topic, partition)) this.positions.advance(topic, partition, BigInt(last.offset));
     for (const [op, count] of counts) this.deps.emitter.emit('consumed', { topic, partition, op: op as ChangeEvent['op'], count });
     this.deps.emitter.emit('buffered', { bytes: this.buffers.bytes, events: this.buffers.events });
