@@ -1,6 +1,6 @@
 /** Command-line flags of `npm run bench`. Every problem names the flag and the fix. */
 
-export const RUN_NAMES = ['merge', 'merge-schemaless', 'jdbc', 'pg-limit', 'append', 'latency', 'scale', 'consumer'] as const;
+export const RUN_NAMES = ['merge', 'merge-schemaless', 'jdbc', 'pg-limit', 'append', 'latency', 'scale', 'consumer', 'decode'] as const;
 export type RunName = (typeof RUN_NAMES)[number];
 
 export interface BenchArgs {

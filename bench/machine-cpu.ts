@@ -73,3 +73,19 @@ export function since(a: Snapshot): CpuSplit {
     pgCpuSeconds: Math.round((b.pg - a.pg) / CLOCK_TICKS * 10) / 10,
   };
 }
+
+/**
+ * Waits (at most `maxMs`) until the machine has been nearly idle for a second: what the previous
+ * run left behind (PostgreSQL writing out its checkpoint, Kafka Connect's JVM collecting garbage)
+ * must not count against the next one. Returns the milliseconds waited.
+ */
+export async function settle(maxMs = 30_000, busyPct = 15): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    const a = snapshot();
+    await new Promise((r) => setTimeout(r, 1000));
+    const b = snapshot();
+    const pct = (100 * (b.busy - a.busy)) / Math.max(1, b.total - a.total);
+    if (pct < busyPct || Date.now() - t0 >= maxMs) return Date.now() - t0;
+  }
+}

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs, type RunName } from './args';
 import { renderMarkdown, type BenchReport } from './report';
 import { failed, type RunResult } from './result';
-import { consumerOnlyRun } from './runners/consumer';
+import { consumerOnlyRun, decodeOnlyRun } from './runners/consumer';
 import { jdbcRun, removeConnector } from './runners/jdbc';
 import { latencyRun } from './runners/latency';
 import { appendRun, mergeRun } from './runners/nilus';
@@ -19,6 +19,7 @@ import { kafka, machineFacts, quoteIdent, TARGET_URL, withPg } from './stack';
 import { factories, produceWorkload } from './topics';
 import { Workload } from './workload';
 import { renderTop, selfTimes } from './cpuprofile';
+import { settle } from './machine-cpu';
 
 const log = (s: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
 
@@ -61,6 +62,7 @@ async function main(): Promise<number> {
     merge: () => mergeRun({ name: 'merge', schema: schema('merge'), prefix: id, flavour: 'typed', workload: w }),
     'merge-schemaless': () => mergeRun({ name: 'merge-schemaless', schema: schema('merge_nos'), prefix: `${id}_nos`, flavour: 'raw', workload: w }),
     consumer: () => consumerOnlyRun(fs[0]!.topic, w),
+    decode: () => decodeOnlyRun(fs[0]!.topic, id, w),
     jdbc: () => jdbcRun(`${id}_jdbc`, fs[0]!.topic, w),
     'pg-limit': () => pgLimitRun(schema('pglimit'), w),
     append: () => appendRun('append', schema('append'), id, w),
@@ -70,7 +72,10 @@ async function main(): Promise<number> {
   const runs: RunResult[] = [];
   try {
     for (const name of args.runs) {
-      log(`run ${name}…`);
+      // Each run starts on a quiet machine: the previous one's writes checkpointed, its load gone.
+      await withPg(TARGET_URL, (c) => c.query('CHECKPOINT')).catch((e: unknown) => log(`checkpoint: ${String(e)}`));
+      const waited = await settle();
+      log(`run ${name}… (machine settled after ${(waited / 1000).toFixed(0)} s)`);
       const r = await plan[name]().catch((err: unknown) => failed(name, err));
       runs.push(r);
       log(`  ${r.ok ? 'ok' : 'FAIL'}: ${r.ok ? `${r.eventsPerSec} events/s in ${r.seconds.toFixed(2)} s; ` : ''}${r.check}`);
