@@ -10,6 +10,8 @@ interface Entry {
   readonly partition: number;
   stored: bigint | null;
   next: bigint;
+  /** Where tracking started: the first offset taken since the partition was (re)started. */
+  readonly origin: bigint;
 }
 
 const tpKey = (topic: string, partition: number): string => `${partition}:${topic}`;
@@ -23,7 +25,7 @@ export class Positions {
 
   /** Starts tracking a partition at `next`; `stored` is what PostgreSQL holds (null: nothing yet). */
   start(topic: string, partition: number, next: bigint, stored: bigint | null): void {
-    this.entries.set(tpKey(topic, partition), { topic, partition, stored, next });
+    this.entries.set(tpKey(topic, partition), { topic, partition, stored, next, origin: next });
   }
 
   /** Records that everything before `offset + 1` has been taken. */
@@ -60,7 +62,7 @@ export class Positions {
     this.entries.clear();
   }
 
-  tracked(): { topic: string; partition: number }[] {
-    return [...this.entries.values()].map((e) => ({ topic: e.topic, partition: e.partition }));
+  tracked(): { topic: string; partition: number; origin: bigint }[] {
+    return [...this.entries.values()].map((e) => ({ topic: e.topic, partition: e.partition, origin: e.origin }));
   }
 }

@@ -64,6 +64,11 @@ export class CdcPipeline {
    */
   private inFlight: Promise<void> | undefined;
   private applying = false;
+  /**
+   * The flush in flight was fenced and `refence` has not run yet: nothing more is flushed (its
+   * offsets would be built on the fenced ones) until what is held is dropped and re-read.
+   */
+  private fenced = false;
   private kafkaCommits: Promise<void> = Promise.resolve();
   /** Undecodable records taken since the last flush; they commit with it. */
   private pendingDead: DeadLetter[] = [];
@@ -213,7 +218,7 @@ export class CdcPipeline {
         await b.heartbeat().catch((err: Error) => this.deps.log.debug({ err: String(err) }, 'heartbeat failed'));
         // A fenced flush (another member applied our partitions) clears every position: the rest
         // of this batch must not be taken; the next fetch resumes from PostgreSQL's offsets.
-        if (b.isStale() || this.state !== 'running' || !this.positions.get(topic, partition)) break;
+        if (b.isStale() || this.state !== 'running' || this.fenced || !this.positions.get(topic, partition)) break;
       }
     }
     // kafkajs is told once per batch (its offset parsing per record cost more than the rest of the loop):
@@ -292,6 +297,7 @@ export class CdcPipeline {
    */
   private async flush(reason: string): Promise<void> {
     await this.inFlight;
+    if (this.fenced) return;
     const offsets = this.positions.pending();
     if (this.buffers.events === 0 && offsets.length === 0 && this.pendingDead.length === 0) {
       this.firstTakenMs = undefined;
@@ -323,8 +329,9 @@ export class CdcPipeline {
       await this.withRetry(() => attempt(false));
     } catch (err) {
       if (err instanceof FencedError) {
+        this.fenced = true;
         // Under the lock, so it never cuts into a batch being taken.
-        void this.lock.run(async () => this.refence(err));
+        void this.lock.run(() => this.refence(err)).catch((e: Error) => this.fail(e));
         return;
       }
       if (this.cfg.errors.tolerance !== 'all' || classifyError(err) !== 'data') {
@@ -355,13 +362,35 @@ export class CdcPipeline {
     for (const d of dead) this.deps.log.warn({ topic: d.topic, partition: d.partition, offset: d.offset, reason: d.reason }, 'skipped a record that cannot apply (no dead-letter destination configured)');
   }
 
-  /** Another member applied our partitions: drop what we hold and re-read from stored offsets. */
-  private refence(err: FencedError): void {
+  /**
+   * Another member applied our partitions: drop what we hold and re-read every partition we held
+   * from the offset PostgreSQL now stores. The seek is made here, not left to the next batch of
+   * each partition: what was dropped may be a partition's last records, and no later batch would
+   * come to resume it.
+   */
+  private async refence(err: FencedError): Promise<void> {
     this.deps.log.warn({ partitions: err.partitions }, err.message);
+    const held = this.positions.tracked();
     this.buffers.drainAll();
     this.positions.clear();
     this.pendingDead = [];
     this.firstTakenMs = undefined;
+    this.fenced = false;
+    if (held.length === 0 || this.state !== 'running') return;
+    const topics = [...new Set(held.map((t) => t.topic))];
+    const stored = await this.withRetry(() => this.deps.applier.storedOffsets(this.groupId, topics), 'stored offsets');
+    for (const t of held) {
+      const mark = stored.find((m) => m.topic === t.topic && m.partition === t.partition);
+      // Nothing stored yet for this partition: back to where this member started taking it.
+      const offset = mark ? mark.next : t.origin.toString();
+      try {
+        this.source.seek(t.topic, t.partition, offset);
+      } catch (e) {
+        // No longer ours (a rebalance under way): its next owner resumes from PostgreSQL anyway.
+        this.deps.log.debug({ topic: t.topic, partition: t.partition, err: String(e) }, 'seek after a fence skipped');
+      }
+    }
+    this.deps.log.info({ partitions: held.length }, 're-reading from the offsets stored in PostgreSQL');
   }
 
   /**
