@@ -13,13 +13,13 @@ import type { CoreEmitter } from '../core/events';
 import { DataError, FatalError, FencedError } from '../core/errors';
 import { Mutex } from '../core/lock';
 import { retry } from '../core/retry';
-import type { ChangeEvent, Flush, OffsetMark, TableRef } from '../core/types';
+import type { ChangeEvent, Flush, OffsetMark, RawRecord, TableRef } from '../core/types';
 import { Decoder } from '../decode';
 import { BufferSet } from '../buffer';
 import type { PgApplier, RejectedRow } from '../apply';
 import { classifyError } from '../core/classify';
-import type { DeadLetter, DeadLetterSink } from '../deadletter';
-import { UNAVAILABLE, type RawRecord, type Row } from '../core/types';
+import { rejectedLetter, type DeadLetter, type DeadLetterSink } from '../deadletter';
+import { withTimeout } from '../core/timeout';
 import { Positions } from '../commit/positions';
 import { KafkaSource, type SourceBatch } from '../source/kafka-source';
 import { Router } from './route';
@@ -415,27 +415,3 @@ export class CdcPipeline {
 }
 
 const KAFKA_COMMIT_TIMEOUT_MS = 30_000;
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** A rejected row as a dead letter: its key and decoded values as JSON (the raw record stays in Kafka at its offset). */
-function rejectedLetter(r: RejectedRow): DeadLetter {
-  const json = (row: Row) => JSON.stringify(row, (_k, v: unknown) => (v === UNAVAILABLE ? '__debezium_unavailable_value' : v));
-  const code = (r.error as { code?: string }).code;
-  return {
-    topic: r.pos?.topic ?? '',
-    partition: r.pos?.partition ?? -1,
-    offset: r.pos?.offset ?? '-1',
-    key: null,
-    value: Buffer.from(json(r.row)),
-    reason: `${r.table} rejected the ${r.op}: ${r.error.message}${code ? ` (SQLSTATE ${code})` : ''}`,
-    errorClass: 'data',
-  };
-}
