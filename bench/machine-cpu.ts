@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-const CLOCK_TICKS = 100; // USER_HZ on Linux
+export const CLOCK_TICKS = 100; // USER_HZ on Linux
 const STACK = resolve(__dirname, '../.stack');
 
 interface Snapshot {
@@ -16,15 +16,25 @@ interface Snapshot {
   pg: number;
 }
 
-/** utime+stime (+ reaped children's when `children`), in ticks; 0 when the process is gone. */
-function processTicks(pid: number, children: boolean): number {
+/**
+ * The fields of /proc/<pid>/stat after the command name (which may hold spaces or parentheses:
+ * split after the last ')'), so [1] is ppid, [11]/[12] utime/stime, [13]/[14] reaped children's;
+ * undefined when the process is gone.
+ */
+export function statFields(pid: number | string): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return 0;
+    return undefined;
   }
+}
+
+/** utime+stime (+ reaped children's when `children`), in ticks; 0 when the process is gone. */
+function processTicks(pid: number | string, children: boolean): number {
+  const f = statFields(pid);
+  if (!f) return 0;
+  return Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
 }
 
 function pidFrom(file: string): number | undefined {
@@ -38,13 +48,7 @@ function pgTicks(postmaster: number): number {
   let t = processTicks(postmaster, true);
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(f[1]) === postmaster) t += Number(f[11]) + Number(f[12]);
-    } catch {
-      // exited while we looked
-    }
+    if (Number(statFields(d)?.[1]) === postmaster) t += processTicks(d, false); // 0 if it exited meanwhile
   }
   return t;
 }

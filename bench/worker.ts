@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BROKERS, TARGET_URL } from './stack';
+import { CLOCK_TICKS, statFields } from './machine-cpu';
 
 export interface WorkerManifest {
   name: string;
@@ -95,15 +96,11 @@ export interface ProcStats {
   cpuSeconds: number;
 }
 
-const CLOCK_TICKS = 100; // USER_HZ on Linux
-
 /** Reads VmHWM and CPU time of a live process; call it before the process exits. */
 export function procStats(pid: number): ProcStats {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
-  // The command name may hold spaces or parentheses: split after the last ')'.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(pid) ?? [];
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   return { peakRssMiB: hwm ? Number(hwm[1]) / 1024 : NaN, cpuSeconds: (utime + stime) / CLOCK_TICKS };
