@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs, type RunName } from './args';
 import { renderMarkdown, type BenchReport } from './report';
 import { failed, type RunResult } from './result';
-import { consumerOnlyRun, decodeOnlyRun } from './runners/consumer';
+import { consumerOnlyRun, decodeOnlyRun } from './runners/stages';
 import { jdbcRun, removeConnector } from './runners/jdbc';
 import { latencyRun } from './runners/latency';
 import { appendRun, mergeRun } from './runners/nilus';
