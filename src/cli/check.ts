@@ -2,13 +2,12 @@
  * `nilus-pg check`: connect with the manifest's settings and confirm each thing the pipeline
  * will need, one line per check, before anything runs. Read-only: it creates nothing.
  */
-import { Kafka, logLevel } from 'kafkajs';
 import type pg from 'pg';
 import { NilusError } from '../core/errors';
 import type { PipelineConfig } from '../config/types';
 import { parseTableName, tableSelected } from '../config/names';
 import { connectPg } from '../connect/pg';
-import { kafkaConfig } from '../connect/kafka';
+import { createKafka } from '../source/kafka-config';
 import { tableName } from '../apply/sql/ident';
 
 export interface CheckLine {
@@ -108,7 +107,7 @@ export function matchingTopics(cfg: NonNullable<PipelineConfig['cdc']>, topics: 
 
 async function checkKafka(cfg: PipelineConfig, add: Add): Promise<void> {
   const cdc = cfg.cdc!;
-  const kafka = new Kafka({ ...kafkaConfig(cdc.kafka), logLevel: logLevel.NOTHING, connectionTimeout: 5000, retry: { retries: 1 } });
+  const kafka = createKafka(cdc.kafka, { connectionTimeoutMs: 5000, retries: 1 });
   const admin = kafka.admin();
   try {
     await admin.connect();

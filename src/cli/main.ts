@@ -88,7 +88,7 @@ async function check(manifest: string, connectionsPath: string | undefined, io: 
 async function run(manifest: string, connectionsPath: string | undefined): Promise<number> {
   const cfg = await loadConfig(manifest, { connectionsPath });
   // Imported lazily: validate/check must not load the whole pipeline.
-  const { runPipeline } = await import('../pipeline/run');
+  const { runPipeline } = await import('../service/run');
   return runPipeline(cfg, { signals: true });
 }
 

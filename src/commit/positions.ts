@@ -10,6 +10,8 @@ interface Entry {
   readonly partition: number;
   stored: bigint | null;
   next: bigint;
+  /** What PostgreSQL is known to hold (a flush COMMITted it, or it was read back); null: nothing yet. */
+  confirmed: bigint | null;
   /** Where tracking started: the first offset taken since the partition was (re)started. */
   readonly origin: bigint;
 }
@@ -25,7 +27,7 @@ export class Positions {
 
   /** Starts tracking a partition at `next`; `stored` is what PostgreSQL holds (null: nothing yet). */
   start(topic: string, partition: number, next: bigint, stored: bigint | null): void {
-    this.entries.set(tpKey(topic, partition), { topic, partition, stored, next, origin: next });
+    this.entries.set(tpKey(topic, partition), { topic, partition, stored, next, confirmed: stored, origin: next });
   }
 
   /** Records that everything before `offset + 1` has been taken. */
@@ -46,12 +48,27 @@ export class Positions {
     return out;
   }
 
-  /** After a successful flush: the marks are what PostgreSQL now holds. */
+  /** A flush carrying these marks started: the next flush continues from them (its compare-and-set `from`). */
   markStored(marks: readonly OffsetMark[]): void {
     for (const m of marks) {
       const e = this.entries.get(tpKey(m.topic, m.partition));
       if (e) e.stored = BigInt(m.next);
     }
+  }
+
+  /** After a flush COMMITted: its marks are known to be in PostgreSQL. */
+  confirm(marks: readonly OffsetMark[]): void {
+    for (const m of marks) {
+      const e = this.entries.get(tpKey(m.topic, m.partition));
+      if (e) e.confirmed = BigInt(m.next);
+    }
+  }
+
+  /** What PostgreSQL is known to hold, per tracked partition (what Kafka is told on shutdown). */
+  storedMarks(): OffsetMark[] {
+    const out: OffsetMark[] = [];
+    for (const e of this.entries.values()) if (e.confirmed !== null) out.push({ topic: e.topic, partition: e.partition, next: e.confirmed.toString() });
+    return out;
   }
 
   forget(topic: string, partition: number): void {

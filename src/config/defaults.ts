@@ -15,6 +15,9 @@ export const DEFAULTS = {
     /** Group id is `nilus-pg.<manifest name>` unless `group.id` is given. */
     groupIdPrefix: 'nilus-pg.',
     topicRefreshMs: 30_000,
+    /** A dead member's partitions move after this long (Kafka's own default is 45 s). */
+    sessionTimeoutMs: 10_000,
+    heartbeatIntervalMs: 1_000,
     binaryHandlingMode: 'bytes' as const,
     autoOffsetReset: 'earliest' as const,
   },
@@ -32,7 +35,8 @@ export const DEFAULTS = {
   },
   errors: {
     tolerance: 'none' as const,
-    retryMaxAttempts: 10,
+    /** Unset in the manifest: transient failures are retried until they clear. */
+    retryMaxAttempts: Infinity,
     retryInitialMs: 200,
     retryMaxMs: 30_000,
   },

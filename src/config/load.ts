@@ -113,6 +113,8 @@ function cdcSource(m: RawManifest, kafka: KafkaConnection): CdcSource {
     exclude: compileList(exc).regexes,
     groupId: c['group.id'] ?? `${DEFAULTS.cdc.groupIdPrefix}${m.name}`,
     topicRefreshMs: c['topic.refresh.ms'] ?? DEFAULTS.cdc.topicRefreshMs,
+    sessionTimeoutMs: c['session.timeout.ms'] ?? DEFAULTS.cdc.sessionTimeoutMs,
+    heartbeatIntervalMs: c['heartbeat.interval.ms'] ?? DEFAULTS.cdc.heartbeatIntervalMs,
     binaryHandlingMode: c['binary.handling.mode'] ?? DEFAULTS.cdc.binaryHandlingMode,
     fromBeginning: (c['auto.offset.reset'] ?? DEFAULTS.cdc.autoOffsetReset) === 'earliest',
   };

@@ -7,6 +7,7 @@ import { ConfigError, type ConfigProblem } from '../core/errors';
 import { schemaProblems } from './schema-check';
 import { canMatchSeveral, compileList, hasTablePlaceholder, isMixedCase, parseTableName, unknownPlaceholders } from './names';
 import { parseYaml, problemAt, type PathSeg, type YamlSource } from './yaml-source';
+import { DEFAULTS } from './defaults';
 
 export interface RawCdc {
   'topic.prefix': string;
@@ -16,6 +17,8 @@ export interface RawCdc {
   'table.exclude.list'?: string;
   'group.id'?: string;
   'topic.refresh.ms'?: number;
+  'session.timeout.ms'?: number;
+  'heartbeat.interval.ms'?: number;
   'binary.handling.mode'?: 'bytes' | 'base64' | 'hex';
   'auto.offset.reset'?: 'earliest' | 'latest';
 }
@@ -145,6 +148,11 @@ function cdcRules(m: RawManifest, src: YamlSource, at: (p: PathSeg[], msg: strin
   const c = m.spec.source.cdc;
   if (/^postgres(ql)?:\/\//.test(m.spec.source.address)) at(['spec', 'source', 'address'], 'a cdc source is Kafka: use kafka://host:port[,host:port] or dataos://NAME');
   if (m.spec.source.options?.source_table !== undefined) at(['spec', 'source', 'options', 'source_table'], 'source_table is for batch pipelines; a cdc pipeline selects tables with spec.source.cdc table.include.list / collection.include.list');
+  const session = c?.['session.timeout.ms'] ?? DEFAULTS.cdc.sessionTimeoutMs;
+  const beat = c?.['heartbeat.interval.ms'] ?? DEFAULTS.cdc.heartbeatIntervalMs;
+  if (beat * 3 > session) {
+    at(['spec', 'source', 'cdc', 'heartbeat.interval.ms'], `heartbeat.interval.ms (${beat}) must be at most a third of session.timeout.ms (${session}), or a late heartbeat or two would cost the group membership`);
+  }
   if (!c) {
     at(['spec', 'source'], 'a cdc pipeline needs spec.source.cdc with at least topic.prefix');
     return;

@@ -35,6 +35,9 @@ export interface CdcSource {
   readonly groupId: string;
   /** How often new topics are looked for, ms. */
   readonly topicRefreshMs: number;
+  /** Consumer-group session timeout and heartbeat interval, ms. */
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
   /** The connector's binary.handling.mode: how bytea values arrive as strings. */
   readonly binaryHandlingMode: 'bytes' | 'base64' | 'hex';
   /** Where a group with no stored offsets starts. */
@@ -45,7 +48,7 @@ export interface BufferLimits {
   readonly maxRows: number;
   readonly maxBytes: number;
   readonly maxAgeMs: number;
-  /** Fetching pauses when buffered bytes exceed this. */
+  /** Fetching pauses when the bytes held plus the bytes of the flush in flight reach this. */
   readonly memoryBudgetBytes: number;
 }
 
@@ -70,6 +73,7 @@ export interface ErrorHandling {
   /** Kafka Connect convention: 'none' stops on the first bad event, 'all' dead-letters it. */
   readonly tolerance: 'none' | 'all';
   readonly deadLetter?: { readonly kind: 'topic'; readonly topic: string } | { readonly kind: 'table'; readonly table: TableRef };
+  /** maxAttempts is Infinity unless the manifest sets errors.retry.max_attempts. */
   readonly retry: { readonly maxAttempts: number; readonly initialMs: number; readonly maxMs: number };
 }
 

@@ -16,7 +16,7 @@ export interface RetryInfo {
 }
 
 export interface RetryOptions {
-  /** Total attempts including the first; 1 = no retry. */
+  /** Total attempts including the first; 1 = no retry; Infinity = until it works or the signal aborts. */
   readonly maxAttempts: number;
   readonly initialMs: number;
   readonly maxMs: number;
@@ -76,8 +76,8 @@ export function backoffMs(attempt: number, initialMs: number, maxMs: number, ran
 }
 
 function checkOptions(o: RetryOptions): void {
-  if (!Number.isInteger(o.maxAttempts) || o.maxAttempts < 1) {
-    throw new RangeError(`retry: maxAttempts must be an integer >= 1, got ${o.maxAttempts}`);
+  if (!(Number.isInteger(o.maxAttempts) || o.maxAttempts === Infinity) || o.maxAttempts < 1) {
+    throw new RangeError(`retry: maxAttempts must be an integer >= 1 or Infinity, got ${o.maxAttempts}`);
   }
   if (!(o.initialMs >= 0)) throw new RangeError(`retry: initialMs must be >= 0, got ${o.initialMs}`);
   if (!(o.maxMs >= o.initialMs)) {

@@ -94,7 +94,8 @@ export interface RawRecord {
   readonly offset: string;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
-  readonly timestampMs: number;
+  /** Not read by the pipeline; fakes and fixtures may set it. */
+  readonly timestampMs?: number;
 }
 
 /** Destination table, always `<schema>.<table>`, names as they must appear in PostgreSQL. */

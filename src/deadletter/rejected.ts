@@ -16,3 +16,10 @@ export function rejectedLetter(r: RejectedRow): DeadLetter {
     errorClass: 'data',
   };
 }
+
+/** A rejected row for an operator: where it came from, the table, and PostgreSQL's reason. */
+export function describeRejection(r: RejectedRow): string {
+  const code = (r.error as { code?: string }).code;
+  const where = r.pos ? ` (topic ${r.pos.topic}, partition ${r.pos.partition}, offset ${r.pos.offset})` : '';
+  return `${r.table} rejected the ${r.op}${where}: ${r.error.message}${code ? ` (SQLSTATE ${code})` : ''}`;
+}

@@ -1,113 +1,180 @@
 /**
- * The source stage: a kafkajs consumer on every topic matching the pipeline's prefix and include
+ * The Source over kafkajs: a consumer on every topic matching the pipeline's prefix and include
  * list. Offsets are NOT auto-committed: PostgreSQL holds the truth (stored in the flush's own
  * transaction); Kafka gets the same offsets afterwards so lag tools see them.
+ *
+ * Liveness: the core's batch handler never waits for PostgreSQL, and kafkajs heartbeats from its
+ * fetch loop, also while every partition is paused (it then sleeps maxWaitTime and heartbeats).
+ * So a flush stalled on a lock or an outage does not cost the group membership, and the session
+ * timeout can be short enough for a dead member's partitions to move within seconds.
+ *
  * New matching topics are looked for every `topicRefreshMs`; when the set grows the consumer
- * re-subscribes (a rebalance, which the pipeline handles like any other).
+ * re-subscribes (a rebalance, which the core handles like any other).
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { OffsetMark, RawRecord } from '../core/types';
+import { classifyError } from '../core/classify';
+import { ConfigError } from '../core/errors';
 import { matchingTopics, type TopicFilter } from './topics';
 import { registerCompressionCodecs } from './codecs';
+import type { Source, SourceBatch, SourceHandler, TopicPartition } from './source';
 
-export interface SourceBatch {
-  readonly topic: string;
-  readonly partition: number;
-  readonly records: readonly RawRecord[];
-  readonly highWatermark: string;
-  /** True once a seek or rebalance made this batch obsolete: stop processing it. */
-  isStale(): boolean;
-  /** Tells kafkajs a record was taken, so the next fetch starts after it. */
-  resolve(offset: string): void;
-  heartbeat(): Promise<void>;
-}
-
-export interface SourceHooks {
-  batch(b: SourceBatch): Promise<void>;
-  /** Called on every (re)join with the partitions now assigned. */
-  assigned(partitions: { topic: string; partition: number }[]): void;
-  /** A rebalance started or the consumer is about to re-subscribe: flush what is held. */
-  revoking(): Promise<void>;
-  idle(idle: boolean): void;
-  /** kafkajs gave up (a crash it will not restart from). */
-  crashed(err: Error): void;
-}
-
-export interface SourceOptions {
+export interface KafkaSourceOptions {
   readonly groupId: string;
   readonly filter: TopicFilter;
   readonly fromBeginning: boolean;
   readonly topicRefreshMs: number;
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  /** Largest fetch response (compressed bytes) and per partition; derived from the memory budget. */
+  readonly fetchMaxBytes: number;
+  readonly fetchMaxBytesPerPartition: number;
   readonly log: (level: 'info' | 'warn' | 'debug', msg: string, fields?: object) => void;
 }
 
-export class KafkaSource {
+/** Where the manifest sets the session timeout, for error messages. */
+const SESSION_TIMEOUT_KEY = 'spec.source.cdc.session.timeout.ms';
+/** A crash kafkajs does not restart from but a new consumer may (see classify.ts): tried again after this. */
+const RESTART_AFTER_MS = 2_000;
+
+export class KafkaSource implements Source {
   private consumer: Consumer | undefined;
   private admin: Admin | undefined;
   private topics: string[] = [];
   private refreshTimer: NodeJS.Timeout | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private refreshing: Promise<void> = Promise.resolve();
+  private handler: SourceHandler | undefined;
 
-  constructor(private readonly kafka: Kafka, private readonly opts: SourceOptions) {
+  constructor(private readonly kafka: Kafka, private readonly opts: KafkaSourceOptions) {
     registerCompressionCodecs();
   }
 
-  /** Connects, subscribes to the matching topics (or waits idle for some to appear), runs. */
-  async start(hooks: SourceHooks): Promise<void> {
-    this.admin = this.kafka.admin();
-    await this.admin.connect();
-    this.topics = matchingTopics(await this.admin.listTopics(), this.opts.filter);
-    hooks.idle(this.topics.length === 0);
+  async start(handler: SourceHandler): Promise<void> {
+    this.handler = handler;
+    try {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      this.admin = admin;
+      await this.checkSessionTimeout(admin);
+      this.topics = matchingTopics(await admin.listTopics(), this.opts.filter);
+    } catch (err) {
+      await this.admin?.disconnect().catch(() => undefined);
+      this.admin = undefined;
+      throw err;
+    }
+    handler.connected(true);
+    handler.topics(this.topics);
+    handler.idle(this.topics.length === 0);
     if (this.topics.length === 0) {
       this.opts.log('warn', 'no topic matches the prefix and include list yet; waiting for one', {
         prefix: this.opts.filter.prefix,
         refreshMs: this.opts.topicRefreshMs,
       });
     } else {
-      await this.runConsumer(hooks);
+      await this.runConsumer();
     }
     this.refreshTimer = setInterval(() => {
-      this.refreshing = this.refresh(hooks).catch((err) =>
-        this.opts.log('warn', 'topic refresh failed; will try again', { err: String(err) }),
-      );
+      this.refreshing = this.refresh().catch((err) => this.opts.log('warn', 'topic refresh failed; will try again', { err: String(err) }));
     }, this.opts.topicRefreshMs);
     this.refreshTimer.unref();
   }
 
-  private async refresh(hooks: SourceHooks): Promise<void> {
+  seek(tp: TopicPartition, offset: string): void {
+    try {
+      this.consumer?.seek({ topic: tp.topic, partition: tp.partition, offset });
+    } catch (err) {
+      // Not running (re-subscribing) or not ours any more: its next owner resumes from PostgreSQL.
+      this.opts.log('debug', 'seek skipped', { topic: tp.topic, partition: tp.partition, err: String(err) });
+    }
+  }
+
+  pause(tps: readonly TopicPartition[]): void {
+    this.flow('pause', tps);
+  }
+
+  resume(tps: readonly TopicPartition[]): void {
+    this.flow('resume', tps);
+  }
+
+  private flow(what: 'pause' | 'resume', tps: readonly TopicPartition[]): void {
+    if (tps.length === 0 || !this.consumer) return;
+    try {
+      this.consumer[what](byTopic(tps));
+    } catch (err) {
+      // A consumer between subscribe and run (re-subscribing): its GROUP_JOIN re-applies the state.
+      this.opts.log('debug', `${what} skipped`, { err: String(err) });
+    }
+  }
+
+  async commit(marks: readonly OffsetMark[]): Promise<void> {
+    if (!this.consumer || marks.length === 0) return;
+    await this.consumer.commitOffsets(marks.map((m) => ({ topic: m.topic, partition: m.partition, offset: m.next })));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    await this.refreshing;
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    if (consumer) await consumer.disconnect(); // leaves the group
+    const admin = this.admin;
+    this.admin = undefined;
+    if (admin) await admin.disconnect();
+  }
+
+  private async refresh(): Promise<void> {
     if (this.stopped || !this.admin) return;
     const now = matchingTopics(await this.admin.listTopics(), this.opts.filter);
     const added = now.filter((t) => !this.topics.includes(t));
     if (added.length === 0 || this.stopped) return;
     this.opts.log('info', 'new matching topics; re-subscribing', { added });
     this.topics = now;
+    this.handler!.topics(now);
     if (this.consumer) {
-      await hooks.revoking();
-      await this.consumer.disconnect();
+      this.handler!.revoking();
+      const old = this.consumer;
       this.consumer = undefined;
+      await old.disconnect();
     }
-    hooks.idle(false);
-    await this.runConsumer(hooks);
+    this.handler!.idle(false);
+    await this.runConsumer();
   }
 
-  private async runConsumer(hooks: SourceHooks): Promise<void> {
+  private async runConsumer(): Promise<void> {
+    const handler = this.handler!;
     const consumer = this.kafka.consumer({
       groupId: this.opts.groupId,
-      // Fetch big: the sink is batch-oriented and PostgreSQL likes large flushes.
-      maxBytesPerPartition: 1024 * 1024,
-      maxBytes: 4 * 1024 * 1024,
+      sessionTimeout: this.opts.sessionTimeoutMs,
+      heartbeatInterval: this.opts.heartbeatIntervalMs,
+      // The core never holds a batch long, so a rejoin is quick; a minute covers a slow decode.
+      rebalanceTimeout: Math.max(60_000, this.opts.sessionTimeoutMs),
+      maxBytesPerPartition: this.opts.fetchMaxBytesPerPartition,
+      maxBytes: this.opts.fetchMaxBytes,
       maxWaitTimeInMs: 200,
     });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const assignment = e.payload.memberAssignment as Record<string, number[]>;
-      hooks.assigned(Object.entries(assignment).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition }))));
+      handler.connected(true);
+      handler.assigned(Object.entries(assignment).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition }))));
     });
-    consumer.on(consumer.events.REBALANCING, () => {
-      void hooks.revoking();
-    });
+    consumer.on(consumer.events.REBALANCING, () => handler.revoking());
     consumer.on(consumer.events.CRASH, (e) => {
-      if (!e.payload.restart) hooks.crashed(e.payload.error);
+      if (consumer !== this.consumer || this.stopped) return;
+      handler.connected(false);
+      if (e.payload.restart) return; // kafkajs reconnects and rejoins by itself
+      const err = explainCrash(e.payload.error, this.opts.sessionTimeoutMs);
+      if (classifyError(err) !== 'retriable') return handler.crashed(err);
+      // kafkajs gave up on an error that clears by itself (a coordinator moving): start a new consumer.
+      this.opts.log('warn', 'the Kafka consumer stopped on a transient error; starting a new one', { err: err.message, afterMs: RESTART_AFTER_MS });
+      this.consumer = undefined;
+      this.restartTimer = setTimeout(() => {
+        if (this.stopped) return;
+        void consumer.disconnect().catch(() => undefined).then(() => this.runConsumer()).catch((e2: Error) => handler.crashed(e2));
+      }, RESTART_AFTER_MS);
     });
     await consumer.connect();
     await consumer.subscribe({ topics: this.topics, fromBeginning: this.opts.fromBeginning });
@@ -116,60 +183,63 @@ export class KafkaSource {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
-      eachBatch: (p) => hooks.batch(toSourceBatch(p)),
+      eachBatch: (p) => handler.batch(toSourceBatch(p)),
     });
   }
 
-  /** Makes the next fetch of a partition start at `offset` (the offset stored in PostgreSQL). */
-  seek(topic: string, partition: number, offset: string): void {
-    this.consumer?.seek({ topic, partition, offset });
-  }
-
-  /** Commits applied offsets to Kafka, so lag tools see them. PostgreSQL stays the truth. */
-  async commit(marks: readonly OffsetMark[]): Promise<void> {
-    if (!this.consumer || marks.length === 0) return;
-    await this.consumer.commitOffsets(marks.map((m) => ({ topic: m.topic, partition: m.partition, offset: m.next })));
-  }
-
-  /** Per-partition high watermarks, for lag. */
-  async highWatermarks(): Promise<{ topic: string; partition: number; high: string }[]> {
-    if (!this.admin) return [];
-    const out: { topic: string; partition: number; high: string }[] = [];
-    for (const topic of this.topics) {
-      for (const p of await this.admin.fetchTopicOffsets(topic)) out.push({ topic, partition: p.partition, high: p.high });
+  /**
+   * The broker refuses a session timeout outside group.min/max.session.timeout.ms only when the
+   * consumer joins, as a bare INVALID_SESSION_TIMEOUT; asked up front, the error names the limits.
+   */
+  private async checkSessionTimeout(admin: Admin): Promise<void> {
+    let limits: { min: number; max: number } | undefined;
+    try {
+      const { brokers } = await admin.describeCluster();
+      const res = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: 4 /* BROKER */, name: String(brokers[0]!.nodeId), configNames: ['group.min.session.timeout.ms', 'group.max.session.timeout.ms'] }],
+      });
+      const entries = res.resources[0]?.configEntries ?? [];
+      const value = (name: string) => Number(entries.find((c) => c.configName === name)?.configValue);
+      limits = { min: value('group.min.session.timeout.ms'), max: value('group.max.session.timeout.ms') };
+    } catch (err) {
+      this.opts.log('debug', 'could not read the broker limits of the session timeout', { err: String(err) });
+      return; // not allowed to describe configs: the join will say
     }
-    return out;
+    const t = this.opts.sessionTimeoutMs;
+    if (Number.isFinite(limits.min) && Number.isFinite(limits.max) && (t < limits.min || t > limits.max)) {
+      throw new ConfigError([{ path: SESSION_TIMEOUT_KEY, message: `${t} is outside the broker's limits (group.min.session.timeout.ms ${limits.min}, group.max.session.timeout.ms ${limits.max}); set it within them` }]);
+    }
   }
+}
 
-  /** Stops fetching (waits for the batch in hand to finish) and disconnects. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.refreshTimer) clearInterval(this.refreshTimer);
-    await this.refreshing;
-    if (this.consumer) await this.consumer.disconnect();
-    this.consumer = undefined;
-    if (this.admin) await this.admin.disconnect();
-    this.admin = undefined;
+function explainCrash(err: Error, sessionTimeoutMs: number): Error {
+  if ((err as { type?: string }).type === 'INVALID_SESSION_TIMEOUT') {
+    return new ConfigError([{ path: SESSION_TIMEOUT_KEY, message: `the broker refused ${sessionTimeoutMs} ms (outside its group.min/max.session.timeout.ms); set it within them` }]);
   }
+  return err;
+}
+
+function byTopic(tps: readonly TopicPartition[]): { topic: string; partitions: number[] }[] {
+  const m = new Map<string, number[]>();
+  for (const tp of tps) {
+    const ps = m.get(tp.topic);
+    if (ps) ps.push(tp.partition);
+    else m.set(tp.topic, [tp.partition]);
+  }
+  return [...m].map(([topic, partitions]) => ({ topic, partitions }));
 }
 
 function toSourceBatch(p: EachBatchPayload): SourceBatch {
   const { batch } = p;
-  const records: RawRecord[] = batch.messages.map((m) => ({
-    topic: batch.topic,
-    partition: batch.partition,
-    offset: m.offset,
-    key: m.key,
-    value: m.value,
-    timestampMs: Number(m.timestamp),
-  }));
+  const { topic, partition } = batch;
+  const records: RawRecord[] = batch.messages.map((m) => ({ topic, partition, offset: m.offset, key: m.key, value: m.value, timestampMs: 0 }));
   return {
-    topic: batch.topic,
-    partition: batch.partition,
+    topic,
+    partition,
     records,
     highWatermark: batch.highWatermark,
     isStale: () => p.isStale() || !p.isRunning(),
     resolve: (o) => p.resolveOffset(o),
-    heartbeat: () => p.heartbeat(),
   };
 }

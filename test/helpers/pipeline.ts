@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
 import { buildConfig, parseManifest } from '../../src/config';
-import { startService, type Service } from '../../src/pipeline/run';
+import { startService, type Service } from '../../src/service/run';
 import { createLogger } from '../../src/observe/logger';
 import { kafkaBrokers } from './stack';
 import { produce } from './kafka';

@@ -1,7 +1,7 @@
 /** Batch pipelines: a PostgreSQL source table into the destination with replace, append and merge. */
 import { Pool } from 'pg';
 import { buildConfig, parseManifest } from '../../../src/config';
-import { runPipeline } from '../../../src/pipeline/run';
+import { runPipeline } from '../../../src/service/run';
 import { createLogger } from '../../../src/observe/logger';
 import { createTestSchema, dropTestSchemaUnlessFailed, newPool, targetPgUrl } from '../../helpers/pg';
 import { sourcePgUrl } from '../../helpers/stack';

@@ -38,7 +38,7 @@ describe('loadConfig', () => {
     expect(cfg.cdc?.topicRefreshMs).toBe(DEFAULTS.cdc.topicRefreshMs);
     expect(cfg.cdc?.fromBeginning).toBe(true);
     expect(cfg.buffer).toEqual({ maxRows: 25000, maxBytes: 64 * 1024 * 1024, maxAgeMs: 250, memoryBudgetBytes: 128 * 1024 * 1024 });
-    expect(cfg.errors).toEqual({ tolerance: 'none', retry: { maxAttempts: 10, initialMs: 200, maxMs: 30000 } });
+    expect(cfg.errors).toEqual({ tolerance: 'none', retry: { maxAttempts: Infinity, initialMs: 200, maxMs: 30000 } });
     expect(cfg.observe).toEqual({ httpPort: 9464, logLevel: 'info', flushLogIntervalMs: 10000 });
     expect(cfg.sink.options).toEqual({ destTable: 'analytics.{table}', strategy: 'merge', autoCreate: true, autoEvolve: true, mongoMode: 'flatten', staleGuard: false });
     expect(cfg.sink.pg.password).toBe('hunter2');
@@ -123,11 +123,16 @@ describe('schema and defaults agree', () => {
     expect([opts['batch.max_rows'].default, opts['batch.max_bytes'].default, opts['batch.max_age_ms'].default, opts.memory_budget_bytes.default]).toEqual([
       DEFAULTS.buffer.maxRows, DEFAULTS.buffer.maxBytes, DEFAULTS.buffer.maxAgeMs, DEFAULTS.buffer.memoryBudgetBytes,
     ]);
-    expect([opts['errors.tolerance'].default, opts['errors.retry.max_attempts'].default, opts['errors.retry.initial_ms'].default, opts['errors.retry.max_ms'].default]).toEqual([
-      DEFAULTS.errors.tolerance, DEFAULTS.errors.retryMaxAttempts, DEFAULTS.errors.retryInitialMs, DEFAULTS.errors.retryMaxMs,
+    expect([opts['errors.tolerance'].default, opts['errors.retry.initial_ms'].default, opts['errors.retry.max_ms'].default]).toEqual([
+      DEFAULTS.errors.tolerance, DEFAULTS.errors.retryInitialMs, DEFAULTS.errors.retryMaxMs,
     ]);
+    // No number in the schema: unset means retried until it works.
+    expect(opts['errors.retry.max_attempts'].default).toBeUndefined();
+    expect(DEFAULTS.errors.retryMaxAttempts).toBe(Infinity);
     expect([opts.http_port.default, opts.log_level.default, opts.flush_log_interval_ms.default]).toEqual([DEFAULTS.observe.httpPort, DEFAULTS.observe.logLevel, DEFAULTS.observe.flushLogIntervalMs]);
-    expect([cdc['topic.refresh.ms'].default, cdc['auto.offset.reset'].default]).toEqual([DEFAULTS.cdc.topicRefreshMs, DEFAULTS.cdc.autoOffsetReset]);
+    expect([cdc['topic.refresh.ms'].default, cdc['auto.offset.reset'].default, cdc['session.timeout.ms'].default, cdc['heartbeat.interval.ms'].default]).toEqual([
+      DEFAULTS.cdc.topicRefreshMs, DEFAULTS.cdc.autoOffsetReset, DEFAULTS.cdc.sessionTimeoutMs, DEFAULTS.cdc.heartbeatIntervalMs,
+    ]);
   });
 
   it('docs/manifest.md and the README carry the reference generated from the current schema', () => {

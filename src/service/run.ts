@@ -3,7 +3,6 @@
  * SIGTERM/SIGINT stop gracefully (stop fetching, flush, commit, disconnect); a second signal
  * exits at once.
  */
-import { Kafka, logLevel as KafkaLogLevel } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { PipelineConfig } from '../config/types';
 import { maskConfig } from '../config';
@@ -11,15 +10,14 @@ import { parseTableName } from '../config/names';
 import { CoreEmitter } from '../core/events';
 import { FatalError } from '../core/errors';
 import { createPool } from '../connect/pg';
-import { kafkaConfig } from '../connect/kafka';
 import { PgApplier } from '../apply';
 import { createLogger, type Logger } from '../observe/logger';
 import { attachLogging } from '../observe/log-events';
 import { createMetrics } from '../observe/metrics';
 import { startHttpServer } from '../observe/http';
 import { createHealthTracker } from '../observe/health';
-import { CdcPipeline } from './cdc';
-import { createDeadLetterSink } from '../deadletter';
+import { retry, type RetryInfo } from '../core/retry';
+import { createCdc } from './cdc';
 import { runBatch } from './batch';
 
 export interface RunOptions {
@@ -69,13 +67,13 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
   const health = createHealthTracker(emitter, { stuckAfterMs: 60_000, requireKafka: cfg.mode === 'cdc' });
   const http = await startHttpServer({ port: cfg.observe.httpPort, registry: metrics.registry, health: () => health.health() });
   log.info({ port: http.port }, 'serving /metrics /healthz /readyz');
-  let pool: Pool | undefined;
+  let pool: () => Pool | undefined = () => undefined;
   const cleanup = async () => {
     logging.close();
     metrics.close();
     health.close();
     await http.close();
-    await pool?.end();
+    await pool()?.end();
   };
   const finish = (p: Promise<void>): Promise<number> =>
     p.then(
@@ -86,25 +84,25 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
       },
     ).finally(cleanup);
   try {
-    const pg = await createPool(cfg.sink.pg);
-    pool = pg;
-    watchClients(pg, log);
-    emitter.emit('state', { pgConnected: true });
-    const applier = new PgApplier(pg, cfg.sink.options, { emitter, log: (msg, fields) => log.info(fields ?? {}, msg) });
-    await applier.init();
     if (cfg.mode === 'batch') {
-      const done = finish(runBatch(cfg, { pool: pg, applier, emitter, log }));
+      const batch = startBatch(cfg, emitter, log, (p) => watchClients(p, log));
+      pool = batch.pool;
+      const done = finish(batch.done);
       return { httpPort: http.port, emitter, done, stop: () => done };
     }
-    const pipeline = await startCdc(cfg, pg, applier, emitter, log);
-    const done = finish(pipeline.done);
+    const dest = parseTableName(cfg.sink.options.destTable);
+    if (typeof dest === 'string') throw new FatalError(dest);
+    const cdc = createCdc(cfg, dest, emitter, log, (p) => watchClients(p, log));
+    pool = cdc.pool;
+    const done = finish(cdc.core.done);
+    void cdc.core.start();
     return {
       httpPort: http.port,
       emitter,
       done,
       stop: async () => {
         log.info('stopping: flushing what is held');
-        await pipeline.stop();
+        await cdc.core.stop();
         return done;
       },
     };
@@ -115,16 +113,27 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
   }
 }
 
-async function startCdc(cfg: PipelineConfig, pool: Pool, applier: PgApplier, emitter: CoreEmitter, log: Logger): Promise<CdcPipeline> {
-  const dest = parseTableName(cfg.sink.options.destTable);
-  if (typeof dest === 'string') throw new FatalError(dest);
-  const kafka = new Kafka({ ...kafkaConfig(cfg.cdc!.kafka), logLevel: KafkaLogLevel.WARN, logCreator: kafkaLogCreator(log) });
-  const deadLetter = createDeadLetterSink(cfg.errors.deadLetter, { pool, kafka, pipeline: cfg.name });
-  await deadLetter?.init();
-  const pipeline = new CdcPipeline(cfg, { kafka, applier, emitter, log, dest, ...(deadLetter ? { deadLetter } : {}) });
-  void pipeline.done.finally(() => deadLetter?.close()).catch(() => undefined);
-  await pipeline.start();
-  return pipeline;
+/** A batch run: PostgreSQL start-up retried like the CDC core's, then one copy. */
+function startBatch(cfg: PipelineConfig, emitter: CoreEmitter, log: Logger, watch: (pool: Pool) => void): { done: Promise<void>; pool: () => Pool | undefined } {
+  let pool: Pool | undefined;
+  const onRetry = (info: RetryInfo) => {
+    emitter.emit('state', { pgConnected: false });
+    emitter.emit('retry', info);
+  };
+  const done = (async () => {
+    const applier = await retry('start-up', async () => {
+      if (!pool) {
+        pool = await createPool(cfg.sink.pg);
+        watch(pool);
+      }
+      const a = new PgApplier(pool, cfg.sink.options, { emitter, log: (msg, fields) => log.info(fields ?? {}, msg) });
+      await a.init();
+      return a;
+    }, { ...cfg.errors.retry, onRetry });
+    emitter.emit('state', { pgConnected: true });
+    await runBatch(cfg, { pool: pool!, applier, emitter, log });
+  })();
+  return { done, pool: () => pool };
 }
 
 /**
@@ -142,16 +151,4 @@ function watchClients(pool: Pool, log: Logger): void {
 function secretsOf(cfg: PipelineConfig): string[] {
   const s = [cfg.sink.pg.password, cfg.cdc?.kafka.sasl?.password, cfg.batch?.connection.password];
   return s.filter((x): x is string => typeof x === 'string' && x.length > 0);
-}
-
-/** kafkajs logs through our pino logger (JSON, secrets scrubbed), not its own console lines. */
-function kafkaLogCreator(log: Logger) {
-  const kl = log.child({ component: 'kafkajs' });
-  return () =>
-    ({ level, log: entry }: { level: number; log: { message: string } & Record<string, unknown> }) => {
-      const { message, ...rest } = entry;
-      if (level <= KafkaLogLevel.ERROR) kl.error(rest, message);
-      else if (level === KafkaLogLevel.WARN) kl.warn(rest, message);
-      else kl.debug(rest, message);
-    };
 }

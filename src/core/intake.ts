@@ -1,0 +1,72 @@
+/**
+ * Intake: one Kafka record at a time into the buffers — decode, route to its target, resolve its
+ * key columns, add. No I/O. The error policy for a record that can never apply is applied here, in
+ * one place for every stage: any `DataError` (undecodable, wrong shape, no key for merge, a value
+ * the buffer refuses) is returned to the caller as a rejection, whatever stage raised it; other
+ * errors (a target-name collision, a bug) propagate and stop the pipeline.
+ */
+import { DataError } from './errors';
+import type { ChangeEvent, RawRecord, SourceTable, Strategy, TableRef } from './types';
+import type { DeadLetter } from '../deadletter';
+import type { BufferSet } from '../buffer';
+
+/** Key of a table whose first event is a truncate: nothing to match yet, apply only truncates. */
+const TRUNCATE_ONLY: readonly string[] = ['(truncate)'];
+
+export interface IntakeDeps {
+  readonly decode: (rec: RawRecord) => ChangeEvent | null;
+  readonly route: (src: SourceTable) => TableRef;
+  /** Key columns for a (non-truncate) event of `table`; throws DataError when merge has none. */
+  readonly keys: (eventKeyColumns: readonly string[], table: SourceTable) => readonly string[];
+  readonly strategy: Exclude<Strategy, 'replace'>;
+  readonly primaryKey?: readonly string[];
+  readonly buffers: BufferSet;
+}
+
+/** What became of one record. */
+export type Taken =
+  | { readonly kind: 'event'; readonly op: ChangeEvent['op'] }
+  | { readonly kind: 'tombstone' }
+  | { readonly kind: 'rejected'; readonly letter: DeadLetter; readonly error: DataError };
+
+export class Intake {
+  /** By the Router's TableRef, which is one object per destination. */
+  private readonly keysByTarget = new Map<TableRef, readonly string[]>();
+
+  constructor(private readonly deps: IntakeDeps) {}
+
+  take(rec: RawRecord, nowMs: number): Taken {
+    try {
+      const ev = this.deps.decode(rec);
+      if (ev === null) return TOMBSTONE;
+      const target = this.deps.route(ev.table);
+      this.deps.buffers.add(target, this.deps.strategy, this.keysOf(ev, target), ev, nowMs);
+      return { kind: 'event', op: ev.op };
+    } catch (err) {
+      if (!(err instanceof DataError)) throw err;
+      return { kind: 'rejected', error: err, letter: letterOf(rec, err) };
+    }
+  }
+
+  /** After a fence: nothing held any more. */
+  reset(): void {
+    this.keysByTarget.clear();
+  }
+
+  /**
+   * A truncate carries no key (and needs none): it takes the key the table's other events use,
+   * so it lands in the same buffer and keeps its place in the order.
+   */
+  private keysOf(ev: ChangeEvent, target: TableRef): readonly string[] {
+    if (ev.op === 't') return this.keysByTarget.get(target) ?? this.deps.primaryKey ?? TRUNCATE_ONLY;
+    const keys = this.deps.keys(ev.keyColumns, ev.table);
+    if (this.keysByTarget.get(target) !== keys) this.keysByTarget.set(target, keys);
+    return keys;
+  }
+}
+
+const TOMBSTONE: Taken = { kind: 'tombstone' };
+
+export function letterOf(rec: RawRecord, err: Error): DeadLetter {
+  return { topic: rec.topic, partition: rec.partition, offset: rec.offset, key: rec.key, value: rec.value, reason: err.message, errorClass: 'data' };
+}

@@ -1,0 +1,126 @@
+/**
+ * Assembles a CDC pipeline's stages around the core: the Kafka source, the decoder, the router,
+ * the buffers, the applier and the dead-letter sink. PostgreSQL (pool, offsets table, dead-letter
+ * sink) is prepared inside the core's `starting` state, so an unreachable database at start-up is
+ * retried like any outage, and a stop during start-up ends cleanly.
+ */
+import type { Pool } from 'pg';
+import type { PipelineConfig } from '../config/types';
+import { requirePrimaryKey } from '../config';
+import type { CoreEmitter } from '../core/events';
+import { FatalError } from '../core/errors';
+import type { TableRef } from '../core/types';
+import { createPool } from '../connect/pg';
+import { PgApplier } from '../apply';
+import { BufferSet } from '../buffer';
+import { Decoder } from '../decode';
+import { createDeadLetterSink, type DeadLetterSink } from '../deadletter';
+import { CdcCore } from '../core/cdc-core';
+import { Flusher, type ApplierPort } from '../core/flusher';
+import { Intake } from '../core/intake';
+import { Router } from '../pipeline/route';
+import { createKafka } from '../source/kafka-config';
+import { KafkaSource } from '../source/kafka-source';
+import type { Logger } from '../observe/logger';
+
+export interface CdcService {
+  readonly core: CdcCore;
+  /** The pool, once start-up made it (for cleanup). */
+  pool(): Pool | undefined;
+}
+
+/** Fetch sizes from the memory budget: a fetch response is decompressed whole, so it stays a small share. */
+export function fetchSizes(budgetBytes: number): { maxBytes: number; perPartition: number } {
+  const maxBytes = Math.max(256 * 1024, Math.min(8 * 1024 * 1024, Math.floor(budgetBytes / 32)));
+  return { maxBytes, perPartition: Math.max(128 * 1024, Math.min(1024 * 1024, Math.floor(maxBytes / 4))) };
+}
+
+export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmitter, log: Logger, watch: (pool: Pool) => void): CdcService {
+  const cdc = cfg.cdc;
+  if (!cdc) throw new FatalError('a cdc pipeline needs spec.source.cdc');
+  const { strategy } = cfg.sink.options;
+  if (strategy === 'replace') throw new FatalError('replace is not a cdc strategy'); // refused by config already
+  const kafka = createKafka(cdc.kafka, { log });
+  const sizes = fetchSizes(cfg.buffer.memoryBudgetBytes);
+  const source = new KafkaSource(kafka, {
+    groupId: cdc.groupId,
+    filter: { prefix: cdc.topicPrefix, include: cdc.include, exclude: cdc.exclude },
+    fromBeginning: cdc.fromBeginning,
+    topicRefreshMs: cdc.topicRefreshMs,
+    sessionTimeoutMs: cdc.sessionTimeoutMs,
+    heartbeatIntervalMs: cdc.heartbeatIntervalMs,
+    fetchMaxBytes: sizes.maxBytes,
+    fetchMaxBytesPerPartition: sizes.perPartition,
+    log: (level, msg, fields) => log[level](fields ?? {}, msg),
+  });
+  const decoder = new Decoder({
+    topicPrefix: cdc.topicPrefix,
+    mongoMode: cfg.sink.options.mongoMode,
+    ...(cdc.binaryHandlingMode === 'hex' ? { binaryStringMode: 'hex' as const } : {}),
+  });
+  const router = new Router(dest);
+  const buffers = new BufferSet(cfg.buffer);
+  const intake = new Intake({
+    decode: (rec) => decoder.decode(rec),
+    route: (src) => router.route(src),
+    keys: (cols, table) => requirePrimaryKey(cfg, cols, table),
+    strategy,
+    ...(cfg.sink.options.primaryKey ? { primaryKey: cfg.sink.options.primaryKey } : {}),
+    buffers,
+  });
+
+  // Made during start-up (inside the core's retries); the ports below reach them once made.
+  let pool: Pool | undefined;
+  let applier: PgApplier | undefined;
+  let deadLetter: DeadLetterSink | undefined;
+  const ready = <T>(x: T | undefined): T => {
+    if (x === undefined) throw new FatalError('PostgreSQL used before start-up finished');
+    return x;
+  };
+  const applierPort: ApplierPort = {
+    apply: (flush, opts) => ready(applier).apply(flush, opts),
+    storedOffsets: (groupId, topics) => ready(applier).storedOffsets(groupId, topics),
+  };
+  const deadLetterPort: DeadLetterSink | undefined = cfg.errors.deadLetter
+    ? {
+        init: async () => undefined,
+        send: (items, tx) => ready(deadLetter).send(items, tx),
+        close: async () => deadLetter?.close(),
+      }
+    : undefined;
+
+  const flusher = new Flusher({
+    applier: applierPort,
+    errors: cfg.errors,
+    emitter,
+    warn: (msg, fields) => log.warn(fields, msg),
+    ...(deadLetterPort ? { deadLetter: deadLetterPort } : {}),
+  });
+  const core = new CdcCore({
+    groupId: cdc.groupId,
+    source,
+    intake,
+    buffers,
+    flusher,
+    emitter,
+    log,
+    tolerance: cfg.errors.tolerance,
+    memoryBudgetBytes: cfg.buffer.memoryBudgetBytes,
+    maxAgeMs: cfg.buffer.maxAgeMs,
+    prepare: async () => {
+      if (!pool) {
+        pool = await createPool(cfg.sink.pg);
+        watch(pool);
+      }
+      applier ??= new PgApplier(pool, cfg.sink.options, { emitter, log: (msg, fields) => log.info(fields ?? {}, msg) });
+      await applier.init();
+      if (cfg.errors.deadLetter && !deadLetter) {
+        const sink = createDeadLetterSink(cfg.errors.deadLetter, { pool, kafka, pipeline: cfg.name });
+        await sink?.init();
+        deadLetter = sink;
+      }
+    },
+  });
+  void core.done.finally(() => deadLetter?.close()).catch(() => undefined);
+  return { core, pool: () => pool };
+}
