@@ -47,7 +47,7 @@ pg_answers() { [[ "$(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d nilus_target
 kafka_answers() { node "$1/scripts/stack/probe.js" kafka "127.0.0.1:$KAFKA_PORT" >/dev/null 2>&1; }
 clone_to() {
   mkdir -p -- "$(dirname -- "$1")"
-  git clone -q -- "$ROOT" "$1"
+  git -c safe.directory="*" clone -q -- "$ROOT" "$1"
   ln -s -- "$ROOT/node_modules" "$1/node_modules"
 }
 
@@ -69,6 +69,7 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT   # so a timeout still runs cleanup
 
 started=$SECONDS
 # --- A: a clone in a mode-700 folder --------------------------------------------------------
@@ -147,7 +148,7 @@ if command -v useradd >/dev/null; then
   fi
   TMP_C="$(mktemp -d)"
   C="$TMP_C/nilus-pg"
-  git clone -q -- "$ROOT" "$C"
+  git -c safe.directory="*" clone -q -- "$ROOT" "$C"
   chown -R "$TEST_USER:" "$TMP_C"
   pg_as_user pg_up >"$TMP_C/up.out" 2>&1 || { cat "$TMP_C/up.out" >&2; fail "C: pg_up as $TEST_USER"; }
   pg_answers || fail "C: PostgreSQL does not answer"
