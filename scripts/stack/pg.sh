@@ -29,7 +29,8 @@ pg_bin() {
 as_pg_owner() {
   if [[ "$(id -u)" == 0 ]]; then
     id postgres >/dev/null 2>&1 || die "running as root needs a 'postgres' OS user (apt-get install -y postgresql creates it)"
-    runuser -u postgres -- "$@"
+    # From /: the caller's folder may be one postgres cannot enter (pg_ctl would warn about it).
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
