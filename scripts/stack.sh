@@ -2,11 +2,15 @@
 # Local stack for nilus-pg, without Docker: a single-node KRaft Kafka broker, a private
 # PostgreSQL cluster with logical decoding and (on request) Kafka Connect with the Debezium
 # PostgreSQL source and JDBC sink plugins. Jars come from Maven Central into .cache/stack/,
-# state and logs live in .stack/.
+# state and logs live in .stack/ - except PostgreSQL's folder when we run as root and the
+# `postgres` OS user cannot reach .stack/: then it lives in
+# /var/lib/nilus-pg-stack/<clone>-<hash of the .stack path>/pg and .stack/pg links to it.
 #
 #   bash scripts/stack.sh up [--connect]   start (idempotent); NILUS_STACK_CONNECT=1 = --connect
-#   bash scripts/stack.sh down             stop what `up` started (pid files, pg_ctl)
-#   bash scripts/stack.sh status           one line per component: state, pid, address
+#   bash scripts/stack.sh down             stop what `up` started (pid files, pg_ctl); keeps data
+#   bash scripts/stack.sh status           one line per component: state, pid, address; then
+#                                          the folder each component keeps its data in
+#   bash scripts/stack.sh clean            down, then delete all state and data (a clean slate)
 #
 # Ports: NILUS_KAFKA_PORT (9092), NILUS_KAFKA_CONTROLLER_PORT (9093), NILUS_PG_PORT (55432),
 # NILUS_CONNECT_PORT (8083); all bound to 127.0.0.1.
@@ -17,7 +21,7 @@ source "$STACK_DIR/kafka.sh"
 source "$STACK_DIR/connect.sh"
 
 usage() {
-  echo "usage: bash scripts/stack.sh up [--connect] | down | status" >&2
+  echo "usage: bash scripts/stack.sh up [--connect] | down | status | clean" >&2
   exit 2
 }
 
@@ -36,6 +40,13 @@ cmd_up() {
     esac
   done
   preflight
+  # Every port this run needs, checked before anything starts: a second clone on the same
+  # ports gets one message naming each busy port and the variable that moves it.
+  local ports=()
+  pg_running || ports+=("$PG_PORT NILUS_PG_PORT PostgreSQL")
+  pid_alive "$KAFKA_PID" || ports+=("$KAFKA_PORT NILUS_KAFKA_PORT Kafka" "$CONTROLLER_PORT NILUS_KAFKA_CONTROLLER_PORT Kafka controller")
+  [[ "$with_connect" == 1 ]] && ! pid_alive "$CONNECT_PID" && ports+=("$CONNECT_PORT NILUS_CONNECT_PORT Kafka Connect")
+  ((${#ports[@]} == 0)) || require_ports "${ports[@]}"
   mkdir -p "$STATE"
   bash "$STACK_DIR/fetch.sh"
   pg_up
@@ -48,6 +59,7 @@ cmd_up() {
   echo "Kafka          $HOST:$KAFKA_PORT"
   if pid_alive "$CONNECT_PID"; then echo "Kafka Connect  http://$HOST:$CONNECT_PORT"; fi
   echo "Logs           $STATE/{pg,kafka,connect}/"
+  echo "PostgreSQL data $(service_where pg postgres "$PG_DIR")"
 }
 
 cmd_down() {
@@ -63,12 +75,28 @@ cmd_status() {
   pg_status || rc=1
   kafka_status || rc=1
   connect_status || true   # Connect is optional
+  echo
+  printf '%-10s %s\n' DATA FOLDER
+  printf '%-10s %s\n' postgresql "$(service_where pg postgres "$PG_DIR")"
+  printf '%-10s %s\n' kafka "$KAFKA_DIR" connect "$CONNECT_DIR"
   return "$rc"
+}
+
+# down, then delete the state folder and any data kept outside it.
+cmd_clean() {
+  case "$STATE" in
+    / | "$ROOT" | "$HOME") die "refusing to delete NILUS_STACK_STATE=$STATE" ;;
+  esac
+  cmd_down
+  pg_clean
+  rm -rf -- "$STATE"
+  log "removed $STATE"
 }
 
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   down) cmd_down ;;
   status) cmd_status ;;
+  clean) cmd_clean ;;
   *) usage ;;
 esac

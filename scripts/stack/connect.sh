@@ -33,7 +33,7 @@ CONF
 
 connect_up() {
   if pid_alive "$CONNECT_PID"; then log "Kafka Connect already running (pid $(cat "$CONNECT_PID"))"; return 0; fi
-  port_busy "$CONNECT_PORT" && die "port $CONNECT_PORT is taken by another process; set NILUS_CONNECT_PORT to a free port"
+  require_ports "$CONNECT_PORT NILUS_CONNECT_PORT Kafka Connect"
   connect_config
   java_args "$CONNECT_LOG"
   start_java "$CONNECT_PID" "$CONNECT_DIR/connect.out" "${JARGS[@]}" \

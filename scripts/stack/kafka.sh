@@ -53,8 +53,7 @@ kafka_format() {
 
 kafka_up() {
   if pid_alive "$KAFKA_PID"; then log "Kafka already running (pid $(cat "$KAFKA_PID"))"; return 0; fi
-  port_busy "$KAFKA_PORT" && die "port $KAFKA_PORT is taken by another process; set NILUS_KAFKA_PORT to a free port"
-  port_busy "$CONTROLLER_PORT" && die "port $CONTROLLER_PORT is taken; set NILUS_KAFKA_CONTROLLER_PORT to a free port"
+  require_ports "$KAFKA_PORT NILUS_KAFKA_PORT Kafka" "$CONTROLLER_PORT NILUS_KAFKA_CONTROLLER_PORT Kafka controller"
   kafka_config
   kafka_format
   java_args "$KAFKA_LOG"
