@@ -163,3 +163,23 @@ export class TcpProxy {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }
+
+/**
+ * Polls `probe` like until(), but fails at once, with the worker's output, when one of `workers`
+ * exits meanwhile (a worker that stops on start-up is a failure to report, not to wait out).
+ */
+export async function untilWhileRunning<T>(workers: RunningWorker[], what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    for (const [i, w] of workers.entries()) await expectRunning(w, `worker ${i + 1}`, `while waiting for ${what}`);
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `; last error: ${String(lastErr)}` : ''}`);
+    await sleep(everyMs);
+  }
+}
