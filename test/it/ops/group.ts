@@ -183,3 +183,11 @@ export async function untilWhileRunning<T>(workers: RunningWorker[], what: strin
     await sleep(everyMs);
   }
 }
+
+/** The worker's HTTP port (its "serving …" log line), failing at once if the worker exits first. */
+export function portOf(w: RunningWorker, timeoutMs = 30_000): Promise<number> {
+  return untilWhileRunning([w], 'the worker to log its HTTP port', async () => {
+    const m = /"port":(\d+),"msg":"serving/.exec(w.output());
+    return m ? Number(m[1]) : undefined;
+  }, timeoutMs, 100);
+}

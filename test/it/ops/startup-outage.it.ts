@@ -16,15 +16,15 @@ import { cdcManifest, produceMany } from '../../helpers/pipeline';
 import { kafkaBrokers } from '../../helpers/stack';
 import { EventFactory, ordersTable } from '../../fixtures/factory';
 import { churn, expectedOrders, freePort, httpGet, metricSum, ORDERS_TEXT, ordersRows, scrape, sleep } from './support';
-import { expectRunning, stopAll, storedTotal, TcpProxy, untilWhileRunning, withWorkerOutput } from './group';
-import { runWorker, workerPort, type RunningWorker } from './worker';
+import { expectRunning, portOf, stopAll, storedTotal, TcpProxy, untilWhileRunning, withWorkerOutput } from './group';
+import { runWorker, type RunningWorker } from './worker';
 
 const OUTAGE_MS = 6_000;
 const RETRY = { 'errors.retry.initial_ms': 200, 'errors.retry.max_ms': 1_000 };
 
 function connectionsFile(pgPort: number): string {
   const u = new URL(targetPgUrl());
-  return `connections:\n  target-pg:\n    type: postgresql\n    host: 127.0.0.1\n    port: ${pgPort}\n    database: ${u.pathname.slice(1)}\n    username: ${decodeURIComponent(u.username) || 'postgres'}\n    sslmode: disable\n    connect_timeout_ms: 2000\n`;
+  return `connections:\n  target-pg:\n    type: postgresql\n    host: 127.0.0.1\n    port: ${pgPort}\n    database: ${u.pathname.slice(1)}\n    username: ${decodeURIComponent(u.username) || 'postgres'}\n    password: ${decodeURIComponent(u.password) || 'unused-with-trust-auth'}\n    sslmode: disable\n    connect_timeout_ms: 2000\n`;
 }
 
 /** Retries counted so far (every operation), from the worker's /metrics. */
@@ -83,7 +83,7 @@ describe('a dependency unreachable at start-up', () => {
     let codes: number[] = [];
     await withWorkerOutput(prefix, () => [w], async () => {
       try {
-        const port = await workerPort(w);
+        const port = await portOf(w);
         await duringOutage(w, port, 'postgresql');
         expect(await storedTotal(pool, schema, groupId)).toBe(0);
 
@@ -119,7 +119,7 @@ describe('a dependency unreachable at start-up', () => {
     let codes: number[] = [];
     await withWorkerOutput(prefix, () => [w], async () => {
       try {
-        const httpPort = await workerPort(w);
+        const httpPort = await portOf(w);
         await duringOutage(w, httpPort, 'kafka');
         expect(await storedTotal(pool, schema, groupId)).toBe(0);
 
