@@ -29,7 +29,9 @@ const EVICTION = [
   /"msg":"partitions assigned"/,
   /not aware of this member/i,
   /UNKNOWN_MEMBER_ID/,
-  /re-reading from the offsets stored in PostgreSQL/,
+  /re-joining/i, // kafkajs: "… re-joining the group", "The group is rebalancing, re-joining"
+  /re-reading from the (offsets stored in PostgreSQL|stored offsets)/, // a fenced flush: another member took the partitions
+  /another consumer applied them/,
   /fenced/i,
 ];
 
