@@ -34,4 +34,4 @@ export interface DeadLetterSink {
 export { KafkaTopicDeadLetterSink, DEAD_LETTER_HEADERS, type KafkaTopicSinkOptions } from './kafka-topic';
 export { PgTableDeadLetterSink, type PgTableSinkOptions } from './pg-table';
 export { createDeadLetterSink, type DeadLetterDeps } from './factory';
-export { rejectedLetter } from './rejected';
+export { rejectedLetter, describeRejection, rejectionReason, rejectedColumn } from './rejected';
