@@ -134,6 +134,11 @@ export class Decoder {
         const bytes = stage === 'key' ? rec.key : value;
         throw new DataError(`${stage} is not valid JSON: ${safeText(e.message)}${bytes ? wireHint(bytes) : ''}`, where, { cause: e });
       }
+      if (e instanceof RangeError && /call stack/i.test(e.message)) {
+        // A value nested deeper than the stack allows (JSON.parse copes, turning it into jsonb does
+        // not): a record that can never apply, not a fault of the worker.
+        throw new DataError(`cannot decode ${stage}: it is nested too deeply to convert (e.g. jsonb nested thousands of levels)`, where, { cause: e });
+      }
       if (e instanceof InexactNumber && exact) {
         throw new DataError(`cannot decode ${stage}: an integer beyond 2^53 written as a float (exponent or fraction)`, where, { cause: e });
       }

@@ -38,6 +38,13 @@ describe('decode: bytes that are not JSON', () => {
       expect(classifyError(err)).toBe('data');
     });
   }
+  it('a schemaless value or key nested 100 000 levels deep is a DataError, not a stack overflow that stops the worker', () => {
+    const n = 100_000;
+    const deepValue = '{"op":"c","after":{"id":1,"name":' + '{"a":'.repeat(n) + '1' + '}'.repeat(n) + '},"source":{"schema":"public","table":"orders"}}';
+    expect(() => dec.decode(raw(deepValue))).toThrow(DataError);
+    expect(() => dec.decode(raw(deepValue))).toThrow(/value: it is nested too deeply/);
+    expect(() => dec.decode(raw('{"id":1}', '{"id":' + '['.repeat(n) + ']'.repeat(n) + '}'))).toThrow(/key: it is nested too deeply/);
+  });
   it('says what Confluent wire format is and what to configure', () => {
     expect(() => dec.decode(raw(Buffer.from([0, 0, 0, 1, 0x2c, 2, 3, 4])))).toThrow(/schema id 300: Confluent Schema Registry wire format.*JsonConverter/);
   });
