@@ -107,12 +107,16 @@ export class Router {
     }
     if (prior.source === source) return;
     const pg = { schema: pgIdentifier(ref.schema), table: pgIdentifier(ref.table) };
+    const cut = truncated(ref) || truncated(prior.ref);
     throw new FatalError(
       `source tables ${prior.source} and ${source} would land in the same PostgreSQL table: ` +
-        `${show(prior.ref)} and ${show(ref)} are both ${show(pg)} once PostgreSQL truncates each name part to ` +
-        `${PG_MAX_IDENT_BYTES} bytes. Nothing of ${source} was written. Use a shorter dest_table pattern ` +
-        `(spec.sink.options.dest_table, e.g. ${this.dest.schema}.{table} without a long prefix or suffix) or exclude one of the tables ` +
-        `(collection.exclude.list), then restart`,
+        (cut
+          ? `${show(prior.ref)} and ${show(ref)} are both ${show(pg)} once PostgreSQL truncates each name part to ` +
+            `${PG_MAX_IDENT_BYTES} bytes. Nothing of ${source} was written. Use a shorter dest_table pattern ` +
+            `(spec.sink.options.dest_table, e.g. ${this.dest.schema}.{table} without a long prefix or suffix)`
+          : `both resolve to ${show(ref)}. Nothing of ${source} was written. Make spec.sink.options.dest_table tell them apart ` +
+            `(e.g. ${this.dest.schema.includes('{schema}') ? this.dest.schema : `${this.dest.schema}`}.{schema}_{table})`) +
+        ` or exclude one of the tables (collection.exclude.list), then restart`,
     );
   }
 }

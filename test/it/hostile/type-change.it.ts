@@ -39,10 +39,11 @@ describe('hostile input: a column type that changes under the target', () => {
     expect(log).toMatch(new RegExp(`\\\\"${schema}\\\\"\\.\\\\"items\\\\"`));
     expect(log).toMatch(/column \\"qty\\"/);
     expect(log).toMatch(/old type integer, new type text/);
-    // Everything before the record applied and stored; nothing after it.
-    expect((await pool.query(`SELECT id FROM "${schema}".items ORDER BY id`)).rows.map((r) => r.id)).toEqual([1, 2, 3, 4, 5]);
-    const stored = await storedOffsets(pool, schema);
-    expect(stored[topic] ?? 0).toBe(badOffset);
+    // PostgreSQL's rejection rolls back the flush that held the record: what is stored is a
+    // consistent prefix before it (rows exactly those of the stored offsets), nothing at or after it.
+    const stored = (await storedOffsets(pool, schema))[topic] ?? 0;
+    expect(stored).toBeLessThanOrEqual(badOffset);
+    expect((await pool.query(`SELECT id FROM "${schema}".items ORDER BY id`)).rows.map((r) => r.id)).toEqual(Array.from({ length: stored }, (_v, i) => i + 1));
   });
 
   it('errors.tolerance all: the record of the new type is dead-lettered with the type change, the others apply', async () => {

@@ -112,3 +112,11 @@ describe('Router: collisions as PostgreSQL names tables', () => {
     expect(() => r.route({ schema: 'retail', table: 'items' })).toThrow(/retail\.orders and retail\.items/);
   });
 });
+
+describe('Router: two source tables, one target without truncation', () => {
+  it('same table name in two source schemas with dest_table <schema>.{table}: a stop that suggests {schema}', () => {
+    const r = new Router({ schema: 'mirror', table: '{table}' });
+    r.route({ schema: 'sales', table: 'orders' });
+    expect(() => r.route({ schema: 'archive', table: 'orders' })).toThrow(/sales\.orders and archive\.orders would land in the same PostgreSQL table: both resolve to "mirror"\."orders".*\{schema\}_\{table\}/);
+  });
+});
