@@ -146,9 +146,17 @@ class Fuzzer {
     }
     // either way, the mutation does not decide ---------------------------------------------------
     if (roll < 0.93) {
-      const buf = Buffer.from(JSON.stringify(value));
+      // Flips land in the row (`"after":{…}`). A flip in the `source` block could name another
+      // source table, which the pipeline rightly treats as one (a collision stops it: see
+      // name-collision.it.ts), so the row is where "garbled bytes" are meaningful.
+      const text = JSON.stringify(value);
+      const from = text.indexOf('"after":{');
+      const to = text.indexOf(',"source":', from);
+      const buf = Buffer.from(text);
+      const lo = Buffer.byteLength(text.slice(0, from));
+      const hi = Buffer.byteLength(text.slice(0, to));
       const flips = 1 + this.int(3);
-      for (let i = 0; i < flips; i++) buf[this.int(buf.length)] = this.pick(FLIP);
+      for (let i = 0; i < flips; i++) buf[lo + this.int(hi - lo)] = this.pick(FLIP);
       return { table, id, fate: 'either', mutation: `${flips} byte(s) flipped`, msg: enc(key, buf) };
     }
     if (roll < 0.97) {
