@@ -43,4 +43,23 @@ describe('hostile input: target names that collide after PostgreSQL truncates th
     const tables = (await pool.query(`SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1`, [schema])).rows.map((r) => r.tablename);
     expect(tables).not.toContain(shared);
   });
+
+  it('a source table that resolves to the offsets table or the dead-letter table stops, naming it, and leaves both alone', async () => {
+    const prefix = uniqueName('hname');
+    const offsets = items(prefix, 'nilus_offsets');
+    const normal = items(prefix, 'orders');
+    await createTopics([normal.topic, offsets.topic]);
+    await produce(normal.topic, [1, 2].flatMap((id) => normal.create({ id, name: `o${id}`, qty: id })));
+    await produce(offsets.topic, [1, 2].flatMap((id) => offsets.create({ id, name: `x${id}`, qty: id })));
+    const out = await runUntilStopped({
+      name: prefix, prefix, dest: `${schema}.{table}`, strategy: 'merge',
+      options: { 'errors.tolerance': 'all', 'errors.deadletter.table': `${schema}.dead_letters` },
+    });
+    expect(out.stoppedWith).toBe(1);
+    expect(out.logs).toMatch(/source table public\.nilus_offsets resolves to .*nilus_offsets.*the offsets table/);
+    // The offsets table kept its own shape: no column of the source table was added to it.
+    const cols = (await pool.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'nilus_offsets' ORDER BY ordinal_position`, [schema])).rows.map((r) => r.column_name);
+    expect(cols).not.toContain('name');
+    expect(cols).not.toContain('qty');
+  });
 });
