@@ -81,3 +81,21 @@ describe('nilus\'s own tables', () => {
     expect(p.map((x) => x.message).join('\n')).toMatch(/63-byte limit \(bytes of UTF-8\)/);
   });
 });
+
+describe('readable dead-letter text', () => {
+  it('value_text: UTF-8 kept with NUL escaped; not UTF-8 → null', async () => {
+    const { readableText } = await import('../../../src/deadletter/pg-table');
+    expect(readableText(null)).toBeNull();
+    expect(readableText(Buffer.from('{"a":"ü"}'))).toBe('{"a":"ü"}');
+    expect(readableText(Buffer.from([0x41, 0x00, 0x42]))).toBe('A\\u0000B');
+    expect(readableText(Buffer.from([0xff, 0x00, 0x7b]))).toBeNull();
+  });
+});
+
+describe('dest_table that is the offsets table', () => {
+  it('is refused, with the fix', () => {
+    const p = problems(manifest('      dest_table: analytics.nilus_offsets\n', '      topic.prefix: shop\n      table.include.list: "public.orders"\n'));
+    expect(p.map((x) => `${x.path}: ${x.message}`).join('\n')).toMatch(/dest_table: dest_table analytics\.nilus_offsets is the offsets table.*set state_schema/);
+    expect(problems(manifest('      dest_table: analytics.nilus_offsets\n      state_schema: state\n', '      topic.prefix: shop\n      table.include.list: "public.orders"\n'))).toEqual([]);
+  });
+});
