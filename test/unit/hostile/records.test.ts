@@ -1,5 +1,5 @@
 /** Issue 12, pure parts: per-record errors (decode, buffer, key), rejected rows, and what they say. */
-import { DataError } from '../../../src/core/errors';
+import { DataError, FatalError } from '../../../src/core/errors';
 import { classifyError } from '../../../src/core/classify';
 import type { ColumnSpec, Row, TableBatch } from '../../../src/core/types';
 import { BufferSet, TableBuffer } from '../../../src/buffer';
@@ -179,5 +179,39 @@ describe('classify: a dead-letter sink that is unreachable is an outage', () => 
     const lostPg = new Error('Connection terminated unexpectedly');
     expect(classifyError(lostPg)).toBe('retriable');
     expect(classifyError(Object.assign(new Error('x'), { name: 'KafkaJSNonRetriableError', retriable: false }))).toBe('fatal');
+  });
+});
+
+describe('PgTableDeadLetterSink.send: a failure is an outage or a fault of the sink, never poison', () => {
+  const sinkWith = async (fail: Error) => {
+    const { PgTableDeadLetterSink } = await import('../../../src/deadletter/pg-table');
+    const pool = {
+      query: async (sql: string) => {
+        if (sql.startsWith('CREATE TABLE')) return { rows: [] };
+        if (sql.startsWith('SELECT attname')) {
+          return { rows: ['id', 'topic', 'partition', 'kafka_offset', 'value_text', 'reason', 'error_class', 'created_at'].map((attname) => ({ attname, type: 'text' }))
+            .concat([{ attname: 'key', type: 'bytea' }, { attname: 'value', type: 'bytea' }]) };
+        }
+        throw fail;
+      },
+    };
+    const sink = new PgTableDeadLetterSink({ pool: pool as never, table: { schema: 'ops', table: 'dlq' } });
+    await sink.init();
+    return sink;
+  };
+  const letter = { topic: 't', partition: 0, offset: '1', key: null, value: Buffer.from([0]), reason: 'r', errorClass: 'data' };
+
+  it('a data-class failure of the insert becomes a FatalError (never dead-lettering the dead letters)', async () => {
+    const sink = await sinkWith(Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021', severity: 'ERROR' }));
+    const err = await sink.send([letter]).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(FatalError);
+    expect(classifyError(err)).toBe('fatal');
+    expect((err as Error).message).toMatch(/writing 1 dead letter\(s\) to "ops"\."dlq" failed/);
+  });
+
+  it('a lost connection passes through as retriable', async () => {
+    const sink = await sinkWith(new Error('Connection terminated unexpectedly'));
+    const err = await sink.send([letter]).then(() => undefined, (e: unknown) => e);
+    expect(classifyError(err)).toBe('retriable');
   });
 });
