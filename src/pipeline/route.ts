@@ -16,6 +16,7 @@ import { pgIdentifier, PG_MAX_IDENT_BYTES } from '../core/text';
 import type { SourceTable, TableRef } from '../core/types';
 import type { PipelineConfig } from '../config/types';
 import { offsetsTable } from '../apply/offsets';
+import { tableFromTopic } from '../decode/source';
 
 const PLACEHOLDER = /\{(schema|table)\}/;
 
@@ -135,4 +136,21 @@ export function routerFor(cfg: PipelineConfig, dest: TableRef): Router {
   const dl = cfg.errors.deadLetter;
   if (dl?.kind === 'table') reserved.push({ ref: dl.table, role: 'the dead-letter table (spec.sink.options.errors.deadletter.table)' });
   return new Router(dest, { reserved });
+}
+
+/**
+ * The source tables behind a list of topics (`<prefix>.<schema>.<table>`), for `Router.check` at
+ * start-up. Topics whose names do not say (their records name the table in their `source` block)
+ * are left out: those are checked as their first record is routed.
+ */
+export function sourcesOfTopics(topics: readonly string[], prefix: string): SourceTable[] {
+  const out: SourceTable[] = [];
+  for (const t of topics) {
+    try {
+      out.push(tableFromTopic(t, prefix));
+    } catch {
+      // not <prefix>.<schema>.<table>: routed (and checked) per record
+    }
+  }
+  return out;
 }

@@ -120,3 +120,13 @@ describe('Router: two source tables, one target without truncation', () => {
     expect(() => r.route({ schema: 'archive', table: 'orders' })).toThrow(/sales\.orders and archive\.orders would land in the same PostgreSQL table: both resolve to "mirror"\."orders".*\{schema\}_\{table\}/);
   });
 });
+
+describe('sourcesOfTopics + Router.check at start-up', () => {
+  it('finds the collision among the topics before any record is read', async () => {
+    const { sourcesOfTopics } = await import('../../../src/pipeline/route');
+    const long = 'x'.repeat(63);
+    const sources = sourcesOfTopics([`shop.public.${long}_orders`, `shop.public.${long}_refund`, 'shop.plain', 'other.a.b'], 'shop');
+    expect(sources).toEqual([{ schema: 'public', table: `${long}_orders` }, { schema: 'public', table: `${long}_refund` }, { schema: 'public', table: 'plain' }]);
+    expect(() => new Router({ schema: 'mirror', table: '{table}' }).check(sources)).toThrow(/public\.x+_orders and public\.x+_refund would land in the same PostgreSQL table/);
+  });
+});
