@@ -133,7 +133,9 @@ export class PgApplier {
       this.schema.forgetAll();
       if (classifyError(e) !== 'data') throw e;
       if (batchRows(batch) <= 1 && !batch.truncate) {
-        onReject(onlyRow(batch, tableName(batch.target), e as Error));
+        // The target as it stands after the rollback, for the column types a rejection names.
+        const info = await describeTable(client, batch.target).catch(() => undefined);
+        onReject(onlyRow(batch, tableName(batch.target), e as Error, info));
         return undefined;
       }
       const [a, b] = splitBatch(batch);

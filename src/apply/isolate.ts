@@ -4,15 +4,21 @@
  * order. Used only after a flush failed with a data error: the normal path pays nothing for it.
  * Pieces are bisected under savepoints until the failing piece is a single row.
  */
-import type { ChangeEvent, Position, Row, TableBatch } from '../core/types';
+import type { ChangeEvent, ColumnSpec, Position, Row, TableBatch } from '../core/types';
+import type { TargetInfo } from './catalog';
 
 /** One row PostgreSQL would not take, with where it came from. */
 export interface RejectedRow {
+  /** The target, quoted (`"analytics"."orders"`). */
   readonly table: string;
   readonly pos: Position | undefined;
   readonly op: 'upsert' | 'delete' | 'append';
   readonly row: Row;
   readonly error: Error;
+  /** The columns (and their types) of the event behind the row, when known. */
+  readonly eventColumns?: readonly ColumnSpec[];
+  /** The target's column types (as format_type prints them) by name, when the target exists. */
+  readonly targetTypes?: ReadonlyMap<string, string>;
 }
 
 export function batchRows(b: TableBatch): number {
@@ -25,7 +31,7 @@ export function batchRows(b: TableBatch): number {
  */
 export function splitBatch(b: TableBatch): [TableBatch, TableBatch] {
   if (b.truncate) {
-    return [{ ...b, upserts: [], upsertSource: [], upsertPos: [], deletes: [], deleteSource: [], deletePos: [], events: [] }, { ...b, truncate: false }];
+    return [{ ...b, upserts: [], upsertSource: [], upsertPos: [], upsertColumns: [], deletes: [], deleteSource: [], deletePos: [], events: [] }, { ...b, truncate: false }];
   }
   if (b.strategy === 'append') {
     const h = b.events.length >> 1;
@@ -43,17 +49,50 @@ export function splitBatch(b: TableBatch): [TableBatch, TableBatch] {
     upserts: cut(b.upserts, from - nd, to - nd),
     upsertSource: cut(b.upsertSource, from - nd, to - nd),
     upsertPos: cut(b.upsertPos, from - nd, to - nd),
+    ...(b.upsertColumns ? { upsertColumns: cut(b.upsertColumns, from - nd, to - nd) } : {}),
   });
   const total = nd + b.upserts.length;
-  return [part(0, h), part(h, total)];
+  return [withOwnColumns(part(0, h)), withOwnColumns(part(h, total))];
 }
 
-/** The single row of a one-row piece. */
-export function onlyRow(b: TableBatch, table: string, error: Error): RejectedRow {
+/**
+ * A piece carries the union of its own rows' columns when each row's are known: a batch's union
+ * lets a later schema win, so a piece of older rows would otherwise be checked against (and
+ * rejected for) a type only the newer rows have.
+ */
+function withOwnColumns(p: TableBatch): TableBatch {
+  let own: readonly (readonly ColumnSpec[])[] | undefined;
+  if (p.strategy === 'append') own = p.events.map((e) => e.columns);
+  else if (p.upsertColumns && p.upsertColumns.length === p.upserts.length && p.upsertColumns.every((c) => c.length > 0)) own = p.upsertColumns;
+  if (own === undefined || own.length === 0) return p;
+  const specs: ColumnSpec[] = [];
+  const at = new Map<string, number>();
+  let last: readonly ColumnSpec[] | undefined;
+  for (const cols of own) {
+    if (cols === last) continue;
+    last = cols;
+    for (const c of cols) {
+      const i = at.get(c.name);
+      if (i === undefined) {
+        at.set(c.name, specs.length);
+        specs.push(c);
+      } else specs[i] = c;
+    }
+  }
+  return { ...p, columns: specs };
+}
+
+/** The single row of a one-row piece; `info` is the target as it stands (for the column types). */
+export function onlyRow(b: TableBatch, table: string, error: Error, info?: TargetInfo): RejectedRow {
+  const targetTypes = info ? new Map(info.columns.map((c) => [c.name, c.type])) : undefined;
+  const extra = (eventColumns: readonly ColumnSpec[] | undefined) => ({
+    ...(eventColumns && eventColumns.length > 0 ? { eventColumns } : b.columns.length > 0 ? { eventColumns: b.columns } : {}),
+    ...(targetTypes ? { targetTypes } : {}),
+  });
   if (b.strategy === 'append') {
     const ev: ChangeEvent = b.events[0]!;
-    return { table, pos: ev.pos, op: 'append', row: ev.after ?? ev.before ?? ev.key ?? {}, error };
+    return { table, pos: ev.pos, op: 'append', row: ev.after ?? ev.before ?? ev.key ?? {}, error, ...extra(ev.columns) };
   }
-  if (b.deletes.length > 0) return { table, pos: b.deletePos?.[0], op: 'delete', row: b.deletes[0]!, error };
-  return { table, pos: b.upsertPos?.[0], op: 'upsert', row: b.upserts[0]!, error };
+  if (b.deletes.length > 0) return { table, pos: b.deletePos?.[0], op: 'delete', row: b.deletes[0]!, error, ...extra(undefined) };
+  return { table, pos: b.upsertPos?.[0], op: 'upsert', row: b.upserts[0]!, error, ...extra(b.upsertColumns?.[0]) };
 }

@@ -5,7 +5,9 @@
  * Because upserts and deletes end up on disjoint keys, apply may run all upserts then all
  * deletes without changing the result.
  */
-import { UNAVAILABLE, type Position, type Row, type SourceInfo } from '../core/types';
+import { UNAVAILABLE, type ColumnSpec, type Position, type Row, type SourceInfo } from '../core/types';
+
+const NO_COLUMNS: readonly ColumnSpec[] = Object.freeze([]);
 
 interface Entry {
   /** true: delete the key; false: upsert `row`. */
@@ -17,12 +19,16 @@ interface Entry {
   pos: Position;
   /** ev.bytes of the event this entry was produced by, for exact accounting. */
   bytes: number;
+  /** The columns (with their types) of the event behind an upsert, so a piece of a batch knows its own types. */
+  columns: readonly ColumnSpec[];
 }
 
 export interface Reduced {
   upserts: Row[];
   upsertSource: SourceInfo[];
   upsertPos: Position[];
+  /** The event columns of each upsert (same index). */
+  upsertColumns: (readonly ColumnSpec[])[];
   deletes: Row[];
   deleteSource: SourceInfo[];
   deletePos: Position[];
@@ -40,22 +46,23 @@ export class Reducer {
     return this.heldBytes;
   }
 
-  upsert(key: string, row: Row, source: SourceInfo, pos: Position, bytes: number): void {
+  upsert(key: string, row: Row, source: SourceInfo, pos: Position, bytes: number, columns: readonly ColumnSpec[] = NO_COLUMNS): void {
     const prev = this.entries.get(key);
     if (prev === undefined) {
-      this.entries.set(key, { del: false, row, source, pos, bytes });
+      this.entries.set(key, { del: false, row, source, pos, bytes, columns });
       this.heldBytes += bytes;
       return;
     }
     // After a delete the old row is gone, so nothing may be carried from it.
     const merged = prev.del ? row : carryForward(prev.row, row);
     this.replace(prev, false, merged, source, pos, bytes);
+    prev.columns = columns;
   }
 
   delete(key: string, keyRow: Row, source: SourceInfo, pos: Position, bytes: number): void {
     const prev = this.entries.get(key);
     if (prev === undefined) {
-      this.entries.set(key, { del: true, row: keyRow, source, pos, bytes });
+      this.entries.set(key, { del: true, row: keyRow, source, pos, bytes, columns: NO_COLUMNS });
       this.heldBytes += bytes;
       return;
     }
@@ -71,7 +78,7 @@ export class Reducer {
 
   /** Hands the reduced rows over (in first-seen key order) and clears. */
   drain(): Reduced {
-    const out: Reduced = { upserts: [], upsertSource: [], upsertPos: [], deletes: [], deleteSource: [], deletePos: [] };
+    const out: Reduced = { upserts: [], upsertSource: [], upsertPos: [], upsertColumns: [], deletes: [], deleteSource: [], deletePos: [] };
     for (const e of this.entries.values()) {
       if (e.del) {
         out.deletes.push(e.row);
@@ -81,6 +88,7 @@ export class Reducer {
         out.upserts.push(e.row);
         out.upsertSource.push(e.source);
         out.upsertPos.push(e.pos);
+        out.upsertColumns.push(e.columns);
       }
     }
     this.clear();

@@ -15,9 +15,9 @@
  * holds the columns of its own event's schema, so rows of a batch may differ in their columns.
  */
 import { DataError } from '../core/errors';
-import type { ChangeEvent, Row, TableBatch, TableRef } from '../core/types';
+import { UNAVAILABLE, type ChangeEvent, type Row, type TableBatch, type TableRef } from '../core/types';
 import { ColumnUnion } from './columns';
-import { encodeKey, keyRow } from './keys';
+import { encodeKey, keyRow, keyValue } from './keys';
 import { Reducer } from './reducer';
 
 export type BufferStrategy = 'merge' | 'append';
@@ -117,8 +117,9 @@ export class TableBuffer {
         }
         const key = encodeKey(cols, ev.key, after);
         if (key === undefined) throw this.noKey(ev, 'after');
+        this.requireKeyInRow(ev, after);
         if (ev.op === 'u' && ev.before !== null) this.deleteOldKey(ev.before, key, ev);
-        this.reducer.upsert(key, after, ev.source, ev.pos, ev.bytes);
+        this.reducer.upsert(key, after, ev.source, ev.pos, ev.bytes, ev.columns);
         return;
       }
       default:
@@ -134,6 +135,28 @@ export class TableBuffer {
     const oldKey = encodeKey(this.keyColumns, null, before);
     if (oldKey === undefined || oldKey === newKey) return;
     this.reducer.delete(oldKey, keyRow(this.keyColumns, null, before), ev.source, ev.pos, 0);
+  }
+
+  /**
+   * An upsert writes the row itself, so the row must hold every key column (the Kafka key alone is
+   * not written). A flattened value without them (`{"hello":"world"}` on a table keyed by id) is
+   * refused here, per record, rather than failing the whole flush in apply.
+   */
+  private requireKeyInRow(ev: ChangeEvent, after: Row): void {
+    let missing: string[] | undefined;
+    for (const col of this.keyColumns) {
+      const v = keyValue(col, null, after);
+      if (v === undefined || v === UNAVAILABLE) (missing ??= []).push(col);
+    }
+    if (missing === undefined) return;
+    const present = Object.keys(after);
+    throw new DataError(
+      `cannot merge into ${this.name()}: the row of this op '${ev.op}' event has no value for key column(s) ` +
+        `${missing.map((c) => `"${c}"`).join(', ')} (it holds ${present.length === 0 ? 'no columns' : present.slice(0, 8).map((c) => `"${c}"`).join(', ') + (present.length > 8 ? ', …' : '')}); ` +
+        'the record is not a change event of this table, or its value was produced without the key columns ' +
+        '(e.g. an SMT that drops them): fix the producer, or declare the right primary_key in the sink options',
+      ev.pos,
+    );
   }
 
   private noKey(ev: ChangeEvent, image: 'before' | 'after'): DataError {

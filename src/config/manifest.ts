@@ -8,6 +8,8 @@ import { schemaProblems } from './schema-check';
 import { canMatchSeveral, compileList, hasTablePlaceholder, isMixedCase, parseTableName, unknownPlaceholders } from './names';
 import { parseYaml, problemAt, type PathSeg, type YamlSource } from './yaml-source';
 import { DEFAULTS } from './defaults';
+import { topicMatches } from '../source/topics';
+import { pgIdentifier } from '../core/text';
 
 export interface RawCdc {
   'topic.prefix': string;
@@ -136,6 +138,8 @@ function semanticProblems(m: RawManifest, src: YamlSource, out: ConfigProblem[],
   if (dlqTable !== undefined && typeof parseTableName(dlqTable) === 'string') {
     at([...SINK, 'errors.deadletter.table'], `errors.deadletter.table must be \`<schema>.<table>\` (got "${dlqTable}")`);
   }
+  if (cdc && dlqTopic !== undefined) deadLetterTopicRule(m, dlqTopic, at);
+  ownTableCollisions(m, at);
   if ((o['errors.retry.initial_ms'] ?? 0) > (o['errors.retry.max_ms'] ?? Infinity)) {
     at([...SINK, 'errors.retry.initial_ms'], 'errors.retry.initial_ms must not exceed errors.retry.max_ms');
   }
@@ -178,4 +182,50 @@ function batchRules(m: RawManifest, src: YamlSource, at: (p: PathSeg[], msg: str
   if (st === undefined) at(['spec', 'source'], 'a batch pipeline needs spec.source.options.source_table (`<schema>.<table>`)');
   else if (typeof parseTableName(st) === 'string') at(['spec', 'source', 'options', 'source_table'], `source_table must be \`<schema>.<table>\` (got "${st}")`);
   void src;
+}
+
+/**
+ * A dead-letter topic the pipeline itself reads (under topic.prefix and selected by the include /
+ * exclude lists) would feed every dead letter back in as a record: it fails again, is dead-lettered
+ * again, forever.
+ */
+function deadLetterTopicRule(m: RawManifest, topic: string, at: (p: PathSeg[], msg: string) => void): void {
+  const c = m.spec.source.cdc;
+  if (!c || typeof c['topic.prefix'] !== 'string') return;
+  const include = [c['collection.include.list'], c['table.include.list']].flatMap((l) => compileList(l).regexes);
+  const exclude = [c['collection.exclude.list'], c['table.exclude.list']].flatMap((l) => compileList(l).regexes);
+  if (!topicMatches(topic, { prefix: c['topic.prefix'], include, exclude })) return;
+  at(
+    [...SINK, 'errors.deadletter.topic'],
+    `the dead-letter topic "${topic}" is one this pipeline reads (it is under topic.prefix "${c['topic.prefix']}" and the include/exclude lists select it), ` +
+      `so every dead letter would be read back and dead-lettered again; name it outside the prefix (e.g. "${c['topic.prefix']}-dlq" or "dlq.${topic}"), ` +
+      'or exclude it with collection.exclude.list',
+  );
+}
+
+/**
+ * Tables nilus writes itself must not be the destination or each other, as PostgreSQL sees the
+ * names (each part cut to 63 bytes). dest_table patterns with {table} are checked per source
+ * table at run time (src/pipeline/route.ts).
+ */
+function ownTableCollisions(m: RawManifest, at: (p: PathSeg[], msg: string) => void): void {
+  const o = m.spec.sink.options;
+  const same = (a: { schema: string; table: string }, b: { schema: string; table: string }): boolean =>
+    pgIdentifier(a.schema) === pgIdentifier(b.schema) && pgIdentifier(a.table) === pgIdentifier(b.table);
+  const show = (t: { schema: string; table: string }): string => `${t.schema}.${t.table}`;
+  const dest = parseTableName(o.dest_table);
+  const destPlain = typeof dest !== 'string' && !/\{(schema|table)\}/.test(o.dest_table) ? dest : undefined;
+  const dl = o['errors.deadletter.table'] !== undefined ? parseTableName(o['errors.deadletter.table']) : undefined;
+  const dlq = typeof dl === 'object' ? dl : undefined;
+  const stateSchema = o.state_schema ?? (typeof dest === 'object' && !/\{(schema|table)\}/.test(dest.schema) ? dest.schema : undefined);
+  const offsets = stateSchema !== undefined ? { schema: stateSchema, table: 'nilus_offsets' } : undefined;
+  if (destPlain && dlq && same(destPlain, dlq)) {
+    at([...SINK, 'errors.deadletter.table'], `errors.deadletter.table ${show(dlq)} is the destination table ${show(destPlain)} (as PostgreSQL names them, cut to 63 bytes): choose another name for the dead-letter table`);
+  }
+  if (offsets && dlq && same(offsets, dlq)) {
+    at([...SINK, 'errors.deadletter.table'], `errors.deadletter.table ${show(dlq)} is the offsets table ${show(offsets)}: choose another name for the dead-letter table`);
+  }
+  if (offsets && destPlain && same(offsets, destPlain)) {
+    at([...SINK, 'dest_table'], `dest_table ${show(destPlain)} is the offsets table nilus keeps in schema "${offsets.schema}": choose another table name, or set state_schema to another schema`);
+  }
 }

@@ -9,6 +9,7 @@
  * that is why a mixed-case name draws a warning (see docs/manifest.md).
  */
 import type { SourceTable, TableRef } from '../core/types';
+import { identifierBytes, PG_MAX_IDENT_BYTES } from '../core/text';
 
 const PLACEHOLDER = /\{([^{}]*)\}/g;
 const KNOWN_PLACEHOLDERS = new Set(['schema', 'table']);
@@ -48,7 +49,9 @@ export function parseTableName(s: string): TableRef | string {
   if (parts.length !== 2 || parts.some((p) => p.trim() === '')) {
     return `dest_table must be \`<schema>.<table>\` (got "${s}"): use the explicit <schema>.<table> form, e.g. analytics.orders`;
   }
-  if (parts.some((p) => p.length > 63)) return `"${s}": a name part is longer than PostgreSQL's 63-byte limit`;
+  if (parts.some((p) => identifierBytes(p) > PG_MAX_IDENT_BYTES)) {
+    return `"${s}": a name part is longer than PostgreSQL's ${PG_MAX_IDENT_BYTES}-byte limit (bytes of UTF-8); PostgreSQL would silently cut it, so shorten it`;
+  }
   return { schema: parts[0], table: parts[1] };
 }
 

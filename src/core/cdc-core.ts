@@ -124,10 +124,17 @@ export class CdcCore {
       revoking: () => this.maybeFlush('rebalance', true),
       idle: (idle) => this.deps.emitter.emit('state', { idle }),
       connected: (up) => this.deps.emitter.emit('state', { kafkaConnected: up }),
-      topics: (topics) => this.deps.onTopics?.(topics),
+      topics: (topics) => {
+        try {
+          this.deps.onTopics?.(topics);
+        } catch (err) {
+          this.fail(err as Error); // e.g. two source tables that would land in one target
+        }
+      },
       crashed: (err) => this.fail(err),
     });
     this.sourceStarted = true;
+    if (this.machine.is('failed', 'stopped')) await this.stopSource();
   }
 
   private onBatch(b: SourceBatch): void {

@@ -138,6 +138,9 @@ function classifyKafka(e: Record<string, unknown>, depth: number): ErrorClass {
     const inner = classify(e.cause ?? e.originalError, depth + 1);
     return inner === 'retriable' ? 'retriable' : 'fatal';
   }
-  return e.retriable === true ? 'retriable' : 'fatal';
+  if (e.retriable === true) return 'retriable';
+  // A non-retriable wrapper around a lost connection (e.g. a producer whose broker went away
+  // while a dead letter was being sent) is an outage, never poison.
+  return classify(e.cause ?? e.originalError, depth + 1) === 'retriable' ? 'retriable' : 'fatal';
 }
 

@@ -79,7 +79,7 @@ export class Flusher {
         ...(isolate === 'stop'
           ? {
               onReject: (r: RejectedRow) => {
-                throw new FatalError(`${describeRejection(r)}. ${APPLY_STOPPED}`, { cause: r.error });
+                throw new FatalError(describeRejection(r), { cause: r.error });
               },
             }
           : {}),

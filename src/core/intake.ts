@@ -16,8 +16,8 @@ const TRUNCATE_ONLY: readonly string[] = ['(truncate)'];
 export interface IntakeDeps {
   readonly decode: (rec: RawRecord) => ChangeEvent | null;
   readonly route: (src: SourceTable) => TableRef;
-  /** Key columns for a (non-truncate) event of `table`; throws DataError when merge has none. */
-  readonly keys: (eventKeyColumns: readonly string[], table: SourceTable) => readonly string[];
+  /** Key columns for a (non-truncate) event bound for `target`; throws DataError when merge has none. */
+  readonly keys: (ev: ChangeEvent, target: TableRef) => readonly string[];
   readonly strategy: Exclude<Strategy, 'replace'>;
   readonly primaryKey?: readonly string[];
   readonly buffers: BufferSet;
@@ -59,7 +59,7 @@ export class Intake {
    */
   private keysOf(ev: ChangeEvent, target: TableRef): readonly string[] {
     if (ev.op === 't') return this.keysByTarget.get(target) ?? this.deps.primaryKey ?? TRUNCATE_ONLY;
-    const keys = this.deps.keys(ev.keyColumns, ev.table);
+    const keys = this.deps.keys(ev, target);
     if (this.keysByTarget.get(target) !== keys) this.keysByTarget.set(target, keys);
     return keys;
   }

@@ -129,6 +129,13 @@ export interface TableBatch {
   /** Kafka position of the event behind each upsert / delete (same index), for dead-lettering. */
   readonly upsertPos?: readonly Position[];
   readonly deletePos?: readonly Position[];
+  /**
+   * The event columns behind each upsert (same index). A batch's `columns` is the union over its
+   * events, where a later schema wins; a piece of the batch re-applied on its own (isolating a
+   * rejected row) takes the union of its own rows' columns, so a row of an older schema is not
+   * judged by a newer one.
+   */
+  readonly upsertColumns?: readonly (readonly ColumnSpec[])[];
   /** append only: every event, in offset order. */
   readonly events: readonly ChangeEvent[];
 }

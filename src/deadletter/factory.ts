@@ -1,10 +1,10 @@
 /** Builds the configured dead-letter sink, or none when the manifest configures none. */
-import type { Kafka } from 'kafkajs';
+import type { Kafka } from '../source/kafka-config';
 import type { Pool } from 'pg';
 import type { ErrorHandling } from '../config/types';
 import { ConfigError } from '../core/errors';
 import type { DeadLetterSink } from './index';
-import { KafkaTopicDeadLetterSink } from './kafka-topic';
+import { KafkaTopicDeadLetterSink } from '../source/kafka-deadletter';
 import { PgTableDeadLetterSink } from './pg-table';
 
 export interface DeadLetterDeps {

@@ -31,7 +31,7 @@ export interface DeadLetterSink {
   close(): Promise<void>;
 }
 
-export { KafkaTopicDeadLetterSink, DEAD_LETTER_HEADERS, type KafkaTopicSinkOptions } from './kafka-topic';
+export { KafkaTopicDeadLetterSink, DEAD_LETTER_HEADERS, type KafkaTopicSinkOptions } from '../source/kafka-deadletter';
 export { PgTableDeadLetterSink, type PgTableSinkOptions } from './pg-table';
 export { createDeadLetterSink, type DeadLetterDeps } from './factory';
-export { rejectedLetter, describeRejection } from './rejected';
+export { rejectedLetter, describeRejection, rejectionReason, rejectedColumn } from './rejected';

@@ -4,10 +4,14 @@
  * lose a dead letter nor write it twice.
  */
 import type { Pool, PoolClient } from 'pg';
-import { ConfigError } from '../core/errors';
+import { ConfigError, FatalError } from '../core/errors';
+import { classifyError } from '../core/classify';
+import { safeText } from '../core/text';
 import type { TableRef } from '../core/types';
 import {
+  DEAD_LETTER_BYTEA_COLUMNS,
   DEAD_LETTER_COLUMNS,
+  alterToByteaSql,
   createDeadLetterTableSql,
   deadLetterColumnsSql,
   insertDeadLettersSql,
@@ -51,11 +55,22 @@ export class PgTableDeadLetterSink implements DeadLetterSink {
         throw err;
       }
     }
-    const res = await this.opts.pool.query<{ attname: string }>(deadLetterColumnsSql(this.opts.table));
-    const have = new Set(res.rows.map((r) => r.attname));
+    const res = await this.opts.pool.query<{ attname: string; type: string }>(deadLetterColumnsSql(this.opts.table));
+    const have = new Map(res.rows.map((r) => [r.attname, r.type]));
     const missing = DEAD_LETTER_COLUMNS.filter((c) => !have.has(c));
     if (missing.length > 0) {
       throw new ConfigError([{ path, message: `existing table ${name} is not a dead-letter table: missing column(s) ${missing.join(', ')}; choose another table name or drop it` }]);
+    }
+    // Raw record bytes (a NUL, a Confluent wire-format header, invalid UTF-8) only fit bytea. A
+    // table whose key/value were made text by hand is refused at start-up, with the migration,
+    // rather than failing on the first such record.
+    const wrong = DEAD_LETTER_BYTEA_COLUMNS.filter((c) => have.get(c) !== 'bytea');
+    if (wrong.length > 0) {
+      throw new ConfigError([{
+        path,
+        message: `existing dead-letter table ${name} stores ${wrong.map((c) => `${c} as ${have.get(c)}`).join(', ')}, which cannot hold every record's bytes; ` +
+          `convert it: ${wrong.map((c) => alterToByteaSql(this.opts.table, c)).join('; ')}`,
+      }]);
     }
     this.ready = true;
   }
@@ -66,16 +81,28 @@ export class PgTableDeadLetterSink implements DeadLetterSink {
     const params: unknown[][] = [[], [], [], [], [], [], [], []];
     for (const d of items) {
       if (!/^\d+$/.test(d.offset)) throw new TypeError(`dead letter offset must be a decimal string, got ${JSON.stringify(d.offset)}`);
-      params[0]!.push(d.topic);
+      // Key and value go in as bytea, unchanged; every text column is made safe (no NUL, valid
+      // UTF-8), so no record's bytes, and no message quoting them, can make this insert fail.
+      params[0]!.push(safeText(d.topic));
       params[1]!.push(d.partition);
       params[2]!.push(d.offset);
       params[3]!.push(d.key);
       params[4]!.push(d.value);
       params[5]!.push(readableText(d.value));
-      params[6]!.push(d.reason);
-      params[7]!.push(d.errorClass);
+      params[6]!.push(safeText(d.reason));
+      params[7]!.push(safeText(d.errorClass));
     }
-    await (tx ?? this.opts.pool).query(this.insertSql, params);
+    try {
+      await (tx ?? this.opts.pool).query(this.insertSql, params);
+    } catch (err) {
+      // A connection lost or a server going down is an outage (retriable) and passes through as
+      // it is. A data-class failure here would be a fault of the sink, not of the records: it
+      // must never be taken for poison (that would dead-letter the dead letters), so it stops.
+      if (classifyError(err) === 'data') {
+        throw new FatalError(`writing ${items.length} dead letter(s) to ${tableName(this.opts.table)} failed: ${(err as Error).message}`, { cause: err });
+      }
+      throw err;
+    }
   }
 
   async close(): Promise<void> {
@@ -84,12 +111,15 @@ export class PgTableDeadLetterSink implements DeadLetterSink {
   }
 }
 
-/** The value as text when it is valid UTF-8 without NUL (PostgreSQL text cannot hold NUL). */
+/**
+ * The value as text when it is valid UTF-8, for ad-hoc queries: NUL (which PostgreSQL text cannot
+ * hold) is written as the six characters `\u0000`. null when the value is not UTF-8 (the raw
+ * bytes are always in `value`).
+ */
 export function readableText(value: Buffer | null): string | null {
   if (value === null) return null;
-  if (value.includes(0)) return null;
   try {
-    return utf8.decode(value);
+    return safeText(utf8.decode(value));
   } catch {
     return null;
   }

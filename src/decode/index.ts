@@ -5,6 +5,7 @@
  */
 import type { ChangeEvent, ColumnSpec, Op, RawRecord, Row, SourceInfo, SourceTable } from '../core/types';
 import { DataError } from '../core/errors';
+import { safeText } from '../core/text';
 import type { CodecContext } from './codecs';
 import { ConvertError } from './codecs';
 import { InexactNumber } from './codecs/types';
@@ -128,8 +129,16 @@ export class Decoder {
         bytes: (rec.key?.length ?? 0) + value.length,
       };
     } catch (e) {
-      if (e instanceof ConvertError) throw new DataError(`cannot decode ${stage}: ${e.message}`, where, { cause: e });
-      if (e instanceof SyntaxError) throw new DataError(`${stage} is not valid JSON: ${e.message}`, where, { cause: e });
+      if (e instanceof ConvertError) throw new DataError(`cannot decode ${stage}: ${safeText(e.message)}`, where, { cause: e });
+      if (e instanceof SyntaxError) {
+        const bytes = stage === 'key' ? rec.key : value;
+        throw new DataError(`${stage} is not valid JSON: ${safeText(e.message)}${bytes ? wireHint(bytes) : ''}`, where, { cause: e });
+      }
+      if (e instanceof RangeError && /call stack/i.test(e.message)) {
+        // A value nested deeper than the stack allows (JSON.parse copes, turning it into jsonb does
+        // not): a record that can never apply, not a fault of the worker.
+        throw new DataError(`cannot decode ${stage}: it is nested too deeply to convert (e.g. jsonb nested thousands of levels)`, where, { cause: e });
+      }
       if (e instanceof InexactNumber && exact) {
         throw new DataError(`cannot decode ${stage}: an integer beyond 2^53 written as a float (exponent or fraction)`, where, { cause: e });
       }
@@ -231,4 +240,15 @@ export class Decoder {
     const r = inferRow(payload as Payload, this.shapes, this.ctx.placeholder, false);
     return { key: r.row, keyColumns: r.columns.map((c) => c.name) };
   }
+}
+
+/**
+ * What a record that is not JSON most likely is, so the reason says what to change: Confluent's
+ * Schema Registry wire format starts with the magic byte 0 and a 4-byte schema id.
+ */
+export function wireHint(b: Buffer): string {
+  if (b.length >= 5 && b[0] === 0) {
+    return ` (the bytes start with 0x00 and schema id ${b.readUInt32BE(1)}: Confluent Schema Registry wire format, e.g. Avro; nilus reads JSON, so configure the connector with org.apache.kafka.connect.json.JsonConverter)`;
+  }
+  return '';
 }

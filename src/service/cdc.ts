@@ -18,7 +18,7 @@ import { createDeadLetterSink, type DeadLetterSink } from '../deadletter';
 import { CdcCore } from '../core/cdc-core';
 import { Flusher, type ApplierPort } from '../core/flusher';
 import { Intake } from '../core/intake';
-import { Router } from '../pipeline/route';
+import { routerFor, sourcesOfTopics } from '../pipeline/route';
 import { createKafka } from '../source/kafka-config';
 import { KafkaSource } from '../source/kafka-source';
 import type { Logger } from '../observe/logger';
@@ -58,12 +58,12 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
     mongoMode: cfg.sink.options.mongoMode,
     ...(cdc.binaryHandlingMode === 'hex' ? { binaryStringMode: 'hex' as const } : {}),
   });
-  const router = new Router(dest);
+  const router = routerFor(cfg, dest);
   const buffers = new BufferSet(cfg.buffer);
   const intake = new Intake({
     decode: (rec) => decoder.decode(rec),
     route: (src) => router.route(src),
-    keys: (cols, table) => requirePrimaryKey(cfg, cols, table),
+    keys: (ev, target) => requirePrimaryKey(cfg, ev.keyColumns, ev.table, { pos: ev.pos, target }),
     strategy,
     ...(cfg.sink.options.primaryKey ? { primaryKey: cfg.sink.options.primaryKey } : {}),
     buffers,
@@ -107,6 +107,8 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
     tolerance: cfg.errors.tolerance,
     memoryBudgetBytes: cfg.buffer.memoryBudgetBytes,
     maxAgeMs: cfg.buffer.maxAgeMs,
+    // Two source tables that would land in one target stop the pipeline before either is written.
+    onTopics: (topics) => router.check(sourcesOfTopics(topics, cdc.topicPrefix)),
     prepare: async () => {
       if (!pool) {
         pool = await createPool(cfg.sink.pg);

@@ -1,6 +1,6 @@
 /** Checks a target against what a batch needs; each failure says what to change. */
 import type { ColumnSpec } from '../../core/types';
-import { ConfigError, FatalError } from '../../core/errors';
+import { ConfigError, DataError, FatalError } from '../../core/errors';
 import type { TargetInfo } from '../catalog';
 import { ident, tableName } from '../sql/ident';
 import { typeFits } from './typeCompat';
@@ -26,16 +26,38 @@ export function noKeyError(name: string): ConfigError {
   ]);
 }
 
+/**
+ * A column whose type in the target cannot hold the type the events now carry (e.g. an int32
+ * column that now arrives as a string). A DataError: the rows carrying the new type can never
+ * apply as they are, so they are isolated and dead-lettered (tolerance all) or stop the pipeline
+ * at the first of them, named by topic, partition and offset (tolerance none). Rows of the old
+ * type still apply.
+ */
+export class IncompatibleTypeError extends DataError {
+  constructor(
+    readonly table: string,
+    readonly column: string,
+    readonly targetType: string,
+    readonly eventType: string,
+  ) {
+    super(incompatibleMessage(table, column, targetType, eventType), undefined);
+  }
+}
+
+export function incompatibleMessage(table: string, column: string, targetType: string, eventType: string): string {
+  return (
+    `incompatible change for ${table}: column ${ident(column)} is ${targetType} in the target ` +
+    `but the events now carry ${eventType}, which it cannot hold (old type ${targetType}, new type ${eventType}); migrate the column ` +
+    `(e.g. ALTER TABLE ${table} ALTER COLUMN ${ident(column)} TYPE ${eventType}) and restart`
+  );
+}
+
 /** Every batch column already in the target must fit its stored type. */
 export function checkColumnTypes(info: TargetInfo, columns: readonly ColumnSpec[]): void {
   for (const c of columns) {
     const have = info.byName.get(c.name);
     if (!have || typeFits(c.pgType, have.type)) continue;
-    throw new FatalError(
-      `incompatible change for ${tableName(info.table)}: column ${ident(c.name)} is ${have.type} in the target ` +
-        `but the events now carry ${c.pgType}, which it cannot hold; migrate the column ` +
-        `(e.g. ALTER TABLE ${tableName(info.table)} ALTER COLUMN ${ident(c.name)} TYPE ${c.pgType}) and restart`,
-    );
+    throw new IncompatibleTypeError(tableName(info.table), c.name, have.type, c.pgType);
   }
 }
 

@@ -38,8 +38,16 @@ export function createDeadLetterTableSql(t: TableRef): string {
  * someone else would otherwise fail on the first bad event, long after start-up).
  */
 export function deadLetterColumnsSql(t: TableRef): string {
-  return `SELECT attname FROM pg_attribute
+  return `SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute
  WHERE attrelid = to_regclass(${literal(tableName(t))}) AND attnum > 0 AND NOT attisdropped`;
+}
+
+/** Columns that must be bytea: raw record bytes (any bytes, NUL included) only fit there. */
+export const DEAD_LETTER_BYTEA_COLUMNS = ['key', 'value'] as const;
+
+/** Converts a text key/value column of an existing dead-letter table to bytea, keeping its content. */
+export function alterToByteaSql(t: TableRef, column: string): string {
+  return `ALTER TABLE ${tableName(t)} ALTER COLUMN ${ident(column)} TYPE bytea USING convert_to(${ident(column)}, 'UTF8')`;
 }
 
 /**

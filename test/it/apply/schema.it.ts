@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { PgApplier } from '../../../src/apply';
-import { ConfigError, FatalError } from '../../../src/core/errors';
+import { ConfigError } from '../../../src/core/errors';
+import { IncompatibleTypeError } from '../../../src/apply/schema/checks';
 import { useTestSchema } from '../../helpers/pg';
 import { cols, flush, mergeBatch, rows, sinkOptions } from './fixtures';
 
@@ -76,7 +77,8 @@ describe('schema manager', () => {
     const t = { schema, table: 'narrow' };
     await applier.apply(flush([mergeBatch(t, ['id'], cols({ id: 'integer', n: 'integer', s: 'text' }), { upserts: [{ id: '1', n: '1', s: 'a' }] })]));
     const widen = applier.apply(flush([mergeBatch(t, ['id'], cols({ id: 'integer', n: 'bigint', s: 'text' }), { upserts: [{ id: '2', n: '5000000000', s: 'b' }] })]));
-    await expect(widen).rejects.toThrow(FatalError);
+    // A DataError (per row: isolated, then dead-lettered or the stop names the record), not a whole-flush FatalError.
+    await expect(widen).rejects.toThrow(IncompatibleTypeError);
     await expect(widen).rejects.toThrow(`incompatible change for "${schema}"."narrow": column "n" is integer in the target but the events now carry bigint`);
     await pool.query(`CREATE TABLE "${schema}".txt (id int PRIMARY KEY, s integer)`);
     await expect(

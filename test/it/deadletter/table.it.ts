@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { ConfigError } from '../../../src/core/errors';
+import { classifyError } from '../../../src/core/classify';
 import { createDeadLetterSink, PgTableDeadLetterSink, type DeadLetter } from '../../../src/deadletter';
 import { createTestSchema, dropTestSchema, newPool, uniqueName } from '../../helpers/pg';
 
@@ -114,6 +115,61 @@ describe('PostgreSQL dead-letter table (real PostgreSQL)', () => {
     await pool.query(`CREATE TABLE "${schema}"."orders" (id int primary key, topic text)`);
     const clash = new PgTableDeadLetterSink({ pool, table: { schema, table: 'orders' } });
     await expect(clash.init()).rejects.toThrow(/is not a dead-letter table: missing column\(s\) partition, kafka_offset, key, value, value_text, reason, error_class/);
+  });
+
+  test('any bytes and any reason: NUL, Confluent wire format, key ff 00 7b, lone surrogates are stored without failing', async () => {
+    const table = uniqueName('hostile');
+    const sink = new PgTableDeadLetterSink({ pool, table: { schema, table } });
+    await sink.init();
+    const avro = Buffer.from([0x00, 0x00, 0x00, 0x00, 0x2a, 0x02, 0x06, 0x66, 0x6f, 0x6f]);
+    const nulJson = Buffer.from('{"a":"x\u0000y"}\u0000');
+    const key = Buffer.from([0xff, 0x00, 0x7b]);
+    await sink.send([
+      { ...bad('1', avro, key), reason: 'value is not valid JSON: Unexpected token \u0000, "\u0000\u0000" is not valid JSON' },
+      { ...bad('2', nulJson), reason: 'cut in half \uD800 here', errorClass: 'Data\u0000Error' },
+    ]);
+    const got = await rows(table);
+    expect(got).toHaveLength(2);
+    expect(got[0]!.value!.equals(avro)).toBe(true);
+    expect(got[0]!.key!.equals(key)).toBe(true);
+    expect(got[0]!.reason).toBe('value is not valid JSON: Unexpected token \\u0000, "\\u0000\\u0000" is not valid JSON');
+    expect(got[0]!.value_text).toBe('\\u0000\\u0000\\u0000\\u0000*\u0002\u0006foo');
+    expect(got[1]!.value!.equals(nulJson)).toBe(true);
+    expect(got[1]!.value_text).toBe('{"a":"x\\u0000y"}\\u0000');
+    expect(got[1]!.reason).toBe('cut in half \uFFFD here');
+    expect(got[1]!.error_class).toBe('Data\\u0000Error');
+  });
+
+  test('an existing dead-letter table whose key/value are text is refused at start-up with the migration', async () => {
+    const table = uniqueName('oldtext');
+    await pool.query(`CREATE TABLE "${schema}"."${table}" (id bigserial PRIMARY KEY, topic text NOT NULL, partition int NOT NULL, kafka_offset bigint NOT NULL,
+      key text, value text, value_text text, reason text NOT NULL, error_class text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
+    const sink = new PgTableDeadLetterSink({ pool, table: { schema, table } });
+    const err = await sink.init().then(() => undefined, (e: Error) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err!.message).toMatch(/stores key as text, value as text, which cannot hold every record's bytes; convert it: ALTER TABLE .* ALTER COLUMN "key" TYPE bytea USING convert_to\("key", 'UTF8'\)/);
+    // The migration it prints works and keeps the content.
+    await pool.query(`INSERT INTO "${schema}"."${table}" (topic, partition, kafka_offset, key, value, reason, error_class) VALUES ('t', 0, 1, '{"id":1}', 'v', 'r', 'data')`);
+    for (const stmt of err!.message.split('convert it: ')[1]!.split('; ')) await pool.query(stmt);
+    await sink.init();
+    await sink.send([bad('9', Buffer.from([0, 1, 2]))]);
+    const got = await rows(table);
+    expect(got[0]!.key!.toString()).toBe('{"id":1}');
+    expect(got[1]!.value!.equals(Buffer.from([0, 1, 2]))).toBe(true);
+  });
+
+  test('a connection lost while sending is an outage (retriable), never a data error', async () => {
+    const table = uniqueName('lost');
+    const sink = new PgTableDeadLetterSink({ pool, table: { schema, table } });
+    await sink.init();
+    const tx = await pool.connect();
+    const pid = (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    tx.on('error', () => undefined);
+    await pool.query('SELECT pg_terminate_backend($1)', [pid]);
+    const err = await sink.send([bad('3', Buffer.from('x'))], tx).then(() => undefined, (e: unknown) => e);
+    tx.release(true);
+    expect(err).toBeDefined();
+    expect(classifyError(err)).toBe('retriable');
   });
 
   test('send before init and a non-decimal offset are refused', async () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../../../src/core/errors';
+import { ConfigError, DataError } from '../../../src/core/errors';
 import { loadConfig, maskConfig, maskUri, requirePrimaryKey, resolveDestTable, tableSelected, DEFAULTS } from '../../../src/config';
 import { loadSchema } from '../../../src/config/schema-check';
 import { canMatchSeveral, parseTableName } from '../../../src/config/names';
@@ -75,17 +75,24 @@ describe('requirePrimaryKey', () => {
     expect(requirePrimaryKey(await cfgWith('      primary_key: [a, b]\n'), ['id'], 'public.t')).toEqual(['a', 'b']);
     expect(requirePrimaryKey(await cfgWith(''), ['id'], 'public.t')).toEqual(['id']);
   });
-  it('throws the seed resolution for merge without any key', async () => {
+  it('a merge event without any key is a DataError naming the record, the resolved target and the seed resolution', async () => {
     const cfg = await cfgWith('');
     let err: unknown;
     try {
-      requirePrimaryKey(cfg, [], { schema: 'public', table: 'orders' });
+      requirePrimaryKey(cfg, [], { schema: 'public', table: 'orders' }, { pos: { topic: 'cdc.public.orders', partition: 3, offset: '41' } });
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).problems[0].path).toBe('spec.sink.options.primary_key');
-    expect((err as Error).message).toMatch(/events of public\.orders carry no key.*Add `primary_key` to the manifest's dataset spec/);
+    expect(err).toBeInstanceOf(DataError);
+    expect((err as DataError).where).toEqual({ topic: 'cdc.public.orders', partition: 3, offset: '41' });
+    expect((err as Error).message).toMatch(/this event of public\.orders into "analytics"\."orders": it carries no key.*Add `primary_key` to the manifest's dataset spec/);
+    expect((err as Error).message).toContain('(topic cdc.public.orders, partition 3, offset 41)');
+  });
+  it('fills dest_table placeholders rather than printing the template', async () => {
+    const cfg = { ...(await cfgWith('')) };
+    const templated = { ...cfg, sink: { ...cfg.sink, options: { ...cfg.sink.options, destTable: 'mirror.{schema}_{table}' } } };
+    expect(() => requirePrimaryKey(templated, [], 'sales.orders')).toThrow(/into "mirror"\."sales_orders"/);
+    expect(() => requirePrimaryKey(templated, [], 'sales.orders')).not.toThrow(/\{table\}/);
   });
 });
 

@@ -234,7 +234,7 @@ export function harness(o: Partial<Pick<CoreDeps, 'tolerance' | 'memoryBudgetByt
   const logs: Harness['logs'] = [];
   const log = (level: string) => (fields: object, msg: string) => void logs.push({ level, msg, fields });
   const buffers = new BufferSet({ maxRows: o.maxRows ?? 5, maxBytes: 1 << 30, maxAgeMs: o.maxAgeMs ?? 10 });
-  const intake = new Intake({ decode: decodeTiny, route: () => ({ schema: 'public', table: 't' }), keys: (cols) => cols, strategy: 'merge', buffers });
+  const intake = new Intake({ decode: decodeTiny, route: () => ({ schema: 'public', table: 't' }), keys: (ev) => ev.keyColumns, strategy: 'merge', buffers });
   const h: Harness = { core: undefined as unknown as CdcCore, source, applier, emitter, logs, retries: 0 };
   emitter.on('retry', () => h.retries++);
   emitter.on('error', () => undefined); // observed through core.done

@@ -10,7 +10,8 @@
  */
 import type { Admin, IHeaders, Kafka, Producer } from 'kafkajs';
 import type { PoolClient } from 'pg';
-import type { DeadLetter, DeadLetterSink } from './index';
+import type { DeadLetter, DeadLetterSink } from '../deadletter';
+import { safeText } from '../core/text';
 
 export const DEAD_LETTER_HEADERS = {
   topic: '__connect.errors.topic',
@@ -68,7 +69,7 @@ export class KafkaTopicDeadLetterSink implements DeadLetterSink {
       [DEAD_LETTER_HEADERS.partition]: String(d.partition),
       [DEAD_LETTER_HEADERS.offset]: d.offset,
       [DEAD_LETTER_HEADERS.errorClass]: d.errorClass,
-      [DEAD_LETTER_HEADERS.reason]: d.reason,
+      [DEAD_LETTER_HEADERS.reason]: safeText(d.reason),
     };
     if (this.opts.pipeline) h[DEAD_LETTER_HEADERS.connector] = this.opts.pipeline;
     return h;
