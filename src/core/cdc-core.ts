@@ -286,7 +286,7 @@ export class CdcCore {
     const positions = this.committer.positions;
     const fresh = tps.filter((tp) => !positions.get(tp.topic, tp.partition));
     this.committer.hold(fresh);
-    this.deps.source.pause(this.machine.is('running') ? fresh : tps);
+    this.deps.source.pause(this.machine.is('starting', 'running') ? fresh : tps);
     // Kept partitions go on from what is already taken, not from Kafka's older committed offset.
     for (const tp of tps) {
       const p = positions.get(tp.topic, tp.partition);
@@ -295,7 +295,8 @@ export class CdcCore {
     await this.inFlight;
     this.maybeFlush('assignment', true);
     await this.inFlight;
-    if (!this.machine.is('running', 'paused', 'fenced')) return;
+    // The first join happens while the source starts: 'starting' loads like 'running'.
+    if (!this.machine.is('starting', 'running', 'paused', 'fenced')) return;
     this.committer.keepOnly(tps);
     await this.loadAndResume(fresh);
   }
@@ -303,7 +304,7 @@ export class CdcCore {
   /** Reads the stored offsets of held partitions, then lets them fetch (unless memory is short). */
   private async loadAndResume(tps: readonly TopicPartition[]): Promise<void> {
     const ready = await this.committer.load(tps).catch((err: Error) => void this.fail(err));
-    if (ready === undefined || !this.machine.is('running', 'fenced')) return;
+    if (ready === undefined || !this.machine.is('starting', 'running', 'fenced')) return;
     const mine = new Set(this.assigned.map((tp) => tpKey(tp.topic, tp.partition)));
     this.deps.source.resume(ready.filter((tp) => mine.has(tpKey(tp.topic, tp.partition))));
   }

@@ -52,7 +52,7 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
     fetchMaxBytes: sizes.maxBytes,
     fetchMaxBytesPerPartition: sizes.perPartition,
     log: (level, msg, fields) => log[level](fields ?? {}, msg),
-  });
+  }, createKafka(cdc.kafka, { log, retries: 0 }));
   const decoder = new Decoder({
     topicPrefix: cdc.topicPrefix,
     mongoMode: cfg.sink.options.mongoMode,

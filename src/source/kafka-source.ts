@@ -47,14 +47,22 @@ export class KafkaSource implements Source {
   private refreshing: Promise<void> = Promise.resolve();
   private handler: SourceHandler | undefined;
 
-  constructor(private readonly kafka: Kafka, private readonly opts: KafkaSourceOptions) {
+  /**
+   * `adminKafka` serves start-up and topic refreshes: a client without kafkajs's own retries, so
+   * an unreachable broker at start-up fails fast into the core's retries (metric, log line, /readyz).
+   */
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly opts: KafkaSourceOptions,
+    private readonly adminKafka: Kafka = kafka,
+  ) {
     registerCompressionCodecs();
   }
 
   async start(handler: SourceHandler): Promise<void> {
     this.handler = handler;
     try {
-      const admin = this.kafka.admin();
+      const admin = this.adminKafka.admin();
       await admin.connect();
       this.admin = admin;
       await this.checkSessionTimeout(admin);

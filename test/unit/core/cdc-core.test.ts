@@ -51,6 +51,18 @@ describe('CdcCore', () => {
     expect(h.core.state).toBe('stopped');
   });
 
+  it('a first join that lands while the source is still starting is loaded and read', async () => {
+    const h = harness();
+    h.applier.stored.set('1:pfx.public.t', '1');
+    h.source.produce(P0, [up(1, 1)]);
+    h.source.produce(P1, [up(2, 1), up(3, 1)]);
+    h.source.assignOnStart = [P0, P1];
+    await h.core.start();
+    await h.source.pumpUntil('both partitions stored', () => h.applier.storedOf(P0) === '1' && h.applier.storedOf(P1) === '2');
+    expect(Object.fromEntries(h.applier.rows)).toEqual({ '1': '1', '3': '1' });
+    await h.core.stop();
+  });
+
   it('resumes each partition from the offset stored in PostgreSQL, not from the first batch', async () => {
     const h = harness();
     h.applier.stored.set('0:pfx.public.t', '3');

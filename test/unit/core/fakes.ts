@@ -55,6 +55,8 @@ export class FakeSource implements Source {
   assigned: TopicPartition[] = [];
   stopped = false;
   startFailures: Error[] = [];
+  /** Partitions the first join hands over while start() is still under way (kafkajs does that). */
+  assignOnStart: TopicPartition[] | undefined;
   batchSize = 10;
   private seekGen = new Map<string, number>();
 
@@ -63,6 +65,7 @@ export class FakeSource implements Source {
     if (err) throw err;
     this.handler = handler;
     handler.connected(true);
+    if (this.assignOnStart) this.assign(this.assignOnStart);
   }
 
   /** Appends records; values are strings (or null for a tombstone). */
