@@ -1,10 +1,12 @@
 /** Command-line flags of `npm run bench`. Every problem names the flag and the fix. */
 
-export const RUN_NAMES = ['merge', 'merge-schemaless', 'jdbc', 'pg-limit', 'append', 'latency', 'scale', 'consumer', 'decode'] as const;
+export const RUN_NAMES = ['merge', 'merge-schemaless', 'merge-gzip', 'merge-wide', 'jdbc', 'pg-limit', 'append', 'latency', 'scale', 'consumer', 'decode'] as const;
 export type RunName = (typeof RUN_NAMES)[number];
 
 export interface BenchArgs {
   readonly events: number;
+  /** Events of the merge-wide backlog (8–16 KiB per row). */
+  readonly wideEvents: number;
   readonly prefill: number;
   readonly latencySeconds: number;
   /** Events per second the latency producer holds. */
@@ -17,11 +19,15 @@ export interface BenchArgs {
   readonly resultsDir: string;
   /** Reuse the topics of an earlier run with this id (same --events) instead of producing anew. */
   readonly topics?: string;
+  /** memory_budget_bytes for every nilus-pg worker run; undefined = the worker's default. */
+  readonly memoryBudget?: number;
+  /** Node flags for every nilus-pg worker process (e.g. --max-old-space-size=160). */
+  readonly workerNodeArgs: readonly string[];
 }
 
-const USAGE = `usage: tsx bench/run.ts [--events N] [--prefill N] [--latency-seconds S] [--skip-jdbc]
+const USAGE = `usage: tsx bench/run.ts [--events N] [--wide-events N] [--prefill N] [--latency-seconds S] [--skip-jdbc]
                           [--only ${RUN_NAMES.join(',')}] [--quick] [--profile DIR] [--results DIR]
-                          [--topics BENCH_ID]`;
+                          [--topics BENCH_ID] [--memory-budget BYTES|NMiB] [--worker-node-args "FLAGS"]`;
 
 function count(flag: string, text: string | undefined, min: number): number {
   const n = Number(text?.replace(/_/g, ''));
@@ -31,9 +37,22 @@ function count(flag: string, text: string | undefined, min: number): number {
   return n;
 }
 
+/** Bytes, or mebibytes with a MiB suffix: 134217728, 128MiB. */
+function bytes(flag: string, text: string | undefined): number {
+  const m = /^(\d[\d_]*)(MiB)?$/.exec(text ?? '');
+  const n = m ? Number(m[1]!.replace(/_/g, '')) * (m[2] ? 2 ** 20 : 1) : NaN;
+  if (!Number.isSafeInteger(n) || n < 2 ** 20) {
+    throw new Error(`${flag} needs bytes ≥ 1048576 (or N MiB, e.g. 96MiB), got ${JSON.stringify(text)}\n${USAGE}`);
+  }
+  return n;
+}
+
 export function parseArgs(argv: readonly string[]): BenchArgs {
   const quick = argv.includes('--quick');
   let events = quick ? 100_000 : 1_000_000;
+  let wideEvents: number | undefined;
+  let memoryBudget: number | undefined;
+  let workerNodeArgs: string[] = [];
   let prefill = quick ? 1_000_000 : 10_000_000;
   let latencySeconds = quick ? 20 : 60;
   let runs: RunName[] = [...RUN_NAMES];
@@ -47,6 +66,16 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     switch (flag) {
       case '--quick': break;
       case '--events': events = count(flag, next(), 1000); break;
+      case '--wide-events': wideEvents = count(flag, next(), 1000); break;
+      case '--memory-budget': memoryBudget = bytes(flag, next()); break;
+      case '--worker-node-args': {
+        workerNodeArgs = (next() ?? '').split(/\s+/).filter(Boolean);
+        const bad = workerNodeArgs.filter((a) => !a.startsWith('--'));
+        if (workerNodeArgs.length === 0 || bad.length > 0) {
+          throw new Error(`--worker-node-args needs Node flags, e.g. "--max-old-space-size=160", got ${JSON.stringify(bad.join(' ') || '')}\n${USAGE}`);
+        }
+        break;
+      }
       case '--prefill': prefill = count(flag, next(), 0); break;
       case '--latency-seconds': latencySeconds = count(flag, next(), 1); break;
       case '--skip-jdbc': skipJdbc = true; break;
@@ -74,5 +103,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   }
   if (skipJdbc) runs = runs.filter((r) => r !== 'jdbc');
   if (profileDir === '') throw new Error(`--profile needs a directory\n${USAGE}`);
-  return { events, prefill, latencySeconds, latencyRate: 5000, runs, quick, profileDir, resultsDir, ...(topics ? { topics } : {}) };
+  return {
+    // merge-wide: 1/20 of the events (50,000 by default), each row 8–16 KiB: ~1 GB of raw records.
+    events, wideEvents: wideEvents ?? Math.max(1000, Math.round(events / 20)), prefill, latencySeconds, latencyRate: 5000, runs, quick, profileDir, resultsDir,
+    ...(topics ? { topics } : {}), ...(memoryBudget !== undefined ? { memoryBudget } : {}), workerNodeArgs,
+  };
 }

@@ -16,7 +16,9 @@ import { appendRun, mergeRun } from './runners/nilus';
 import { pgLimitRun } from './runners/pglimit';
 import { shapeCheck } from './shape';
 import { kafka, machineFacts, quoteIdent, TARGET_URL, withPg } from './stack';
-import { factories, produceWorkload } from './topics';
+import { factories, gzipFactory, produceWorkload, wideFactory, type ProduceGroup } from './topics';
+import { expectedWideDigest, WIDE_TABLE, wideRow, wideTableDigest } from './wide';
+import { CompressionTypes } from 'kafkajs';
 import { Workload } from './workload';
 import { renderTop, selfTimes } from './cpuprofile';
 import { settle } from './machine-cpu';
@@ -33,25 +35,43 @@ async function main(): Promise<number> {
   console.log(shape.length === 0 ? 'shape check: ok' : `shape check: differences:\n  ${shape.join('\n  ')}`);
 
   const w = new Workload(args.events);
+  const ww = new Workload(args.wideEvents);
   const fs = factories(id, `${id}_nos`);
-  const needsTopics = args.runs.some((r) => r !== 'latency');
-  let produceSeconds = 0;
-  if (needsTopics && args.topics) {
-    for (const _ of w.ops()); // final state only: the topics hold this workload already
-    await checkReusedTopics(fs.map((f) => f.topic), w.records);
-    log(`reusing ${fs.map((f) => f.topic).join(' and ')}`);
-  } else if (needsTopics) {
-    log(`producing ${args.events} events into ${fs.map((f) => f.topic).join(' and ')}`);
-    produceSeconds = await produceWorkload(w, fs, log);
-  } else {
-    for (const _ of w.ops()); // final state only
+  const gz = gzipFactory(`${id}_gz`);
+  const wide = wideFactory(`${id}_wide`);
+  const wants = (r: RunName) => args.runs.includes(r);
+  const needsBase = args.runs.some((r) => !['latency', 'merge-gzip', 'merge-wide'].includes(r));
+  // With --topics a base topic must exist; the gzip and wide topics are produced if that run had none.
+  const groups: ProduceGroup[] = [];
+  if (needsBase && !(args.topics && (await reusable(fs.map((f) => f.topic), w, true)))) groups.push({ factories: fs });
+  if (wants('merge-gzip') && !(args.topics && (await reusable([gz.topic], w, false)))) groups.push({ factories: [gz], options: { compression: CompressionTypes.GZIP } });
+  if (groups.length) log(`producing ${args.events} events into ${groups.flatMap((g) => g.factories.map((f) => f.topic)).join(', ')}`);
+  const produced = await produceWorkload(w, groups, log);
+  let wideRaw: number | undefined;
+  let wideSeconds = 0;
+  if (wants('merge-wide')) {
+    const reuse = args.topics !== undefined && (await reusable([wide.topic], ww, false));
+    if (!reuse) log(`producing ${args.wideEvents} wide events into ${wide.topic}`);
+    const p = await produceWorkload(ww, reuse ? [] : [{ factories: [wide], options: { row: wideRow } }], log);
+    wideRaw = p.rawBytes[0];
+    wideSeconds = p.seconds;
   }
-  const workload = {
+  const workload: Record<string, number> = {
     events: w.events, creates: w.counts.c, updates: w.counts.u, deletes: w.counts.d, 'Kafka records (with tombstones)': w.records,
-    'keys used': w.maxId, 'final rows': w.live.size, partitions: 4, 'produce seconds': Math.round(produceSeconds),
+    'keys used': w.maxId, 'final rows': w.live.size, partitions: 4, 'produce seconds': Math.round(produced.seconds + wideSeconds),
   };
+  if (groups[0]?.factories === fs) workload['raw MiB per topic'] = Math.round(produced.rawBytes[0]! / fs.length / 2 ** 20);
+  if (wants('merge-wide')) {
+    Object.assign(workload, { 'wide events': ww.events, 'wide records': ww.records, 'wide final rows': ww.live.size });
+    if (wideRaw !== undefined) workload['wide raw MiB'] = Math.round(wideRaw / 2 ** 20);
+  }
   log(`workload: ${JSON.stringify(workload)}`);
 
+  // --memory-budget / --worker-node-args: the same for every nilus-pg worker run.
+  const tuning = {
+    ...(args.memoryBudget !== undefined ? { options: { memory_budget_bytes: args.memoryBudget } } : {}),
+    ...(args.workerNodeArgs.length ? { nodeArgs: [...args.workerNodeArgs] } : {}),
+  };
   const schemas: string[] = [];
   const schema = (run: string) => {
     const s = `${id}_${run.replace(/-/g, '_')}`;
@@ -59,15 +79,23 @@ async function main(): Promise<number> {
     return s;
   };
   const plan: Record<RunName, () => Promise<RunResult>> = {
-    merge: () => mergeRun({ name: 'merge', schema: schema('merge'), prefix: id, flavour: 'typed', workload: w }),
-    'merge-schemaless': () => mergeRun({ name: 'merge-schemaless', schema: schema('merge_nos'), prefix: `${id}_nos`, flavour: 'raw', workload: w }),
+    merge: () => mergeRun({ name: 'merge', schema: schema('merge'), prefix: id, flavour: 'typed', workload: w, ...tuning }),
+    'merge-schemaless': () => mergeRun({ name: 'merge-schemaless', schema: schema('merge_nos'), prefix: `${id}_nos`, flavour: 'raw', workload: w, ...tuning }),
+    'merge-gzip': () => mergeRun({ name: 'merge-gzip', schema: schema('merge_gz'), prefix: `${id}_gz`, flavour: 'typed', workload: w, ...tuning }),
+    'merge-wide': () => {
+      const s = schema('merge_wide');
+      return mergeRun({
+        name: 'merge-wide', schema: s, prefix: `${id}_wide`, flavour: 'typed', workload: ww, ...tuning,
+        table: { name: WIDE_TABLE, expected: () => expectedWideDigest(ww), actual: (c) => wideTableDigest(c, s) },
+      });
+    },
     consumer: () => consumerOnlyRun(fs[0]!.topic, w),
     decode: () => decodeOnlyRun(fs[0]!.topic, id, w),
     jdbc: () => jdbcRun(`${id}_jdbc`, fs[0]!.topic, w),
     'pg-limit': () => pgLimitRun(schema('pglimit'), w),
-    append: () => appendRun('append', schema('append'), id, w),
-    scale: () => mergeRun({ name: 'scale', schema: schema('scale'), prefix: id, flavour: 'typed', workload: w, prefill: args.prefill }),
-    latency: () => latencyRun(schema('latency'), `${id}_lat`, args.latencySeconds, args.latencyRate),
+    append: () => appendRun('append', schema('append'), id, w, tuning.options, tuning.nodeArgs),
+    scale: () => mergeRun({ name: 'scale', schema: schema('scale'), prefix: id, flavour: 'typed', workload: w, prefill: args.prefill, ...tuning }),
+    latency: () => latencyRun(schema('latency'), `${id}_lat`, args.latencySeconds, args.latencyRate, tuning.options, tuning.nodeArgs),
   };
   const runs: RunResult[] = [];
   try {
@@ -111,19 +139,30 @@ async function profiledMerge(dir: string, schemaName: string, prefix: string, w:
   return r;
 }
 
-/** --topics: each reused topic must hold exactly this workload's records (same --events). */
-async function checkReusedTopics(topics: string[], records: number): Promise<void> {
+/**
+ * --topics: true when every topic exists and holds exactly this workload's records (same --events);
+ * a missing topic is an error when `required`, else false (it is produced anew).
+ */
+async function reusable(topics: string[], w: Workload, required: boolean): Promise<boolean> {
   const admin = kafka().admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t));
+    if (missing.length) {
+      if (required) throw new Error(`--topics: topic ${missing[0]} does not exist; give the id of a run whose topics are still in Kafka`);
+      return false;
+    }
+    // The record count is known once the ops ran; a replay of the seeded generator gives it.
+    const records = new Workload(w.events).countRecords();
     for (const t of topics) {
-      if (!existing.has(t)) throw new Error(`--topics: topic ${t} does not exist; give the id of a run whose topics are still in Kafka`);
       const held = (await admin.fetchTopicOffsets(t)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
       if (held !== records) {
-        throw new Error(`--topics: ${t} holds ${held} records but this workload has ${records}; pass the --events of the run that produced it`);
+        throw new Error(`--topics: ${t} holds ${held} records but this workload has ${records}; pass the --events (or --wide-events) of the run that produced it`);
       }
     }
+    log(`reusing ${topics.join(' and ')}`);
+    return true;
   } finally {
     await admin.disconnect();
   }

@@ -1,7 +1,8 @@
 /** Creates the run's topics and writes the workload into them before any run starts. */
 import { EventFactory, ordersTable } from '../test/fixtures/factory';
 import { kafka } from './stack';
-import { TopicWriter, type Workload } from './workload';
+import { wideTable } from './wide';
+import { TopicWriter, type Workload, type WriterOptions } from './workload';
 
 export const PARTITIONS = 4;
 
@@ -22,26 +23,55 @@ export function factories(typedPrefix: string, rawPrefix?: string): EventFactory
   return out;
 }
 
-/** Writes every op of the workload to each factory's topic; returns seconds taken. */
-export async function produceWorkload(w: Workload, fs: EventFactory[], log: (s: string) => void): Promise<number> {
-  await createTopics(fs.map((f) => f.topic));
+/** The schema+payload orders topic written gzip-compressed (`merge-gzip`). */
+export function gzipFactory(prefix: string): EventFactory {
+  return new EventFactory(ordersTable(prefix), true, { realSource: true });
+}
+
+/** The schema+payload documents topic with 8–16 KiB bodies (`merge-wide`). */
+export function wideFactory(prefix: string): EventFactory {
+  return new EventFactory(wideTable(prefix), true, { realSource: true });
+}
+
+/** Topics written in one pass over the workload, with the same writer options. */
+export interface ProduceGroup {
+  readonly factories: readonly EventFactory[];
+  readonly options?: WriterOptions;
+}
+
+export interface Produced {
+  seconds: number;
+  /** Key + value bytes written per group (uncompressed). */
+  rawBytes: number[];
+}
+
+/**
+ * Writes every op of the workload to each group's topics (one pass over the ops, so the workload's
+ * final state is known afterwards even when no group is given).
+ */
+export async function produceWorkload(w: Workload, groups: readonly ProduceGroup[], log: (s: string) => void): Promise<Produced> {
+  if (groups.length === 0) {
+    for (const _ of w.ops()); // final state only
+    return { seconds: 0, rawBytes: [] };
+  }
+  await createTopics(groups.flatMap((g) => g.factories.map((f) => f.topic)));
   const producer = kafka().producer({ allowAutoTopicCreation: false });
   await producer.connect();
   const t0 = Date.now();
+  const writers = groups.map((g) => new TopicWriter(producer, g.factories, PARTITIONS, g.options));
   try {
-    const writer = new TopicWriter(producer, fs, PARTITIONS);
     let i = 0;
     let lastLog = Date.now();
     for (const op of w.ops()) {
-      await writer.write(op);
+      for (const writer of writers) await writer.write(op);
       if (++i % 10_000 === 0 && Date.now() - lastLog > 10_000) {
         lastLog = Date.now();
         log(`  produced ${i} of ${w.events} events`);
       }
     }
-    await writer.flush();
+    for (const writer of writers) await writer.flush();
   } finally {
     await producer.disconnect();
   }
-  return (Date.now() - t0) / 1000;
+  return { seconds: (Date.now() - t0) / 1000, rawBytes: writers.map((x) => x.rawBytes) };
 }

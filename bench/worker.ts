@@ -13,6 +13,8 @@ export interface WorkerManifest {
   dest: string;
   strategy: 'merge' | 'append';
   httpPort?: number;
+  /** collection.include.list; public.orders by default. */
+  include?: string;
   /** Sink options beyond the defaults (none for the benchmark's "default settings" runs). */
   options?: Record<string, unknown>;
 }
@@ -28,7 +30,7 @@ export function manifestText(m: WorkerManifest): string {
       source: {
         address: `kafka://${BROKERS.join(',')}`,
         // A group of its own: a rerun on reused topics (--topics) must not resume from an earlier run's Kafka offsets.
-        cdc: { 'topic.prefix': m.prefix, 'collection.include.list': 'public.orders', 'group.id': `nilus-pg.${m.name}.${randomBytes(3).toString('hex')}` },
+        cdc: { 'topic.prefix': m.prefix, 'collection.include.list': m.include ?? 'public.orders', 'group.id': `nilus-pg.${m.name}.${randomBytes(3).toString('hex')}` },
       },
       sink: {
         address: TARGET_URL,

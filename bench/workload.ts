@@ -4,8 +4,11 @@
  * table state it must leave behind. Ops are generated lazily so a million events never sit in
  * memory at once; only the final state (id → version) does.
  */
-import type { Producer } from 'kafkajs';
-import { EventFactory, orderRow } from '../test/fixtures/factory';
+import type { CompressionTypes, Producer } from 'kafkajs';
+import { EventFactory, orderRow, type Values } from '../test/fixtures/factory';
+
+/** Row values of (id, version): orderRow for the orders topics, wideRow for the wide one. */
+export type RowOf = (id: number, version: number) => Values;
 
 export type OpKind = 'c' | 'u' | 'd';
 export interface Op {
@@ -45,6 +48,12 @@ export class Workload {
   /** Kafka records the ops become: one per event plus a tombstone per delete. */
   get records(): number {
     return this.counts.c + this.counts.u + 2 * this.counts.d;
+  }
+
+  /** Runs every op (nothing is produced) and returns `records`. */
+  countRecords(): number {
+    for (const _ of this.ops());
+    return this.records;
   }
 
   private rnd(): number {
@@ -96,17 +105,24 @@ export interface KafkaMessage {
 }
 
 /** The Kafka records of one op, as the connector writes them. */
-export function messagesOf(f: EventFactory, op: Op, partitions: number, tsMs: number): KafkaMessage[] {
+export function messagesOf(f: EventFactory, op: Op, partitions: number, tsMs: number, row: RowOf = orderRow): KafkaMessage[] {
   const partition = partitionOf(op.id, partitions);
   const out =
-    op.kind === 'c' ? f.create(orderRow(op.id, 0), tsMs)
-    : op.kind === 'u' ? f.update(orderRow(op.id, op.version - 1), orderRow(op.id, op.version), tsMs)
-    : f.delete(orderRow(op.id, op.version), tsMs);
+    op.kind === 'c' ? f.create(row(op.id, 0), tsMs)
+    : op.kind === 'u' ? f.update(row(op.id, op.version - 1), row(op.id, op.version), tsMs)
+    : f.delete(row(op.id, op.version), tsMs);
   return out.map((m) => ({ ...m, partition }));
 }
 
 /** One record batch per partition must stay under the broker's message.max.bytes (1 MiB). */
 const MAX_PARTITION_BATCH = 800 * 1024;
+
+export interface WriterOptions {
+  /** Record batch compression (kafkajs CompressionTypes); none by default. */
+  readonly compression?: CompressionTypes;
+  /** Row values of each op; orderRow by default. */
+  readonly row?: RowOf;
+}
 
 /**
  * Writes ops to every factory's topic, in op order per partition (requests are sent one at a
@@ -115,12 +131,16 @@ const MAX_PARTITION_BATCH = 800 * 1024;
 export class TopicWriter {
   private pending = new Map<string, { topic: string; messages: KafkaMessage[]; bytes: number }>();
   sent = 0;
+  /** Key + value bytes of every record written (the raw, uncompressed size). */
+  rawBytes = 0;
 
-  constructor(private readonly producer: Producer, private readonly factories: readonly EventFactory[], private readonly partitions: number) {}
+  constructor(private readonly producer: Producer, private readonly factories: readonly EventFactory[], private readonly partitions: number,
+    private readonly options: WriterOptions = {}) {}
 
   async write(op: Op, tsMs = Date.now()): Promise<void> {
     for (const f of this.factories) {
-      for (const m of messagesOf(f, op, this.partitions, tsMs)) {
+      for (const m of messagesOf(f, op, this.partitions, tsMs, this.options.row)) {
+        this.rawBytes += Buffer.byteLength(m.key ?? '') + Buffer.byteLength(m.value ?? '');
         const k = `${f.topic}\u0000${m.partition}`;
         let p = this.pending.get(k);
         if (!p) this.pending.set(k, (p = { topic: f.topic, messages: [], bytes: 0 }));
@@ -144,6 +164,9 @@ export class TopicWriter {
       this.sent += p.messages.length;
     }
     this.pending = new Map();
-    await this.producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+    await this.producer.sendBatch({
+      ...(this.options.compression !== undefined ? { compression: this.options.compression } : {}),
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    });
   }
 }

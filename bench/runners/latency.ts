@@ -17,7 +17,7 @@ import { kafka, quoteIdent, TARGET_URL, withPg } from '../stack';
 import { createTopics, PARTITIONS } from '../topics';
 import { procStats, startWorker } from '../worker';
 import { TopicWriter, Workload } from '../workload';
-import { freshSchema } from './nilus';
+import { budgetExtra, freshSchema } from './nilus';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -69,14 +69,14 @@ async function waitReady(port: number, exited: () => boolean): Promise<void> {
   throw new Error('worker not ready after 60 s');
 }
 
-export async function latencyRun(schema: string, prefix: string, seconds: number, perSecond: number, options?: Record<string, unknown>): Promise<RunResult> {
+export async function latencyRun(schema: string, prefix: string, seconds: number, perSecond: number, options?: Record<string, unknown>, nodeArgs?: string[]): Promise<RunResult> {
   const f = new EventFactory(ordersTable(prefix), true, { realSource: true });
   await createTopics([f.topic]);
   const w = new Workload(perSecond * seconds, 7);
   return withPg(TARGET_URL, async (c) => {
     await freshSchema(c, schema);
     const port = await freePort();
-    const worker = startWorker({ name: schema, prefix, dest: `${schema}.orders_history`, strategy: 'append', httpPort: port, options });
+    const worker = startWorker({ name: schema, prefix, dest: `${schema}.orders_history`, strategy: 'append', httpPort: port, options }, nodeArgs);
     const producer = kafka('nilus-bench-latency').producer({ allowAutoTopicCreation: false });
     try {
       await waitReady(port, () => worker.child.exitCode !== null);
@@ -120,6 +120,7 @@ export async function latencyRun(schema: string, prefix: string, seconds: number
         name: 'latency', ok, check: `${n} rows (expected ${w.events})`, events: w.events, seconds: produceSeconds,
         eventsPerSec: rate(w.events, produceSeconds), peakRssMiB: stats.peakRssMiB, cpuSeconds: stats.cpuSeconds,
         extra: {
+          ...budgetExtra(options),
           sqlP50Ms: Math.round(q.p50), sqlP99Ms: Math.round(q.p99), sqlMaxMs: Math.round(q.max),
           histP50Ms: Math.round(histogramQuantile(0.5, buckets) * 1000), histP99Ms: Math.round(histogramQuantile(0.99, buckets) * 1000),
         },

@@ -5,7 +5,7 @@
  * rows, so "stored" means "applied").
  */
 import type { Client } from 'pg';
-import { compareDigest, expectedDigest, tableDigest, type Flavour } from '../check';
+import { compareDigest, expectedDigest, tableDigest, type Flavour, type TableDigest } from '../check';
 import { rate, sleep, type RunResult } from '../result';
 import { quoteIdent, TARGET_URL, withPg } from '../stack';
 import { procStats, startWorker, type ProcStats, type WorkerManifest } from '../worker';
@@ -82,6 +82,16 @@ export interface MergeOptions {
   /** Rows to pre-fill (ids above the workload's), 0 = empty target. */
   prefill?: number;
   nodeArgs?: string[];
+  /** Sink options beyond the defaults (e.g. memory_budget_bytes from --memory-budget). */
+  options?: Record<string, unknown>;
+  /** Another source table than public.orders, with its own digests (merge-wide). */
+  table?: { name: string; expected: () => TableDigest; actual: (c: Client) => Promise<TableDigest> };
+}
+
+/** memoryBudgetMiB in a run's details: the budget the worker ran with. */
+export function budgetExtra(options: Record<string, unknown> | undefined): Record<string, number> {
+  const b = options?.memory_budget_bytes;
+  return { memoryBudgetMiB: typeof b === 'number' ? b / 2 ** 20 : 128 };
 }
 
 export async function mergeRun(o: MergeOptions): Promise<RunResult> {
@@ -95,10 +105,17 @@ export async function mergeRun(o: MergeOptions): Promise<RunResult> {
       extra.prefillRows = o.prefill;
       notes.push(`pre-filled ${o.prefill} rows in ${((Date.now() - t) / 1000).toFixed(1)} s (not timed)`);
     }
-    const m: WorkerManifest = { name: o.schema, prefix: o.prefix, dest: `${o.schema}.orders`, strategy: 'merge' };
+    const table = o.table?.name ?? 'orders';
+    const m: WorkerManifest = {
+      name: o.schema, prefix: o.prefix, dest: `${o.schema}.${table}`, strategy: 'merge', include: `public.${table}`,
+      ...(o.options ? { options: o.options } : {}),
+    };
+    Object.assign(extra, budgetExtra(o.options));
     const t = await runWorkerUntil(c, m, o.schema, o.workload.records, o.nodeArgs);
     const events = o.workload.events;
-    let verdict = compareDigest(expectedDigest(o.workload, o.flavour), await tableDigest(c, o.schema, 'orders', o.flavour, o.workload.maxId));
+    let verdict = o.table
+      ? compareDigest(o.table.expected(), await o.table.actual(c))
+      : compareDigest(expectedDigest(o.workload, o.flavour), await tableDigest(c, o.schema, 'orders', o.flavour, o.workload.maxId));
     if (o.prefill) {
       const n = Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteIdent(o.schema)}.orders WHERE id > $1`, [o.workload.maxId])).rows[0]!.n);
       if (n !== o.prefill) verdict = { ok: false, detail: `${verdict.detail}; pre-filled rows: ${n}, expected ${o.prefill}` };
@@ -134,11 +151,11 @@ export async function prefillOrders(c: Client, schema: string, firstId: number, 
   await c.query(`VACUUM ANALYZE ${t}`);
 }
 
-export async function appendRun(name: string, schema: string, prefix: string, w: Workload): Promise<RunResult> {
+export async function appendRun(name: string, schema: string, prefix: string, w: Workload, options?: Record<string, unknown>, nodeArgs?: string[]): Promise<RunResult> {
   return withPg(TARGET_URL, async (c) => {
     await freshSchema(c, schema);
-    const m: WorkerManifest = { name: schema, prefix, dest: `${schema}.orders_history`, strategy: 'append' };
-    const t = await runWorkerUntil(c, m, schema, w.records);
+    const m: WorkerManifest = { name: schema, prefix, dest: `${schema}.orders_history`, strategy: 'append', ...(options ? { options } : {}) };
+    const t = await runWorkerUntil(c, m, schema, w.records, nodeArgs);
     const r = (await c.query<{ n: string; pos: string; c: string; u: string; d: string }>(
       `SELECT count(*) AS n, count(DISTINCT (_nilus_partition, _nilus_offset)) AS pos,
               count(*) FILTER (WHERE _nilus_op = 'c') AS c, count(*) FILTER (WHERE _nilus_op = 'u') AS u,
@@ -151,7 +168,7 @@ export async function appendRun(name: string, schema: string, prefix: string, w:
     await c.query(`DROP SCHEMA ${quoteIdent(schema)} CASCADE`);
     return {
       name, ok, check, events: w.events, seconds: t.seconds, eventsPerSec: rate(w.events, t.seconds), peakRssMiB: t.stats.peakRssMiB,
-      cpuSeconds: t.stats.cpuSeconds, extra: { ...t.cpu },
+      cpuSeconds: t.stats.cpuSeconds, extra: { ...budgetExtra(options), ...t.cpu },
     };
   });
 }
