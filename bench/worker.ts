@@ -107,3 +107,59 @@ export function procStats(pid: number): ProcStats {
   const stime = Number(fields[12]);
   return { peakRssMiB: hwm ? Number(hwm[1]) / 1024 : NaN, cpuSeconds: (utime + stime) / CLOCK_TICKS };
 }
+
+/** A free TCP port on 127.0.0.1 (for a worker's /metrics). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Where the worker's memory was at the sample with the highest RSS (MiB, from its /metrics). */
+export interface MemorySample {
+  rssMiB: number;
+  heapTotalMiB: number;
+  heapUsedMiB: number;
+  externalMiB: number;
+  bufferedMiB: number;
+}
+
+const metric = (text: string, name: string): number => {
+  let sum = 0;
+  let found = false;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(name + ' ') || line.startsWith(name + '{')) {
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+      found = true;
+    }
+  }
+  return found ? sum / 2 ** 20 : NaN;
+};
+
+/** Scrapes the worker's /metrics every `everyMs` and keeps the sample with the highest RSS. */
+export function memorySampler(port: number, everyMs = 500): { stop(): MemorySample | undefined } {
+  let best: MemorySample | undefined;
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    fetch(`http://127.0.0.1:${port}/metrics`)
+      .then((r) => r.text())
+      .then((t) => {
+        const s = {
+          rssMiB: metric(t, 'process_resident_memory_bytes'), heapTotalMiB: metric(t, 'nodejs_heap_size_total_bytes'),
+          heapUsedMiB: metric(t, 'nodejs_heap_size_used_bytes'), externalMiB: metric(t, 'nodejs_external_memory_bytes'),
+          bufferedMiB: metric(t, 'nilus_buffered_bytes'),
+        };
+        if (Number.isFinite(s.rssMiB) && (!best || s.rssMiB > best.rssMiB)) best = s;
+      }, () => undefined)
+      .finally(() => (busy = false));
+  }, everyMs);
+  return { stop: () => { clearInterval(timer); return best; } };
+}

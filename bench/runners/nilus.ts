@@ -8,7 +8,7 @@ import type { Client } from 'pg';
 import { compareDigest, expectedDigest, tableDigest, type Flavour, type TableDigest } from '../check';
 import { rate, sleep, type RunResult } from '../result';
 import { quoteIdent, TARGET_URL, withPg } from '../stack';
-import { procStats, startWorker, type ProcStats, type WorkerManifest } from '../worker';
+import { freePort, memorySampler, procStats, startWorker, type MemorySample, type ProcStats, type WorkerManifest } from '../worker';
 import type { Workload } from '../workload';
 import { since, snapshot, type CpuSplit } from '../machine-cpu';
 
@@ -40,13 +40,24 @@ interface Timed {
   firstStored: number;
   stats: ProcStats;
   cpu: CpuSplit;
+  /** The worker's /metrics at its highest sampled RSS (every 500 ms). */
+  memory?: MemorySample;
+}
+
+/** The memory sample as run details: what made up the RSS when it was highest. */
+export function memoryExtra(m: MemorySample | undefined): Record<string, number> {
+  if (!m) return {};
+  const r = (x: number) => Math.round(x);
+  return { sampledRssMiB: r(m.rssMiB), heapTotalMiB: r(m.heapTotalMiB), heapUsedMiB: r(m.heapUsedMiB), externalMiB: r(m.externalMiB), bufferedMiB: r(m.bufferedMiB) };
 }
 
 /** Starts the worker and waits until `records` offsets are stored; stops it after reading /proc. */
 export async function runWorkerUntil(c: Client, m: WorkerManifest, schema: string, records: number, nodeArgs: string[] = [], timeoutMs = 3_600_000): Promise<Timed> {
+  const port = await freePort();
   const t0 = process.hrtime.bigint();
   const cpu0 = snapshot();
-  const w = startWorker(m, nodeArgs);
+  const w = startWorker({ ...m, httpPort: port }, nodeArgs);
+  const sampler = memorySampler(port);
   const elapsed = () => Number(process.hrtime.bigint() - t0) / 1e9;
   let firstAt = 0;
   let firstStored = 0;
@@ -65,10 +76,12 @@ export async function runWorkerUntil(c: Client, m: WorkerManifest, schema: strin
     const seconds = elapsed();
     const cpu = since(cpu0);
     const stats = procStats(w.child.pid!);
+    const memory = sampler.stop();
     const code = await w.stop();
     if (code !== 0) throw new Error(`worker exited ${code} on SIGTERM; its output:\n${w.output().slice(-3000)}`);
-    return { seconds, steadySeconds: seconds - firstAt, firstStored, stats, cpu };
+    return { seconds, steadySeconds: seconds - firstAt, firstStored, stats, cpu, ...(memory ? { memory } : {}) };
   } finally {
+    sampler.stop();
     await w.stop(5000);
   }
 }
@@ -124,7 +137,7 @@ export async function mergeRun(o: MergeOptions): Promise<RunResult> {
     if (t.firstStored < o.workload.records && t.steadySeconds > 0) {
       extra.steadyEventsPerSec = rate(Math.round(events * (1 - t.firstStored / o.workload.records)), t.steadySeconds);
     }
-    Object.assign(extra, t.cpu);
+    Object.assign(extra, t.cpu, memoryExtra(t.memory));
     await c.query(`DROP SCHEMA ${quoteIdent(o.schema)} CASCADE`);
     return {
       name: o.name, ok: verdict.ok, check: verdict.detail, events, seconds: t.seconds, eventsPerSec: rate(events, t.seconds),
@@ -168,7 +181,7 @@ export async function appendRun(name: string, schema: string, prefix: string, w:
     await c.query(`DROP SCHEMA ${quoteIdent(schema)} CASCADE`);
     return {
       name, ok, check, events: w.events, seconds: t.seconds, eventsPerSec: rate(w.events, t.seconds), peakRssMiB: t.stats.peakRssMiB,
-      cpuSeconds: t.stats.cpuSeconds, extra: { ...budgetExtra(options), ...t.cpu },
+      cpuSeconds: t.stats.cpuSeconds, extra: { ...budgetExtra(options), ...t.cpu, ...memoryExtra(t.memory) },
     };
   });
 }
