@@ -61,6 +61,8 @@ export class CdcCore {
   /** Records that can never apply, taken since the last flush; they commit with it. */
   private pendingDead: DeadLetter[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** When the first record since the last flush was taken: tombstones count, their offsets must be stored too. */
+  private firstTakenMs: number | undefined;
 
   constructor(private readonly deps: CoreDeps) {
     this.now = deps.now ?? Date.now;
@@ -182,6 +184,7 @@ export class CdcCore {
       }
       if (this.overBudget() && this.pause('memory budget reached')) break;
     }
+    if (last !== undefined) this.firstTakenMs ??= now;
     this.settleBatch(b, last ?? skipped, counts);
   }
 
@@ -223,7 +226,9 @@ export class CdcCore {
 
   private maybeFlush(reason: string, force = false): void {
     if (this.inFlight !== undefined || !this.machine.is('running', 'paused')) return;
-    const due = this.deps.buffers.due(this.now());
+    const now = this.now();
+    const aged = this.firstTakenMs !== undefined && now - this.firstTakenMs >= this.deps.maxAgeMs;
+    const due = this.deps.buffers.due(now) ?? (aged ? 'age' : undefined);
     if (force || due !== undefined || this.pendingDead.length > 0) this.startFlush(due ?? reason);
   }
 
@@ -241,6 +246,7 @@ export class CdcCore {
     const flush: Flush = { groupId: this.deps.groupId, tables: this.deps.buffers.drainAll(), offsets };
     const dead = this.pendingDead;
     this.pendingDead = [];
+    this.firstTakenMs = undefined;
     positions.markStored(offsets);
     this.deps.emitter.emit('buffered', { bytes: 0, events: 0 });
     const started = this.now();

@@ -73,7 +73,9 @@ describe('secrets stay out of logs and metrics', () => {
     expect(noSchema.output()).toMatch(/_missing/);
     expect(noSchema.output()).not.toContain(PASSWORD);
 
-    const refused = runWorker(manifestVia({ name: prefix, prefix, dest: `${schema}.orders`, strategy: 'merge', include: 'public.orders', options: { log_level: 'debug' } }, `127.0.0.1:${await freePort()}`), { connections: connections() });
+    // Retried without end by default; with max_attempts set the worker gives up and exits 1,
+    // which walks the retry log lines and the final error line.
+    const refused = runWorker(manifestVia({ name: prefix, prefix, dest: `${schema}.orders`, strategy: 'merge', include: 'public.orders', options: { log_level: 'debug', 'errors.retry.max_attempts': 2 } }, `127.0.0.1:${await freePort()}`), { connections: connections() });
     expect(await refused.code).toBe(1);
     expect(refused.output()).toMatch(/ECONNREFUSED|Connection error|connect/i);
     expect(refused.output()).not.toContain(PASSWORD);

@@ -63,6 +63,15 @@ describe('CdcCore', () => {
     await h.core.stop();
   });
 
+  it('records that hold no row (tombstones) still have their offsets stored, by age', async () => {
+    const h = await started({ maxRows: 1000, maxAgeMs: 20 });
+    h.source.produce(P0, [up(1, 1), del(1), null]);
+    await h.source.pumpUntil('the delete stored', () => h.applier.storedOf(P0) === '3');
+    h.source.produce(P0, [null, null]);
+    await h.source.pumpUntil('the tombstones stored', () => h.applier.storedOf(P0) === '5');
+    await h.core.stop();
+  });
+
   it('resumes each partition from the offset stored in PostgreSQL, not from the first batch', async () => {
     const h = harness();
     h.applier.stored.set('0:pfx.public.t', '3');
