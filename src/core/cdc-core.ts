@@ -14,59 +14,45 @@
 import type { BufferSet } from '../buffer';
 import { Committer } from '../commit/committer';
 import type { DeadLetter } from '../deadletter';
-import type { SourceBatch, Source, TopicPartition } from '../source/source';
+import type { SourceBatch, SourceHandler, TopicPartition } from '../source/source';
 import { tpKey } from '../source/source';
-import type { CoreEmitter } from './events';
 import { FatalError, FencedError } from './errors';
-import { Flusher, STOPPED } from './flusher';
+import { STOPPED } from './flusher';
 import { Intake } from './intake';
-import { FLUSHING, Machine, TAKING, type CoreState } from './machine';
+import { Lifecycle, type LifecycleDeps } from './lifecycle';
+import { FLUSHING, TAKING } from './machine';
 import type { ChangeEvent, Flush } from './types';
 
-export interface CoreLog {
-  info(fields: object, msg: string): void;
-  warn(fields: object, msg: string): void;
-  debug(fields: object, msg: string): void;
-}
-
-export interface CoreDeps {
+export interface CoreDeps extends LifecycleDeps {
   readonly groupId: string;
-  readonly source: Source;
   readonly intake: Intake;
   readonly buffers: BufferSet;
-  readonly flusher: Flusher;
-  readonly emitter: CoreEmitter;
-  readonly log: CoreLog;
   readonly tolerance: 'none' | 'all';
   readonly memoryBudgetBytes: number;
   readonly maxAgeMs: number;
-  /** Start-up work before the source starts (PostgreSQL, dead-letter sink); retried like the rest. */
-  readonly prepare?: () => Promise<void>;
   /** Called with the topics read, at start and when new ones appear (e.g. name-collision checks). */
   readonly onTopics?: (topics: readonly string[]) => void;
   readonly now?: () => number;
 }
 
-export class CdcCore {
-  readonly machine: Machine;
-  readonly done: Promise<void>;
-  private settle!: { resolve: () => void; reject: (e: Error) => void };
+const NO_COUNTS: ReadonlyMap<string, number> = new Map();
+
+export class CdcCore extends Lifecycle {
   private readonly committer: Committer;
   private readonly now: () => number;
-  private readonly abort = new AbortController();
+  protected readonly tickMs: number;
   private assigned: readonly TopicPartition[] = [];
-  private sourceStarted = false;
   private inFlight: Promise<void> | undefined;
   private inFlightBytes = 0;
   /** Records that can never apply, taken since the last flush; they commit with it. */
   private pendingDead: DeadLetter[] = [];
-  private timer: NodeJS.Timeout | undefined;
   /** When the first record since the last flush was taken: tombstones count, their offsets must be stored too. */
   private firstTakenMs: number | undefined;
 
   constructor(private readonly deps: CoreDeps) {
+    super(deps);
     this.now = deps.now ?? Date.now;
-    this.machine = new Machine((from, to, why) => deps.log.debug({ from, to, why }, 'core state'));
+    this.tickMs = Math.max(50, Math.min(1000, Math.floor(deps.maxAgeMs / 4)));
     this.committer = new Committer({
       source: deps.source,
       groupId: deps.groupId,
@@ -74,53 +60,10 @@ export class CdcCore {
       emitter: deps.emitter,
       warn: (msg, fields) => deps.log.warn(fields, msg),
     });
-    this.done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
-    this.done.catch(() => undefined); // observed through `done` by the caller
   }
 
-  get state(): CoreState {
-    return this.machine.state;
-  }
-
-  /** Connects (retrying transient failures until stop()), then runs until stopped or failed. */
-  async start(): Promise<void> {
-    this.machine.to('starting', 'start');
-    try {
-      if (this.deps.prepare) await this.deps.flusher.withRetry('start-up', this.deps.prepare, { signal: this.abort.signal, system: 'postgresql' });
-      this.deps.emitter.emit('state', { pgConnected: true });
-      await this.deps.flusher.withRetry('connect to Kafka', () => this.startSource(), { signal: this.abort.signal, system: 'kafka' });
-    } catch (err) {
-      if (this.machine.is('starting')) this.fail(err as Error);
-      return;
-    }
-    if (!this.machine.is('starting')) return; // stopped meanwhile
-    this.machine.to('running', 'source started');
-    const tick = Math.max(50, Math.min(1000, Math.floor(this.deps.maxAgeMs / 4)));
-    this.timer = setInterval(() => this.onTick(), tick);
-  }
-
-  /** Graceful stop: stop taking, final flush, Kafka commit of what PostgreSQL holds, leave the group. */
-  async stop(): Promise<void> {
-    if (!this.machine.can('stopping')) return this.done.catch(() => undefined);
-    const wasStarting = this.machine.is('created', 'starting');
-    this.machine.to('stopping', 'stop requested');
-    this.abort.abort();
-    try {
-      if (!wasStarting) {
-        this.deps.source.pause(this.assigned);
-        await this.drain('shutdown');
-        await this.committer.commitStored();
-      }
-      await this.stopSource();
-      this.finish();
-    } catch (err) {
-      this.fail(err as Error);
-    }
-    return this.done.catch(() => undefined);
-  }
-
-  private async startSource(): Promise<void> {
-    await this.deps.source.start({
+  protected handler(): SourceHandler {
+    return {
       batch: async (b) => this.onBatch(b),
       assigned: (tps) => void this.onAssigned(tps),
       revoking: () => this.maybeFlush('rebalance', true),
@@ -134,9 +77,13 @@ export class CdcCore {
         }
       },
       crashed: (err) => this.fail(err),
-    });
-    this.sourceStarted = true;
-    if (this.machine.is('failed', 'stopped')) await this.stopSource();
+    };
+  }
+
+  protected async drainForStop(): Promise<void> {
+    this.deps.source.pause(this.assigned);
+    await this.drain('shutdown');
+    await this.committer.commitStored();
   }
 
   private onBatch(b: SourceBatch): void {
@@ -145,56 +92,36 @@ export class CdcCore {
     if (this.committer.isLoading(topic, partition)) return; // not resolved: fetched again once loaded
     const positions = this.committer.positions;
     if (!positions.get(topic, partition)) positions.start(topic, partition, BigInt(b.records[0]!.offset), null);
-    const next = positions.get(topic, partition)!.next;
     this.committer.highWatermark(topic, partition, b.highWatermark);
-    const counts = new Map<string, number>();
-    let now = this.now();
-    let last: string | undefined;
-    let skipped: string | undefined;
-    // Offsets rise within a batch: once one is new, all after it are (no BigInt per record).
-    let checkOld = BigInt(b.records[0]!.offset) < next;
-    for (const rec of b.records) {
-      if (checkOld) {
-        if (BigInt(rec.offset) < next) {
-          skipped = rec.offset; // already applied or already held (a re-fetch after a rejoin)
-          continue;
-        }
-        checkOld = false;
+    const r = this.deps.intake.takeBatch(b.records, positions.get(topic, partition)!.next, this.now, this.deps.tolerance, {
+      afterRecord: (offset, now) => this.afterRecord(b, offset, now),
+      deadLetter: (letter) => this.pendingDead.push(letter),
+    });
+    if (r.last !== undefined) this.firstTakenMs ??= this.now();
+    this.settleBatch(b, r.last ?? r.skipped, r.counts);
+    if (r.halt) void this.halt(new FatalError(`${r.halt.message}. ${STOPPED}`, { cause: r.halt }));
+  }
+
+  /** After each record: flush when due and none applies; pause when the next is full or memory is short. */
+  private afterRecord(b: SourceBatch, offset: string, now: number): 'go' | 'flushed' | 'stop' {
+    const due = this.deps.buffers.due(now);
+    if (due !== undefined) {
+      if (this.inFlight === undefined) {
+        this.settleBatch(b, offset, NO_COUNTS);
+        this.startFlush(due);
+        return 'flushed';
       }
-      const taken = this.deps.intake.take(rec, now);
-      if (taken.kind === 'rejected') {
-        if (this.deps.tolerance === 'none') {
-          this.settleBatch(b, last ?? skipped, counts);
-          void this.halt(new FatalError(`${taken.error.message}. ${STOPPED}`, { cause: taken.error }));
-          return;
-        }
-        this.pendingDead.push(taken.letter);
-      }
-      const op = taken.kind === 'event' ? taken.op : taken.kind;
-      counts.set(op, (counts.get(op) ?? 0) + 1);
-      last = rec.offset;
-      const due = this.deps.buffers.due(now);
-      if (due !== undefined) {
-        if (this.inFlight === undefined) {
-          this.settleBatch(b, last, counts);
-          last = undefined;
-          this.startFlush(due);
-          now = this.now();
-        } else if (due !== 'age' && this.pause('next flush full while one applies')) break;
-      }
-      if (this.overBudget() && this.pause('memory budget reached')) break;
+      if (due !== 'age' && this.pause('next flush full while one applies')) return 'stop';
     }
-    if (last !== undefined) this.firstTakenMs ??= now;
-    this.settleBatch(b, last ?? skipped, counts);
+    return this.overBudget() && this.pause('memory budget reached') ? 'stop' : 'go';
   }
 
   /** Tells the source and the positions how far this batch was taken. */
-  private settleBatch(b: SourceBatch, upTo: string | undefined, counts: Map<string, number>): void {
+  private settleBatch(b: SourceBatch, upTo: string | undefined, counts: ReadonlyMap<string, number>): void {
     if (upTo === undefined) return;
     b.resolve(upTo);
     if (this.committer.positions.get(b.topic, b.partition)) this.committer.positions.advance(b.topic, b.partition, BigInt(upTo));
     for (const [op, count] of counts) this.deps.emitter.emit('consumed', { topic: b.topic, partition: b.partition, op: op as ChangeEvent['op'], count });
-    counts.clear();
     this.deps.emitter.emit('buffered', { bytes: this.deps.buffers.bytes, events: this.deps.buffers.events });
   }
 
@@ -219,7 +146,7 @@ export class CdcCore {
     this.deps.source.resume(this.assigned.filter((tp) => !this.committer.isLoading(tp.topic, tp.partition)));
   }
 
-  private onTick(): void {
+  protected onTick(): void {
     this.deps.emitter.emit('state', { loopTickMs: this.now() });
     this.maybeFlush('age');
   }
@@ -349,27 +276,5 @@ export class CdcCore {
       this.deps.log.warn({ err: String(e) }, 'could not apply what came before the record that stopped the pipeline');
     }
     this.fail(err);
-  }
-
-  private fail(err: Error): void {
-    if (!this.machine.can('failed')) return;
-    this.machine.to('failed', err.message);
-    this.abort.abort();
-    if (this.timer) clearInterval(this.timer);
-    this.deps.emitter.emit('error', { errorClass: err.name, error: err });
-    void this.stopSource().catch(() => undefined);
-    this.settle.reject(err);
-  }
-
-  private finish(): void {
-    this.machine.to('stopped', 'stopped');
-    if (this.timer) clearInterval(this.timer);
-    this.settle.resolve();
-  }
-
-  private async stopSource(): Promise<void> {
-    if (!this.sourceStarted) return;
-    this.sourceStarted = false;
-    await this.deps.source.stop();
   }
 }
