@@ -4,9 +4,6 @@ const tsJest = ['ts-jest', { isolatedModules: true, diagnostics: false }];
 module.exports = {
   // Integration tests wait on real brokers and databases; unit tests finish far sooner.
   testTimeout: 180000,
-  // kafkajs and the native lz4 module can keep handles a few moments past the last test; a
-  // finished run must end, not sit until CI's timeout.
-  forceExit: true,
   projects: [
     {
       displayName: 'unit',

@@ -5,20 +5,28 @@
  * where a maintained library offers it (the dead-letter producer uses gzip or none).
  */
 import { CompressionCodecs, CompressionTypes } from 'kafkajs';
-import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
+import type * as Lz4 from 'lz4-napi';
 import { decompress as zstdDecompress } from 'fzstd';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const SnappyCodec: () => unknown = require('kafkajs-snappy');
 
 interface Encoder { buffer: Buffer }
 
+/**
+ * lz4-napi is a native module that keeps a handle for the life of the process once loaded; it is
+ * loaded on the first lz4 batch only, so a worker that never meets lz4 never holds it.
+ */
+let lz4: typeof Lz4 | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const lz4Lib = (): typeof Lz4 => (lz4 ??= require('lz4-napi') as typeof Lz4);
+
 const lz4Codec = () => ({
   async compress(encoder: Encoder): Promise<Buffer> {
-    return compressFrameSync(encoder.buffer);
+    return lz4Lib().compressFrameSync(encoder.buffer);
   },
   // Kafka's LZ4 record batches are standard LZ4 frames (magic v2), which lz4-napi reads.
   async decompress(buffer: Buffer): Promise<Buffer> {
-    return decompressFrameSync(buffer);
+    return lz4Lib().decompressFrameSync(buffer);
   },
 });
 
