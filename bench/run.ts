@@ -53,14 +53,15 @@ async function main(): Promise<number> {
     const reuse = args.topics !== undefined && (await reusable([wide.topic], ww, false));
     if (!reuse) log(`producing ${args.wideEvents} wide events into ${wide.topic}`);
     const p = await produceWorkload(ww, reuse ? [] : [{ factories: [wide], options: { row: wideRow } }], log);
-    wideRaw = p.rawBytes[0];
+    wideRaw = p.rawBytes.get(wide.topic);
     wideSeconds = p.seconds;
   }
   const workload: Record<string, number> = {
     events: w.events, creates: w.counts.c, updates: w.counts.u, deletes: w.counts.d, 'Kafka records (with tombstones)': w.records,
     'keys used': w.maxId, 'final rows': w.live.size, partitions: 4, 'produce seconds': Math.round(produced.seconds + wideSeconds),
   };
-  if (groups[0]?.factories === fs) workload['raw MiB per topic'] = Math.round(produced.rawBytes[0]! / fs.length / 2 ** 20);
+  const raw = produced.rawBytes.get(fs[0]!.topic);
+  if (raw !== undefined) workload['raw MiB (schema+payload topic)'] = Math.round(raw / 2 ** 20);
   if (wants('merge-wide')) {
     Object.assign(workload, { 'wide events': ww.events, 'wide records': ww.records, 'wide final rows': ww.live.size });
     if (wideRaw !== undefined) workload['wide raw MiB'] = Math.round(wideRaw / 2 ** 20);

@@ -41,8 +41,8 @@ export interface ProduceGroup {
 
 export interface Produced {
   seconds: number;
-  /** Key + value bytes written per group (uncompressed). */
-  rawBytes: number[];
+  /** Key + value bytes written per topic (uncompressed). */
+  rawBytes: Map<string, number>;
 }
 
 /**
@@ -52,7 +52,7 @@ export interface Produced {
 export async function produceWorkload(w: Workload, groups: readonly ProduceGroup[], log: (s: string) => void): Promise<Produced> {
   if (groups.length === 0) {
     for (const _ of w.ops()); // final state only
-    return { seconds: 0, rawBytes: [] };
+    return { seconds: 0, rawBytes: new Map() };
   }
   await createTopics(groups.flatMap((g) => g.factories.map((f) => f.topic)));
   const producer = kafka().producer({ allowAutoTopicCreation: false });
@@ -73,5 +73,5 @@ export async function produceWorkload(w: Workload, groups: readonly ProduceGroup
   } finally {
     await producer.disconnect();
   }
-  return { seconds: (Date.now() - t0) / 1000, rawBytes: writers.map((x) => x.rawBytes) };
+  return { seconds: (Date.now() - t0) / 1000, rawBytes: new Map(writers.flatMap((x) => [...x.rawBytes])) };
 }

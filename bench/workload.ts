@@ -131,8 +131,8 @@ export interface WriterOptions {
 export class TopicWriter {
   private pending = new Map<string, { topic: string; messages: KafkaMessage[]; bytes: number }>();
   sent = 0;
-  /** Key + value bytes of every record written (the raw, uncompressed size). */
-  rawBytes = 0;
+  /** Key + value bytes of the records written, per topic (the raw, uncompressed size). */
+  readonly rawBytes = new Map<string, number>();
 
   constructor(private readonly producer: Producer, private readonly factories: readonly EventFactory[], private readonly partitions: number,
     private readonly options: WriterOptions = {}) {}
@@ -140,7 +140,7 @@ export class TopicWriter {
   async write(op: Op, tsMs = Date.now()): Promise<void> {
     for (const f of this.factories) {
       for (const m of messagesOf(f, op, this.partitions, tsMs, this.options.row)) {
-        this.rawBytes += Buffer.byteLength(m.key ?? '') + Buffer.byteLength(m.value ?? '');
+        this.rawBytes.set(f.topic, (this.rawBytes.get(f.topic) ?? 0) + Buffer.byteLength(m.key ?? '') + Buffer.byteLength(m.value ?? ''));
         const k = `${f.topic}\u0000${m.partition}`;
         let p = this.pending.get(k);
         if (!p) this.pending.set(k, (p = { topic: f.topic, messages: [], bytes: 0 }));
