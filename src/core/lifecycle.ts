@@ -7,6 +7,10 @@ import type { Source, SourceHandler } from '../source/source';
 import type { CoreEmitter } from './events';
 import type { Flusher } from './flusher';
 import { Machine, type CoreState } from './machine';
+import { withTimeout } from './timeout';
+
+/** How long a failed pipeline waits for the consumer to leave the group before it reports. */
+const STOP_SOURCE_TIMEOUT_MS = 15_000;
 
 export interface CoreLog {
   info(fields: object, msg: string): void;
@@ -90,8 +94,10 @@ export abstract class Lifecycle {
     this.abort.abort();
     if (this.timer) clearInterval(this.timer);
     this.life.emitter.emit('error', { errorClass: err.name, error: err });
-    void this.stopSource().catch(() => undefined);
-    this.settle.reject(err);
+    // `done` settles once the consumer has left the group: nothing of the pipeline runs after it.
+    void withTimeout(this.stopSource(), STOP_SOURCE_TIMEOUT_MS)
+      .catch((e: Error) => this.life.log.warn({ err: String(e) }, 'the source did not stop cleanly after the failure'))
+      .finally(() => this.settle.reject(err));
   }
 
   private async startSource(): Promise<void> {
