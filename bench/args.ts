@@ -23,11 +23,14 @@ export interface BenchArgs {
   readonly memoryBudget?: number;
   /** Node flags for every nilus-pg worker process (e.g. --max-old-space-size=160). */
   readonly workerNodeArgs: readonly string[];
+  /** Further sink options for every nilus-pg worker run (--sink-option key=value, numbers as numbers). */
+  readonly sinkOptions: Readonly<Record<string, string | number | boolean>>;
 }
 
 const USAGE = `usage: tsx bench/run.ts [--events N] [--wide-events N] [--prefill N] [--latency-seconds S] [--skip-jdbc]
                           [--only ${RUN_NAMES.join(',')}] [--quick] [--profile DIR] [--results DIR]
-                          [--topics BENCH_ID] [--memory-budget BYTES|NMiB] [--worker-node-args "FLAGS"]`;
+                          [--topics BENCH_ID] [--memory-budget BYTES|NMiB] [--worker-node-args "FLAGS"]
+                          [--sink-option KEY=VALUE]…`;
 
 function count(flag: string, text: string | undefined, min: number): number {
   const n = Number(text?.replace(/_/g, ''));
@@ -53,6 +56,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   let wideEvents: number | undefined;
   let memoryBudget: number | undefined;
   let workerNodeArgs: string[] = [];
+  const sinkOptions: Record<string, string | number | boolean> = {};
   let prefill = quick ? 1_000_000 : 10_000_000;
   let latencySeconds = quick ? 20 : 60;
   let runs: RunName[] = [...RUN_NAMES];
@@ -74,6 +78,13 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         if (workerNodeArgs.length === 0 || bad.length > 0) {
           throw new Error(`--worker-node-args needs Node flags, e.g. "--max-old-space-size=160", got ${JSON.stringify(bad.join(' ') || '')}\n${USAGE}`);
         }
+        break;
+      }
+      case '--sink-option': {
+        const m = /^([\w.]+)=(.+)$/.exec(next() ?? '');
+        if (!m) throw new Error(`--sink-option needs KEY=VALUE, e.g. batch.max_bytes=33554432\n${USAGE}`);
+        const v = m[2]!;
+        sinkOptions[m[1]!] = /^\d+$/.test(v) ? Number(v) : v === 'true' ? true : v === 'false' ? false : v;
         break;
       }
       case '--prefill': prefill = count(flag, next(), 0); break;
@@ -106,6 +117,6 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   return {
     // merge-wide: 1/20 of the events (50,000 by default), each row 8–16 KiB: ~1 GB of raw records.
     events, wideEvents: wideEvents ?? Math.max(1000, Math.round(events / 20)), prefill, latencySeconds, latencyRate: 5000, runs, quick, profileDir, resultsDir,
-    ...(topics ? { topics } : {}), ...(memoryBudget !== undefined ? { memoryBudget } : {}), workerNodeArgs,
+    ...(topics ? { topics } : {}), ...(memoryBudget !== undefined ? { memoryBudget } : {}), workerNodeArgs, sinkOptions,
   };
 }

@@ -68,9 +68,10 @@ async function main(): Promise<number> {
   }
   log(`workload: ${JSON.stringify(workload)}`);
 
-  // --memory-budget / --worker-node-args: the same for every nilus-pg worker run.
+  // --memory-budget / --sink-option / --worker-node-args: the same for every nilus-pg worker run.
   const tuning = {
-    ...(args.memoryBudget !== undefined ? { options: { memory_budget_bytes: args.memoryBudget } } : {}),
+    ...(args.memoryBudget !== undefined || Object.keys(args.sinkOptions).length
+      ? { options: { ...args.sinkOptions, ...(args.memoryBudget !== undefined ? { memory_budget_bytes: args.memoryBudget } : {}) } } : {}),
     ...(args.workerNodeArgs.length ? { nodeArgs: [...args.workerNodeArgs] } : {}),
   };
   const schemas: string[] = [];
