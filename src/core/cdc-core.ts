@@ -73,7 +73,9 @@ export class CdcCore extends Lifecycle {
         try {
           this.deps.onTopics?.(topics);
         } catch (err) {
-          this.fail(err as Error); // e.g. two source tables that would land in one target
+          // e.g. two source tables that would land in one target: at start-up the start fails with it
+          if (this.machine.is('starting')) throw err;
+          this.fail(err as Error);
         }
       },
       crashed: (err) => this.fail(err),

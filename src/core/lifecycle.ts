@@ -33,6 +33,7 @@ export abstract class Lifecycle {
   private settle!: { resolve: () => void; reject: (e: Error) => void };
   private readonly abort = new AbortController();
   private sourceStarted = false;
+  private sourceStarting: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly life: LifecycleDeps) {
@@ -95,13 +96,22 @@ export abstract class Lifecycle {
     if (this.timer) clearInterval(this.timer);
     this.life.emitter.emit('error', { errorClass: err.name, error: err });
     // `done` settles once the consumer has left the group: nothing of the pipeline runs after it.
-    void withTimeout(this.stopSource(), STOP_SOURCE_TIMEOUT_MS)
+    const stopped = (async () => {
+      await this.sourceStarting?.catch(() => undefined); // a start under way finishes first, then stops
+      await this.stopSource();
+    })();
+    void withTimeout(stopped, STOP_SOURCE_TIMEOUT_MS)
       .catch((e: Error) => this.life.log.warn({ err: String(e) }, 'the source did not stop cleanly after the failure'))
       .finally(() => this.settle.reject(err));
   }
 
   private async startSource(): Promise<void> {
-    await this.life.source.start(this.handler());
+    this.sourceStarting = this.life.source.start(this.handler());
+    try {
+      await this.sourceStarting;
+    } finally {
+      this.sourceStarting = undefined;
+    }
     this.sourceStarted = true;
     if (this.machine.is('failed', 'stopped')) await this.stopSource();
   }

@@ -63,25 +63,29 @@ export class KafkaSource implements Source {
     this.handler = handler;
     try {
       const admin = this.adminKafka.admin();
-      await admin.connect();
       this.admin = admin;
+      await admin.connect();
       await this.checkSessionTimeout(admin);
       this.topics = matchingTopics(await admin.listTopics(), this.opts.filter);
+      handler.connected(true);
+      handler.topics(this.topics);
+      handler.idle(this.topics.length === 0);
+      if (this.topics.length === 0) {
+        this.opts.log('warn', 'no topic matches the prefix and include list yet; waiting for one', {
+          prefix: this.opts.filter.prefix,
+          refreshMs: this.opts.topicRefreshMs,
+        });
+      } else {
+        await this.runConsumer();
+      }
     } catch (err) {
+      // Nothing of a failed start stays connected; the core retries it or ends.
+      const consumer = this.consumer;
+      this.consumer = undefined;
+      await consumer?.disconnect().catch(() => undefined);
       await this.admin?.disconnect().catch(() => undefined);
       this.admin = undefined;
       throw err;
-    }
-    handler.connected(true);
-    handler.topics(this.topics);
-    handler.idle(this.topics.length === 0);
-    if (this.topics.length === 0) {
-      this.opts.log('warn', 'no topic matches the prefix and include list yet; waiting for one', {
-        prefix: this.opts.filter.prefix,
-        refreshMs: this.opts.topicRefreshMs,
-      });
-    } else {
-      await this.runConsumer();
     }
     this.refreshTimer = setInterval(() => {
       this.refreshing = this.refresh().catch((err) => this.opts.log('warn', 'topic refresh failed; will try again', { err: String(err) }));
