@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
 import { testKafka } from '../../helpers/kafka';
-import { sleep } from './support';
+import { sleep, until } from './support';
 import type { RunningWorker } from './worker';
 
 /** partition → offset, as decimal strings compared as numbers. */
@@ -168,20 +168,10 @@ export class TcpProxy {
  * Polls `probe` like until(), but fails at once, with the worker's output, when one of `workers`
  * exits meanwhile (a worker that stops on start-up is a failure to report, not to wait out).
  */
-export async function untilWhileRunning<T>(workers: RunningWorker[], what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
+export function untilWhileRunning<T>(workers: RunningWorker[], what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+  return until(what, probe, timeoutMs, everyMs, async () => {
     for (const [i, w] of workers.entries()) await expectRunning(w, `worker ${i + 1}`, `while waiting for ${what}`);
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `; last error: ${String(lastErr)}` : ''}`);
-    await sleep(everyMs);
-  }
+  });
 }
 
 /** The worker's HTTP port (its "serving …" log line), failing at once if the worker exits first. */
