@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../../src/core/errors';
 import { parseManifest } from '../../../src/config/manifest';
+import { cdcManifest as cdc } from './manifests';
 
 function problems(text: string): ConfigError['problems'] {
   try {
@@ -12,20 +13,6 @@ function problems(text: string): ConfigError['problems'] {
   }
   throw new Error('expected a ConfigError');
 }
-
-const cdc = (sinkOptions: string, cdcBlock = '      topic.prefix: shop\n      table.include.list: "public.orders"\n'): string =>
-  `name: orders-cdc
-version: v1alpha
-type: nilus
-spec:
-  type: cdc
-  source:
-    address: kafka://127.0.0.1:9092
-    cdc:
-${cdcBlock}  sink:
-    address: postgresql://u@127.0.0.1/db
-    options:
-${sinkOptions}`;
 
 describe('parseManifest', () => {
   it('accepts every shipped example', () => {

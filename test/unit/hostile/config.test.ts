@@ -2,6 +2,7 @@
 import { ConfigError } from '../../../src/core/errors';
 import { parseManifest } from '../../../src/config/manifest';
 import { main } from '../../../src/cli/main';
+import { cdcManifest } from '../config/manifests';
 
 function problems(text: string): ConfigError['problems'] {
   try {
@@ -13,20 +14,9 @@ function problems(text: string): ConfigError['problems'] {
   return [];
 }
 
-const manifest = (sink: string, cdc = '      topic.prefix: shop\n'): string => `name: orders-cdc
-version: v1alpha
-type: nilus
-spec:
-  type: cdc
-  source:
-    address: kafka://127.0.0.1:9092
-    cdc:
-${cdc}  sink:
-    address: postgresql://u@127.0.0.1/db
-    options:
-      incremental_strategy: merge
-      errors.tolerance: all
-${sink}`;
+/** A cdc manifest whose sink options are merge + `errors.tolerance: all`, then `sink`. */
+const manifest = (sink: string, cdc = '      topic.prefix: shop\n'): string =>
+  cdcManifest(`      incremental_strategy: merge\n      errors.tolerance: all\n${sink}`, cdc);
 
 describe('dead-letter topic under the consumed prefix', () => {
   it('is refused when the prefix and (empty) include list select it, naming the field and the fix', () => {
