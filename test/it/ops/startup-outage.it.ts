@@ -65,6 +65,42 @@ describe('a dependency unreachable at start-up', () => {
     await pool.end();
   });
 
+  /**
+   * The rest of either case, once `w` is started through `proxy` before the proxy listens: the
+   * outage checks, then the proxy comes up and the worker applies every event, turns ready and
+   * stops cleanly, leaving in `table` what the events say.
+   */
+  async function outageThenRecovery(c: {
+    prefix: string;
+    groupId: string;
+    w: RunningWorker;
+    proxy: TcpProxy;
+    missing: 'postgresql' | 'kafka';
+    table: string;
+  } & Pick<ReturnType<typeof churn>, 'state' | 'messages'>): Promise<void> {
+    const { prefix, groupId, w, proxy, missing, table, state, messages } = c;
+    const name = { postgresql: 'PostgreSQL', kafka: 'Kafka' }[missing];
+    let codes: number[] = [];
+    await withWorkerOutput(prefix, () => [w], async () => {
+      try {
+        const httpPort = await portOf(w);
+        await duringOutage(w, httpPort, missing);
+        expect(await storedTotal(pool, schema, groupId)).toBe(0);
+
+        await proxy.start();
+        await untilWhileRunning([w], `every event to be applied once ${name} is reachable`, async () =>
+          ((await storedTotal(pool, schema, groupId)) === messages.length ? true : undefined), 90_000);
+        await untilWhileRunning([w], '/readyz to answer 200', async () => ((await httpGet(httpPort, '/readyz')).status === 200 ? true : undefined), 30_000);
+        expect(proxy.connections).toBeGreaterThan(0);
+      } finally {
+        codes = await stopAll([w]);
+        await proxy.stop();
+      }
+      expect({ exitCode: codes[0] }).toEqual({ exitCode: 0 });
+      expect(ordersRows((await pool.query(ORDERS_TEXT(schema, table))).rows)).toEqual(expectedOrders(state));
+    });
+  }
+
   it('PostgreSQL: the worker waits (503, retries counted and logged), then applies every event and turns ready', async () => {
     const prefix = uniqueName('opsoutpg');
     const groupId = `${prefix}_g`;
@@ -80,25 +116,7 @@ describe('a dependency unreachable at start-up', () => {
     }));
     m.spec.sink.address = 'dataos://target-pg';
     const w = runWorker(JSON.stringify(m), { connections: connectionsFile(proxy.port) });
-    let codes: number[] = [];
-    await withWorkerOutput(prefix, () => [w], async () => {
-      try {
-        const port = await portOf(w);
-        await duringOutage(w, port, 'postgresql');
-        expect(await storedTotal(pool, schema, groupId)).toBe(0);
-
-        await proxy.start();
-        await untilWhileRunning([w], 'every event to be applied once PostgreSQL is reachable', async () =>
-          ((await storedTotal(pool, schema, groupId)) === messages.length ? true : undefined), 90_000);
-        await untilWhileRunning([w], '/readyz to answer 200', async () => ((await httpGet(port, '/readyz')).status === 200 ? true : undefined), 30_000);
-        expect(proxy.connections).toBeGreaterThan(0);
-      } finally {
-        codes = await stopAll([w]);
-        await proxy.stop();
-      }
-      expect({ exitCode: codes[0] }).toEqual({ exitCode: 0 });
-      expect(ordersRows((await pool.query(ORDERS_TEXT(schema))).rows)).toEqual(expectedOrders(state));
-    });
+    await outageThenRecovery({ prefix, groupId, w, proxy, missing: 'postgresql', state, messages, table: 'orders' });
   }, 240_000);
 
   it("Kafka's bootstrap address: the worker waits (503, retries counted and logged), then applies every event and turns ready", async () => {
@@ -116,24 +134,6 @@ describe('a dependency unreachable at start-up', () => {
     }));
     m.spec.source.address = `kafka://127.0.0.1:${proxy.port}`;
     const w = runWorker(JSON.stringify(m));
-    let codes: number[] = [];
-    await withWorkerOutput(prefix, () => [w], async () => {
-      try {
-        const httpPort = await portOf(w);
-        await duringOutage(w, httpPort, 'kafka');
-        expect(await storedTotal(pool, schema, groupId)).toBe(0);
-
-        await proxy.start();
-        await untilWhileRunning([w], 'every event to be applied once Kafka is reachable', async () =>
-          ((await storedTotal(pool, schema, groupId)) === messages.length ? true : undefined), 90_000);
-        await untilWhileRunning([w], '/readyz to answer 200', async () => ((await httpGet(httpPort, '/readyz')).status === 200 ? true : undefined), 30_000);
-        expect(proxy.connections).toBeGreaterThan(0);
-      } finally {
-        codes = await stopAll([w]);
-        await proxy.stop();
-      }
-      expect({ exitCode: codes[0] }).toEqual({ exitCode: 0 });
-      expect(ordersRows((await pool.query(ORDERS_TEXT(schema, 'orders_k'))).rows)).toEqual(expectedOrders(state));
-    });
+    await outageThenRecovery({ prefix, groupId, w, proxy, missing: 'kafka', state, messages, table: 'orders_k' });
   }, 240_000);
 });
