@@ -10,14 +10,17 @@
 import { randomBytes } from 'node:crypto';
 import type { RawRecord } from '../../src/core/types';
 import { Decoder } from '../../src/decode';
+import { DEFAULTS } from '../../src/config/defaults';
+import { fetchSizes } from '../../src/service/cdc';
 import { kafka } from '../stack';
 
 /** Records of one topic from offset 0 handed to `take` until it returns true. */
 async function consume(topic: string, take: (batch: { topic: string; partition: number; messages: { offset: string; key: Buffer | null; value: Buffer | null }[] }) => boolean): Promise<void> {
   const groupId = `nilus-bench-stage-${randomBytes(4).toString('hex')}`;
   const k = kafka('nilus-bench-stage');
-  // The worker's fetch settings (src/source/kafka-source.ts).
-  const consumer = k.consumer({ groupId, maxBytesPerPartition: 1024 * 1024, maxBytes: 4 * 1024 * 1024, maxWaitTimeInMs: 200 });
+  // The worker's fetch settings at the default memory budget (src/service/cdc.ts).
+  const sizes = fetchSizes(DEFAULTS.buffer.memoryBudgetBytes);
+  const consumer = k.consumer({ groupId, maxBytesPerPartition: sizes.perPartition, maxBytes: sizes.maxBytes, maxWaitTimeInMs: 200 });
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [topic], fromBeginning: true });

@@ -29,9 +29,10 @@ export const DEFAULTS = {
   },
   buffer: {
     maxRows: 25_000,
-    maxBytes: 64 * 1024 * 1024,
+    maxBytes: 32 * 1024 * 1024,
     maxAgeMs: 250,
-    memoryBudgetBytes: 128 * 1024 * 1024,
+    /** Chosen with npm run bench (docs/benchmark.md): the smallest budget that kept the merge figure. */
+    memoryBudgetBytes: 64 * 1024 * 1024,
   },
   errors: {
     tolerance: 'none' as const,
