@@ -1,0 +1,19 @@
+/** Kafka fetch sizes follow the memory budget as docs/operations.md states. */
+import { fetchSizes } from '../../../src/service/cdc';
+import { DEFAULTS } from '../../../src/config/defaults';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+describe('fetchSizes', () => {
+  it('is budget/128 per response and a quarter of that per partition: 512 KiB / 128 KiB at the default budget', () => {
+    expect(DEFAULTS.buffer.memoryBudgetBytes).toBe(64 * MiB);
+    expect(fetchSizes(DEFAULTS.buffer.memoryBudgetBytes)).toEqual({ maxBytes: 512 * KiB, perPartition: 128 * KiB });
+    expect(fetchSizes(256 * MiB)).toEqual({ maxBytes: 2 * MiB, perPartition: 512 * KiB });
+  });
+
+  it('stays within 256 KiB–8 MiB per response and 128 KiB–1 MiB per partition', () => {
+    expect(fetchSizes(1 * MiB)).toEqual({ maxBytes: 256 * KiB, perPartition: 128 * KiB });
+    expect(fetchSizes(64 * 1024 * MiB)).toEqual({ maxBytes: 8 * MiB, perPartition: 1 * MiB });
+  });
+});
