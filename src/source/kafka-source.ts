@@ -190,6 +190,11 @@ export class KafkaSource implements Source {
     });
     await consumer.connect();
     await consumer.subscribe({ topics: this.topics, fromBeginning: this.opts.fromBeginning });
+    if (this.stopped) {
+      // stop() came while this consumer connected: it never saw it, so it is closed here.
+      await consumer.disconnect();
+      return;
+    }
     this.consumer = consumer;
     await consumer.run({
       autoCommit: false,
