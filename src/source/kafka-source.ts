@@ -132,10 +132,13 @@ export class KafkaSource implements Source {
     await this.refreshing;
     const consumer = this.consumer;
     this.consumer = undefined;
-    if (consumer) await consumer.disconnect(); // leaves the group
     const admin = this.admin;
     this.admin = undefined;
-    if (admin) await admin.disconnect();
+    try {
+      if (consumer) await consumer.disconnect(); // leaves the group
+    } finally {
+      if (admin) await admin.disconnect(); // even when leaving failed: no connection outlives the source
+    }
   }
 
   private async refresh(): Promise<void> {
