@@ -16,7 +16,6 @@ import { Positions } from './positions';
 
 export interface CommitterDeps {
   readonly source: Source;
-  readonly groupId: string;
   /** Stored next-offsets of the group for `topics`, retried until read (or the core stops). */
   readonly readStored: (topics: readonly string[]) => Promise<readonly OffsetMark[]>;
   readonly emitter: CoreEmitter;

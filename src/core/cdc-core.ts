@@ -18,7 +18,7 @@ import type { SourceBatch, SourceHandler, TopicPartition } from '../source/sourc
 import { tpKey } from '../source/source';
 import { FatalError, FencedError } from './errors';
 import { STOPPED } from './flusher';
-import { Intake } from './intake';
+import type { Intake } from './intake';
 import { Lifecycle, type LifecycleDeps } from './lifecycle';
 import { FLUSHING, TAKING } from './machine';
 import type { ChangeEvent, Flush } from './types';
@@ -55,7 +55,6 @@ export class CdcCore extends Lifecycle {
     this.tickMs = Math.max(50, Math.min(1000, Math.floor(deps.maxAgeMs / 4)));
     this.committer = new Committer({
       source: deps.source,
-      groupId: deps.groupId,
       readStored: (topics) => deps.flusher.storedOffsets(deps.groupId, topics),
       emitter: deps.emitter,
       warn: (msg, fields) => deps.log.warn(fields, msg),
@@ -251,7 +250,6 @@ export class CdcCore extends Lifecycle {
    */
   private async fence(err: FencedError): Promise<void> {
     this.deps.log.warn({ partitions: err.partitions }, err.message);
-    const wasPaused = this.machine.is('paused');
     this.machine.to('fenced', 'flush fenced');
     this.deps.buffers.drainAll();
     this.deps.intake.reset();
@@ -264,7 +262,6 @@ export class CdcCore extends Lifecycle {
     if (!this.machine.is('fenced')) return;
     this.machine.to('running', 'fence recovered');
     this.deps.log.info({ partitions: tps.length }, 're-reading from the offsets stored in PostgreSQL');
-    if (wasPaused) this.maybeResume();
   }
 
   /** tolerance none: apply and commit everything before the bad record, then stop with its error. */

@@ -12,7 +12,7 @@ import { describeRejection, rejectedLetter, type DeadLetter, type DeadLetterSink
 import { classifyError } from './classify';
 import type { CoreEmitter } from './events';
 import { FatalError, FencedError } from './errors';
-import { retry } from './retry';
+import { reportedRetry } from './retry';
 import type { Flush, OffsetMark } from './types';
 
 /** What the core needs of the apply stage (PgApplier; a fake in unit tests). */
@@ -54,15 +54,7 @@ export class Flusher {
    * is a `retry` event (metric, log line) and marks the system it needs as down (readiness).
    */
   withRetry<T>(operation: string, fn: () => Promise<T>, o: { signal?: AbortSignal; system?: 'postgresql' | 'kafka' } = {}): Promise<T> {
-    const down = o.system === 'kafka' ? { kafkaConnected: false } : { pgConnected: false };
-    return retry(operation, fn, {
-      ...this.deps.errors.retry,
-      ...(o.signal ? { signal: o.signal } : {}),
-      onRetry: (info) => {
-        this.deps.emitter.emit('state', down);
-        this.deps.emitter.emit('retry', info);
-      },
-    });
+    return reportedRetry(this.deps.emitter, this.deps.errors.retry, operation, fn, o);
   }
 
   /** The group's stored next-offsets, retried like a flush. */

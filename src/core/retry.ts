@@ -6,6 +6,7 @@
  */
 import { classifyError } from './classify';
 import { FatalError, NilusError } from './errors';
+import type { CoreEmitter } from './events';
 
 export interface RetryInfo {
   readonly operation: string;
@@ -48,6 +49,28 @@ export class RetryAbortedError extends NilusError {
   ) {
     super(`${operation} abandoned: shutting down`, { cause });
   }
+}
+
+/**
+ * `retry` that reports each failed attempt: a `retry` event (metric, log line) and the system it
+ * needs marked as down (readiness). The CDC core's flushes and start-up, and a batch run's start-up.
+ */
+export function reportedRetry<T>(
+  emitter: CoreEmitter,
+  policy: Pick<RetryOptions, 'maxAttempts' | 'initialMs' | 'maxMs'>,
+  operation: string,
+  fn: () => Promise<T>,
+  o: { signal?: AbortSignal; system?: 'postgresql' | 'kafka' } = {},
+): Promise<T> {
+  const down = o.system === 'kafka' ? { kafkaConnected: false } : { pgConnected: false };
+  return retry(operation, fn, {
+    ...policy,
+    ...(o.signal ? { signal: o.signal } : {}),
+    onRetry: (info) => {
+      emitter.emit('state', down);
+      emitter.emit('retry', info);
+    },
+  });
 }
 
 export async function retry<T>(op: string, fn: (attempt: number) => Promise<T>, opts: RetryOptions): Promise<T> {

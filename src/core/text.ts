@@ -18,15 +18,6 @@ export function safeText(s: string): string {
   return out;
 }
 
-/**
- * Bytes as text for a message: UTF-8 where valid (invalid sequences → U+FFFD), then made safe, and
- * cut to `max` characters with an ellipsis.
- */
-export function bytesPreview(b: Buffer, max = 80): string {
-  const s = safeText(b.toString('utf8'));
-  return s.length > max ? `${s.slice(0, max)}…` : s;
-}
-
 const UTF8 = new TextEncoder();
 
 /**

@@ -10,8 +10,6 @@ import { requirePrimaryKey } from '../config';
 import type { CoreEmitter } from '../core/events';
 import { FatalError } from '../core/errors';
 import type { TableRef } from '../core/types';
-import { createPool } from '../connect/pg';
-import { PgApplier } from '../apply';
 import { BufferSet } from '../buffer';
 import { Decoder } from '../decode';
 import { createDeadLetterSink, type DeadLetterSink } from '../deadletter';
@@ -22,6 +20,7 @@ import { routerFor, sourcesOfTopics } from '../pipeline/route';
 import { createKafka } from '../source/kafka-config';
 import { KafkaSource } from '../source/kafka-source';
 import type { Logger } from '../observe/logger';
+import { SinkConnection } from './sink';
 
 export interface CdcService {
   readonly core: CdcCore;
@@ -74,16 +73,15 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
   });
 
   // Made during start-up (inside the core's retries); the ports below reach them once made.
-  let pool: Pool | undefined;
-  let applier: PgApplier | undefined;
+  const sink = new SinkConnection(cfg, emitter, log, watch);
   let deadLetter: DeadLetterSink | undefined;
   const ready = <T>(x: T | undefined): T => {
     if (x === undefined) throw new FatalError('PostgreSQL used before start-up finished');
     return x;
   };
   const applierPort: ApplierPort = {
-    apply: (flush, opts) => ready(applier).apply(flush, opts),
-    storedOffsets: (groupId, topics) => ready(applier).storedOffsets(groupId, topics),
+    apply: (flush, opts) => ready(sink.applier).apply(flush, opts),
+    storedOffsets: (groupId, topics) => ready(sink.applier).storedOffsets(groupId, topics),
   };
   const deadLetterPort: DeadLetterSink | undefined = cfg.errors.deadLetter
     ? {
@@ -114,12 +112,7 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
     // Two source tables that would land in one target stop the pipeline before either is written.
     onTopics: (topics) => router.check(sourcesOfTopics(topics, cdc.topicPrefix)),
     prepare: async () => {
-      if (!pool) {
-        pool = await createPool(cfg.sink.pg);
-        watch(pool);
-      }
-      applier ??= new PgApplier(pool, cfg.sink.options, { emitter, log: (msg, fields) => log.info(fields ?? {}, msg) });
-      await applier.init();
+      const { pool } = await sink.open();
       if (cfg.errors.deadLetter && !deadLetter) {
         const sink = createDeadLetterSink(cfg.errors.deadLetter, { pool, kafka, pipeline: cfg.name });
         await sink?.init();
@@ -128,5 +121,5 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
     },
   });
   void core.done.finally(() => deadLetter?.close()).catch(() => undefined);
-  return { core, pool: () => pool };
+  return { core, pool: () => sink.pool };
 }

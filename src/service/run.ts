@@ -9,14 +9,13 @@ import { maskConfig } from '../config';
 import { parseTableName } from '../config/names';
 import { CoreEmitter } from '../core/events';
 import { FatalError } from '../core/errors';
-import { createPool } from '../connect/pg';
-import { PgApplier } from '../apply';
 import { createLogger, type Logger } from '../observe/logger';
 import { attachLogging } from '../observe/log-events';
 import { createMetrics } from '../observe/metrics';
 import { startHttpServer } from '../observe/http';
 import { createHealthTracker } from '../observe/health';
-import { retry, type RetryInfo } from '../core/retry';
+import { reportedRetry } from '../core/retry';
+import { SinkConnection } from './sink';
 import { createCdc } from './cdc';
 import { runBatch } from './batch';
 
@@ -115,25 +114,13 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
 
 /** A batch run: PostgreSQL start-up retried like the CDC core's, then one copy. */
 function startBatch(cfg: PipelineConfig, emitter: CoreEmitter, log: Logger, watch: (pool: Pool) => void): { done: Promise<void>; pool: () => Pool | undefined } {
-  let pool: Pool | undefined;
-  const onRetry = (info: RetryInfo) => {
-    emitter.emit('state', { pgConnected: false });
-    emitter.emit('retry', info);
-  };
+  const sink = new SinkConnection(cfg, emitter, log, watch);
   const done = (async () => {
-    const applier = await retry('start-up', async () => {
-      if (!pool) {
-        pool = await createPool(cfg.sink.pg);
-        watch(pool);
-      }
-      const a = new PgApplier(pool, cfg.sink.options, { emitter, log: (msg, fields) => log.info(fields ?? {}, msg) });
-      await a.init();
-      return a;
-    }, { ...cfg.errors.retry, onRetry });
+    const { pool, applier } = await reportedRetry(emitter, cfg.errors.retry, 'start-up', () => sink.open(), { system: 'postgresql' });
     emitter.emit('state', { pgConnected: true });
-    await runBatch(cfg, { pool: pool!, applier, emitter, log });
+    await runBatch(cfg, { pool, applier, emitter, log });
   })();
-  return { done, pool: () => pool };
+  return { done, pool: () => sink.pool };
 }
 
 /**

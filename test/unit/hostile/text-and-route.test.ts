@@ -1,5 +1,5 @@
 /** Issue 12, pure parts: safe text for dead letters, PostgreSQL's identifier truncation, target-name collisions. */
-import { bytesPreview, identifierBytes, pgIdentifier, safeText } from '../../../src/core/text';
+import { identifierBytes, pgIdentifier, safeText } from '../../../src/core/text';
 import { FatalError } from '../../../src/core/errors';
 import { Router, routerFor } from '../../../src/pipeline/route';
 import type { PipelineConfig } from '../../../src/config/types';
@@ -17,11 +17,10 @@ describe('safeText', () => {
   });
 
   it('turns any bytes into text PostgreSQL accepts', () => {
-    const s = bytesPreview(Buffer.from([0xff, 0x00, 0x7b, 0x41]));
+    const s = safeText(Buffer.from([0xff, 0x00, 0x7b, 0x41]).toString('utf8'));
     expect(s).not.toContain('\u0000');
     expect(Buffer.from(s, 'utf8').includes(0)).toBe(false);
     expect(s).toBe('\uFFFD\\u0000{A');
-    expect(bytesPreview(Buffer.alloc(500, 0x61), 10)).toBe('aaaaaaaaaa…');
   });
 });
 
