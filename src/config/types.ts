@@ -84,10 +84,51 @@ export interface Observability {
   readonly flushLogIntervalMs: number;
 }
 
+/** MySQL's --ssl-mode values, with their MySQL meaning. */
+export type MysqlSslMode = 'disabled' | 'preferred' | 'required' | 'verify_ca' | 'verify_identity';
+
+export interface MysqlConnection {
+  readonly host: string;
+  readonly port: number; // default 3306
+  readonly database: string;
+  readonly username: string;
+  readonly password: string;
+  /** Default 'preferred' (MySQL's default): TLS when the server offers it, unverified. */
+  readonly sslMode: MysqlSslMode;
+  /** PEM CA bundle path for verify_ca / verify_identity. */
+  readonly sslCa?: string;
+  readonly connectTimeoutMs: number;
+}
+
+/** Where a batch pipeline reads its table from. */
+export type SourceDatabase =
+  | { readonly kind: 'postgresql'; readonly pg: PgConnection }
+  | { readonly kind: 'mysql'; readonly mysql: MysqlConnection };
+
 export interface BatchSource {
-  /** A PostgreSQL source table, `<schema>.<table>`. */
-  readonly connection: PgConnection;
+  readonly db: SourceDatabase;
+  /** The source table, `<schema>.<table>` (for MySQL: `<database>.<table>`). */
   readonly sourceTable: TableRef;
+  /** Cursor column for incremental loads (spec.source.options.incremental_key). */
+  readonly incrementalKey?: string;
+  /** Cursor bounds of one run, as text in the cursor column's type: start inclusive, end exclusive. */
+  readonly intervalStart?: string;
+  readonly intervalEnd?: string;
+  /** Rows per page read from the source and written per COPY. */
+  readonly pageSize: number;
+  /** A progress log line (and event) at most this often, ms. */
+  readonly progressIntervalMs: number;
+  /** MySQL tinyint(1) lands as boolean (true) or smallint (false). */
+  readonly tinyint1AsBoolean: boolean;
+}
+
+/** spec.schedule: when a batch pipeline runs (absent: once, then exit). */
+export interface BatchSchedule {
+  readonly crons: readonly string[];
+  /** IANA time zone the cron expressions are read in; default UTC. */
+  readonly timezone: string;
+  /** A run due while another runs: Forbid skips it, Allow runs both, Replace stops the old one. */
+  readonly concurrencyPolicy: 'Forbid' | 'Allow' | 'Replace';
 }
 
 export interface PipelineConfig {
@@ -97,6 +138,7 @@ export interface PipelineConfig {
   readonly sink: { readonly pg: PgConnection; readonly options: SinkOptions };
   readonly cdc?: CdcSource;
   readonly batch?: BatchSource;
+  readonly schedule?: BatchSchedule;
   readonly buffer: BufferLimits;
   readonly errors: ErrorHandling;
   readonly observe: Observability;

@@ -24,6 +24,17 @@ export interface CoreEvents {
   deadLettered: [{ topic: string; partition: number; offset: string; reason: string }];
   retry: [{ operation: string; attempt: number; delayMs: number; error: Error }];
   error: [{ errorClass: string; error: Error }];
+  /** A batch run began (scheduled or not). */
+  batchStarted: [{ source: string; target: string; strategy: string; trigger: 'once' | 'schedule' }];
+  /** Rows copied so far in the running batch run (at most one per progress interval). */
+  batchProgress: [{ rows: number; elapsedSeconds: number; rowsPerSecond: number; totalRows?: number; etaSeconds?: number }];
+  /** Values a batch run changed on the way, e.g. MySQL zero dates written as NULL. */
+  batchWarning: [{ kind: 'zero_date'; table: string; column: string; count: number }];
+  /**
+   * A batch run ended: committed (success), rolled back on an error (failed), stopped by a
+   * shutdown or a Replace (aborted), or not started because another run was in progress (skipped).
+   */
+  batchFinished: [{ outcome: 'success' | 'failed' | 'aborted' | 'skipped'; rows: number; durationSeconds: number; cursor?: string | null; error?: Error }];
   /** Readiness inputs. */
   state: [{ kafkaConnected?: boolean; pgConnected?: boolean; assigned?: number; idle?: boolean; loopTickMs?: number }];
 }
