@@ -8,11 +8,12 @@ KAFKA_PORT="${NILUS_KAFKA_PORT:-9092}"
 CONTROLLER_PORT="${NILUS_KAFKA_CONTROLLER_PORT:-9093}"
 PG_PORT="${NILUS_PG_PORT:-55432}"
 CONNECT_PORT="${NILUS_CONNECT_PORT:-8083}"
+MYSQL_PORT="${NILUS_MYSQL_PORT:-53306}"
 HOST=127.0.0.1
 JAVA_HEAP="${NILUS_STACK_HEAP:--Xmx512m}"
-# Where a service that runs as its own OS user (PostgreSQL as `postgres` when we are root) keeps
-# its data when that user cannot reach $STATE: one folder per state folder, named after the
-# clone and keyed by $STATE's absolute path, so two clones never share one.
+# Where a service that runs as its own OS user (PostgreSQL as `postgres`, MariaDB as `mysql`, when
+# we are root) keeps its data when that user cannot reach $STATE: one folder per state folder,
+# named after the clone and keyed by $STATE's absolute path, so two clones never share one.
 SERVICE_BASE="$(realpath -m -- "${NILUS_STACK_SERVICE_DIR:-/var/lib/nilus-pg-stack}")"
 STATE_KEY="${ROOT##*/}"
 STATE_KEY="${STATE_KEY//[^A-Za-z0-9._-]/_}"
@@ -64,7 +65,7 @@ port_holder() {
 # it, and exit without having started anything.
 require_ports() {
   local deadline=$((SECONDS + PORT_WAIT)) spec port var what holder suggest="" announced=0 i
-  local busy=() taken=("$KAFKA_PORT" "$CONTROLLER_PORT" "$PG_PORT" "$CONNECT_PORT")
+  local busy=() taken=("$KAFKA_PORT" "$CONTROLLER_PORT" "$PG_PORT" "$CONNECT_PORT" "$MYSQL_PORT")
   while :; do
     busy=()
     for spec in "$@"; do

@@ -1,8 +1,9 @@
 /**
- * Jest global setup for the integration project: brings the local stack (PostgreSQL, Kafka,
- * Kafka Connect with Debezium) up when it is not running, then publishes its addresses to the
- * tests through process.env. Jest spawns its workers after this function resolves, so the
- * variables set here are inherited by every worker (smoke.it.ts asserts that).
+ * Jest global setup for the integration project: brings the local stack (PostgreSQL, MariaDB,
+ * Kafka, Kafka Connect with Debezium) up when it is not running, then publishes its addresses
+ * (every StackEnv entry of stack.ts) to the tests through process.env. Jest spawns its workers
+ * after this function resolves, so the variables set here are inherited by every worker
+ * (smoke.it.ts asserts that).
  *
  * NILUS_STACK=skip leaves the stack alone and only sets the variables the caller did not set,
  * for machines where a stack is managed by hand.

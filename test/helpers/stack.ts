@@ -8,6 +8,8 @@ export interface StackEnv {
   NILUS_TEST_JDBC_PG_URL: string;
   NILUS_TEST_KAFKA_BROKERS: string;
   NILUS_TEST_CONNECT_URL: string;
+  /** The stack's MariaDB (MySQL/MariaDB source of batch pipelines), as root without a password. */
+  NILUS_TEST_MYSQL_URL: string;
 }
 
 export function stackEnv(env: NodeJS.ProcessEnv = process.env): StackEnv {
@@ -19,6 +21,7 @@ export function stackEnv(env: NodeJS.ProcessEnv = process.env): StackEnv {
     NILUS_TEST_JDBC_PG_URL: pg('nilus_jdbc'),
     NILUS_TEST_KAFKA_BROKERS: `127.0.0.1:${env.NILUS_KAFKA_PORT ?? '9092'}`,
     NILUS_TEST_CONNECT_URL: `http://127.0.0.1:${env.NILUS_CONNECT_PORT ?? '8083'}`,
+    NILUS_TEST_MYSQL_URL: `mysql://root@127.0.0.1:${env.NILUS_MYSQL_PORT ?? '53306'}/nilus_source`,
   };
 }
 
@@ -36,3 +39,4 @@ function required(name: keyof StackEnv): string {
 export const sourcePgUrl = (): string => required('NILUS_TEST_SOURCE_PG_URL');
 export const kafkaBrokers = (): string[] => required('NILUS_TEST_KAFKA_BROKERS').split(',');
 export const connectUrl = (): string => required('NILUS_TEST_CONNECT_URL');
+export const mysqlUrl = (): string => required('NILUS_TEST_MYSQL_URL');
