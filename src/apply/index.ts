@@ -147,9 +147,10 @@ export class PgApplier {
 
   /**
    * Batch mode: every batch the source yields, in ONE transaction, so a replace or an append is
-   * all or nothing (readers see the old content until COMMIT). Resolves with the rows written.
+   * all or nothing (readers see the old content until COMMIT). `beforeCommit` runs last in the
+   * same transaction (the batch cursor). Resolves with the rows written.
    */
-  async applyAll(batches: AsyncIterable<TableBatch>): Promise<number> {
+  async applyAll(batches: AsyncIterable<TableBatch>, opts: { beforeCommit?: (client: PoolClient, rows: number) => Promise<void> } = {}): Promise<number> {
     let rows = 0;
     await this.inTransaction(async (client) => {
       let i = 0;
@@ -157,6 +158,7 @@ export class PgApplier {
         const c = await this.applyBatch(client, b, i++);
         if (c) rows += c.upserts + c.deletes + c.appends;
       }
+      if (opts.beforeCommit) await opts.beforeCommit(client, rows);
     });
     return rows;
   }

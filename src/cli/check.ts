@@ -9,6 +9,8 @@ import { parseTableName, tableSelected } from '../config/names';
 import { connectPg } from '../connect/pg';
 import { createKafka } from '../source/kafka-config';
 import { tableName } from '../apply/sql/ident';
+import { createTableSource } from '../service/batch-service';
+import type { TableReader } from '../source/table-source';
 
 export interface CheckLine {
   readonly ok: boolean;
@@ -76,20 +78,39 @@ async function checkTarget(cfg: PipelineConfig, c: pg.Client, add: Add): Promise
 
 async function checkBatchSource(cfg: PipelineConfig, add: Add): Promise<void> {
   const b = cfg.batch!;
-  let c: pg.Client;
+  const source = createTableSource(b.db, { tinyint1AsBoolean: b.tinyint1AsBoolean });
+  const name = `${b.sourceTable.schema}.${b.sourceTable.table}`;
+  let reader: TableReader;
   try {
-    c = await connectPg(b.connection);
+    reader = await source.open();
   } catch (e) {
-    return add(false, `source PostgreSQL: ${(e as Error).message}`);
+    await source.close().catch(() => undefined);
+    return add(false, `source ${source.display}: ${(e as Error).message} — check host, port, credentials and that this host can reach it`);
   }
   try {
-    const name = tableName(b.sourceTable);
-    const present = await one(c, 'SELECT to_regclass($1) IS NOT NULL', [name]);
-    if (present !== true) return add(false, `source table ${b.sourceTable.schema}.${b.sourceTable.table} not found`);
-    const sel = await one(c, "SELECT has_table_privilege($1, 'SELECT')", [name]);
-    add(sel === true, `SELECT on source table ${b.sourceTable.schema}.${b.sourceTable.table}`);
+    add(true, `source ${source.display} reachable`);
+    let info;
+    try {
+      info = await reader.describe(b.sourceTable);
+    } catch (e) {
+      return add(false, `source table ${name}: ${(e as Error).message}`);
+    }
+    if (!info) return add(false, `source table ${name} not found, or the user has no SELECT on it — check the name (\`<schema>.<table>\`${b.db.kind === 'mysql' ? ', the schema being the MySQL database' : ''}) and GRANT SELECT ON ${name} TO the source user`);
+    add(true, `source table ${name}: ${info.columns.length} columns, primary key ${info.primaryKey.length ? info.primaryKey.join(', ') : 'none'}${info.estimatedRows !== undefined ? `, ~${info.estimatedRows} rows` : ''}`);
+    const key = b.incrementalKey;
+    if (key === undefined || cfg.sink.options.strategy === 'replace') return;
+    const col = info.columns.find((c) => c.name === key);
+    if (!col) return add(false, `incremental_key "${key}" is not a column of ${name} (it has: ${info.columns.map((c) => c.name).join(', ')})`);
+    if (!col.cursorable) return add(false, `incremental_key "${key}" is ${col.sourceType}: a cursor must be an integer, date or timestamp column`);
+    try {
+      const max = await reader.cursorMax(b.sourceTable, { column: key });
+      add(true, `SELECT on ${name}; incremental_key "${key}" (${col.sourceType}) is at ${max ?? 'NULL (no rows yet)'}`);
+    } catch (e) {
+      add(false, `SELECT on ${name}: ${(e as Error).message}`);
+    }
   } finally {
-    await c.end().catch(() => undefined);
+    await reader.close().catch(() => undefined);
+    await source.close().catch(() => undefined);
   }
 }
 

@@ -89,7 +89,7 @@ async function run(manifest: string, connectionsPath: string | undefined): Promi
   const cfg = await loadConfig(manifest, { connectionsPath });
   // Imported lazily: validate/check must not load the whole pipeline.
   const { runPipeline } = await import('../service/run');
-  return runPipeline(cfg, { signals: true });
+  return runPipeline(cfg, { signals: true, ...(process.stderr.isTTY ? { progressTo: process.stderr } : {}) });
 }
 
 export async function main(argv: string[], io: Io = stdio): Promise<number> {

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parsePgUri } from 'pg-connection-string';
 import { ConfigError, type ConfigProblem } from '../core/errors';
-import type { KafkaConnection, PgConnection, SslMode } from './types';
+import type { KafkaConnection, MysqlConnection, MysqlSslMode, PgConnection, SourceDatabase, SslMode } from './types';
 import { DEFAULTS } from './defaults';
 import { schemaProblems } from './schema-check';
 import { parseYaml, problemAt, type YamlSource } from './yaml-source';
@@ -59,7 +59,9 @@ async function secret(entry: Record<string, unknown>, key: string, field: string
   }
 }
 
-function lookup(file: ConnectionsFile | undefined, name: string, want: 'postgresql' | 'kafka', field: string): Record<string, unknown> {
+type ConnectionType = 'postgresql' | 'kafka' | 'mysql' | 'mariadb';
+
+function lookup(file: ConnectionsFile | undefined, name: string, want: ConnectionType | readonly ConnectionType[], field: string): Record<string, unknown> {
   if (!file) {
     throw new ConfigError([{ path: field, message: `dataos://${name} needs a connections file: pass --connections <file> or set ${DEFAULTS.env.connectionsPath}` }]);
   }
@@ -68,8 +70,9 @@ function lookup(file: ConnectionsFile | undefined, name: string, want: 'postgres
     const known = Object.keys(file.entries);
     throw new ConfigError([{ path: field, message: `connection "${name}" is not in ${file.path} (it has: ${known.join(', ') || 'none'})` }]);
   }
-  if (e.type !== want) {
-    const p = problemAt(file.src, ['connections', name, 'type'], `connection "${name}" is type ${String(e.type)}, but ${field} needs a ${want} connection`);
+  const wanted = typeof want === 'string' ? [want] : want;
+  if (!wanted.includes(e.type as ConnectionType)) {
+    const p = problemAt(file.src, ['connections', name, 'type'], `connection "${name}" is type ${String(e.type)}, but ${field} needs a ${wanted.join(' or ')} connection`);
     throw new ConfigError([{ ...p, path: `${file.path}: ${p.path}` }]);
   }
   return e;
@@ -82,12 +85,12 @@ function sslModeOf(v: unknown, field: string, problems: ConfigProblem[]): SslMod
   return undefined;
 }
 
-function portOf(v: unknown, field: string, problems: ConfigProblem[]): number {
-  if (v === undefined || v === null || v === '') return DEFAULTS.pg.port;
+function portOf(v: unknown, field: string, problems: ConfigProblem[], dflt: number = DEFAULTS.pg.port): number {
+  if (v === undefined || v === null || v === '') return dflt;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 65535) {
     problems.push({ path: field, message: `port must be an integer 1..65535 (got "${String(v)}")` });
-    return DEFAULTS.pg.port;
+    return dflt;
   }
   return n;
 }
@@ -213,4 +216,103 @@ export async function resolveKafka(address: string, field: string, file: Connect
   }
   if (problems.length) throw new ConfigError(problems);
   return conn;
+}
+
+const MYSQL_SSL_MODES: readonly MysqlSslMode[] = ['disabled', 'preferred', 'required', 'verify_ca', 'verify_identity'];
+
+/** MySQL spells ssl-mode in upper case (--ssl-mode=REQUIRED); both spellings are taken. */
+function mysqlSslModeOf(v: unknown, field: string, problems: ConfigProblem[]): MysqlSslMode {
+  if (v === undefined || v === null || v === '') return DEFAULTS.mysql.sslMode;
+  const m = String(v).toLowerCase().replace(/-/g, '_');
+  if (MYSQL_SSL_MODES.includes(m as MysqlSslMode)) return m as MysqlSslMode;
+  problems.push({ path: field, message: `ssl-mode must be one of ${MYSQL_SSL_MODES.join(', ')} (got "${String(v)}")` });
+  return DEFAULTS.mysql.sslMode;
+}
+
+function requireCa(conn: MysqlConnection, field: string, problems: ConfigProblem[]): void {
+  if ((conn.sslMode === 'verify_ca' || conn.sslMode === 'verify_identity') && !conn.sslCa) {
+    problems.push({ path: field, message: `ssl-mode ${conn.sslMode} verifies the server against a CA: set ssl-ca to a PEM CA bundle` });
+  }
+}
+
+/** `mysql://user:pass@host:port/db?ssl-mode=required&ssl-ca=/ca.pem&connect_timeout=<s>` (`mariadb://` too). */
+export function parseMysqlAddress(address: string, field: string, env: NodeJS.ProcessEnv, problems: ConfigProblem[]): MysqlConnection | undefined {
+  const uri = substituteEnv(address, env, field, problems, true);
+  const shape = 'expected mysql://<username>:<password>@<host>:<port>/<database>?ssl-mode=<mode>';
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    problems.push({ path: field, message: `is not a valid URI: ${shape}` });
+    return undefined;
+  }
+  const q = url.searchParams;
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  const missing = [!url.hostname && 'host', !database && 'database', !url.username && 'username'].filter(Boolean);
+  if (missing.length) {
+    problems.push({ path: field, message: `the URI has no ${missing.join(', ')}: ${shape}` });
+    return undefined;
+  }
+  let connectTimeoutMs: number = DEFAULTS.mysql.connectTimeoutMs;
+  const timeoutS = q.get('connect_timeout');
+  if (timeoutS !== null) {
+    const n = Number(timeoutS);
+    if (!Number.isFinite(n) || n <= 0) problems.push({ path: `${field} (connect_timeout)`, message: `connect_timeout is in seconds and must be positive (got "${timeoutS}")` });
+    else connectTimeoutMs = Math.round(n * 1000);
+  }
+  const known = new Set(['ssl-mode', 'ssl_mode', 'sslmode', 'ssl-ca', 'ssl_ca', 'connect_timeout']);
+  for (const k of q.keys()) if (!known.has(k)) problems.push({ path: `${field} (${k})`, message: `unknown URI parameter "${k}": expected ssl-mode, ssl-ca or connect_timeout` });
+  const conn: MysqlConnection = {
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: portOf(url.port, `${field} (port)`, problems, DEFAULTS.mysql.port),
+    database,
+    username: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    sslMode: mysqlSslModeOf(q.get('ssl-mode') ?? q.get('ssl_mode') ?? q.get('sslmode'), `${field} (ssl-mode)`, problems),
+    ...((q.get('ssl-ca') ?? q.get('ssl_ca')) ? { sslCa: (q.get('ssl-ca') ?? q.get('ssl_ca'))! } : {}),
+    connectTimeoutMs,
+  };
+  requireCa(conn, `${field} (ssl-ca)`, problems);
+  return conn;
+}
+
+async function mysqlFromEntry(e: Record<string, unknown>, f: string, env: NodeJS.ProcessEnv, problems: ConfigProblem[]): Promise<MysqlConnection> {
+  const password = await secret(e, 'password', f, env, problems);
+  if (password === undefined) problems.push({ path: f, message: 'password is required: set password (may be ${ENV_VAR}) or password_file' });
+  const str = (k: string): string | undefined => (typeof e[k] === 'string' ? substituteEnv(e[k] as string, env, `${f}.${k}`, problems) : undefined);
+  const sslCa = str('ssl-ca');
+  const conn: MysqlConnection = {
+    host: str('host') ?? '',
+    port: portOf(typeof e.port === 'string' ? str('port') : e.port, `${f}.port`, problems, DEFAULTS.mysql.port),
+    database: str('database') ?? '',
+    username: str('username') ?? '',
+    password: password ?? '',
+    sslMode: mysqlSslModeOf(str('ssl-mode'), `${f}.ssl-mode`, problems),
+    ...(sslCa ? { sslCa } : {}),
+    connectTimeoutMs: typeof e.connect_timeout_ms === 'number' ? e.connect_timeout_ms : DEFAULTS.mysql.connectTimeoutMs,
+  };
+  requireCa(conn, `${f}.ssl-ca`, problems);
+  return conn;
+}
+
+/**
+ * A batch source address: `postgresql://…`, `mysql://…` / `mariadb://…`, or `dataos://NAME` naming a
+ * postgresql, mysql or mariadb connection.
+ */
+export async function resolveSourceDatabase(address: string, field: string, file: ConnectionsFile | undefined, env: NodeJS.ProcessEnv): Promise<SourceDatabase> {
+  if (/^(postgres|postgresql):\/\//.test(address)) return { kind: 'postgresql', pg: await resolvePg(address, field, file, env) };
+  const problems: ConfigProblem[] = [];
+  let mysql: MysqlConnection | undefined;
+  if (/^(mysql|mariadb):\/\//.test(address)) {
+    mysql = parseMysqlAddress(address, field, env, problems);
+  } else if (address.startsWith('dataos://')) {
+    const name = address.slice('dataos://'.length);
+    const e = lookup(file, name, ['postgresql', 'mysql', 'mariadb'], field);
+    if (e.type === 'postgresql') return { kind: 'postgresql', pg: await resolvePg(address, field, file, env) };
+    mysql = await mysqlFromEntry(e, `${file!.path}: connections.${name}`, env, problems);
+  } else {
+    problems.push({ path: field, message: 'a batch source must be postgresql://…, mysql://… or dataos://NAME' });
+  }
+  if (problems.length || !mysql) throw new ConfigError(problems);
+  return { kind: 'mysql', mysql };
 }

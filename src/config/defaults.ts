@@ -8,6 +8,21 @@ export const DEFAULTS = {
     port: 5432,
     connectTimeoutMs: 10_000,
   },
+  mysql: {
+    port: 3306,
+    connectTimeoutMs: 10_000,
+    /** MySQL's own default: TLS when the server offers it. */
+    sslMode: 'preferred' as const,
+  },
+  batch: {
+    pageSize: 10_000,
+    progressIntervalMs: 5_000,
+    tinyint1AsBoolean: true,
+  },
+  schedule: {
+    timezone: 'UTC',
+    concurrencyPolicy: 'Forbid' as const,
+  },
   kafka: {
     clientId: 'nilus-pg',
   },

@@ -7,10 +7,10 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError, type ConfigProblem } from '../core/errors';
 import type { TableRef } from '../core/types';
 import { DEFAULTS } from './defaults';
-import { loadConnectionsFile, resolveKafka, resolvePg, type ConnectionsFile } from './connections';
+import { loadConnectionsFile, resolveKafka, resolvePg, resolveSourceDatabase, type ConnectionsFile } from './connections';
 import { parseManifest, type RawManifest } from './manifest';
 import { compileList, parseTableName } from './names';
-import type { BatchSource, CdcSource, KafkaConnection, PgConnection, PipelineConfig } from './types';
+import type { BatchSchedule, BatchSource, CdcSource, KafkaConnection, PipelineConfig, SourceDatabase } from './types';
 
 export interface LoadOptions {
   /** Connections file for dataos:// addresses; default $NILUS_CONNECTIONS. */
@@ -52,11 +52,13 @@ export async function buildConfig(m: RawManifest, file: ConnectionsFile | undefi
     const kafka = await gather(problems, () => resolveKafka(m.spec.source.address, 'spec.source.address', file, env));
     if (kafka) cdc = cdcSource(m, kafka);
   } else {
-    const pg = await gather(problems, () => resolvePg(m.spec.source.address, 'spec.source.address', file, env));
-    if (pg) batch = batchSource(m, pg);
+    const db = await gather(problems, () => resolveSourceDatabase(m.spec.source.address, 'spec.source.address', file, env));
+    if (db) batch = batchSource(m, db);
   }
   if (problems.length || !sinkPg) throw new ConfigError(problems);
   const o = m.spec.sink.options;
+  // Nilus puts primary_key under source.options; the sink's spelling is taken too (not both: see manifest.ts).
+  const primaryKey = o.primary_key ?? m.spec.source.options?.primary_key;
   const dlqTable = o['errors.deadletter.table'] !== undefined ? (parseTableName(o['errors.deadletter.table']) as TableRef) : undefined;
   const config: PipelineConfig = {
     name: m.name,
@@ -67,7 +69,7 @@ export async function buildConfig(m: RawManifest, file: ConnectionsFile | undefi
       options: {
         destTable: o.dest_table.trim(),
         strategy: o.incremental_strategy,
-        ...(o.primary_key !== undefined ? { primaryKey: typeof o.primary_key === 'string' ? [o.primary_key] : [...o.primary_key] } : {}),
+        ...(primaryKey !== undefined ? { primaryKey: typeof primaryKey === 'string' ? [primaryKey] : [...primaryKey] } : {}),
         autoCreate: o.auto_create ?? DEFAULTS.sink.autoCreate,
         autoEvolve: o.auto_evolve ?? DEFAULTS.sink.autoEvolve,
         ...(o.state_schema !== undefined ? { stateSchema: o.state_schema } : {}),
@@ -77,6 +79,7 @@ export async function buildConfig(m: RawManifest, file: ConnectionsFile | undefi
     },
     ...(cdc ? { cdc } : {}),
     ...(batch ? { batch } : {}),
+    ...(m.spec.schedule ? { schedule: schedule(m.spec.schedule) } : {}),
     buffer: {
       maxRows: o['batch.max_rows'] ?? DEFAULTS.buffer.maxRows,
       maxBytes: o['batch.max_bytes'] ?? DEFAULTS.buffer.maxBytes,
@@ -120,8 +123,29 @@ function cdcSource(m: RawManifest, kafka: KafkaConnection): CdcSource {
   };
 }
 
-function batchSource(m: RawManifest, pg: PgConnection): BatchSource {
-  return { connection: pg, sourceTable: parseTableName(m.spec.source.options!.source_table!) as TableRef };
+function batchSource(m: RawManifest, db: SourceDatabase): BatchSource {
+  const o = m.spec.source.options!;
+  const text = (v: string | number | undefined): string | undefined => (v === undefined ? undefined : String(v));
+  const start = text(o.interval_start);
+  const end = text(o.interval_end);
+  return {
+    db,
+    sourceTable: parseTableName(o.source_table!) as TableRef,
+    ...(o.incremental_key !== undefined ? { incrementalKey: o.incremental_key } : {}),
+    ...(start !== undefined ? { intervalStart: start } : {}),
+    ...(end !== undefined ? { intervalEnd: end } : {}),
+    pageSize: o.page_size ?? DEFAULTS.batch.pageSize,
+    progressIntervalMs: o.progress_interval_ms ?? DEFAULTS.batch.progressIntervalMs,
+    tinyint1AsBoolean: o.tinyint1_as_boolean ?? DEFAULTS.batch.tinyint1AsBoolean,
+  };
+}
+
+function schedule(s: NonNullable<RawManifest['spec']['schedule']>): BatchSchedule {
+  return {
+    crons: [...s.crons],
+    timezone: s.timezone ?? DEFAULTS.schedule.timezone,
+    concurrencyPolicy: s.concurrencyPolicy ?? DEFAULTS.schedule.concurrencyPolicy,
+  };
 }
 
 function deepFreeze<T>(o: T): T {

@@ -10,6 +10,7 @@ import { parseYaml, problemAt, type PathSeg, type YamlSource } from './yaml-sour
 import { DEFAULTS } from './defaults';
 import { topicMatches } from '../source/topics';
 import { pgIdentifier } from '../core/text';
+import { validateSchedule } from '../service/schedule';
 
 export interface RawCdc {
   'topic.prefix': string;
@@ -49,6 +50,17 @@ export interface RawSinkOptions {
   flush_log_interval_ms?: number;
 }
 
+export interface RawSourceOptions {
+  source_table?: string;
+  incremental_key?: string;
+  primary_key?: string | string[];
+  interval_start?: string | number;
+  interval_end?: string | number;
+  page_size?: number;
+  progress_interval_ms?: number;
+  tinyint1_as_boolean?: boolean;
+}
+
 export interface RawManifest {
   name: string;
   version: 'v1alpha';
@@ -56,8 +68,9 @@ export interface RawManifest {
   spec: {
     type: 'batch' | 'cdc';
     compute?: string;
-    source: { address: string; options?: { source_table?: string }; cdc?: RawCdc };
+    source: { address: string; options?: RawSourceOptions; cdc?: RawCdc };
     sink: { address: string; options: RawSinkOptions };
+    schedule?: { crons: string[]; timezone?: string; concurrencyPolicy?: 'Forbid' | 'Allow' | 'Replace' };
   };
 }
 
@@ -103,7 +116,8 @@ function readable(m: unknown): m is RawManifest {
   const cdc: unknown = spec.source.cdc;
   const opts: unknown = spec.source.options;
   if ((cdc !== undefined && !isObj(cdc)) || (opts !== undefined && !isObj(opts))) return false;
-  const strings = [o['errors.deadletter.table'], o['errors.deadletter.topic'], isObj(opts) ? opts.source_table : undefined];
+  const strings = [o['errors.deadletter.table'], o['errors.deadletter.topic'], isObj(opts) ? opts.source_table : undefined, isObj(opts) ? opts.incremental_key : undefined];
+  if (isObj(opts) && [opts.interval_start, opts.interval_end].some((x) => x !== undefined && typeof x !== 'string' && typeof x !== 'number')) return false;
   const lists = isObj(cdc) ? Object.values(cdc) : [];
   return strings.every((x) => x === undefined || typeof x === 'string') && lists.every((x) => typeof x === 'string' || typeof x === 'number');
 }
@@ -126,7 +140,15 @@ function semanticProblems(m: RawManifest, src: YamlSource, out: ConfigProblem[],
   }
 
   if (cdc) cdcRules(m, src, at);
-  else if (m.spec.type === 'batch') batchRules(m, src, at);
+  else if (m.spec.type === 'batch') batchRules(m, src, at, (path, msg) => void warn.push(problemAt(src, path, msg)));
+  if (cdc && m.spec.schedule) at(['spec', 'schedule'], 'spec.schedule is for batch pipelines: a cdc pipeline runs continuously');
+  else if (m.spec.schedule && Array.isArray(m.spec.schedule.crons) && m.spec.schedule.crons.every((c) => typeof c === 'string')) {
+    const zone = m.spec.schedule.timezone ?? DEFAULTS.schedule.timezone;
+    for (const msg of validateSchedule(m.spec.schedule.crons, zone)) {
+      const i = m.spec.schedule.crons.findIndex((c) => msg.startsWith(`cron ${JSON.stringify(c)}`));
+      at(['spec', 'schedule', ...(msg.startsWith('time zone') ? ['timezone'] : i >= 0 ? ['crons', i] : ['crons'])], msg);
+    }
+  }
 
   const tol = o['errors.tolerance'] ?? 'none';
   const dlqTopic = o['errors.deadletter.topic'];
@@ -151,7 +173,11 @@ function semanticProblems(m: RawManifest, src: YamlSource, out: ConfigProblem[],
 function cdcRules(m: RawManifest, src: YamlSource, at: (p: PathSeg[], msg: string) => void): void {
   const c = m.spec.source.cdc;
   if (/^postgres(ql)?:\/\//.test(m.spec.source.address)) at(['spec', 'source', 'address'], 'a cdc source is Kafka: use kafka://host:port[,host:port] or dataos://NAME');
+  if (/^(mysql|mariadb):\/\//.test(m.spec.source.address)) at(['spec', 'source', 'address'], 'a cdc source is Kafka: use kafka://host:port[,host:port] or dataos://NAME (mysql:// is a batch source)');
   if (m.spec.source.options?.source_table !== undefined) at(['spec', 'source', 'options', 'source_table'], 'source_table is for batch pipelines; a cdc pipeline selects tables with spec.source.cdc table.include.list / collection.include.list');
+  for (const k of BATCH_ONLY) {
+    if (m.spec.source.options?.[k] !== undefined) at([...SRC_OPTS, k], k === 'primary_key' ? 'in a cdc pipeline primary_key goes in spec.sink.options' : `${k} is for batch pipelines (spec.type: batch)`);
+  }
   const session = c?.['session.timeout.ms'] ?? DEFAULTS.cdc.sessionTimeoutMs;
   const beat = c?.['heartbeat.interval.ms'] ?? DEFAULTS.cdc.heartbeatIntervalMs;
   if (beat * 3 > session) {
@@ -175,13 +201,48 @@ function cdcRules(m: RawManifest, src: YamlSource, at: (p: PathSeg[], msg: strin
   }
 }
 
-function batchRules(m: RawManifest, src: YamlSource, at: (p: PathSeg[], msg: string) => void): void {
-  if (m.spec.source.address.startsWith('kafka://')) at(['spec', 'source', 'address'], 'a batch source is a database: use postgresql://… or dataos://NAME (kafka:// is for cdc)');
+const SRC_OPTS: PathSeg[] = ['spec', 'source', 'options'];
+/** Source options only a batch pipeline reads. */
+const BATCH_ONLY = ['incremental_key', 'interval_start', 'interval_end', 'page_size', 'progress_interval_ms', 'tinyint1_as_boolean', 'primary_key'] as const;
+
+function batchRules(m: RawManifest, src: YamlSource, at: (p: PathSeg[], msg: string) => void, warn: (p: PathSeg[], msg: string) => void): void {
+  if (m.spec.source.address.startsWith('kafka://')) at(['spec', 'source', 'address'], 'a batch source is a database: use postgresql://…, mysql://… or dataos://NAME (kafka:// is for cdc)');
   if (m.spec.source.cdc) at(['spec', 'source', 'cdc'], 'spec.source.cdc is for cdc pipelines; set spec.type: cdc or remove it');
-  const st = m.spec.source.options?.source_table;
+  const o = m.spec.source.options ?? {};
+  const st = o.source_table;
   if (st === undefined) at(['spec', 'source'], 'a batch pipeline needs spec.source.options.source_table (`<schema>.<table>`)');
-  else if (typeof parseTableName(st) === 'string') at(['spec', 'source', 'options', 'source_table'], `source_table must be \`<schema>.<table>\` (got "${st}")`);
+  else if (typeof parseTableName(st) === 'string') at([...SRC_OPTS, 'source_table'], `source_table must be \`<schema>.<table>\` (got "${st}")`);
+  if (o.primary_key !== undefined && m.spec.sink.options.primary_key !== undefined) {
+    at([...SRC_OPTS, 'primary_key'], 'primary_key is set in both spec.source.options and spec.sink.options: keep one (they mean the same)');
+  }
+  const key = o.incremental_key;
+  for (const k of ['interval_start', 'interval_end'] as const) {
+    if (o[k] !== undefined && key === undefined) at([...SRC_OPTS, k], `${k} bounds the cursor column: set incremental_key too`);
+  }
+  if (key !== undefined && m.spec.sink.options.incremental_strategy === 'replace') {
+    warn([...SRC_OPTS, 'incremental_key'], 'replace reloads the whole table on every run, so incremental_key (and interval_start/interval_end) are ignored: use merge or append to load only new rows');
+  }
+  const [a, b] = [o.interval_start, o.interval_end];
+  if (a !== undefined && b !== undefined && comparable(a, b) && compareBound(a, b) >= 0) {
+    at([...SRC_OPTS, 'interval_end'], `interval_end (${b}) must be after interval_start (${a}): the run reads interval_start <= ${key ?? 'cursor'} < interval_end`);
+  }
   void src;
+}
+
+/** Two bounds both numbers, or both ISO dates/timestamps, can be ordered before the run. */
+function comparable(a: string | number, b: string | number): boolean {
+  const num = (x: string | number): boolean => typeof x === 'number' || /^-?\d+$/.test(x);
+  const iso = (x: string | number): boolean => typeof x === 'string' && /^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$/.test(x);
+  return (num(a) && num(b)) || (iso(a) && iso(b));
+}
+
+function compareBound(a: string | number, b: string | number): number {
+  if (typeof a === 'number' || /^-?\d+$/.test(a)) {
+    const [x, y] = [BigInt(a), BigInt(b)];
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  const [x, y] = [String(a).replace('T', ' '), String(b).replace('T', ' ')];
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /**

@@ -44,6 +44,15 @@ const NETWORK_CODES: ReadonlySet<string> = new Set([
   'EAI_AGAIN',
   // A service name that does not resolve yet is common while a cluster starts; retries are bounded.
   'ENOTFOUND',
+  // mysql2 (batch sources): the server went away, restarts, is full, or a lock gave way.
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CON_COUNT_ERROR',
+  'ER_TOO_MANY_USER_CONNECTIONS',
+  'ER_LOCK_DEADLOCK',
+  'ER_LOCK_WAIT_TIMEOUT',
+  'ER_NET_READ_INTERRUPTED',
+  'ER_NET_WRITE_INTERRUPTED',
 ]);
 
 /** Messages from drivers that carry no code but mean the connection went away. */

@@ -1,64 +1,181 @@
 /**
- * The batch pipeline: a PostgreSQL source table into the destination, in ONE transaction.
- *  - replace: TRUNCATE, then every row: readers see the old content until COMMIT, then the new.
- *  - append:  every row added (no metadata columns: a batch row is not a change event).
- *  - merge:   upsert by primary key (manifest `primary_key`, else the source table's).
- * The destination is created from the source table's column types when missing (auto_create).
+ * One batch run: a source table (PostgreSQL or MySQL/MariaDB, behind the TableSource interface)
+ * into the destination, in ONE PostgreSQL transaction, from one source snapshot.
+ *  - replace: TRUNCATE, then every row (readers of the target wait for COMMIT, then see the new copy).
+ *  - append:  rows added as they are (no metadata columns: a batch row is not a change event).
+ *  - merge:   upsert by primary key (primary_key from the manifest, else the source table's).
+ * With incremental_key (append, merge) a run reads only rows past the stored cursor, up to the
+ * largest cursor value present when the run starts, and stores that value in the same transaction
+ * as the rows (src/apply/batch-state.ts). Rows whose cursor is NULL are never read incrementally.
+ *  - append reads `cursor > stored`: a row added later with a cursor equal to the stored value is
+ *    not loaded (use a strictly increasing cursor, or merge).
+ *  - merge reads `cursor >= stored`: rows at the stored value are read again and upserted, so
+ *    late rows sharing it are not lost.
+ *  - interval_start (inclusive) is where the first run starts; with interval_end (exclusive) the run
+ *    is a bounded backfill of [interval_start, interval_end) that neither reads nor moves the cursor.
+ * The destination is created from the source's column types when missing (auto_create).
  */
-import type { Pool } from 'pg';
 import type { PipelineConfig } from '../config/types';
 import type { CoreEmitter } from '../core/events';
-import { ConfigError, FatalError } from '../core/errors';
-import type { ColumnSpec, TableBatch, TableRef } from '../core/types';
+import { ConfigError } from '../core/errors';
+import type { ColumnSpec, Row, TableBatch, TableRef } from '../core/types';
 import type { PgApplier } from '../apply';
-import { describeTable } from '../apply/catalog';
-import { tableName } from '../apply/sql/ident';
+import { batchStateTable, readCursor, writeCursor, type StoredCursor } from '../apply/batch-state';
+import type { Pool } from 'pg';
 import { resolveDestTable, requirePrimaryKey } from '../config';
-import { createPool } from '../connect/pg';
-import { readTable } from '../source/pg-table';
 import type { Logger } from '../observe/logger';
+import type { CursorRange, SourceTableInfo, TableReader, TableSource } from '../source/table-source';
 
 export interface BatchDeps {
   readonly pool: Pool;
   readonly applier: PgApplier;
+  readonly source: TableSource;
   readonly emitter: CoreEmitter;
   readonly log: Logger;
+  readonly signal?: AbortSignal;
+  readonly trigger?: 'once' | 'schedule';
+  /** Injected for tests. */
+  readonly now?: () => number;
 }
 
-export async function runBatch(cfg: PipelineConfig, deps: BatchDeps): Promise<void> {
+export interface BatchResult {
+  readonly rows: number;
+  /** The cursor stored by this run (undefined: not an incremental run, or nothing new). */
+  readonly cursor?: string;
+}
+
+const SRC = 'spec.source.options';
+
+export async function runBatch(cfg: PipelineConfig, deps: BatchDeps): Promise<BatchResult> {
   const src = cfg.batch;
-  if (!src) throw new FatalError('a batch pipeline needs spec.source.options.source_table');
-  const started = Date.now();
-  const sourcePool = await createPool(src.connection, 1);
+  if (!src) throw new ConfigError([{ path: SRC, message: 'a batch pipeline needs spec.source.options.source_table' }]);
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const sourceName = `${src.sourceTable.schema}.${src.sourceTable.table}`;
+  const reader = await deps.source.open();
   try {
-    const info = await describeTable(sourcePool, src.sourceTable);
+    const info = await reader.describe(src.sourceTable);
     if (!info) {
-      throw new ConfigError([{ path: 'spec.source.options.source_table', message: `source table ${tableName(src.sourceTable)} does not exist (or the user cannot see it): check the name and the user's SELECT privilege` }]);
+      throw new ConfigError([{ path: `${SRC}.source_table`, message: `source table ${sourceName} does not exist at ${deps.source.display} (or the user cannot see it): check the name and the user's SELECT privilege` }]);
     }
     const target = resolveDestTable(cfg.sink.options.destTable, src.sourceTable);
-    const columns: ColumnSpec[] = info.columns.map((c) => ({ name: c.name, pgType: c.type, optional: !c.notNull, connectType: 'string' }));
     const strategy = cfg.sink.options.strategy;
-    const keys = strategy === 'merge' ? requirePrimaryKey(cfg, info.primaryKey, src.sourceTable) : [];
-    const names = columns.map((c) => c.name);
-    const client = await sourcePool.connect();
-    let rows: number;
-    try {
-      // One snapshot of the source for the whole read.
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const chunks = readTable(client, src.sourceTable, names, cfg.buffer.maxRows);
-      rows = await deps.applier.applyAll(toBatches(chunks, target, strategy, keys, columns));
-      await client.query('COMMIT');
-    } finally {
-      client.release();
+    const keys = strategy === 'merge' ? requirePrimaryKey(cfg, info.primaryKey, sourceName) : [];
+    for (const k of keys) {
+      if (!info.columns.some((c) => c.name === k)) {
+        throw new ConfigError([{ path: 'primary_key', message: `primary_key column "${k}" is not a column of ${sourceName} (it has: ${info.columns.map((c) => c.name).join(', ')})` }]);
+      }
     }
-    deps.log.info({ source: tableName(src.sourceTable), target: tableName(target), strategy, rows, seconds: (Date.now() - started) / 1000 }, 'batch load committed');
+    const plan = await planRange(cfg, deps, reader, info, sourceName);
+    deps.emitter.emit('batchStarted', { source: sourceName, target: `${target.schema}.${target.table}`, strategy, trigger: deps.trigger ?? 'once' });
+    if (plan.skip) {
+      deps.log.info({ source: sourceName, cursor: plan.stored?.value }, 'no rows past the stored cursor: nothing to load');
+      return { rows: 0 };
+    }
+    const columns: ColumnSpec[] = info.columns.map((c) => ({ name: c.name, pgType: c.pgType, optional: !c.notNull, connectType: 'string' }));
+    const total = plan.range ? undefined : info.estimatedRows;
+    const progress = new Progress(deps.emitter, src.progressIntervalMs, started, now, total);
+    const pages = reader.pages({ table: src.sourceTable, columns: info.columns, ...(plan.range ? { range: plan.range } : {}), pageRows: src.pageSize, ...(deps.signal ? { signal: deps.signal } : {}) });
+    const state = batchStateTable(cfg.sink.options);
+    const rows = await deps.applier.applyAll(toBatches(counted(pages, progress), target, strategy, keys, columns), {
+      beforeCommit: async (client, written) => {
+        deps.signal?.throwIfAborted();
+        if (plan.newCursor !== undefined) {
+          await writeCursor(client, state, cfg.name, sourceName, plan.stored, { column: src.incrementalKey!, value: plan.newCursor }, written);
+        }
+      },
+    });
+    return { rows, ...(plan.newCursor !== undefined ? { cursor: plan.newCursor } : {}) };
   } finally {
-    await sourcePool.end();
+    await reader.close();
+  }
+}
+
+interface RangePlan {
+  readonly range?: CursorRange;
+  /** The cursor this run starts from, as stored. */
+  readonly stored?: StoredCursor;
+  /** The cursor to store on commit (undefined: none is stored). */
+  readonly newCursor?: string;
+  /** Nothing past the stored cursor. */
+  readonly skip?: boolean;
+}
+
+async function planRange(cfg: PipelineConfig, deps: BatchDeps, reader: TableReader, info: SourceTableInfo, sourceName: string): Promise<RangePlan> {
+  const src = cfg.batch!;
+  const key = src.incrementalKey;
+  if (key === undefined || cfg.sink.options.strategy === 'replace') return {};
+  const col = info.columns.find((c) => c.name === key);
+  if (!col) {
+    throw new ConfigError([{ path: `${SRC}.incremental_key`, message: `incremental_key "${key}" is not a column of ${sourceName} (it has: ${info.columns.map((c) => c.name).join(', ')})` }]);
+  }
+  if (!col.cursorable) {
+    throw new ConfigError([{ path: `${SRC}.incremental_key`, message: `incremental_key "${key}" is ${col.sourceType}: a cursor must be an integer, date or timestamp column that grows as rows are added or changed` }]);
+  }
+  const start = src.intervalStart !== undefined ? { value: src.intervalStart, inclusive: true } : undefined;
+  if (src.intervalEnd !== undefined) {
+    // A bounded backfill: exactly [interval_start, interval_end), the stored cursor untouched.
+    return { range: { column: key, ...(start ? { from: start } : {}), to: { value: src.intervalEnd, inclusive: false } } };
+  }
+  const stateTable = batchStateTable(cfg.sink.options);
+  const stored = await readCursor(deps.pool, stateTable, cfg.name, sourceName);
+  if (stored && stored.column !== key) {
+    throw new ConfigError([{
+      path: `${SRC}.incremental_key`,
+      message: `incremental_key is "${key}" but the cursor stored for ${sourceName} is on column "${stored.column}": the stored value cannot bound the new column. ` +
+        `To start the new cursor from scratch: DELETE FROM "${stateTable.schema}"."${stateTable.table}" WHERE pipeline = '${cfg.name}' AND source_table = '${sourceName}'`,
+    }]);
+  }
+  const from = stored ? { value: stored.value, inclusive: cfg.sink.options.strategy === 'merge' } : start;
+  const range: CursorRange = { column: key, ...(from ? { from } : {}) };
+  const max = await reader.cursorMax(src.sourceTable, range);
+  if (max === null || (stored && !from!.inclusive && max === stored.value)) return { skip: true, ...(stored ? { stored } : {}) };
+  return { range: { ...range, to: { value: max, inclusive: true } }, newCursor: max, ...(stored ? { stored } : {}) };
+}
+
+/** Rows counted as they pass, for progress events at most once per interval. */
+class Progress {
+  rows = 0;
+  private last: number;
+
+  constructor(
+    private readonly emitter: CoreEmitter,
+    private readonly intervalMs: number,
+    private readonly started: number,
+    private readonly now: () => number,
+    private readonly total: number | undefined,
+  ) {
+    this.last = started;
+  }
+
+  add(n: number): void {
+    this.rows += n;
+    const t = this.now();
+    if (t - this.last < this.intervalMs) return;
+    this.last = t;
+    const elapsedSeconds = (t - this.started) / 1000;
+    const rowsPerSecond = elapsedSeconds > 0 ? this.rows / elapsedSeconds : 0;
+    const totalRows = this.total !== undefined ? Math.max(this.total, this.rows) : undefined;
+    const etaSeconds = totalRows !== undefined && rowsPerSecond > 0 ? (totalRows - this.rows) / rowsPerSecond : undefined;
+    this.emitter.emit('batchProgress', {
+      rows: this.rows,
+      elapsedSeconds,
+      rowsPerSecond,
+      ...(totalRows !== undefined ? { totalRows } : {}),
+      ...(etaSeconds !== undefined ? { etaSeconds } : {}),
+    });
+  }
+}
+
+async function* counted(pages: AsyncIterable<Row[]>, progress: Progress): AsyncGenerator<Row[]> {
+  for await (const rows of pages) {
+    progress.add(rows.length);
+    yield rows;
   }
 }
 
 async function* toBatches(
-  chunks: AsyncIterable<import('../core/types').Row[]>,
+  chunks: AsyncIterable<Row[]>,
   target: TableRef,
   strategy: 'replace' | 'append' | 'merge',
   keys: readonly string[],
@@ -73,7 +190,7 @@ async function* toBatches(
   // An empty source still replaces: the target ends empty.
   if (first && strategy === 'replace') yield batchOf([], true);
 
-  function batchOf(rows: import('../core/types').Row[], isFirst: boolean): TableBatch {
+  function batchOf(rows: Row[], isFirst: boolean): TableBatch {
     return {
       target,
       // append in batch mode copies rows as they are, which is what the replace path does without TRUNCATE

@@ -13,16 +13,17 @@ import { createLogger, type Logger } from '../observe/logger';
 import { attachLogging } from '../observe/log-events';
 import { createMetrics } from '../observe/metrics';
 import { startHttpServer } from '../observe/http';
+import { attachProgressBar } from '../observe/progress-bar';
 import { createHealthTracker } from '../observe/health';
-import { reportedRetry } from '../core/retry';
-import { SinkConnection } from './sink';
 import { createCdc } from './cdc';
-import { runBatch } from './batch';
+import { startBatchService } from './batch-service';
 
 export interface RunOptions {
   /** Install SIGTERM/SIGINT handlers (the CLI does; tests call stop() themselves). */
   readonly signals?: boolean;
   readonly log?: Logger;
+  /** A terminal to draw batch progress on (the CLI passes stderr when it is a TTY). */
+  readonly progressTo?: NodeJS.WriteStream;
 }
 
 /** A running pipeline: `done` settles with the exit code; `stop()` asks for a graceful stop. */
@@ -63,12 +64,14 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
   const emitter = new CoreEmitter();
   const logging = attachLogging(emitter, log, { flushLogIntervalMs: cfg.observe.flushLogIntervalMs });
   const metrics = createMetrics(emitter, { pipeline: cfg.name });
+  const bar = opts.progressTo && cfg.mode === 'batch' ? attachProgressBar(emitter, opts.progressTo) : undefined;
   const health = createHealthTracker(emitter, { stuckAfterMs: 60_000, requireKafka: cfg.mode === 'cdc' });
   const http = await startHttpServer({ port: cfg.observe.httpPort, registry: metrics.registry, health: () => health.health() });
   log.info({ port: http.port }, 'serving /metrics /healthz /readyz');
   let pool: () => Pool | undefined = () => undefined;
   const cleanup = async () => {
     logging.close();
+    bar?.();
     metrics.close();
     health.close();
     await http.close();
@@ -84,10 +87,19 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
     ).finally(cleanup);
   try {
     if (cfg.mode === 'batch') {
-      const batch = startBatch(cfg, emitter, log, (p) => watchClients(p, log));
+      const batch = startBatchService(cfg, emitter, log, (p) => watchClients(p, log));
       pool = batch.pool;
       const done = finish(batch.done);
-      return { httpPort: http.port, emitter, done, stop: () => done };
+      return {
+        httpPort: http.port,
+        emitter,
+        done,
+        stop: async () => {
+          log.info(cfg.schedule ? 'stopping: no new runs; a run in progress is rolled back' : 'stopping: the run in progress is rolled back');
+          await batch.stop();
+          return done;
+        },
+      };
     }
     const dest = parseTableName(cfg.sink.options.destTable);
     if (typeof dest === 'string') throw new FatalError(dest);
@@ -112,17 +124,6 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
   }
 }
 
-/** A batch run: PostgreSQL start-up retried like the CDC core's, then one copy. */
-function startBatch(cfg: PipelineConfig, emitter: CoreEmitter, log: Logger, watch: (pool: Pool) => void): { done: Promise<void>; pool: () => Pool | undefined } {
-  const sink = new SinkConnection(cfg, emitter, log, watch);
-  const done = (async () => {
-    const { pool, applier } = await reportedRetry(emitter, cfg.errors.retry, 'start-up', () => sink.open(), { system: 'postgresql' });
-    emitter.emit('state', { pgConnected: true });
-    await runBatch(cfg, { pool, applier, emitter, log });
-  })();
-  return { done, pool: () => sink.pool };
-}
-
 /**
  * pg's Pool listens for errors only on IDLE clients. A checked-out client whose server goes away
  * between two queries (a restart, a failover) emits 'error' with no listener, which would crash
@@ -136,6 +137,6 @@ function watchClients(pool: Pool, log: Logger): void {
 }
 
 function secretsOf(cfg: PipelineConfig): string[] {
-  const s = [cfg.sink.pg.password, cfg.cdc?.kafka.sasl?.password, cfg.batch?.connection.password];
+  const s = [cfg.sink.pg.password, cfg.cdc?.kafka.sasl?.password, cfg.batch?.db.kind === 'postgresql' ? cfg.batch.db.pg.password : cfg.batch?.db.mysql.password];
   return s.filter((x): x is string => typeof x === 'string' && x.length > 0);
 }

@@ -1,0 +1,99 @@
+/**
+ * A batch pipeline as a service: PostgreSQL start-up retried like the CDC core's, then either one
+ * run (no spec.schedule: the process exits with its outcome) or runs on the schedule until stopped.
+ * Every run is retried whole on transient failures (it is one transaction, so a retry starts
+ * clean) and reports its outcome as a `batchFinished` event. A stop aborts a run in progress:
+ * its transaction rolls back and the next start loads the same rows again.
+ */
+import type { Pool } from 'pg';
+import type { PipelineConfig, SourceDatabase } from '../config/types';
+import type { CoreEmitter } from '../core/events';
+import { reportedRetry, RetryAbortedError } from '../core/retry';
+import { createBatchStateTable, batchStateTable } from '../apply/batch-state';
+import type { Logger } from '../observe/logger';
+import { PgTableSource } from '../source/pg-table';
+import { MysqlTableSource } from '../source/mysql-table';
+import type { TableSource } from '../source/table-source';
+import { runBatch } from './batch';
+import { Scheduler } from './schedule';
+import { SinkConnection } from './sink';
+
+export interface BatchService {
+  readonly done: Promise<void>;
+  readonly pool: () => Pool | undefined;
+  stop(): Promise<void>;
+}
+
+export function createTableSource(db: SourceDatabase, opts: { tinyint1AsBoolean: boolean; onZeroDate?: (table: string, column: string) => void }): TableSource {
+  return db.kind === 'postgresql' ? new PgTableSource(db.pg) : new MysqlTableSource(db.mysql, opts);
+}
+
+export function startBatchService(cfg: PipelineConfig, emitter: CoreEmitter, log: Logger, watch: (pool: Pool) => void): BatchService {
+  const sink = new SinkConnection(cfg, emitter, log, watch);
+  const zeroDates = new Map<string, number>();
+  const source = createTableSource(cfg.batch!.db, {
+    tinyint1AsBoolean: cfg.batch!.tinyint1AsBoolean,
+    onZeroDate: (table, column) => void zeroDates.set(`${table}\u0000${column}`, (zeroDates.get(`${table}\u0000${column}`) ?? 0) + 1),
+  });
+  const stopping = new AbortController();
+  let scheduler: Scheduler | undefined;
+  let release: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (release = resolve));
+
+  const runOnce = async (signal: AbortSignal, trigger: 'once' | 'schedule'): Promise<void> => {
+    const started = Date.now();
+    zeroDates.clear();
+    try {
+      const { pool, applier } = await reportedRetry(emitter, cfg.errors.retry, 'start-up', () => sink.open(), { signal, system: 'postgresql' });
+      emitter.emit('state', { pgConnected: true });
+      const result = await reportedRetry(emitter, cfg.errors.retry, 'batch run', () => runBatch(cfg, { pool, applier, source, emitter, log, signal, trigger }), { signal });
+      reportZeroDates();
+      emitter.emit('batchFinished', { outcome: 'success', rows: result.rows, durationSeconds: (Date.now() - started) / 1000, cursor: result.cursor ?? null });
+    } catch (err) {
+      const aborted = signal.aborted || err instanceof RetryAbortedError;
+      emitter.emit('batchFinished', { outcome: aborted ? 'aborted' : 'failed', rows: 0, durationSeconds: (Date.now() - started) / 1000, error: err as Error });
+      if (!aborted) throw err;
+    }
+  };
+
+  function reportZeroDates(): void {
+    for (const [k, count] of zeroDates) {
+      const [table, column] = k.split('\u0000') as [string, string];
+      emitter.emit('batchWarning', { kind: 'zero_date', table, column, count });
+    }
+  }
+
+  const done = (async () => {
+    try {
+      const { pool } = await reportedRetry(emitter, cfg.errors.retry, 'start-up', () => sink.open(), { signal: stopping.signal, system: 'postgresql' });
+      emitter.emit('state', { pgConnected: true });
+      if (cfg.sink.options.strategy !== 'replace' && cfg.batch!.incrementalKey !== undefined) await createBatchStateTable(pool, batchStateTable(cfg.sink.options));
+      if (!cfg.schedule) {
+        await runOnce(stopping.signal, 'once');
+        return;
+      }
+      scheduler = new Scheduler(cfg.schedule, (signal, trigger) => runOnce(signal, trigger).catch((err: Error) => log.error({ err }, `batch run failed: ${err.message}`)), { emitter, log });
+      scheduler.start();
+      const next = scheduler.nextRunAt();
+      log.info({ crons: cfg.schedule.crons, timezone: cfg.schedule.timezone, next: next?.toISOString() }, 'scheduled: waiting for the next run');
+      await stopped;
+    } catch (err) {
+      if (err instanceof RetryAbortedError) return;
+      throw err;
+    } finally {
+      await scheduler?.stop();
+      await source.close().catch(() => undefined);
+    }
+  })();
+
+  return {
+    done,
+    pool: () => sink.pool,
+    stop: async () => {
+      stopping.abort(new Error('shutting down'));
+      release();
+      await scheduler?.stop();
+      await done.catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,171 @@
+/** Batch configuration: MySQL connections, incremental options, schedules and their rules. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, type ConfigProblem } from '../../../src/core/errors';
+import { buildConfig, parseManifest } from '../../../src/config';
+import { loadConnectionsFile, parseMysqlAddress, resolveSourceDatabase } from '../../../src/config/connections';
+
+const dir = mkdtempSync(join(tmpdir(), 'nilus-batch-conf-'));
+function file(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+function problems(text: string): readonly ConfigProblem[] {
+  try {
+    parseManifest(text);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  return [];
+}
+
+async function problemsOf(p: Promise<unknown>): Promise<readonly ConfigProblem[]> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+/** The seed page's batch example, with extra lines under source.options / sink.options / spec. */
+const seed = (sourceOpts = '', sinkOpts = '', spec = '', strategy = 'replace'): string => `name: nilus-postgres-batch
+version: v1alpha
+type: nilus
+spec:
+  type: batch
+  compute: universe-compute
+  source:
+    address: dataos://mysql-source
+    options:
+      source_table: sales.orders
+${sourceOpts}  sink:
+    address: dataos://postgres-destination
+    options:
+      dest_table: analytics.orders
+      incremental_strategy: ${strategy}
+${sinkOpts}${spec}`;
+
+describe('mysql:// addresses', () => {
+  it('parses every part, with MySQL ssl-mode in either case', () => {
+    const out: ConfigProblem[] = [];
+    const c = parseMysqlAddress('mysql://app:p%40ss@db.example.com:3307/sales?ssl-mode=VERIFY_IDENTITY&ssl-ca=/etc/ca.pem&connect_timeout=3', 'spec.source.address', {}, out);
+    expect(out).toEqual([]);
+    expect(c).toEqual({ host: 'db.example.com', port: 3307, database: 'sales', username: 'app', password: 'p@ss', sslMode: 'verify_identity', sslCa: '/etc/ca.pem', connectTimeoutMs: 3000 });
+  });
+
+  it('defaults: port 3306, ssl-mode preferred, 10 s timeout; mariadb:// is the same', () => {
+    expect(parseMysqlAddress('mariadb://u@h/db', 'f', {}, [])).toEqual({ host: 'h', port: 3306, database: 'db', username: 'u', password: '', sslMode: 'preferred', connectTimeoutMs: 10000 });
+  });
+
+  it('names what is wrong: missing parts, bad ssl-mode, verify without a CA, unknown parameters', () => {
+    const out: ConfigProblem[] = [];
+    parseMysqlAddress('mysql://h:3306/', 'f', {}, out);
+    expect(out[0]?.message).toMatch(/the URI has no database, username: expected mysql:\/\//);
+    const more: ConfigProblem[] = [];
+    parseMysqlAddress('mysql://u@h/db?ssl-mode=strict&sslrootcert=x', 'f', {}, more);
+    expect(more.map((p) => p.message)).toEqual([
+      expect.stringMatching(/unknown URI parameter "sslrootcert"/),
+      expect.stringMatching(/ssl-mode must be one of disabled, preferred, required, verify_ca, verify_identity \(got "strict"\)/),
+    ]);
+    const ca: ConfigProblem[] = [];
+    parseMysqlAddress('mysql://u@h/db?ssl-mode=verify_ca', 'f', {}, ca);
+    expect(ca[0]?.message).toMatch(/verify_ca verifies the server against a CA: set ssl-ca/);
+  });
+});
+
+describe('mysql connections in the connections file', () => {
+  it('resolves type mysql and its alias mariadb, with password_file and ${ENV}', async () => {
+    const pw = file('pw', 's3cret\n');
+    const conns = await loadConnectionsFile(file('c1.yaml', `connections:
+  mysql-source:
+    type: mysql
+    host: \${DBHOST}
+    database: sales
+    username: reader
+    password_file: ${pw}
+    ssl-mode: required
+  maria:
+    type: mariadb
+    host: m
+    port: "3310"
+    database: d
+    username: u
+    password: x
+`));
+    expect(await resolveSourceDatabase('dataos://mysql-source', 'spec.source.address', conns, { DBHOST: 'mysql.internal' })).toEqual({
+      kind: 'mysql',
+      mysql: { host: 'mysql.internal', port: 3306, database: 'sales', username: 'reader', password: 's3cret', sslMode: 'required', connectTimeoutMs: 10000 },
+    });
+    expect(await resolveSourceDatabase('dataos://maria', 'f', conns, {})).toMatchObject({ kind: 'mysql', mysql: { host: 'm', port: 3310 } });
+  });
+
+  it('refuses a kafka connection as a batch source and a missing password', async () => {
+    const conns = await loadConnectionsFile(file('c2.yaml', `connections:
+  k:
+    type: kafka
+    brokers: h:9092
+  nopw:
+    type: mysql
+    host: h
+    database: d
+    username: u
+`));
+    expect((await problemsOf(resolveSourceDatabase('dataos://k', 'spec.source.address', conns, {})))[0]?.message).toMatch(/is type kafka, but spec.source.address needs a postgresql or mysql or mariadb connection/);
+    expect((await problemsOf(resolveSourceDatabase('dataos://nopw', 'spec.source.address', conns, {})))[0]?.message).toMatch(/password is required/);
+  });
+
+  it('validates the entry shape: an unknown key is named', async () => {
+    expect((await problemsOf(loadConnectionsFile(file('c3.yaml', 'connections:\n  m:\n    type: mysql\n    host: h\n    database: d\n    username: u\n    sslmode: require\n'))))[0]?.message).toMatch(/sslmode/);
+  });
+});
+
+describe('batch manifest options', () => {
+  it('the seed example is valid as written', () => {
+    expect(problems(seed())).toEqual([]);
+  });
+
+  it('builds the incremental options, the Nilus primary_key spelling and a schedule with defaults', async () => {
+    const text = seed('      incremental_key: updated_at\n      primary_key: [id, region]\n      interval_start: "2024-01-01"\n      page_size: 2000\n', '', '  schedule:\n    crons: ["*/5 * * * *"]\n', 'merge');
+    const conns = await loadConnectionsFile(file('c4.yaml', 'connections:\n  mysql-source:\n    type: mysql\n    host: h\n    database: sales\n    username: u\n    password: ""\n  postgres-destination:\n    type: postgresql\n    host: p\n    database: d\n    username: u\n    password: ""\n'));
+    const cfg = await buildConfig(parseManifest(text).manifest, conns, {});
+    expect(cfg.batch).toMatchObject({ sourceTable: { schema: 'sales', table: 'orders' }, incrementalKey: 'updated_at', intervalStart: '2024-01-01', pageSize: 2000, progressIntervalMs: 5000, tinyint1AsBoolean: true, db: { kind: 'mysql' } });
+    expect(cfg.batch?.intervalEnd).toBeUndefined();
+    expect(cfg.sink.options.primaryKey).toEqual(['id', 'region']);
+    expect(cfg.schedule).toEqual({ crons: ['*/5 * * * *'], timezone: 'UTC', concurrencyPolicy: 'Forbid' });
+  });
+
+  it('refuses contradictions, each with its path', () => {
+    const p = problems(seed('      primary_key: id\n      interval_end: 100\n', '      primary_key: id\n', '', 'merge'));
+    expect(p).toEqual(expect.arrayContaining([
+      expect.objectContaining({ path: 'spec.source.options.primary_key', message: expect.stringMatching(/set in both spec.source.options and spec.sink.options/) }),
+      expect.objectContaining({ path: 'spec.source.options.interval_end', message: expect.stringMatching(/bounds the cursor column: set incremental_key too/) }),
+    ]));
+    expect(problems(seed('      incremental_key: id\n      interval_start: 500\n      interval_end: 100\n', '', '', 'append'))[0]?.message).toMatch(/interval_end \(100\) must be after interval_start \(500\)/);
+    expect(problems(seed('      incremental_key: d\n      interval_start: "2024-02-01"\n      interval_end: "2024-01-01"\n', '', '', 'append'))).toHaveLength(1);
+    expect(problems(seed('', '', '  schedule:\n    crons: []\n'))[0]?.path).toMatch(/spec.schedule.crons/);
+    expect(problems(seed('', '', '  schedule:\n    crons: ["* * * * *"]\n    concurrencyPolicy: Sometimes\n'))[0]?.path).toMatch(/spec.schedule.concurrencyPolicy/);
+    const bad = problems(seed('', '', '  schedule:\n    crons: ["0 2 * * *", "61 * * * *"]\n    timezone: Mars/Olympus\n'));
+    expect(bad.map((x) => x.path.replace(/ \(.*$/, ''))).toEqual(['spec.schedule.timezone', 'spec.schedule.crons[1]']);
+    expect(bad[1]?.message).toMatch(/cron "61 \* \* \* \*"/);
+  });
+
+  it('warns that replace ignores the cursor', () => {
+    const { warnings } = parseManifest(seed('      incremental_key: updated_at\n'));
+    expect(warnings[0]?.message).toMatch(/replace reloads the whole table on every run, so incremental_key .* are ignored/);
+  });
+
+  it('keeps batch-only options and schedules out of cdc pipelines', () => {
+    const cdc = `name: c\nversion: v1alpha\ntype: nilus\nspec:\n  type: cdc\n  source:\n    address: kafka://h:9092\n    options:\n      incremental_key: id\n      primary_key: id\n    cdc:\n      topic.prefix: p\n      table.include.list: "a.b"\n  sink:\n    address: dataos://pg\n    options:\n      dest_table: a.b\n      incremental_strategy: merge\n  schedule:\n    crons: ["* * * * *"]\n`;
+    expect(problems(cdc).map((x) => `${x.path}: ${x.message}`)).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^spec.source.options.incremental_key: incremental_key is for batch pipelines/),
+      expect.stringMatching(/^spec.source.options.primary_key: in a cdc pipeline primary_key goes in spec.sink.options/),
+      expect.stringMatching(/^spec.schedule: spec.schedule is for batch pipelines/),
+    ]));
+  });
+});
