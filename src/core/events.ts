@@ -37,6 +37,8 @@ export interface CoreEvents {
   batchFinished: [{ outcome: 'success' | 'failed' | 'aborted' | 'skipped'; rows: number; durationSeconds: number; cursor?: string | null; error?: Error }];
   /** Readiness inputs. */
   state: [{ kafkaConnected?: boolean; pgConnected?: boolean; assigned?: number; idle?: boolean; loopTickMs?: number }];
+  /** A scheduled batch pipeline's next run time changed: null when none is due (stopped, or no cron fires again). */
+  batchScheduled: [{ nextRunAt: Date | null }];
 }
 
 export class CoreEmitter extends EventEmitter<CoreEvents> {}

@@ -1,12 +1,40 @@
 /**
- * Liveness and readiness, from the core's `state` events.
+ * Liveness and readiness, from the core's `state` events and the batch run events.
  *  - live: the main loop ticked within `stuckAfterMs` (a wedged loop should be restarted);
  *  - ready: connected to Kafka and PostgreSQL and holding at least one partition, or
  *    intentionally idle (e.g. more replicas than partitions: healthy, just nothing to do).
+ *    Batch pipelines: connected to PostgreSQL, and the last batch run that succeeded or failed
+ *    did not fail (a failure makes the pipeline unready until a run succeeds; a run in progress,
+ *    an aborted or a skipped run change nothing).
  */
 import type { CoreEmitter, CoreEvents } from '../core/events';
+import { scrubSecrets } from './logger';
 
-export type Requirement = 'kafka' | 'postgresql' | 'assignment' | 'loop';
+/** What readiness waits for. 'last_run': the last batch run failed and none has succeeded since. */
+export type Requirement = 'kafka' | 'postgresql' | 'assignment' | 'loop' | 'last_run';
+
+export interface BatchRunSummary {
+  readonly outcome: 'success' | 'failed' | 'aborted';
+  readonly rows: number;
+  readonly durationSeconds: number;
+  /** ISO 8601. */
+  readonly finishedAt: string;
+  readonly cursor?: string | null;
+  /** The error message of a failed run (secrets scrubbed, first 500 characters). */
+  readonly error?: string;
+}
+
+/** Batch pipelines only: present once a batch event has been seen. */
+export interface BatchHealth {
+  /** Runs started and not yet finished. */
+  readonly running: number;
+  /** The last run that ran (skipped ones excluded). */
+  readonly lastRun?: BatchRunSummary;
+  /** The failed run that keeps the pipeline unready; absent once a run has succeeded since. */
+  readonly lastFailure?: BatchRunSummary;
+  /** When the next scheduled run is due, ISO 8601; absent when not scheduled or none is due. */
+  readonly nextRunAt?: string;
+}
 
 export interface HealthState {
   readonly live: boolean;
@@ -21,6 +49,7 @@ export interface HealthState {
   readonly idle: boolean;
   /** ms since the last loop tick, or null before the first one. */
   readonly sinceLastTickMs: number | null;
+  readonly batch?: BatchHealth;
 }
 
 export interface HealthTrackerOptions {
@@ -28,6 +57,12 @@ export interface HealthTrackerOptions {
   readonly stuckAfterMs: number;
   /** Batch pipelines have no Kafka: set false so readiness does not wait for it. */
   readonly requireKafka?: boolean;
+  /**
+   * Liveness follows the main loop's ticks (`state.loopTickMs`). Default true. A batch pipeline
+   * has no such loop (a scheduled one idles between runs): set false, or it turns not live
+   * `stuckAfterMs` after start.
+   */
+  readonly requireLoop?: boolean;
   readonly now?: () => number;
 }
 
@@ -40,6 +75,7 @@ export function createHealthTracker(emitter: CoreEmitter, opts: HealthTrackerOpt
   if (!(opts.stuckAfterMs > 0)) throw new RangeError(`createHealthTracker: stuckAfterMs must be > 0, got ${opts.stuckAfterMs}`);
   const now = opts.now ?? Date.now;
   const requireKafka = opts.requireKafka ?? true;
+  const requireLoop = opts.requireLoop ?? true;
   const startedAt = now();
   const s = { kafkaConnected: false, pgConnected: false, assigned: 0, idle: false, loopTickMs: undefined as number | undefined };
 
@@ -52,22 +88,49 @@ export function createHealthTracker(emitter: CoreEmitter, opts: HealthTrackerOpt
   };
   emitter.on('state', onState);
 
+  let batch: { running: number; lastRun?: BatchRunSummary; lastFailure?: BatchRunSummary; nextRunAt?: string } | undefined;
+  const onBatchStarted = () => {
+    batch ??= { running: 0 };
+    batch.running++;
+  };
+  const onBatchFinished = (e: CoreEvents['batchFinished'][0]) => {
+    batch ??= { running: 0 };
+    if (e.outcome === 'skipped') return;
+    // A run can fail before it reports its start (e.g. the source table is missing): never below 0.
+    batch.running = Math.max(0, batch.running - 1);
+    const run: BatchRunSummary = {
+      outcome: e.outcome,
+      rows: e.rows,
+      durationSeconds: e.durationSeconds,
+      finishedAt: new Date(now()).toISOString(),
+      ...(e.cursor !== undefined ? { cursor: e.cursor } : {}),
+      ...(e.outcome === 'failed' && e.error ? { error: scrubSecrets(e.error.message).slice(0, 500) } : {}),
+    };
+    batch.lastRun = run;
+    if (e.outcome === 'failed') batch.lastFailure = run;
+    else if (e.outcome === 'success') delete batch.lastFailure;
+  };
+  const onBatchScheduled = (e: CoreEvents['batchScheduled'][0]) => {
+    batch ??= { running: 0 };
+    if (e.nextRunAt) batch.nextRunAt = e.nextRunAt.toISOString();
+    else delete batch.nextRunAt;
+  };
+  emitter.on('batchStarted', onBatchStarted);
+  emitter.on('batchFinished', onBatchFinished);
+  emitter.on('batchScheduled', onBatchScheduled);
+
   return {
     health(): HealthState {
       const t = now();
       const since = s.loopTickMs === undefined ? null : Math.max(0, t - s.loopTickMs);
-      let liveReason: string | undefined;
-      if (since === null) {
-        // Grace period: connecting and the first assignment can take a while after start.
-        if (t - startedAt > opts.stuckAfterMs) liveReason = `main loop has not ticked since start ${t - startedAt} ms ago`;
-      } else if (since > opts.stuckAfterMs) {
-        liveReason = `main loop last ticked ${since} ms ago (limit ${opts.stuckAfterMs} ms)`;
-      }
+      // Without a loop to watch, the HTTP server answering is all liveness can tell.
+      const liveReason = requireLoop ? stuckReason(since, t - startedAt, opts.stuckAfterMs) : undefined;
       const missing: Requirement[] = [];
       if (requireKafka && !s.kafkaConnected) missing.push('kafka');
       if (!s.pgConnected) missing.push('postgresql');
       if (requireKafka && s.assigned <= 0 && !s.idle) missing.push('assignment');
       if (liveReason !== undefined) missing.push('loop');
+      if (batch?.lastFailure) missing.push('last_run');
       return {
         live: liveReason === undefined,
         ...(liveReason !== undefined ? { liveReason } : {}),
@@ -78,10 +141,22 @@ export function createHealthTracker(emitter: CoreEmitter, opts: HealthTrackerOpt
         assigned: s.assigned,
         idle: s.idle,
         sinceLastTickMs: since,
+        ...(batch ? { batch: { ...batch } } : {}),
       };
     },
     close() {
       emitter.off('state', onState);
+      emitter.off('batchStarted', onBatchStarted);
+      emitter.off('batchFinished', onBatchFinished);
+      emitter.off('batchScheduled', onBatchScheduled);
     },
   };
+}
+
+function stuckReason(sinceTickMs: number | null, sinceStartMs: number, limitMs: number): string | undefined {
+  if (sinceTickMs === null) {
+    // Grace period: connecting and the first assignment can take a while after start.
+    return sinceStartMs > limitMs ? `main loop has not ticked since start ${sinceStartMs} ms ago` : undefined;
+  }
+  return sinceTickMs > limitMs ? `main loop last ticked ${sinceTickMs} ms ago (limit ${limitMs} ms)` : undefined;
 }

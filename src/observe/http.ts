@@ -80,6 +80,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpServe
         pgConnected: h.pgConnected,
         assigned: h.assigned,
         idle: h.idle,
+        ...(h.batch ? { batch: h.batch } : {}),
       });
     }
     default:

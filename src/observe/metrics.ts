@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics, fed ONLY by CoreEmitter events: the core never imports prom-client.
  * Label values are bounded by construction: pipeline, topic, table, partition number, op, error
- * class, operation name. Never keys, offsets or messages (each would be a new time series).
+ * class, operation name, batch run outcome, batch warning kind. Never keys, offsets, cursors or
+ * messages (each would be a new time series).
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import type { CoreEmitter, CoreEvents } from '../core/events';
@@ -54,6 +55,28 @@ export function createMetrics(emitter: CoreEmitter, labels: { pipeline: string }
     deadLettered: (e) => m.deadLettered.inc({ pipeline, topic: e.topic }),
     retry: (e) => m.retries.inc({ pipeline, operation: e.operation }),
     error: (e) => m.errors.inc({ pipeline, class: errorClassLabel(e.errorClass) }),
+    batchStarted: () => m.batchRunRows.set({ pipeline }, 0),
+    batchProgress: (e) => m.batchRunRows.set({ pipeline }, e.rows),
+    batchWarning: (e) => m.batchWarnings.inc({ pipeline, kind: e.kind }, e.count),
+    batchFinished: (e) => {
+      m.batchRuns.inc({ pipeline, outcome: e.outcome });
+      // A skipped run never ran: the last run's gauges keep describing the one that did.
+      if (e.outcome === 'skipped') return;
+      m.batchRunRows.set({ pipeline }, 0);
+      m.batchLastRows.set({ pipeline }, e.rows);
+      m.batchLastDuration.set({ pipeline }, e.durationSeconds);
+      m.batchLastTimestamp.set({ pipeline }, Date.now() / 1000);
+      if (e.outcome === 'success') {
+        m.batchLastSuccess.set({ pipeline }, 1);
+        m.batchRowsTotal.inc({ pipeline }, e.rows);
+      } else if (e.outcome === 'failed') {
+        m.batchLastSuccess.set({ pipeline }, 0);
+      }
+    },
+    batchScheduled: (e) => {
+      if (e.nextRunAt) m.batchNextRun.set({ pipeline }, e.nextRunAt.getTime() / 1000);
+      else m.batchNextRun.remove({ pipeline });
+    },
   };
 
   const on = emitter.on.bind(emitter) as (name: string, fn: (...a: unknown[]) => void) => void;
@@ -92,5 +115,15 @@ function defineMetrics(registry: Registry) {
     retries: counter('nilus_retries_total', 'Retries after a retriable error, by operation.', ['pipeline', 'operation']),
     bufferedBytes: gauge('nilus_buffered_bytes', 'Raw record bytes held in buffers, not yet committed.', ['pipeline']),
     bufferedEvents: gauge('nilus_buffered_events', 'Events held in buffers, not yet committed.', ['pipeline']),
+    // Batch pipelines. (nilus_batch_events above is the CDC flush size, kept under its old name.)
+    batchRuns: counter('nilus_batch_runs_total', 'Batch runs ended, by outcome (success, failed, aborted, skipped).', ['pipeline', 'outcome']),
+    batchLastRows: gauge('nilus_batch_last_run_rows', 'Rows copied by the last batch run that ran (skipped runs excluded).', ['pipeline']),
+    batchLastDuration: gauge('nilus_batch_last_run_duration_seconds', 'Duration of the last batch run that ran (skipped runs excluded).', ['pipeline']),
+    batchLastSuccess: gauge('nilus_batch_last_run_success', '1 when the last batch run that succeeded or failed succeeded, 0 when it failed (aborted and skipped runs leave it).', ['pipeline']),
+    batchLastTimestamp: gauge('nilus_batch_last_run_timestamp_seconds', 'Unix time the last batch run that ran ended (skipped runs excluded).', ['pipeline']),
+    batchRunRows: gauge('nilus_batch_run_rows', 'Rows copied so far by the batch run in progress; 0 between runs.', ['pipeline']),
+    batchRowsTotal: counter('nilus_batch_rows_total', 'Rows committed by successful batch runs.', ['pipeline']),
+    batchWarnings: counter('nilus_batch_warnings_total', 'Values batch runs changed on the way (e.g. MySQL zero dates written as NULL), by kind.', ['pipeline', 'kind']),
+    batchNextRun: gauge('nilus_batch_next_run_timestamp_seconds', 'Unix time the next scheduled batch run is due; absent when none is.', ['pipeline']),
   };
 }

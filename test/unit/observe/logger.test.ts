@@ -143,4 +143,40 @@ describe('attachLogging', () => {
     expect(c.text()).not.toContain('pw123');
     expect(emitter.listenerCount('flushed')).toBe(0);
   });
+
+  test('batch runs: a line at start, one per progress event (percent and ETA when the total is known), one at the end', () => {
+    const c = capture('info');
+    const emitter = new CoreEmitter();
+    const sub = attachLogging(emitter, c.logger, { flushLogIntervalMs: 10_000 });
+    emitter.emit('batchStarted', { source: 'shop.orders', target: 'analytics.orders', strategy: 'merge', trigger: 'schedule' });
+    emitter.emit('batchProgress', { rows: 20_000, elapsedSeconds: 4, rowsPerSecond: 5_000 });
+    emitter.emit('batchProgress', { rows: 40_000, elapsedSeconds: 8, rowsPerSecond: 5_000, totalRows: 100_000, etaSeconds: 12 });
+    emitter.emit('batchProgress', { rows: 50_000, elapsedSeconds: 10, rowsPerSecond: 5_000, totalRows: 100_000 });
+    emitter.emit('batchProgress', { rows: 120_000, elapsedSeconds: 24, rowsPerSecond: 5_000, totalRows: 100_000 });
+    emitter.emit('batchWarning', { kind: 'zero_date', table: 'shop.orders', column: 'shipped_at', count: 3 });
+    emitter.emit('batchFinished', { outcome: 'success', rows: 120_000, durationSeconds: 25, cursor: '2030-01-01 00:00:00' });
+    emitter.emit('batchFinished', { outcome: 'skipped', rows: 0, durationSeconds: 0 });
+    emitter.emit('batchFinished', { outcome: 'aborted', rows: 10, durationSeconds: 0.5 });
+    emitter.emit('batchFinished', { outcome: 'failed', rows: 0, durationSeconds: 0, error: new Error(`password=${SECRET} rejected`) });
+    sub.close();
+    emitter.emit('batchStarted', { source: 'a', target: 'b', strategy: 'replace', trigger: 'once' });
+
+    const recs = c.records().map(({ level, msg, ...rest }) => {
+      const { time: _t, pid: _p, hostname: _h, name: _n, err, ...fields } = rest;
+      return { level, msg, ...fields, ...(err ? { err: (err as { message: string }).message } : {}) };
+    });
+    expect(recs).toEqual([
+      { level: 'info', msg: 'batch run started: shop.orders → analytics.orders (merge)', source: 'shop.orders', target: 'analytics.orders', strategy: 'merge', trigger: 'schedule' },
+      { level: 'info', msg: 'batch run: 20000 rows in 4 s (5000 rows/s)', rows: 20_000, seconds: 4, rowsPerSecond: 5_000 },
+      { level: 'info', msg: 'batch run: 40000 rows in 8 s (5000 rows/s), 40% of ~100000, about 12 s left', rows: 40_000, seconds: 8, rowsPerSecond: 5_000, totalRows: 100_000, percent: 40, etaSeconds: 12 },
+      { level: 'info', msg: 'batch run: 50000 rows in 10 s (5000 rows/s), 50% of ~100000, about 10 s left', rows: 50_000, seconds: 10, rowsPerSecond: 5_000, totalRows: 100_000, percent: 50, etaSeconds: 10 },
+      { level: 'info', msg: 'batch run: 120000 rows in 24 s (5000 rows/s), 100% of ~100000, about 0 s left', rows: 120_000, seconds: 24, rowsPerSecond: 5_000, totalRows: 100_000, percent: 100, etaSeconds: 0 },
+      { level: 'warn', msg: 'batch run: 3 MySQL zero date(s) written as NULL in shop.orders.shipped_at', kind: 'zero_date', table: 'shop.orders', column: 'shipped_at', count: 3 },
+      { level: 'info', msg: 'batch run committed: 120000 rows in 25 s (4800 rows/s)', outcome: 'success', rows: 120_000, seconds: 25, rowsPerSecond: 4_800, cursor: '2030-01-01 00:00:00' },
+      { level: 'info', msg: 'batch run aborted after 10 rows in 0.5 s (20 rows/s), nothing committed', outcome: 'aborted', rows: 10, seconds: 0.5, rowsPerSecond: 20 },
+      { level: 'warn', msg: 'batch run failed after 0 rows in 0 s (0 rows/s), nothing committed: password=*** rejected', outcome: 'failed', rows: 0, seconds: 0, rowsPerSecond: 0, err: 'password=*** rejected' },
+    ]);
+    expect(c.text()).not.toContain(SECRET);
+    expect(emitter.listenerCount('batchStarted') + emitter.listenerCount('batchProgress') + emitter.listenerCount('batchFinished') + emitter.listenerCount('batchWarning')).toBe(0);
+  });
 });

@@ -99,6 +99,59 @@ describe('createMetrics', () => {
     expect(await text()).not.toMatch(/offset="|key="|reason="/);
   });
 
+  test('batch runs: outcomes counted, last-run gauges from runs that ran, rows of the run in progress', async () => {
+    const { emitter, text } = setup();
+    const one = async (name: string) => samples(text, name);
+    emitter.emit('batchStarted', { source: 'shop.orders', target: 'analytics.orders', strategy: 'replace', trigger: 'schedule' });
+    emitter.emit('batchProgress', { rows: 5_000, elapsedSeconds: 2, rowsPerSecond: 2_500 });
+    expect(await one('nilus_batch_run_rows')).toEqual(['nilus_batch_run_rows{pipeline="orders-cdc"} 5000']);
+    emitter.emit('batchWarning', { kind: 'zero_date', table: 'shop.orders', column: 'shipped_at', count: 3 });
+    emitter.emit('batchWarning', { kind: 'zero_date', table: 'shop.orders', column: 'paid_at', count: 2 });
+    jest.useFakeTimers({ now: new Date('2030-01-01T00:00:00Z') });
+    emitter.emit('batchFinished', { outcome: 'success', rows: 7_000, durationSeconds: 3.5, cursor: '2030-01-01' });
+    jest.useRealTimers();
+    expect(await one('nilus_batch_runs_total')).toEqual(['nilus_batch_runs_total{pipeline="orders-cdc",outcome="success"} 1']);
+    expect(await one('nilus_batch_last_run_rows')).toEqual(['nilus_batch_last_run_rows{pipeline="orders-cdc"} 7000']);
+    expect(await one('nilus_batch_last_run_duration_seconds')).toEqual(['nilus_batch_last_run_duration_seconds{pipeline="orders-cdc"} 3.5']);
+    expect(await one('nilus_batch_last_run_success')).toEqual(['nilus_batch_last_run_success{pipeline="orders-cdc"} 1']);
+    expect(await one('nilus_batch_last_run_timestamp_seconds')).toEqual(['nilus_batch_last_run_timestamp_seconds{pipeline="orders-cdc"} 1893456000']);
+    expect(await one('nilus_batch_run_rows')).toEqual(['nilus_batch_run_rows{pipeline="orders-cdc"} 0']);
+    expect(await one('nilus_batch_rows_total')).toEqual(['nilus_batch_rows_total{pipeline="orders-cdc"} 7000']);
+    expect(await one('nilus_batch_warnings_total')).toEqual(['nilus_batch_warnings_total{pipeline="orders-cdc",kind="zero_date"} 5']);
+
+    // Skipped: counted, nothing else moves. Aborted: last-run gauges move, success does not.
+    emitter.emit('batchFinished', { outcome: 'skipped', rows: 0, durationSeconds: 0 });
+    emitter.emit('batchStarted', { source: 'shop.orders', target: 'analytics.orders', strategy: 'replace', trigger: 'schedule' });
+    emitter.emit('batchProgress', { rows: 100, elapsedSeconds: 1, rowsPerSecond: 100 });
+    emitter.emit('batchFinished', { outcome: 'aborted', rows: 100, durationSeconds: 1 });
+    expect(await one('nilus_batch_last_run_rows')).toEqual(['nilus_batch_last_run_rows{pipeline="orders-cdc"} 100']);
+    expect(await one('nilus_batch_last_run_success')).toEqual(['nilus_batch_last_run_success{pipeline="orders-cdc"} 1']);
+    expect(await one('nilus_batch_rows_total')).toEqual(['nilus_batch_rows_total{pipeline="orders-cdc"} 7000']);
+
+    emitter.emit('batchFinished', { outcome: 'failed', rows: 40, durationSeconds: 0.5, error: new Error('boom') });
+    expect(await one('nilus_batch_last_run_success')).toEqual(['nilus_batch_last_run_success{pipeline="orders-cdc"} 0']);
+    expect(await one('nilus_batch_last_run_rows')).toEqual(['nilus_batch_last_run_rows{pipeline="orders-cdc"} 40']);
+    expect(await one('nilus_batch_rows_total')).toEqual(['nilus_batch_rows_total{pipeline="orders-cdc"} 7000']);
+    expect(await one('nilus_batch_runs_total')).toEqual([
+      'nilus_batch_runs_total{pipeline="orders-cdc",outcome="success"} 1',
+      'nilus_batch_runs_total{pipeline="orders-cdc",outcome="skipped"} 1',
+      'nilus_batch_runs_total{pipeline="orders-cdc",outcome="aborted"} 1',
+      'nilus_batch_runs_total{pipeline="orders-cdc",outcome="failed"} 1',
+    ]);
+    // The CDC flush-size histogram keeps its name and is not fed by batch runs.
+    expect(await one('nilus_batch_events_count')).toEqual([]);
+    expect(await text()).not.toMatch(/cursor=|table="shop|column=/);
+  });
+
+  test('next scheduled batch run: set from batchScheduled, gone when none is due', async () => {
+    const { emitter, text } = setup();
+    expect(await samples(text, 'nilus_batch_next_run_timestamp_seconds')).toEqual([]);
+    emitter.emit('batchScheduled', { nextRunAt: new Date('2030-01-01T03:00:00Z') });
+    expect(await samples(text, 'nilus_batch_next_run_timestamp_seconds')).toEqual(['nilus_batch_next_run_timestamp_seconds{pipeline="orders-cdc"} 1893466800']);
+    emitter.emit('batchScheduled', { nextRunAt: null });
+    expect(await samples(text, 'nilus_batch_next_run_timestamp_seconds')).toEqual([]);
+  });
+
   test('default Node process metrics are present, with HELP and TYPE lines', async () => {
     const { text } = setup();
     const t = await text();
