@@ -65,7 +65,7 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
   const logging = attachLogging(emitter, log, { flushLogIntervalMs: cfg.observe.flushLogIntervalMs });
   const metrics = createMetrics(emitter, { pipeline: cfg.name });
   const bar = opts.progressTo && cfg.mode === 'batch' ? attachProgressBar(emitter, opts.progressTo) : undefined;
-  const health = createHealthTracker(emitter, { stuckAfterMs: 60_000, requireKafka: cfg.mode === 'cdc' });
+  const health = createHealthTracker(emitter, { stuckAfterMs: 60_000, requireKafka: cfg.mode === 'cdc', requireLoop: cfg.mode === 'cdc' });
   const http = await startHttpServer({ port: cfg.observe.httpPort, registry: metrics.registry, health: () => health.health() });
   log.info({ port: http.port }, 'serving /metrics /healthz /readyz');
   let pool: () => Pool | undefined = () => undefined;

@@ -75,6 +75,8 @@ export class PgTableSource implements TableSource {
 
 class PgTableReader implements TableReader {
   private closed = false;
+  /** A COPY cut short (abort, error, consumer stopped): the connection is mid-protocol. */
+  private cutShort = false;
   private readonly types = new Map<string, string>();
 
   constructor(private readonly client: PoolClient) {}
@@ -104,6 +106,7 @@ class PgTableReader implements TableReader {
     stream.setEncoding('utf8');
     const onAbort = (): void => void stream.destroy(req.signal?.reason instanceof Error ? req.signal.reason : new Error('the read was aborted'));
     req.signal?.addEventListener('abort', onAbort, { once: true });
+    let complete = false;
     try {
       req.signal?.throwIfAborted();
       let pending: Row[] = [];
@@ -116,9 +119,11 @@ class PgTableReader implements TableReader {
         }
       }
       parser.end();
+      complete = true;
       if (pending.length > 0) yield pending;
     } finally {
       req.signal?.removeEventListener('abort', onAbort);
+      if (!complete) this.cutShort = true;
       if (!stream.destroyed && !stream.readableEnded) stream.destroy();
     }
   }
@@ -126,10 +131,11 @@ class PgTableReader implements TableReader {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    let broken: Error | undefined;
-    // A COPY cut short leaves the connection mid-protocol: it is discarded, not reused.
-    await this.client.query('COMMIT').catch((e: Error) => (broken = e));
-    this.client.release(broken ?? true);
+    // A COPY cut short leaves the connection mid-protocol (the server still sending rows): a
+    // COMMIT would queue behind them forever, so the connection is closed instead (which ends the
+    // read-only transaction as well). Either way the connection is not reused.
+    if (!this.cutShort) await this.client.query('COMMIT').catch(() => undefined);
+    this.client.release(true);
   }
 
   /** ` WHERE col >= 'v'::type AND col < 'w'::type` for the range's bounds (none: every non-null cursor). */

@@ -123,7 +123,7 @@ describe('incremental batch loads', () => {
     // killed once rows are flowing into the target (PostgreSQL's own COPY progress), well before the run can commit
     const deadline = Date.now() + 60_000;
     const copying = async (): Promise<boolean> =>
-      (await target.query(`SELECT count(*)::int AS n FROM pg_stat_progress_copy WHERE datname = current_database() AND command = 'COPY FROM'`)).rows[0].n > 0;
+      (await target.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE $1`, [`COPY %${dst}%big%FROM STDIN%`])).rows[0].n > 0;
     while (!(await copying())) {
       if (Date.now() > deadline) throw new Error(`no COPY seen in progress; worker output:\n${w.output().slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 10));
