@@ -85,7 +85,11 @@ async function checkBatchSource(cfg: PipelineConfig, add: Add): Promise<void> {
     reader = await source.open();
   } catch (e) {
     await source.close().catch(() => undefined);
-    return add(false, `source ${source.display}: ${(e as Error).message} — check host, port, credentials and that this host can reach it`);
+    const err = e as Error & { code?: string };
+    const hint = err.code === 'ER_DBACCESS_DENIED_ERROR'
+      ? `the user may not use this database: GRANT SELECT ON ${name} TO the source user`
+      : 'check host, port, credentials and that this host can reach it';
+    return add(false, `source ${source.display}: ${err.message} — ${hint}`);
   }
   try {
     add(true, `source ${source.display} reachable`);
