@@ -1,6 +1,10 @@
 /** Command-line flags of `npm run bench`. Every problem names the flag and the fix. */
 
-export const RUN_NAMES = ['merge', 'merge-schemaless', 'merge-gzip', 'merge-wide', 'jdbc', 'pg-limit', 'append', 'latency', 'scale', 'consumer', 'decode'] as const;
+export const RUN_NAMES = [
+  'merge', 'merge-schemaless', 'merge-gzip', 'merge-wide', 'jdbc', 'pg-limit', 'append', 'latency', 'scale', 'consumer', 'decode',
+  // Batch: a MySQL table into PostgreSQL (bench/runners/batch.ts); no Kafka.
+  'batch-copy-limit', 'batch-replace', 'batch-merge', 'batch-merge-existing',
+] as const;
 export type RunName = (typeof RUN_NAMES)[number];
 
 export interface BenchArgs {
@@ -8,6 +12,8 @@ export interface BenchArgs {
   /** Events of the merge-wide backlog (8–16 KiB per row). */
   readonly wideEvents: number;
   readonly prefill: number;
+  /** Rows of the batch runs' MySQL source table. */
+  readonly batchRows: number;
   readonly latencySeconds: number;
   /** Events per second the latency producer holds. */
   readonly latencyRate: number;
@@ -27,7 +33,7 @@ export interface BenchArgs {
   readonly sinkOptions: Readonly<Record<string, string | number | boolean>>;
 }
 
-const USAGE = `usage: tsx bench/run.ts [--events N] [--wide-events N] [--prefill N] [--latency-seconds S] [--skip-jdbc]
+const USAGE = `usage: tsx bench/run.ts [--events N] [--wide-events N] [--prefill N] [--latency-seconds S] [--batch-rows N] [--skip-jdbc]
                           [--only ${RUN_NAMES.join(',')}] [--quick] [--profile DIR] [--results DIR]
                           [--topics BENCH_ID] [--memory-budget BYTES|NMiB] [--worker-node-args "FLAGS"]
                           [--sink-option KEY=VALUE]…`;
@@ -59,6 +65,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   const sinkOptions: Record<string, string | number | boolean> = {};
   let prefill = quick ? 1_000_000 : 10_000_000;
   let latencySeconds = quick ? 20 : 60;
+  let batchRows = quick ? 100_000 : 1_000_000;
   let runs: RunName[] = [...RUN_NAMES];
   let skipJdbc = false;
   let profileDir: string | undefined;
@@ -89,6 +96,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       }
       case '--prefill': prefill = count(flag, next(), 0); break;
       case '--latency-seconds': latencySeconds = count(flag, next(), 1); break;
+      case '--batch-rows': batchRows = count(flag, next(), 1000); break;
       case '--skip-jdbc': skipJdbc = true; break;
       case '--profile': profileDir = next(); break;
       case '--results': resultsDir = next() ?? resultsDir; break;
@@ -116,7 +124,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   if (profileDir === '') throw new Error(`--profile needs a directory\n${USAGE}`);
   return {
     // merge-wide: 1/20 of the events (50,000 by default), each row 8–16 KiB: ~1 GB of raw records.
-    events, wideEvents: wideEvents ?? Math.max(1000, Math.round(events / 20)), prefill, latencySeconds, latencyRate: 5000, runs, quick, profileDir, resultsDir,
+    events, wideEvents: wideEvents ?? Math.max(1000, Math.round(events / 20)), prefill, batchRows, latencySeconds, latencyRate: 5000, runs, quick, profileDir, resultsDir,
     ...(topics ? { topics } : {}), ...(memoryBudget !== undefined ? { memoryBudget } : {}), workerNodeArgs, sinkOptions,
   };
 }

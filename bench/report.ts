@@ -48,7 +48,8 @@ function targets(r: BenchReport): Target[] {
     out.push({ target: `p99 ≤ 500 ms at ${fmt(lat.eventsPerSec)} events/s`, measured: `${fmt(sql)} ms (SQL, all events); histogram ${fmt(hist)} ms`, met: sql <= 500 });
   } else out.push({ target: 'p99 ≤ 500 ms at 5k events/s', measured: missing(['latency']), met: undefined });
   // Every nilus-pg worker run (merge, merge-schemaless, merge-gzip, merge-wide, append, latency,
-  // scale); not the stage runs (consumer, decode: no worker) nor merge-profiled (under --cpu-prof).
+  // scale, batch-replace, batch-merge, batch-merge-existing); not the stage runs (consumer, decode:
+  // no worker) nor merge-profiled (under --cpu-prof); batch-copy-limit has no worker (no RSS).
   const rss = r.runs.filter((x) => x.ok && x.peakRssMiB !== undefined && !['consumer', 'decode', 'merge-profiled'].includes(x.name));
   if (rss.length) {
     const peak = Math.max(...rss.map((x) => x.peakRssMiB!));
@@ -80,9 +81,30 @@ export function renderMarkdown(r: BenchReport): string {
     const extra = Object.entries(x.extra ?? {}).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v, Number.isInteger(v) ? 0 : 1) : v}`).join(', ');
     lines.push(`| ${x.name} | ${x.ok ? 'ok' : '**FAIL**'} | ${fmt(x.events)} | ${fmt(x.seconds, 2)} | ${x.ok ? fmt(x.eventsPerSec) : '–'} | ${fmt(x.peakRssMiB)} | ${fmt(x.cpuSeconds, 1)} | ${[x.check, extra].filter(Boolean).join('; ')} |`);
   }
+  lines.push(...batchSummary(r.runs, Number(r.args.batchRows)));
   lines.push('', '| target | measured | |', '| --- | --- | --- |');
   for (const t of targets(r)) lines.push(`| ${t.target} | ${t.measured} | ${t.met === undefined ? '–' : t.met ? 'met' : '**not met**'} |`);
   const notes = r.runs.flatMap((x) => (x.notes ?? []).map((n) => `- ${x.name}: ${n}`));
   if (notes.length) lines.push('', 'Notes:', ...notes);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The batch runs beside the COPY limit: rows/s as a share of COPY alone into a table without a key
+ * (the shape replace creates) and with the primary key (the shape merge creates).
+ */
+function batchSummary(runs: readonly RunResult[], rows: number): string[] {
+  const batch = runs.filter((x) => x.name.startsWith('batch-'));
+  if (batch.length === 0) return [];
+  const limit = batch.find((x) => x.name === 'batch-copy-limit' && x.ok);
+  const pk = limit ? Number(limit.extra?.pkRowsPerSec) : NaN;
+  const pct = (v: number, of: number | undefined) => (of && Number.isFinite(of) && of > 0 ? `${fmt((100 * v) / of, 1)}%` : '–');
+  const lines = ['', `Batch, MySQL → PostgreSQL (${fmt(rows)} rows), against COPY alone of the same rows:`, '',
+    '| run | result | rows/s | of COPY, no key | of COPY, with key | seconds | CPU s | peak RSS MiB |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |'];
+  for (const x of batch) {
+    const ok = x.ok ? x.eventsPerSec : undefined;
+    lines.push(`| ${x.name} | ${x.ok ? 'ok' : '**FAIL**'} | ${fmt(ok)} | ${ok === undefined ? '–' : pct(ok, limit?.eventsPerSec)} | ${ok === undefined ? '–' : pct(ok, pk)} | ${fmt(x.seconds, 2)} | ${fmt(x.cpuSeconds, 1)} | ${fmt(x.peakRssMiB)} |`);
+    if (x === limit) lines.push(`| batch-copy-limit, with key | ok | ${fmt(pk)} | ${pct(pk, limit.eventsPerSec)} | 100.0% | ${fmt(Number(limit.extra?.pkSeconds), 2)} | – | – |`);
+  }
+  return lines;
 }

@@ -14,6 +14,7 @@ import { jdbcRun, removeConnector } from './runners/jdbc';
 import { latencyRun } from './runners/latency';
 import { appendRun, mergeRun } from './runners/nilus';
 import { pgLimitRun } from './runners/pglimit';
+import { batchCopyLimitRun, BatchSource, batchWorkerRun, isBatchRun } from './runners/batch';
 import { shapeCheck } from './shape';
 import { kafka, machineFacts, quoteIdent, TARGET_URL, withPg } from './stack';
 import { factories, gzipFactory, produceWorkload, wideFactory, type ProduceGroup } from './topics';
@@ -30,7 +31,8 @@ async function main(): Promise<number> {
   const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const id = args.topics ?? `bench_${startedAt.replace(/[-:TZ]/g, '').slice(0, 14)}_${randomBytes(2).toString('hex')}`;
   const machine = await machineFacts();
-  log(`bench ${id}: runs ${args.runs.join(', ')}; ${args.events} events`);
+  const cdc = args.runs.some((r) => !isBatchRun(r));
+  log(`bench ${id}: runs ${args.runs.join(', ')}; ${cdc ? `${args.events} events` : `${args.batchRows} batch rows`}`);
   const shape = shapeCheck();
   console.log(shape.length === 0 ? 'shape check: ok' : `shape check: differences:\n  ${shape.join('\n  ')}`);
 
@@ -40,13 +42,13 @@ async function main(): Promise<number> {
   const gz = gzipFactory(`${id}_gz`);
   const wide = wideFactory(`${id}_wide`);
   const wants = (r: RunName) => args.runs.includes(r);
-  const needsBase = args.runs.some((r) => !['latency', 'merge-gzip', 'merge-wide'].includes(r));
+  const needsBase = args.runs.some((r) => !['latency', 'merge-gzip', 'merge-wide'].includes(r) && !isBatchRun(r));
   // With --topics a base topic must exist; the gzip and wide topics are produced if that run had none.
   const groups: ProduceGroup[] = [];
   if (needsBase && !(args.topics && (await reusable(fs.map((f) => f.topic), w, true)))) groups.push({ factories: fs });
   if (wants('merge-gzip') && !(args.topics && (await reusable([gz.topic], w, false)))) groups.push({ factories: [gz], options: { compression: CompressionTypes.GZIP } });
   if (groups.length) log(`producing ${args.events} events into ${groups.flatMap((g) => g.factories.map((f) => f.topic)).join(', ')}`);
-  const produced = await produceWorkload(w, groups, log);
+  const produced = cdc ? await produceWorkload(w, groups, log) : { seconds: 0, rawBytes: new Map<string, number>() };
   let wideRaw: number | undefined;
   let wideSeconds = 0;
   if (wants('merge-wide')) {
@@ -56,7 +58,7 @@ async function main(): Promise<number> {
     wideRaw = p.rawBytes.get(wide.topic);
     wideSeconds = p.seconds;
   }
-  const workload: Record<string, number> = {
+  const workload: Record<string, number | string> = !cdc ? {} : {
     events: w.events, creates: w.counts.c, updates: w.counts.u, deletes: w.counts.d, 'Kafka records (with tombstones)': w.records,
     'keys used': w.maxId, 'final rows': w.live.size, partitions: 4, 'produce seconds': Math.round(produced.seconds + wideSeconds),
   };
@@ -65,6 +67,16 @@ async function main(): Promise<number> {
   if (wants('merge-wide')) {
     Object.assign(workload, { 'wide events': ww.events, 'wide records': ww.records, 'wide final rows': ww.live.size });
     if (wideRaw !== undefined) workload['wide raw MiB'] = Math.round(wideRaw / 2 ** 20);
+  }
+  // Batch runs: one MySQL source table for all of them, generated and dumped now (not timed).
+  const batch = args.runs.some(isBatchRun) ? new BatchSource(`${id}_orders`, args.batchRows) : undefined;
+  if (batch) {
+    try {
+      Object.assign(workload, await batch.prepare(log));
+    } catch (e) {
+      await batch.cleanup().catch(() => undefined);
+      throw e;
+    }
   }
   log(`workload: ${JSON.stringify(workload)}`);
 
@@ -98,6 +110,10 @@ async function main(): Promise<number> {
     append: () => appendRun('append', schema('append'), id, w, tuning.options, tuning.nodeArgs),
     scale: () => mergeRun({ name: 'scale', schema: schema('scale'), prefix: id, flavour: 'typed', workload: w, prefill: args.prefill, ...tuning }),
     latency: () => latencyRun(schema('latency'), `${id}_lat`, args.latencySeconds, args.latencyRate, tuning.options, tuning.nodeArgs),
+    'batch-copy-limit': () => batchCopyLimitRun(schema('batch_copy_limit'), batch!),
+    'batch-replace': () => batchWorkerRun({ name: 'batch-replace', schema: schema('batch_replace'), source: batch!, ...tuning }),
+    'batch-merge': () => batchWorkerRun({ name: 'batch-merge', schema: schema('batch_merge'), source: batch!, ...tuning }),
+    'batch-merge-existing': () => batchWorkerRun({ name: 'batch-merge-existing', schema: schema('batch_merge_existing'), source: batch!, ...tuning }),
   };
   const runs: RunResult[] = [];
   try {
@@ -108,11 +124,12 @@ async function main(): Promise<number> {
       log(`run ${name}… (machine settled after ${(waited / 1000).toFixed(0)} s)`);
       const r = await plan[name]().catch((err: unknown) => failed(name, err));
       runs.push(r);
-      log(`  ${r.ok ? 'ok' : 'FAIL'}: ${r.ok ? `${r.eventsPerSec} events/s in ${r.seconds.toFixed(2)} s; ` : ''}${r.check}`);
+      log(`  ${r.ok ? 'ok' : 'FAIL'}: ${r.ok ? `${r.eventsPerSec} ${isBatchRun(name) ? 'rows' : 'events'}/s in ${r.seconds.toFixed(2)} s; ` : ''}${r.check}`);
     }
     if (args.profileDir) runs.push(await profiledMerge(args.profileDir, schema('profiled'), id, w));
   } finally {
     await cleanup(schemas, `${id}_jdbc`);
+    await batch?.cleanup().catch((e: unknown) => log(`cleanup: batch source: ${String(e)}`));
   }
 
   const report: BenchReport = { startedAt, args: { ...args }, machine, workload, shape, runs };
