@@ -116,6 +116,11 @@ export interface TableBatch {
   readonly target: TableRef;
   readonly strategy: Strategy;
   readonly keyColumns: readonly string[];
+  /**
+   * Batch replace: the primary key to give the target when this batch creates it (the source
+   * table's, or the manifest's primary_key), so a later merge into the copy has its key.
+   */
+  readonly createKey?: readonly string[];
   /** Columns seen in this batch (union, in first-seen order). */
   readonly columns: readonly ColumnSpec[];
   /** True when an op 't' was seen; rows below are only those after the last truncate. */

@@ -61,7 +61,9 @@ export async function runBatch(cfg: PipelineConfig, deps: BatchDeps): Promise<Ba
     const target = resolveDestTable(cfg.sink.options.destTable, src.sourceTable);
     const strategy = cfg.sink.options.strategy;
     const keys = strategy === 'merge' ? requirePrimaryKey(cfg, info.primaryKey, sourceName) : [];
-    for (const k of keys) {
+    // replace gives a created copy the source's key (append may hold the same row many times: none)
+    const createKey = strategy === 'replace' ? (cfg.sink.options.primaryKey ?? info.primaryKey) : keys;
+    for (const k of createKey) {
       if (!info.columns.some((c) => c.name === k)) {
         throw new ConfigError([{ path: 'primary_key', message: `primary_key column "${k}" is not a column of ${sourceName} (it has: ${info.columns.map((c) => c.name).join(', ')})` }]);
       }
@@ -77,7 +79,7 @@ export async function runBatch(cfg: PipelineConfig, deps: BatchDeps): Promise<Ba
     const progress = new Progress(deps.emitter, src.progressIntervalMs, started, now, total);
     const pages = reader.pages({ table: src.sourceTable, columns: info.columns, ...(plan.range ? { range: plan.range } : {}), pageRows: src.pageSize, ...(deps.signal ? { signal: deps.signal } : {}) });
     const state = batchStateTable(cfg.sink.options);
-    const rows = await deps.applier.applyAll(toBatches(counted(pages, progress), target, strategy, keys, columns), {
+    const rows = await deps.applier.applyAll(toBatches(counted(pages, progress), target, strategy, keys, createKey, columns), {
       beforeCommit: async (client, written) => {
         deps.signal?.throwIfAborted();
         if (plan.newCursor !== undefined) {
@@ -179,6 +181,7 @@ async function* toBatches(
   target: TableRef,
   strategy: 'replace' | 'append' | 'merge',
   keys: readonly string[],
+  createKey: readonly string[],
   columns: readonly ColumnSpec[],
 ): AsyncGenerator<TableBatch> {
   let first = true;
@@ -196,6 +199,7 @@ async function* toBatches(
       // append in batch mode copies rows as they are, which is what the replace path does without TRUNCATE
       strategy: strategy === 'merge' ? 'merge' : 'replace',
       keyColumns: keys,
+      ...(createKey.length > 0 ? { createKey } : {}),
       columns,
       truncate: strategy === 'replace' && isFirst,
       upserts: rows,

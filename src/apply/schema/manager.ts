@@ -62,7 +62,7 @@ export class SchemaManager {
   async ensure(client: PoolClient, batch: TableBatch): Promise<TargetInfo> {
     const t = batch.target;
     const merge = batch.strategy === 'merge';
-    const keys = merge ? this.keyColumns(batch) : [];
+    const keys = merge ? this.keyColumns(batch) : (batch.createKey ?? []);
     if (merge && keys.length === 0) throw noKeyError(tableName(t));
     let info = await this.describe(client, t);
     let plan = this.plan(info, batch);
