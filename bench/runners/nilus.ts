@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../../src/config/defaults';
 /**
  * nilus-pg runs: merge (with schemas / schemaless), append, and merge into a pre-filled target.
  * Each run gets a fresh schema in the target database, starts the worker from offset 0 and times
@@ -104,7 +105,7 @@ export interface MergeOptions {
 /** memoryBudgetMiB in a run's details: the budget the worker ran with. */
 export function budgetExtra(options: Record<string, unknown> | undefined): Record<string, number> {
   const b = options?.memory_budget_bytes;
-  return { memoryBudgetMiB: typeof b === 'number' ? b / 2 ** 20 : 128 };
+  return { memoryBudgetMiB: (typeof b === 'number' ? b : DEFAULTS.buffer.memoryBudgetBytes) / 2 ** 20 };
 }
 
 export async function mergeRun(o: MergeOptions): Promise<RunResult> {
