@@ -82,7 +82,9 @@ export async function buildConfig(m: RawManifest, file: ConnectionsFile | undefi
     ...(m.spec.schedule ? { schedule: schedule(m.spec.schedule) } : {}),
     buffer: {
       maxRows: o['batch.max_rows'] ?? DEFAULTS.buffer.maxRows,
-      maxBytes: o['batch.max_bytes'] ?? DEFAULTS.buffer.maxBytes,
+      // Unset, it is half the budget when the budget is set below twice the default: one flush in
+      // flight and the next one filling then fit in the budget together.
+      maxBytes: o['batch.max_bytes'] ?? Math.min(DEFAULTS.buffer.maxBytes, Math.floor((o.memory_budget_bytes ?? DEFAULTS.buffer.memoryBudgetBytes) / 2)),
       maxAgeMs: o['batch.max_age_ms'] ?? DEFAULTS.buffer.maxAgeMs,
       memoryBudgetBytes: o.memory_budget_bytes ?? DEFAULTS.buffer.memoryBudgetBytes,
     },

@@ -169,3 +169,17 @@ describe('batch manifest options', () => {
     ]));
   });
 });
+
+describe('memory budget and flush size', () => {
+  const cfgOf = async (sinkOpts: string) => {
+    const conns = await loadConnectionsFile(file('c5.yaml', 'connections:\n  mysql-source:\n    type: mysql\n    host: h\n    database: sales\n    username: u\n    password: ""\n  postgres-destination:\n    type: postgresql\n    host: p\n    database: d\n    username: u\n    password: ""\n'));
+    return buildConfig(parseManifest(seed('', sinkOpts)).manifest, conns, {});
+  };
+
+  it('a small budget without batch.max_bytes flushes at half the budget; set values are kept', async () => {
+    expect((await cfgOf('      memory_budget_bytes: 16777216\n')).buffer).toMatchObject({ memoryBudgetBytes: 16777216, maxBytes: 8388608 });
+    expect((await cfgOf('')).buffer).toMatchObject({ memoryBudgetBytes: 64 * 2 ** 20, maxBytes: 32 * 2 ** 20 });
+    expect((await cfgOf('      memory_budget_bytes: 536870912\n')).buffer.maxBytes).toBe(32 * 2 ** 20);
+    expect((await cfgOf('      memory_budget_bytes: 16777216\n      batch.max_bytes: 12000000\n')).buffer.maxBytes).toBe(12000000);
+  });
+});
