@@ -100,17 +100,19 @@ async function checkBatchSource(cfg: PipelineConfig, add: Add): Promise<void> {
       return add(false, `source table ${name}: ${(e as Error).message}`);
     }
     if (!info) return add(false, `source table ${name} not found, or the user has no SELECT on it — check the name (\`<schema>.<table>\`${b.db.kind === 'mysql' ? ', the schema being the MySQL database' : ''}) and GRANT SELECT ON ${name} TO the source user`);
-    add(true, `source table ${name}: ${info.columns.length} columns, primary key ${info.primaryKey.length ? info.primaryKey.join(', ') : 'none'}${info.estimatedRows !== undefined ? `, ~${info.estimatedRows} rows` : ''}`);
-    const key = b.incrementalKey;
-    if (key === undefined || cfg.sink.options.strategy === 'replace') return;
-    const col = info.columns.find((c) => c.name === key);
-    if (!col) return add(false, `incremental_key "${key}" is not a column of ${name} (it has: ${info.columns.map((c) => c.name).join(', ')})`);
-    if (!col.cursorable) return add(false, `incremental_key "${key}" is ${col.sourceType}: a cursor must be an integer, date or timestamp column`);
+    const shape = `${info.columns.length} columns, primary key ${info.primaryKey.length ? info.primaryKey.join(', ') : 'none'}${info.estimatedRows !== undefined ? `, ~${info.estimatedRows} rows` : ''}`;
+    const key = b.incrementalKey !== undefined && cfg.sink.options.strategy !== 'replace' ? b.incrementalKey : undefined;
+    const col = key !== undefined ? info.columns.find((c) => c.name === key) : undefined;
+    if (key !== undefined && !col) add(false, `incremental_key "${key}" is not a column of ${name} (it has: ${info.columns.map((c) => c.name).join(', ')})`);
+    else if (col && !col.cursorable) add(false, `incremental_key "${key}" is ${col.sourceType}: a cursor must be an integer, date or timestamp column`);
+    // Reading a column's max proves SELECT (a catalog can list a table its user cannot read).
+    const probe = col && col.cursorable ? col.name : info.columns[0]!.name;
     try {
-      const max = await reader.cursorMax(b.sourceTable, { column: key });
-      add(true, `SELECT on ${name}; incremental_key "${key}" (${col.sourceType}) is at ${max ?? 'NULL (no rows yet)'}`);
+      const max = await reader.cursorMax(b.sourceTable, { column: probe });
+      add(true, `SELECT on source table ${name} (${shape})`);
+      if (col && col.cursorable) add(true, `incremental_key "${key}" (${col.sourceType}) is at ${max ?? 'NULL (no rows yet)'}`);
     } catch (e) {
-      add(false, `SELECT on ${name}: ${(e as Error).message}`);
+      add(false, `SELECT on source table ${name}: ${(e as Error).message}`);
     }
   } finally {
     await reader.close().catch(() => undefined);
