@@ -1,5 +1,5 @@
 /**
- * nilus-pg command line: validate (offline), check (connects, read-only), run.
+ * nilus-pg command line: validate (offline), check (connects, read-only), run, verify (read-only).
  * Exit codes: 0 ok; 1 a check or the pipeline failed; 2 the manifest/command line is wrong.
  */
 import { readFile } from 'node:fs/promises';
@@ -24,6 +24,7 @@ Commands:
   validate <manifest…>               check manifests offline (schema and rules); exit 0 or 2
   check <manifest> [--connections f] connect and check reachability and privileges; exit 0 or 1
   run <manifest> [--connections f]   run the pipeline until stopped (SIGTERM/SIGINT stop gracefully)
+  verify <manifest> [--connections f] compare the source table with its target; exit 0 equal, 1 not
 
 Options: --help (per command too), --version
 Environment: NILUS_CONNECTIONS (connections file), NILUS_KAFKA_BROKERS (overrides the brokers)`,
@@ -37,6 +38,13 @@ Connects to PostgreSQL (and Kafka for cdc) with the manifest's settings and prin
 PostgreSQL reachable, CONNECT on the database, USAGE (and CREATE when needed) on the schema, the
 table privileges the incremental_strategy needs, Kafka reachable and topics matching the prefix.
 Exit 0 when every check passes, 1 otherwise, 2 when the manifest is invalid.`,
+  verify: `Usage: nilus-pg verify <manifest.yaml> [--connections <file>]
+
+Compares a batch pipeline's source table (PostgreSQL or MySQL/MariaDB) with its target table, by
+key, inside both databases: per-bucket row counts and hashes, bisecting only the buckets that differ
+and fetching only their rows. Prints one line per table: equal, or the missing, extra and differing
+rows with up to 5 sample keys each, the chunks compared and bisected, and the seconds taken.
+Exit 0 when equal, 1 when not, 2 when the manifest is invalid or the pipeline is not a batch pipeline.`,
   run: `Usage: nilus-pg run <manifest.yaml> [--connections <file>]
 
 Runs the pipeline. The effective configuration is logged with secrets masked. SIGTERM/SIGINT
@@ -85,6 +93,19 @@ async function check(manifest: string, connectionsPath: string | undefined, io: 
   return lines.every((l) => l.ok) ? 0 : 1;
 }
 
+async function verify(manifest: string, connectionsPath: string | undefined, io: Io): Promise<number> {
+  const cfg = await loadConfig(manifest, { connectionsPath });
+  // Imported lazily, like run: validate/check must not load the database clients of verify.
+  const { verifyPipeline, CDC_NOT_SUPPORTED } = await import('../verify/run');
+  if (cfg.mode !== 'batch') {
+    io.err(CDC_NOT_SUPPORTED);
+    return 2;
+  }
+  const reports = await verifyPipeline(cfg);
+  for (const r of reports) io.out(r.line);
+  return reports.every((r) => r.ok) ? 0 : 1;
+}
+
 async function run(manifest: string, connectionsPath: string | undefined): Promise<number> {
   const cfg = await loadConfig(manifest, { connectionsPath });
   // Imported lazily: validate/check must not load the whole pipeline.
@@ -129,6 +150,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   try {
     if (cmd === 'validate') return await validate(rest, io);
     if (cmd === 'check') return await check(rest[0], values.connections, io);
+    if (cmd === 'verify') return await verify(rest[0], values.connections, io);
     return await run(rest[0], values.connections);
   } catch (e) {
     if (e instanceof ConfigError) {

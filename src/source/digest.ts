@@ -1,0 +1,109 @@
+/**
+ * The digest side of a table, for `nilus-pg verify`: everything verify needs from a database,
+ * computed inside that database so rows do not travel. PostgreSQL in ./pg-digest.ts,
+ * MySQL/MariaDB in ./mysql-digest.ts; the comparison itself is pure and lives in src/verify/.
+ *
+ * Rows are split into buckets by the key, not by key ranges: bucket = the first `bits` bits of
+ * md5(canonical text of the key). MySQL and PostgreSQL order keys differently (collations that
+ * ignore case or trailing spaces, tinyint(1) read as boolean, binary vs text), so a key range
+ * bounded on one side need not select the same rows on the other; a bucket of the canonical key
+ * text does by construction, whatever the key's type. A bucket splits into 16 sub-buckets (4 more
+ * bits), which is what bisection walks down.
+ *
+ * Canonical text: each column is rendered inside its database so that equal values give identical
+ * text on both sides (docs/types.md, "How verify compares values"); a row's text joins its columns
+ * as `<length>:<text>` (`N` for NULL) separated by `|`, so no two rows share a text by accident.
+ */
+import type { TableRef } from '../core/types';
+
+/** Which buckets: those of depth `bits` (0–32) whose number is in `buckets`. */
+export interface BucketSet {
+  readonly bits: number;
+  readonly buckets: readonly number[];
+}
+
+export interface BucketDigest {
+  readonly bucket: number;
+  readonly rows: number;
+  /** Sum of the first 60 bits of md5(row text) over the bucket's rows, as exact decimal text. */
+  readonly sum: string;
+}
+
+/** How a column takes part in the in-database digest. */
+export type CompareMode =
+  /** The canonical text itself. */
+  | 'exact'
+  /**
+   * JSON from MySQL/MariaDB, which has no SQL form equal to PostgreSQL's jsonb text: the SQL digest
+   * holds its shape only (type, and array length); the documents themselves are streamed to the
+   * worker (jsonRows), digested there after parsing (src/verify/json.ts) and compared in full in
+   * the rows fetched for buckets that differ.
+   */
+  | 'json';
+
+export interface DigestColumn {
+  readonly name: string;
+  /** The type as this database names it, for messages. */
+  readonly type: string;
+  /** False when this side cannot render the column exactly in SQL (MySQL JSON): compared as 'json'. */
+  readonly sqlExact: boolean;
+}
+
+export interface DigestTableInfo {
+  readonly columns: readonly DigestColumn[];
+  readonly primaryKey: readonly string[];
+  readonly estimatedRows?: number;
+}
+
+/** What both sides digest: the same key and columns, in the same order, with the same modes. */
+export interface DigestPlan {
+  readonly table: TableRef;
+  /**
+   * The canonical form both sides agree on: 'postgresql' when both are PostgreSQL (`col::text`),
+   * 'mysql' when the source is MySQL/MariaDB (each type rendered as docs/types.md says).
+   */
+  readonly canon: 'postgresql' | 'mysql';
+  readonly key: readonly string[];
+  readonly columns: readonly { readonly name: string; readonly mode: CompareMode }[];
+}
+
+export interface DigestRow {
+  /** Canonical text of each key column, in key order. */
+  readonly key: readonly string[];
+  /** Canonical text of each plan column (for 'json' columns: the document's text as stored), null for NULL. */
+  readonly values: readonly (string | null)[];
+}
+
+export interface JsonRow {
+  /** The key text's 32-bit hash, whose first `bits` bits are the row's bucket at depth `bits`. */
+  readonly hash: number;
+  readonly key: readonly string[];
+  /** The 'json' columns' documents, in plan order. */
+  readonly docs: readonly (string | null)[];
+}
+
+/** One consistent snapshot of one database. */
+export interface DigestReader {
+  /** undefined when the table does not exist or cannot be read. */
+  describe(table: TableRef): Promise<DigestTableInfo | undefined>;
+  /**
+   * Per-bucket row count and digest at depth `bits`, over the rows of `within` (every row when
+   * absent). Buckets without rows are not listed.
+   */
+  digest(plan: DigestPlan, bits: number, within?: BucketSet): Promise<BucketDigest[]>;
+  /** Every row of the buckets in `within`. */
+  rows(plan: DigestPlan, within: BucketSet): Promise<DigestRow[]>;
+  /**
+   * Streams the 'json' columns' documents as stored, with the key and its 32-bit bucket hash, for
+   * the rows of `within` (every row when absent): the worker digests them after parsing. Only
+   * called when the plan has 'json' columns.
+   */
+  jsonRows(plan: DigestPlan, within?: BucketSet): AsyncIterable<JsonRow>;
+  close(): Promise<void>;
+}
+
+export interface DigestSource {
+  /** e.g. `mysql://host:port/db` (no credentials). */
+  readonly display: string;
+  open(): Promise<DigestReader>;
+}
