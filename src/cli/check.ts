@@ -11,6 +11,7 @@ import { createKafka } from '../source/kafka-config';
 import { tableName } from '../apply/sql/ident';
 import { createTableSource } from '../service/batch-service';
 import type { TableReader } from '../source/table-source';
+import { checkManagedSource } from './check-source';
 
 export interface CheckLine {
   readonly ok: boolean;
@@ -141,6 +142,7 @@ async function checkKafka(cfg: PipelineConfig, add: Add): Promise<void> {
     const topics = await admin.listTopics();
     add(true, `Kafka reachable at ${cdc.kafka.brokers.join(',')} (${topics.length} topics)`);
     const match = matchingTopics(cdc, topics);
+    if (match.length === 0 && cdc.managed) return add(true, `no topic matches ${cdc.topicPrefix}.* yet: the connector creates them when it starts`);
     add(match.length > 0, match.length ? `${match.length} topic(s) match ${cdc.topicPrefix}.*: ${match.slice(0, 5).join(', ')}${match.length > 5 ? ', …' : ''}` : `no topic matches prefix "${cdc.topicPrefix}" and the include list — is the Debezium connector running with topic.prefix=${cdc.topicPrefix}?`);
   } catch (e) {
     add(false, `Kafka ${cdc.kafka.brokers.join(',')}: ${(e as Error).message} — check the brokers, SASL/TLS settings and that this host can reach them`);
@@ -154,6 +156,7 @@ export async function runChecks(cfg: PipelineConfig): Promise<CheckLine[]> {
   const add: Add = (ok, text) => void lines.push({ ok, text });
   try {
     await checkSink(cfg, add);
+    if (cfg.cdc?.managed) await checkManagedSource(cfg.cdc, add);
     if (cfg.mode === 'cdc') await checkKafka(cfg, add);
     else await checkBatchSource(cfg, add);
   } catch (e) {

@@ -61,6 +61,18 @@ async function secret(entry: Record<string, unknown>, key: string, field: string
 
 type ConnectionType = 'postgresql' | 'kafka' | 'mysql' | 'mariadb';
 
+/**
+ * What a cdc source address names: Kafka (topics of someone's connector), or a database whose
+ * connector nilus-pg manages. A dataos:// name missing from the file is reported by the resolver.
+ */
+export function cdcSourceKind(address: string, file: ConnectionsFile | undefined): 'kafka' | 'postgresql' | 'mysql' {
+  if (/^postgres(ql)?:\/\//.test(address)) return 'postgresql';
+  if (/^(mysql|mariadb):\/\//.test(address)) return 'mysql';
+  if (!address.startsWith('dataos://')) return 'kafka';
+  const type = file?.entries[address.slice('dataos://'.length)]?.type;
+  return type === 'postgresql' ? 'postgresql' : type === 'mysql' || type === 'mariadb' ? 'mysql' : 'kafka';
+}
+
 function lookup(file: ConnectionsFile | undefined, name: string, want: ConnectionType | readonly ConnectionType[], field: string): Record<string, unknown> {
   if (!file) {
     throw new ConfigError([{ path: field, message: `dataos://${name} needs a connections file: pass --connections <file> or set ${DEFAULTS.env.connectionsPath}` }]);
@@ -155,6 +167,7 @@ export async function resolvePg(address: string, field: string, file: Connection
       sslmode: sslModeOf(str('sslmode'), `${f}.sslmode`, problems),
       sslrootcert: str('sslrootcert'),
       connectTimeoutMs: typeof e.connect_timeout_ms === 'number' ? e.connect_timeout_ms : DEFAULTS.pg.connectTimeoutMs,
+      ...(typeof e.connect_password === 'string' ? { connectPassword: str('connect_password') } : {}),
     };
   } else {
     conn = parsePgAddress(address, field, env, problems);
@@ -208,6 +221,7 @@ export async function resolveKafka(address: string, field: string, file: Connect
     conn = {
       brokers: brokerList(brokers, override ? DEFAULTS.env.kafkaBrokers : `${f}.brokers`, problems),
       clientId: typeof e.client_id === 'string' ? sub(e.client_id, 'client_id') : DEFAULTS.kafka.clientId,
+      ...(typeof e.connect_url === 'string' ? { connectUrl: sub(e.connect_url, 'connect_url').replace(/\/+$/, '') } : {}),
       ...(ssl !== undefined ? { ssl } : {}),
       ...(saslOut ? { sasl: saslOut } : {}),
     };

@@ -36,6 +36,12 @@ export const DEFAULTS = {
     binaryHandlingMode: 'bytes' as const,
     autoOffsetReset: 'earliest' as const,
   },
+  managed: {
+    /** Connector `nilus-<name>`; slot and publication `nilus_<name>` (- becomes _). */
+    connectorPrefix: 'nilus-',
+    slotPrefix: 'nilus_',
+    statusIntervalMs: 5_000,
+  },
   sink: {
     autoCreate: true,
     autoEvolve: true,

@@ -7,10 +7,11 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError, type ConfigProblem } from '../core/errors';
 import type { TableRef } from '../core/types';
 import { DEFAULTS } from './defaults';
-import { loadConnectionsFile, resolveKafka, resolvePg, resolveSourceDatabase, type ConnectionsFile } from './connections';
-import { parseManifest, type RawManifest } from './manifest';
+import { cdcSourceKind, loadConnectionsFile, resolveKafka, resolvePg, resolveSourceDatabase, type ConnectionsFile } from './connections';
+import { CONNECTOR_ONLY_MESSAGE, connectorOnlyKeys, parseManifest, type RawManifest } from './manifest';
+import { pgConnectorConfig } from '../connector/pg-config';
 import { compileList, parseTableName } from './names';
-import type { BatchSchedule, BatchSource, CdcSource, KafkaConnection, PipelineConfig, SourceDatabase } from './types';
+import type { BatchSchedule, BatchSource, CdcSource, KafkaConnection, ManagedSource, PipelineConfig, SourceDatabase } from './types';
 
 export interface LoadOptions {
   /** Connections file for dataos:// addresses; default $NILUS_CONNECTIONS. */
@@ -49,8 +50,21 @@ export async function buildConfig(m: RawManifest, file: ConnectionsFile | undefi
   let cdc: CdcSource | undefined;
   let batch: BatchSource | undefined;
   if (m.spec.type === 'cdc') {
-    const kafka = await gather(problems, () => resolveKafka(m.spec.source.address, 'spec.source.address', file, env));
-    if (kafka) cdc = cdcSource(m, kafka);
+    const kind = cdcSourceKind(m.spec.source.address, file);
+    if (kind === 'kafka') {
+      const kafka = await gather(problems, () => resolveKafka(m.spec.source.address, 'spec.source.address', file, env));
+      // A dataos:// Kafka is only known here, so connector properties are refused here too.
+      for (const k of connectorOnlyKeys(m.spec.source.cdc)) problems.push({ path: `spec.source.cdc.${k}`, message: CONNECTOR_ONLY_MESSAGE(k) });
+      for (const k of ['kafka', 'connect_url'] as const) {
+        if (m.spec.source.options?.[k] !== undefined) problems.push({ path: `spec.source.options.${k}`, message: `${k} is for a managed source, whose address names the database; ${m.spec.source.address} is a Kafka` });
+      }
+      if (kafka) cdc = cdcSource(m, kafka);
+    } else if (kind === 'mysql') {
+      problems.push({ path: 'spec.source.address', message: `${m.spec.source.address} is a MySQL/MariaDB database: managed MySQL/MariaDB cdc sources are not supported yet; run Debezium's MySQL connector yourself and point the address at its Kafka` });
+    } else {
+      const managed = await gather(problems, () => managedSource(m, file, env));
+      if (managed) cdc = { ...cdcSource(m, managed.kafka), managed: managed.source };
+    }
   } else {
     const db = await gather(problems, () => resolveSourceDatabase(m.spec.source.address, 'spec.source.address', file, env));
     if (db) batch = batchSource(m, db);
@@ -122,6 +136,37 @@ function cdcSource(m: RawManifest, kafka: KafkaConnection): CdcSource {
     heartbeatIntervalMs: c['heartbeat.interval.ms'] ?? DEFAULTS.cdc.heartbeatIntervalMs,
     binaryHandlingMode: c['binary.handling.mode'] ?? DEFAULTS.cdc.binaryHandlingMode,
     fromBeginning: (c['auto.offset.reset'] ?? DEFAULTS.cdc.autoOffsetReset) === 'earliest',
+  };
+}
+
+/** A database address: the connector nilus-pg puts, on the Kafka and Connect that options.kafka names. */
+async function managedSource(m: RawManifest, file: ConnectionsFile | undefined, env: NodeJS.ProcessEnv): Promise<{ kafka: KafkaConnection; source: ManagedSource }> {
+  const problems: ConfigProblem[] = [];
+  const db = await gather(problems, () => resolvePg(m.spec.source.address, 'spec.source.address', file, env));
+  const so = m.spec.source.options ?? {};
+  // parseManifest already required options.kafka for postgresql:// addresses; a dataos:// one is known only now.
+  if (so.kafka === undefined) {
+    problems.push({ path: 'spec.source.options.kafka', message: `${m.spec.source.address} is a PostgreSQL database, so nilus-pg manages its Debezium connector and needs spec.source.options.kafka: dataos://NAME of a kafka connection with connect_url (or kafka://host:port with spec.source.options.connect_url). To read the topics of a connector you run yourself, set spec.source.address to the Kafka instead` });
+    throw new ConfigError(problems);
+  }
+  const kafka = await gather(problems, () => resolveKafka(so.kafka!, 'spec.source.options.kafka', file, env));
+  const connectUrl = (so.connect_url ?? kafka?.connectUrl)?.replace(/\/+$/, '');
+  if (kafka && connectUrl === undefined) {
+    problems.push({ path: 'spec.source.options.kafka', message: `${so.kafka} has no connect_url: add connect_url (the Kafka Connect REST URL, e.g. http://connect:8083) to that kafka connection, or set spec.source.options.connect_url` });
+  }
+  if (problems.length || !db || !kafka || connectUrl === undefined) throw new ConfigError(problems);
+  const connector = pgConnectorConfig({ pipeline: m.name, db, cdc: m.spec.source.cdc ?? {} });
+  return {
+    kafka,
+    source: {
+      kind: 'postgresql',
+      db,
+      connectUrl,
+      connectorName: connector.name,
+      connectorConfig: connector.config,
+      plainPassword: connector.plainPassword,
+      statusIntervalMs: DEFAULTS.managed.statusIntervalMs,
+    },
   };
 }
 

@@ -24,7 +24,24 @@ export interface RawCdc {
   'heartbeat.interval.ms'?: number;
   'binary.handling.mode'?: 'bytes' | 'base64' | 'hex';
   'auto.offset.reset'?: 'earliest' | 'latest';
+  /** Any other key: a Debezium connector property, allowed only for a managed source. */
+  [connectorProperty: string]: string | number | boolean | undefined;
 }
+
+/** The spec.source.cdc keys nilus-pg itself knows; any other is a connector property. */
+export const KNOWN_CDC_KEYS: ReadonlySet<string> = new Set([
+  'topic.prefix', 'collection.include.list', 'collection.exclude.list', 'table.include.list', 'table.exclude.list',
+  'group.id', 'topic.refresh.ms', 'session.timeout.ms', 'heartbeat.interval.ms', 'binary.handling.mode', 'auto.offset.reset',
+]);
+
+/** spec.source.cdc keys that only a managed connector can take. */
+export function connectorOnlyKeys(cdc: RawCdc | undefined): string[] {
+  return Object.keys(cdc ?? {}).filter((k) => !KNOWN_CDC_KEYS.has(k));
+}
+
+export const CONNECTOR_ONLY_MESSAGE = (k: string): string =>
+  `"${k}" is not a nilus-pg key; Debezium connector properties are passed through only when nilus-pg manages the connector ` +
+  '(spec.source.address names a database, see docs/manifest.md#managed-sources). With a Kafka address, set it on your own connector';
 
 export interface RawSinkOptions {
   dest_table: string;
@@ -59,6 +76,9 @@ export interface RawSourceOptions {
   page_size?: number;
   progress_interval_ms?: number;
   tinyint1_as_boolean?: boolean;
+  /** cdc, managed source: the Kafka (dataos://NAME or kafka://…) and Kafka Connect to use. */
+  kafka?: string;
+  connect_url?: string;
 }
 
 export interface RawManifest {
@@ -119,7 +139,7 @@ function readable(m: unknown): m is RawManifest {
   const strings = [o['errors.deadletter.table'], o['errors.deadletter.topic'], isObj(opts) ? opts.source_table : undefined, isObj(opts) ? opts.incremental_key : undefined];
   if (isObj(opts) && [opts.interval_start, opts.interval_end].some((x) => x !== undefined && typeof x !== 'string' && typeof x !== 'number')) return false;
   const lists = isObj(cdc) ? Object.values(cdc) : [];
-  return strings.every((x) => x === undefined || typeof x === 'string') && lists.every((x) => typeof x === 'string' || typeof x === 'number');
+  return strings.every((x) => x === undefined || typeof x === 'string') && lists.every((x) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean');
 }
 
 function semanticProblems(m: RawManifest, src: YamlSource, out: ConfigProblem[], warn: ConfigProblem[]): void {
@@ -172,8 +192,16 @@ function semanticProblems(m: RawManifest, src: YamlSource, out: ConfigProblem[],
 
 function cdcRules(m: RawManifest, src: YamlSource, at: (p: PathSeg[], msg: string) => void): void {
   const c = m.spec.source.cdc;
-  if (/^postgres(ql)?:\/\//.test(m.spec.source.address)) at(['spec', 'source', 'address'], 'a cdc source is Kafka: use kafka://host:port[,host:port] or dataos://NAME');
-  if (/^(mysql|mariadb):\/\//.test(m.spec.source.address)) at(['spec', 'source', 'address'], 'a cdc source is Kafka: use kafka://host:port[,host:port] or dataos://NAME (mysql:// is a batch source)');
+  const address = m.spec.source.address;
+  const so = m.spec.source.options;
+  if (/^(mysql|mariadb):\/\//.test(address)) at(['spec', 'source', 'address'], 'a cdc source is Kafka (kafka://host:port[,host:port] or dataos://NAME) or, managed by nilus-pg, a PostgreSQL database (postgresql://… or dataos://NAME); managed MySQL/MariaDB sources are not supported yet (mysql:// is a batch source)');
+  if (/^postgres(ql)?:\/\//.test(address)) managedRules(so, at);
+  if (address.startsWith('kafka://')) {
+    for (const k of ['kafka', 'connect_url'] as const) {
+      if (so?.[k] !== undefined) at([...SRC_OPTS, k], `${k} is for a managed source, whose address names the database; with a kafka:// address nilus-pg only reads the topics of your own connector`);
+    }
+    for (const k of connectorOnlyKeys(c)) at([...CDC, k], CONNECTOR_ONLY_MESSAGE(k));
+  }
   if (m.spec.source.options?.source_table !== undefined) at(['spec', 'source', 'options', 'source_table'], 'source_table is for batch pipelines; a cdc pipeline selects tables with spec.source.cdc table.include.list / collection.include.list');
   for (const k of BATCH_ONLY) {
     if (m.spec.source.options?.[k] !== undefined) at([...SRC_OPTS, k], k === 'primary_key' ? 'in a cdc pipeline primary_key goes in spec.sink.options' : `${k} is for batch pipelines (spec.type: batch)`);
@@ -201,6 +229,15 @@ function cdcRules(m: RawManifest, src: YamlSource, at: (p: PathSeg[], msg: strin
   }
 }
 
+/** A database address in a cdc manifest: the pipeline also needs the Kafka (and Connect) to use. */
+function managedRules(so: RawSourceOptions | undefined, at: (p: PathSeg[], msg: string) => void): void {
+  if (so?.kafka === undefined) {
+    at(['spec', 'source', 'options'], 'a cdc source that names a database is managed: nilus-pg creates its Debezium connector, and needs spec.source.options.kafka (dataos://NAME of a kafka connection with connect_url, or kafka://host:port with spec.source.options.connect_url). To read the topics of a connector you run yourself, set spec.source.address to the Kafka instead');
+  } else if (so.kafka.startsWith('kafka://') && so.connect_url === undefined) {
+    at([...SRC_OPTS, 'kafka'], 'with a kafka:// address nilus-pg does not know Kafka Connect: set spec.source.options.connect_url (e.g. http://connect:8083), or use dataos://NAME of a kafka connection with connect_url');
+  }
+}
+
 const SRC_OPTS: PathSeg[] = ['spec', 'source', 'options'];
 /** Source options only a batch pipeline reads. */
 const BATCH_ONLY = ['incremental_key', 'interval_start', 'interval_end', 'page_size', 'progress_interval_ms', 'tinyint1_as_boolean', 'primary_key'] as const;
@@ -208,6 +245,9 @@ const BATCH_ONLY = ['incremental_key', 'interval_start', 'interval_end', 'page_s
 function batchRules(m: RawManifest, src: YamlSource, at: (p: PathSeg[], msg: string) => void, warn: (p: PathSeg[], msg: string) => void): void {
   if (m.spec.source.address.startsWith('kafka://')) at(['spec', 'source', 'address'], 'a batch source is a database: use postgresql://…, mysql://… or dataos://NAME (kafka:// is for cdc)');
   if (m.spec.source.cdc) at(['spec', 'source', 'cdc'], 'spec.source.cdc is for cdc pipelines; set spec.type: cdc or remove it');
+  for (const k of ['kafka', 'connect_url'] as const) {
+    if (m.spec.source.options?.[k] !== undefined) at([...SRC_OPTS, k], `${k} is for managed cdc sources (spec.type: cdc)`);
+  }
   const o = m.spec.source.options ?? {};
   const st = o.source_table;
   if (st === undefined) at(['spec', 'source'], 'a batch pipeline needs spec.source.options.source_table (`<schema>.<table>`)');

@@ -17,6 +17,12 @@ export interface PgConnection {
   /** PEM CA bundle path for verify-ca / verify-full. */
   readonly sslrootcert?: string;
   readonly connectTimeoutMs: number;
+  /**
+   * The password as the Kafka Connect worker should see it in a managed connector's config: a
+   * config-provider reference such as `${file:/secrets/pg.properties:password}` or `${env:PG_PASSWORD}`.
+   * Unset: the password itself is written into the connector config (a warning is logged).
+   */
+  readonly connectPassword?: string;
 }
 
 export interface KafkaConnection {
@@ -24,6 +30,27 @@ export interface KafkaConnection {
   readonly clientId: string;
   readonly ssl?: { readonly ca?: string; readonly rejectUnauthorized: boolean } | boolean;
   readonly sasl?: { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly password: string };
+  /** Kafka Connect REST URL (connection key connect_url): where managed connectors are created. */
+  readonly connectUrl?: string;
+}
+
+/**
+ * A cdc source whose address names a database: nilus-pg creates and watches the Debezium
+ * connector itself (src/connector/). Only PostgreSQL so far.
+ */
+export interface ManagedSource {
+  readonly kind: 'postgresql';
+  readonly db: PgConnection;
+  /** Kafka Connect REST base URL, without a trailing slash. */
+  readonly connectUrl: string;
+  /** Debezium connector name, derived from the pipeline name. */
+  readonly connectorName: string;
+  /** The complete connector config nilus-pg puts (src/connector/pg-config.ts). */
+  readonly connectorConfig: Readonly<Record<string, string>>;
+  /** The database password is in connectorConfig in plain text (no connect_password reference). */
+  readonly plainPassword: boolean;
+  /** How often the connector's status is polled, ms. */
+  readonly statusIntervalMs: number;
 }
 
 export interface CdcSource {
@@ -42,6 +69,8 @@ export interface CdcSource {
   readonly binaryHandlingMode: 'bytes' | 'base64' | 'hex';
   /** Where a group with no stored offsets starts. */
   readonly fromBeginning: boolean;
+  /** Set when the address names a database: the connector is nilus-pg's to create and watch. */
+  readonly managed?: ManagedSource;
 }
 
 export interface BufferLimits {

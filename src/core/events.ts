@@ -39,6 +39,12 @@ export interface CoreEvents {
   state: [{ kafkaConnected?: boolean; pgConnected?: boolean; assigned?: number; idle?: boolean; loopTickMs?: number }];
   /** A scheduled batch pipeline's next run time changed: null when none is due (stopped, or no cron fires again). */
   batchScheduled: [{ nextRunAt: Date | null }];
+  /**
+   * A managed source connector's state at each status poll (src/connector/managed.ts): `healthy`
+   * is false while the connector or a task is FAILED, paused, stopped, missing or unreachable;
+   * `newlyFailed` counts the connector/tasks that turned FAILED since the previous poll.
+   */
+  sourceConnector: [{ connector: string; state: string; tasks: { id: number; state: string }[]; healthy: boolean; newlyFailed: number }];
 }
 
 export class CoreEmitter extends EventEmitter<CoreEvents> {}

@@ -10,8 +10,11 @@
 import type { CoreEmitter, CoreEvents } from '../core/events';
 import { scrubSecrets } from './logger';
 
-/** What readiness waits for. 'last_run': the last batch run failed and none has succeeded since. */
-export type Requirement = 'kafka' | 'postgresql' | 'assignment' | 'loop' | 'last_run';
+/**
+ * What readiness waits for. 'last_run': the last batch run failed and none has succeeded since.
+ * 'source_connector': a managed Debezium connector (or one of its tasks) is not running.
+ */
+export type Requirement = 'kafka' | 'postgresql' | 'assignment' | 'loop' | 'last_run' | 'source_connector';
 
 export interface BatchRunSummary {
   readonly outcome: 'success' | 'failed' | 'aborted';
@@ -50,6 +53,8 @@ export interface HealthState {
   /** ms since the last loop tick, or null before the first one. */
   readonly sinceLastTickMs: number | null;
   readonly batch?: BatchHealth;
+  /** Managed source connectors only: the last status poll. */
+  readonly sourceConnector?: { readonly name: string; readonly state: string; readonly tasks: readonly { readonly id: number; readonly state: string }[]; readonly healthy: boolean };
 }
 
 export interface HealthTrackerOptions {
@@ -63,6 +68,8 @@ export interface HealthTrackerOptions {
    * `stuckAfterMs` after start.
    */
   readonly requireLoop?: boolean;
+  /** A managed source connector: not ready until a status poll finds it (and every task) healthy. */
+  readonly requireSourceConnector?: boolean;
   readonly now?: () => number;
 }
 
@@ -118,6 +125,11 @@ export function createHealthTracker(emitter: CoreEmitter, opts: HealthTrackerOpt
   emitter.on('batchStarted', onBatchStarted);
   emitter.on('batchFinished', onBatchFinished);
   emitter.on('batchScheduled', onBatchScheduled);
+  let connector: HealthState['sourceConnector'];
+  const onSourceConnector = (e: CoreEvents['sourceConnector'][0]) => {
+    connector = { name: e.connector, state: e.state, tasks: e.tasks, healthy: e.healthy };
+  };
+  emitter.on('sourceConnector', onSourceConnector);
 
   return {
     health(): HealthState {
@@ -131,6 +143,7 @@ export function createHealthTracker(emitter: CoreEmitter, opts: HealthTrackerOpt
       if (requireKafka && s.assigned <= 0 && !s.idle) missing.push('assignment');
       if (liveReason !== undefined) missing.push('loop');
       if (batch?.lastFailure) missing.push('last_run');
+      if ((opts.requireSourceConnector && !connector) || (connector && !connector.healthy)) missing.push('source_connector');
       return {
         live: liveReason === undefined,
         ...(liveReason !== undefined ? { liveReason } : {}),
@@ -142,6 +155,7 @@ export function createHealthTracker(emitter: CoreEmitter, opts: HealthTrackerOpt
         idle: s.idle,
         sinceLastTickMs: since,
         ...(batch ? { batch: { ...batch } } : {}),
+        ...(connector ? { sourceConnector: connector } : {}),
       };
     },
     close() {
@@ -149,6 +163,7 @@ export function createHealthTracker(emitter: CoreEmitter, opts: HealthTrackerOpt
       emitter.off('batchStarted', onBatchStarted);
       emitter.off('batchFinished', onBatchFinished);
       emitter.off('batchScheduled', onBatchScheduled);
+      emitter.off('sourceConnector', onSourceConnector);
     },
   };
 }

@@ -77,6 +77,10 @@ export function createMetrics(emitter: CoreEmitter, labels: { pipeline: string }
       if (e.nextRunAt) m.batchNextRun.set({ pipeline }, e.nextRunAt.getTime() / 1000);
       else m.batchNextRun.remove({ pipeline });
     },
+    sourceConnector: (e) => {
+      m.sourceConnectorUp.set({ pipeline }, e.healthy ? 1 : 0);
+      if (e.newlyFailed > 0) m.sourceConnectorFailures.inc({ pipeline }, e.newlyFailed);
+    },
   };
 
   const on = emitter.on.bind(emitter) as (name: string, fn: (...a: unknown[]) => void) => void;
@@ -125,5 +129,8 @@ function defineMetrics(registry: Registry) {
     batchRowsTotal: counter('nilus_batch_rows_total', 'Rows committed by successful batch runs.', ['pipeline']),
     batchWarnings: counter('nilus_batch_warnings_total', 'Values batch runs changed on the way (e.g. MySQL zero dates written as NULL), by kind.', ['pipeline', 'kind']),
     batchNextRun: gauge('nilus_batch_next_run_timestamp_seconds', 'Unix time the next scheduled batch run is due; absent when none is.', ['pipeline']),
+    // Managed source connectors (src/connector/managed.ts).
+    sourceConnectorUp: gauge('nilus_source_connector_up', '1 while the managed Debezium connector and all its tasks run, 0 while one is FAILED, paused, stopped, missing or Kafka Connect does not answer.', ['pipeline']),
+    sourceConnectorFailures: counter('nilus_source_connector_task_failures_total', 'Times the managed Debezium connector or one of its tasks was seen turning FAILED.', ['pipeline']),
   };
 }

@@ -38,7 +38,11 @@ export function fetchSizes(budgetBytes: number): { maxBytes: number; perPartitio
   return { maxBytes, perPartition: Math.max(128 * 1024, Math.min(1024 * 1024, Math.floor(maxBytes / 4))) };
 }
 
-export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmitter, log: Logger, watch: (pool: Pool) => void): CdcService {
+/**
+ * `beforeSink` runs first in start-up, inside the same retries (a managed source's connector is
+ * created there, so Kafka Connect being down at start-up is retried like PostgreSQL being down).
+ */
+export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmitter, log: Logger, watch: (pool: Pool) => void, beforeSink?: () => Promise<void>): CdcService {
   const cdc = cfg.cdc;
   if (!cdc) throw new FatalError('a cdc pipeline needs spec.source.cdc');
   const { strategy } = cfg.sink.options;
@@ -112,6 +116,7 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
     // Two source tables that would land in one target stop the pipeline before either is written.
     onTopics: (topics) => router.check(sourcesOfTopics(topics, cdc.topicPrefix)),
     prepare: async () => {
+      await beforeSink?.();
       const { pool } = await sink.open();
       if (cfg.errors.deadLetter && !deadLetter) {
         const sink = createDeadLetterSink(cfg.errors.deadLetter, { pool, kafka, pipeline: cfg.name });

@@ -17,6 +17,7 @@ import { attachProgressBar } from '../observe/progress-bar';
 import { createHealthTracker } from '../observe/health';
 import { createCdc } from './cdc';
 import { startBatchService } from './batch-service';
+import { ensureConnector, watchConnector, type ConnectorWatch } from '../connector/managed';
 
 export interface RunOptions {
   /** Install SIGTERM/SIGINT handlers (the CLI does; tests call stop() themselves). */
@@ -65,11 +66,14 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
   const logging = attachLogging(emitter, log, { flushLogIntervalMs: cfg.observe.flushLogIntervalMs });
   const metrics = createMetrics(emitter, { pipeline: cfg.name });
   const bar = opts.progressTo && cfg.mode === 'batch' ? attachProgressBar(emitter, opts.progressTo) : undefined;
-  const health = createHealthTracker(emitter, { stuckAfterMs: 60_000, requireKafka: cfg.mode === 'cdc', requireLoop: cfg.mode === 'cdc' });
+  const managed = cfg.cdc?.managed;
+  const health = createHealthTracker(emitter, { stuckAfterMs: 60_000, requireKafka: cfg.mode === 'cdc', requireLoop: cfg.mode === 'cdc', requireSourceConnector: managed !== undefined });
   const http = await startHttpServer({ port: cfg.observe.httpPort, registry: metrics.registry, health: () => health.health() });
   log.info({ port: http.port }, 'serving /metrics /healthz /readyz');
   let pool: () => Pool | undefined = () => undefined;
+  let connectorWatch: ConnectorWatch | undefined;
   const cleanup = async () => {
+    connectorWatch?.stop();
     logging.close();
     bar?.();
     metrics.close();
@@ -103,7 +107,19 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
     }
     const dest = parseTableName(cfg.sink.options.destTable);
     if (typeof dest === 'string') throw new FatalError(dest);
-    const cdc = createCdc(cfg, dest, emitter, log, (p) => watchClients(p, log));
+    // A managed source: its connector is created (or updated) once, before the core reads, then watched.
+    const ensure = managed
+      ? async () => {
+          if (connectorWatch) return;
+          const r = await ensureConnector(managed);
+          log.info({ connector: managed.connectorName, connect: managed.connectUrl, ...(r.action === 'updated' ? { changed: r.changed } : {}) }, `source connector ${managed.connectorName} ${r.action}`);
+          connectorWatch = watchConnector(managed, emitter, log);
+        }
+      : undefined;
+    if (managed?.plainPassword) {
+      log.warn({ connector: managed.connectorName }, 'the source database password is written into the connector config in plain text (Kafka Connect stores it in its config topic and shows it on GET /connectors/…/config): configure a config provider on the Connect worker and set connect_password on the database connection (docs/manifest.md#managed-sources)');
+    }
+    const cdc = createCdc(cfg, dest, emitter, log, (p) => watchClients(p, log), ensure);
     pool = cdc.pool;
     const done = finish(cdc.core.done);
     void cdc.core.start();
@@ -137,6 +153,6 @@ function watchClients(pool: Pool, log: Logger): void {
 }
 
 function secretsOf(cfg: PipelineConfig): string[] {
-  const s = [cfg.sink.pg.password, cfg.cdc?.kafka.sasl?.password, cfg.batch?.db.kind === 'postgresql' ? cfg.batch.db.pg.password : cfg.batch?.db.mysql.password];
+  const s = [cfg.sink.pg.password, cfg.cdc?.kafka.sasl?.password, cfg.cdc?.managed?.db.password, cfg.batch?.db.kind === 'postgresql' ? cfg.batch.db.pg.password : cfg.batch?.db.mysql.password];
   return s.filter((x): x is string => typeof x === 'string' && x.length > 0);
 }

@@ -1,0 +1,113 @@
+/**
+ * `nilus-pg check` for a managed PostgreSQL source: what Debezium's PostgreSQL connector needs of
+ * the source database and of Kafka Connect, one line each with the fix. Read-only.
+ */
+import type pg from 'pg';
+import type { CdcSource, ManagedSource } from '../config/types';
+import { tableSelected } from '../config/names';
+import { connectPg } from '../connect/pg';
+import { ident, tableName } from '../apply/sql/ident';
+import { ConnectRest } from '../connector/connect-rest';
+import { PG_CONNECTOR_CLASS } from '../connector/pg-config';
+import { listTables, readPrereqs, type SourcePrereqs, type SourceTable } from '../connector/pg-source';
+
+type Add = (ok: boolean, text: string) => void;
+
+const list = (ts: readonly SourceTable[], n = 5): string => ts.slice(0, n).map((t) => `${t.schema}.${t.table}`).join(', ') + (ts.length > n ? `, … (${ts.length})` : '');
+const sqlList = (ts: readonly SourceTable[]): string => ts.map((t) => tableName(t)).join(', ');
+
+export async function checkManagedSource(cdc: CdcSource, add: Add): Promise<void> {
+  const m = cdc.managed!;
+  await checkSourceDatabase(cdc, m, add);
+  await checkConnect(m, add);
+}
+
+async function checkSourceDatabase(cdc: CdcSource, m: ManagedSource, add: Add): Promise<void> {
+  const db = m.db;
+  let c: pg.Client;
+  try {
+    c = await connectPg(db);
+  } catch (e) {
+    return add(false, `source PostgreSQL ${db.host}:${db.port}/${db.database}: ${(e as Error).message}`);
+  }
+  try {
+    add(true, `source PostgreSQL reachable at ${db.host}:${db.port}/${db.database} as ${db.username}`);
+    const slot = m.connectorConfig['slot.name'];
+    const publication = m.connectorConfig['publication.name'];
+    const p = await readPrereqs(c, slot, publication);
+    add(p.walLevel === 'logical', p.walLevel === 'logical' ? 'wal_level=logical'
+      : `wal_level is ${p.walLevel}, Debezium needs logical — ALTER SYSTEM SET wal_level = logical, then restart PostgreSQL (managed services: enable logical replication, e.g. rds.logical_replication=1)`);
+    const role = p.superuser ? 'is superuser' : p.replication ? 'has REPLICATION' : undefined;
+    add(role !== undefined, role ? `source user ${p.user} ${role}` : `source user ${p.user} lacks REPLICATION, so it cannot stream changes — ALTER ROLE ${ident(p.user)} WITH REPLICATION (on Amazon RDS: GRANT rds_replication TO ${ident(p.user)})`);
+    slotLines(p, slot, add);
+    const selected = (await listTables(c)).filter((t) => tableSelected(cdc, t));
+    tableLines(p, selected, cdc, db.database, add);
+    publicationLine(p, publication, selected, db.database, add);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+function slotLines(p: SourcePrereqs, slot: string, add: Add): void {
+  if (p.slot) {
+    add(true, `replication slot ${slot} exists (${p.slot.active ? 'in use' : 'not in use'}, ${p.slot.plugin ?? 'no plugin'}): the connector resumes from it`);
+  } else {
+    const free = p.maxSlots - p.slotsUsed;
+    add(free > 0, free > 0 ? `a free replication slot for ${slot} (${p.slotsUsed} of max_replication_slots=${p.maxSlots} used)`
+      : `no free replication slot (${p.slotsUsed} of max_replication_slots=${p.maxSlots} used) — drop unused ones (SELECT slot_name FROM pg_replication_slots WHERE NOT active; SELECT pg_drop_replication_slot('…')) or raise max_replication_slots and restart PostgreSQL`);
+  }
+  // A slot already in use has its WAL sender; otherwise the connector needs one more.
+  if (p.slot?.active) return;
+  const senders = p.maxWalSenders - p.walSendersUsed;
+  add(senders > 0, senders > 0 ? `a free WAL sender (${p.walSendersUsed} of max_wal_senders=${p.maxWalSenders} in use)`
+    : `no free WAL sender (${p.walSendersUsed} of max_wal_senders=${p.maxWalSenders} in use) — raise max_wal_senders and restart PostgreSQL`);
+}
+
+function tableLines(p: SourcePrereqs, selected: readonly SourceTable[], cdc: CdcSource, database: string, add: Add): void {
+  if (selected.length === 0) {
+    const inc = cdc.include.map((r) => r.source).join(',');
+    add(false, `no table in ${database} matches ${inc ? `the include list "${inc}"` : 'the lists'} — check collection.include.list (regexes over <schema>.<table>) and that the user can see the tables`);
+    return;
+  }
+  add(true, `${selected.length} source table(s) selected: ${list(selected)}`);
+  const unreadable = selected.filter((t) => !t.selectable && !p.superuser);
+  if (unreadable.length) add(false, `no SELECT on ${list(unreadable)} (the snapshot reads them) — GRANT SELECT ON ${sqlList(unreadable)} TO ${ident(p.user)}`);
+  // Without a key in the old row image, Debezium's updates and deletes carry no key to apply by.
+  const keyless = selected.filter((t) => t.replicaIdentity === 'n' || (!t.hasPrimaryKey && t.replicaIdentity === 'd'));
+  add(keyless.length === 0, keyless.length === 0 ? 'every selected table has a primary key or REPLICA IDENTITY FULL'
+    : `${list(keyless)} ${keyless.length === 1 ? 'has' : 'have'} no primary key and no REPLICA IDENTITY FULL, so updates and deletes arrive without their key — ${keyless.map((t) => `ALTER TABLE ${tableName(t)} REPLICA IDENTITY FULL;`).join(' ')}`);
+}
+
+/**
+ * Debezium creates the publication FOR TABLE the selected tables (publication.autocreate.mode=
+ * filtered): that takes CREATE on the database and ownership of each table, or a superuser.
+ */
+function publicationLine(p: SourcePrereqs, publication: string, selected: readonly SourceTable[], database: string, add: Add): void {
+  if (p.publicationExists) return add(true, `publication ${publication} exists`);
+  if (p.superuser) return add(true, `publication ${publication} will be created by the connector (superuser)`);
+  const notOwned = selected.filter((t) => !t.owned);
+  const fixes = [
+    ...(p.createOnDatabase ? [] : [`GRANT CREATE ON DATABASE ${ident(database)} TO ${ident(p.user)}`]),
+    ...(notOwned.length ? [`make ${p.user} own ${list(notOwned)} (ALTER TABLE … OWNER TO ${ident(p.user)})`] : []),
+  ];
+  if (fixes.length === 0) return add(true, `publication ${publication} can be created by the connector (CREATE on database ${database}, owner of the selected tables)`);
+  add(false, `publication ${publication} does not exist and ${p.user} cannot create it — ${fixes.join(', and ')}; or have a table owner or superuser run CREATE PUBLICATION ${ident(publication)} FOR TABLE ${sqlList(selected) || '…'}`);
+}
+
+async function checkConnect(m: ManagedSource, add: Add): Promise<void> {
+  const rest = new ConnectRest(m.connectUrl, 5000);
+  try {
+    const info = await rest.info();
+    add(true, `Kafka Connect reachable at ${m.connectUrl} (Kafka ${info.version})`);
+  } catch (e) {
+    return add(false, `Kafka Connect ${m.connectUrl}: ${(e as Error).message} — check connect_url and that this host can reach the Connect REST port`);
+  }
+  const plugin = (await rest.plugins()).find((x) => x.class === PG_CONNECTOR_CLASS);
+  add(plugin !== undefined, plugin ? `Debezium PostgreSQL connector plugin installed (${plugin.version ?? 'version unknown'})`
+    : `the Debezium PostgreSQL connector plugin (${PG_CONNECTOR_CLASS}) is not installed in Kafka Connect — put debezium-connector-postgres in a folder on the worker's plugin.path and restart the worker`);
+  const status = await rest.status(m.connectorName);
+  if (!status) return add(true, `connector ${m.connectorName} does not exist yet: nilus-pg run creates it`);
+  const failed = [status.connector, ...status.tasks].find((s) => s.state === 'FAILED');
+  add(!failed, failed ? `connector ${m.connectorName} is FAILED: ${(failed.trace ?? '').split('\n')[0]} — fix the cause, then POST ${m.connectUrl}/connectors/${m.connectorName}/restart?includeTasks=true&onlyFailed=true`
+    : `connector ${m.connectorName} is ${status.connector.state} (tasks: ${status.tasks.map((t) => t.state).join(', ') || 'none'})`);
+}
