@@ -9,6 +9,7 @@ import { ConfigError, NilusError, type ConfigProblem } from '../core/errors';
 import { loadConfig } from '../config/load';
 import { parseManifest } from '../config/manifest';
 import { runChecks } from './check';
+import { TEARDOWN_HELP, teardownCommand } from './teardown';
 
 export interface Io {
   out(line: string): void;
@@ -25,6 +26,7 @@ Commands:
   check <manifest> [--connections f] connect and check reachability and privileges; exit 0 or 1
   run <manifest> [--connections f]   run the pipeline until stopped (SIGTERM/SIGINT stop gracefully)
   verify <manifest> [--connections f] compare the source table with its target; exit 0 equal, 1 not
+  teardown <manifest> [--drop-slot] --yes  delete a managed source's connector (and slot, publication)
 
 Options: --help (per command too), --version
 Environment: NILUS_CONNECTIONS (connections file), NILUS_KAFKA_BROKERS (overrides the brokers)`,
@@ -49,6 +51,7 @@ Exit 0 when equal, 1 when not, 2 when the manifest is invalid or the pipeline is
 
 Runs the pipeline. The effective configuration is logged with secrets masked. SIGTERM/SIGINT
 flush, commit and stop; a second signal exits at once.`,
+  teardown: TEARDOWN_HELP,
 };
 
 function formatProblem(file: string, p: ConfigProblem): string {
@@ -119,7 +122,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' }, connections: { type: 'string', short: 'c' } },
+      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' }, connections: { type: 'string', short: 'c' }, yes: { type: 'boolean' }, 'drop-slot': { type: 'boolean' } },
     });
   } catch (e) {
     io.err(`${(e as Error).message}\n\n${HELP.main}`);
@@ -151,6 +154,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     if (cmd === 'validate') return await validate(rest, io);
     if (cmd === 'check') return await check(rest[0], values.connections, io);
     if (cmd === 'verify') return await verify(rest[0], values.connections, io);
+    if (cmd === 'teardown') return await teardownCommand(rest[0], values.connections, { yes: values.yes, dropSlot: values['drop-slot'] }, io);
     return await run(rest[0], values.connections);
   } catch (e) {
     if (e instanceof ConfigError) {

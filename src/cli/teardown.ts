@@ -4,6 +4,7 @@
  * the target tables (with their stored offsets) are kept.
  */
 import type { PipelineConfig } from '../config/types';
+import { loadConfig } from '../config/load';
 import { FatalError } from '../core/errors';
 import { connectPg } from '../connect/pg';
 import { ConnectRest } from '../connector/connect-rest';
@@ -39,4 +40,24 @@ export async function teardown(cfg: PipelineConfig, opts: TeardownOptions, out: 
   } finally {
     await c.end().catch(() => undefined);
   }
+}
+
+export const TEARDOWN_HELP = `Usage: nilus-pg teardown <manifest.yaml> [--connections <file>] [--drop-slot] --yes
+
+For a managed source (spec.source.address names the database): deletes the pipeline's Debezium
+connector from Kafka Connect and, with --drop-slot, its replication slot and publication on the
+source database (a later run then snapshots the tables again). Kafka topics and target tables are
+kept. Refuses without --yes. Exit 0 done, 1 failed, 2 the manifest/command line is wrong.`;
+
+/** The CLI command: loads the manifest, refuses without --yes, prints one line per step. */
+export async function teardownCommand(manifest: string, connectionsPath: string | undefined, flags: { yes?: boolean; dropSlot?: boolean }, io: { out(l: string): void; err(l: string): void }): Promise<number> {
+  const cfg = await loadConfig(manifest, { connectionsPath });
+  if (!flags.yes) {
+    const m = cfg.cdc?.managed;
+    const what = m ? `connector ${m.connectorName} at ${m.connectUrl}${flags.dropSlot ? ` and replication slot/publication ${m.connectorConfig['slot.name']}` : ''}` : 'the managed connector';
+    io.err(`teardown deletes ${what}: run it again with --yes to confirm`);
+    return 2;
+  }
+  await teardown(cfg, { dropSlot: flags.dropSlot === true }, (l) => io.out(l));
+  return 0;
 }

@@ -9,7 +9,11 @@ import { buildConfig, parseManifest } from '../../../src/config';
 import type { PipelineConfig } from '../../../src/config/types';
 import { ensureConnector } from '../../../src/connector/managed';
 import { ConnectRest } from '../../../src/connector/connect-rest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { teardown } from '../../../src/cli/teardown';
+import { main } from '../../../src/cli/main';
 import { createTestSchema, dropTestSchemaUnlessFailed, newPool, targetPgUrl, uniqueName } from '../../helpers/pg';
 import { removeConnector } from '../../helpers/debezium';
 import { connectUrl, kafkaBrokers, sourcePgUrl } from '../../helpers/stack';
@@ -159,7 +163,15 @@ describe('managed PostgreSQL source', () => {
     expect(out.join('\n')).toMatch(new RegExp(`deleted connector ${connector}[\\s\\S]*kept replication slot ${slot}`));
     expect(await slotAndPublication(slot)).toEqual({ slot: 1, publication: 1 });
     out.length = 0;
-    await teardown(cfg, { dropSlot: true }, (l) => out.push(l));
+    // the CLI: refused without --yes, then done
+    const file = join(mkdtempSync(join(tmpdir(), 'nilus-teardown-')), 'manifest.yaml');
+    writeFileSync(file, managedManifest({ name, srcSchema, dest: `${schema}.orders` }));
+    const err: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+    expect(await main(['teardown', file, '--drop-slot'], io)).toBe(2);
+    expect(err).toEqual([`teardown deletes connector ${connector} at ${connectUrl()} and replication slot/publication ${slot}: run it again with --yes to confirm`]);
+    expect(await slotAndPublication(slot)).toEqual({ slot: 1, publication: 1 });
+    expect(await main(['teardown', file, '--drop-slot', '--yes'], io)).toBe(0);
     expect(out).toEqual([`connector ${connector} is not in ${connectUrl()} (already removed)`, `dropped replication slot ${slot}`, `dropped publication ${slot}`]);
     expect(await slotAndPublication(slot)).toEqual({ slot: 0, publication: 0 });
   });
