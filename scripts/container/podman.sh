@@ -35,8 +35,11 @@ ensure_podman() {
       return "$CONTAINER_SKIP"
     fi
     clog "installing ${missing[*]} (Debian packages)"
+    mkdir -p "$CONTAINER_CACHE"
     if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } </dev/null >&2; then
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+      </dev/null >"$CONTAINER_CACHE/apt.log" 2>&1; then
+      tail -n 10 "$CONTAINER_CACHE/apt.log" >&2
       clog "SKIP: apt-get could not install ${missing[*]}"
       return "$CONTAINER_SKIP"
     fi
