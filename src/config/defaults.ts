@@ -41,6 +41,8 @@ export const DEFAULTS = {
     connectorPrefix: 'nilus-',
     slotPrefix: 'nilus_',
     statusIntervalMs: 5_000,
+    /** The connector creates its topics just after start: look for them sooner than topic.refresh.ms' 30 s. */
+    topicRefreshMs: 5_000,
   },
   sink: {
     autoCreate: true,

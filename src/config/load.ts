@@ -63,7 +63,11 @@ export async function buildConfig(m: RawManifest, file: ConnectionsFile | undefi
       problems.push({ path: 'spec.source.address', message: `${m.spec.source.address} is a MySQL/MariaDB database: managed MySQL/MariaDB cdc sources are not supported yet; run Debezium's MySQL connector yourself and point the address at its Kafka` });
     } else {
       const managed = await gather(problems, () => managedSource(m, file, env));
-      if (managed) cdc = { ...cdcSource(m, managed.kafka), managed: managed.source };
+      if (managed) {
+        const base = cdcSource(m, managed.kafka);
+        const topicRefreshMs = m.spec.source.cdc?.['topic.refresh.ms'] ?? DEFAULTS.managed.topicRefreshMs;
+        cdc = { ...base, topicRefreshMs, managed: managed.source };
+      }
     }
   } else {
     const db = await gather(problems, () => resolveSourceDatabase(m.spec.source.address, 'spec.source.address', file, env));

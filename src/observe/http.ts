@@ -81,6 +81,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpServe
         assigned: h.assigned,
         idle: h.idle,
         ...(h.batch ? { batch: h.batch } : {}),
+        ...(h.sourceConnector ? { sourceConnector: h.sourceConnector } : {}),
       });
     }
     default:

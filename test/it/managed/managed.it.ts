@@ -214,7 +214,7 @@ describe('managed source whose task fails', () => {
       expect(failed.length).toBeGreaterThan(0);
       const ready = await fetch(`http://127.0.0.1:${svc.httpPort}/readyz`);
       expect(ready.status).toBe(503);
-      expect(await ready.text()).toMatch(/source_connector/);
+      expect(JSON.parse(await ready.text())).toMatchObject({ missing: expect.arrayContaining(['source_connector']), sourceConnector: { name: connector, healthy: false, tasks: [{ id: 0, state: 'FAILED' }] } });
       const metrics = await (await fetch(`http://127.0.0.1:${svc.httpPort}/metrics`)).text();
       expect(metrics).toMatch(new RegExp(`nilus_source_connector_task_failures_total\\{pipeline="${name}"\\} [1-9]`));
       expect(metrics).toMatch(new RegExp(`nilus_source_connector_up\\{pipeline="${name}"\\} 0`));

@@ -93,6 +93,8 @@ describe('managed cdc sources: configuration', () => {
     expect(m.plainPassword).toBe(true);
     // the consumer reads what the connector writes
     expect(cfg.cdc!.topicPrefix).toBe('orders_cdc');
+    // its topics appear right after start: looked for every 5 s unless topic.refresh.ms says otherwise
+    expect(cfg.cdc!.topicRefreshMs).toBe(5000);
     expect(cfg.cdc!.include.map((r) => r.source)).toEqual(['^(?:retail.orders)$']);
   });
 
