@@ -36,6 +36,12 @@ function myScientific(t: string): string {
   return `CASE WHEN ${t} IS NULL THEN NULL WHEN ${sig} = '' THEN '0' ELSE CONCAT(IF(LEFT(${t}, 1) = '-', '-', ''), ${sig}, 'e', ${exp}) END`;
 }
 
+/** pg-digest.ts's rule: fixed text between 1e-4 and 1e15 (both print it so), normalised elsewhere. */
+function myDouble(x: string): string {
+  return `CASE WHEN ${x} IS NULL THEN NULL WHEN ${x} = 0 THEN '0' WHEN ABS(${x}) >= 1e-4 AND ABS(${x}) < 1e15 THEN CAST(${x} AS CHAR) ` +
+    `ELSE ${myScientific(`CAST(${x} AS CHAR)`)} END`;
+}
+
 /** A date/datetime/timestamp: zero dates NULL (as the batch copy wrote them), year 0 as 1 BC. */
 function myDate(c: string, format: string): string {
   return `CASE WHEN ${c} IS NULL OR MONTH(${c}) = 0 OR DAYOFMONTH(${c}) = 0 THEN NULL ` +
@@ -56,11 +62,11 @@ export function mysqlCanonical(col: SourceColumn, mode: 'exact' | 'json'): strin
   } else {
     switch (base) {
       case 'float':
-        e = myScientific(`CAST(${c} * 1e0 AS CHAR)`);
+        e = myDouble(`(${c} * 1e0)`);
         break;
       case 'double':
       case 'real':
-        e = myScientific(`CAST(${c} AS CHAR)`);
+        e = myDouble(c);
         break;
       case 'bit':
         e = `LPAD(BIN(${c} + 0), ${bitsOf(col.sourceType)}, '0')`;

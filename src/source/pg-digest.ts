@@ -32,8 +32,8 @@ SELECT GREATEST(c.reltuples, 0)::float8 AS estimate,
    AND has_table_privilege(c.oid, 'SELECT')`;
 
 /**
- * A double's shortest text (`1.5e-07`, `100000000000000`, `0.00000015`) → `<significant digits>e<exponent>`
- * (`15e-7`, `1e14`), the same digits both databases print, without their different layouts.
+ * A double's shortest text (`1.5e-07`, `1e+20`, `0.00000015`) → `<significant digits>e<exponent>`
+ * (`15e-7`, `1e20`), the same digits both databases print, without their different layouts.
  */
 function pgScientific(t: string): string {
   const m = `split_part(${t}, 'e', 1)`;
@@ -52,8 +52,12 @@ function pgScientific(t: string): string {
 function pgCanonical(c: string, base: string, mode: 'exact' | 'json'): string {
   switch (base) {
     case 'float4':
-    case 'float8':
-      return pgScientific(`(${c})::float8::text`);
+    case 'float8': {
+      // Both databases print the same shortest digits; between 1e-4 and 1e15 both print them
+      // fixed (1234.5), elsewhere their layouts differ and the text is normalised (cheap path first)
+      const x = `(${c})::float8`;
+      return `CASE WHEN ${x} = 0 THEN '0' WHEN abs(${x}) >= 1e-4::float8 AND abs(${x}) < 1e15::float8 THEN ${x}::text ELSE ${pgScientific(`${x}::text`)} END`;
+    }
     case 'bytea':
       return `encode(${c}, 'hex')`;
     case 'timestamp':
