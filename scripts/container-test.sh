@@ -104,6 +104,8 @@ main() {
   clog "base image $base ready in $((SECONDS - t)) s"
 
   t=$SECONDS
+  local previous
+  previous="$(pm image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)"
   clog "podman build -t $IMAGE --build-arg BASE_IMAGE=$base ."
   local secret=()
   [[ -s /etc/ssl/certs/ca-certificates.crt ]] && secret=(--secret id=npm_ca,src=/etc/ssl/certs/ca-certificates.crt)
@@ -121,6 +123,10 @@ main() {
   fi
   clog "image built in $((SECONDS - t)) s"
   pm image prune -f --filter label=nilus-pg.stage=build >/dev/null 2>&1 || true
+  # The image this build replaced (now untagged); its layers the new one shares stay.
+  if [[ -n "$previous" && "$previous" != "$(pm image inspect --format '{{.Id}}' "$IMAGE")" ]]; then
+    pm rmi "$previous" >/dev/null 2>&1 || true
+  fi
 
   # --- size and user, from the image itself
   local bytes mb user
