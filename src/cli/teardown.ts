@@ -24,7 +24,18 @@ export async function teardown(cfg: PipelineConfig, opts: TeardownOptions, out: 
   const rest = new ConnectRest(m.connectUrl);
   // The names the connector really uses (a manifest may have changed since it was created).
   const current = await rest.config(m.connectorName);
-  const removed = await rest.remove(m.connectorName);
+  if (opts.dropSlot) {
+    // Connect keeps a connector's source offsets under its name, even after DELETE: a later run
+    // would resume from the old LSN on a fresh slot and skip the snapshot (losing what changed in
+    // between). Dropping the slot means starting over, so the offsets go too. Connect resets only a
+    // stopped connector that exists: one already deleted is recreated stopped for the reset.
+    if (current) await rest.stop(m.connectorName);
+    else await rest.createStopped(m.connectorName, m.connectorConfig);
+    await waitStopped(rest, m.connectorName, opts.slotTimeoutMs ?? 60_000);
+    await rest.resetOffsets(m.connectorName);
+    out(`reset the source offsets of connector ${m.connectorName}`);
+  }
+  const removed = (await rest.remove(m.connectorName)) && current !== undefined;
   out(removed ? `deleted connector ${m.connectorName} from ${m.connectUrl}` : `connector ${m.connectorName} is not in ${m.connectUrl} (already removed)`);
   const slot = current?.['slot.name'] ?? m.connectorConfig['slot.name'];
   const publication = current?.['publication.name'] ?? m.connectorConfig['publication.name'];
@@ -39,6 +50,16 @@ export async function teardown(cfg: PipelineConfig, opts: TeardownOptions, out: 
     out(dropped.publication ? `dropped publication ${publication}` : `publication ${publication} did not exist`);
   } finally {
     await c.end().catch(() => undefined);
+  }
+}
+
+async function waitStopped(rest: ConnectRest, name: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await rest.status(name);
+    if (!s || (s.connector.state === 'STOPPED' && s.tasks.length === 0)) return;
+    if (Date.now() > deadline) throw new FatalError(`connector ${name} did not stop within ${timeoutMs} ms (state ${s.connector.state}); try again`);
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 

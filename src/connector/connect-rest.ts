@@ -76,6 +76,21 @@ export class ConnectRest {
     return this.json<ConnectorStatus>('GET', `/connectors/${encodeURIComponent(name)}/status`, undefined, true);
   }
 
+  /** `POST /connectors` with `initial_state: STOPPED` (Kafka 3.7+): the connector exists, nothing runs. */
+  async createStopped(name: string, config: Readonly<Record<string, string>>): Promise<void> {
+    await this.json('POST', '/connectors', { name, config, initial_state: 'STOPPED' });
+  }
+
+  /** `PUT /connectors/{name}/stop` (Kafka 3.5+): tasks shut down, config kept; needed before resetting offsets. */
+  async stop(name: string): Promise<void> {
+    await this.json('PUT', `/connectors/${encodeURIComponent(name)}/stop`);
+  }
+
+  /** `DELETE /connectors/{name}/offsets` (Kafka 3.6+, connector STOPPED): forgets where the source was. */
+  async resetOffsets(name: string): Promise<void> {
+    await this.json('DELETE', `/connectors/${encodeURIComponent(name)}/offsets`);
+  }
+
   /** Deletes the connector; false when there was none. */
   async remove(name: string): Promise<boolean> {
     const res = await this.call('DELETE', `/connectors/${encodeURIComponent(name)}`);

@@ -172,7 +172,39 @@ describe('managed PostgreSQL source', () => {
     expect(err).toEqual([`teardown deletes connector ${connector} at ${connectUrl()} and replication slot/publication ${slot}: run it again with --yes to confirm`]);
     expect(await slotAndPublication(slot)).toEqual({ slot: 1, publication: 1 });
     expect(await main(['teardown', file, '--drop-slot', '--yes'], io)).toBe(0);
-    expect(out).toEqual([`connector ${connector} is not in ${connectUrl()} (already removed)`, `dropped replication slot ${slot}`, `dropped publication ${slot}`]);
+    // the connector was deleted already: it is recreated stopped only to reset its source offsets
+    expect(out).toEqual([`reset the source offsets of connector ${connector}`, `connector ${connector} is not in ${connectUrl()} (already removed)`, `dropped replication slot ${slot}`, `dropped publication ${slot}`]);
+    expect(await slotAndPublication(slot)).toEqual({ slot: 0, publication: 0 });
+    expect(await rest.config(connector)).toBeUndefined();
+  });
+
+  it('after teardown --drop-slot a run starts over: the connector snapshots the table again', async () => {
+    const text = managedManifest({ name, srcSchema, dest: `${schema}.orders` });
+    // a running connector, then torn down with --drop-slot through the CLI
+    const svc = await startInProcess(text);
+    try {
+      await source.query(`INSERT INTO "${srcSchema}".orders (id, status, amount) VALUES (4, 'before-teardown', 4)`);
+      const want = (await source.query(CANON(srcSchema))).rows[0];
+      await waitFor(target, CANON(schema), (r) => r[0]?.h === want.h, 120_000);
+    } finally {
+      expect(await svc.stop()).toBe(0);
+    }
+    const file = join(mkdtempSync(join(tmpdir(), 'nilus-teardown-')), 'manifest.yaml');
+    writeFileSync(file, text);
+    const out: string[] = [];
+    expect(await main(['teardown', file, '--drop-slot', '--yes'], { out: (l) => out.push(l), err: (l) => out.push(l) })).toBe(0);
+    expect(out).toEqual([`reset the source offsets of connector ${connector}`, `deleted connector ${connector} from ${connectUrl()}`, `dropped replication slot ${slot}`, `dropped publication ${slot}`]);
+    // The target is emptied by hand; a new run must bring every source row back (snapshot), not
+    // resume from the old position on a fresh slot.
+    await target.query(`TRUNCATE "${schema}".orders`);
+    const again = await startInProcess(text);
+    try {
+      const want = (await source.query(CANON(srcSchema))).rows[0];
+      expect((await waitFor(target, CANON(schema), (r) => r[0]?.h === want.h, 150_000))[0]).toEqual(want);
+    } finally {
+      expect(await again.stop()).toBe(0);
+    }
+    await teardown(await configOf(text), { dropSlot: true }, () => undefined);
     expect(await slotAndPublication(slot)).toEqual({ slot: 0, publication: 0 });
   });
 });
