@@ -104,7 +104,15 @@ async function verify(manifest: string, connectionsPath: string | undefined, io:
     io.err(CDC_NOT_SUPPORTED);
     return 2;
   }
-  const reports = await verifyPipeline(cfg);
+  let reports;
+  try {
+    reports = await verifyPipeline(cfg);
+  } catch (e) {
+    // a database that cannot be reached or read: one line, as check prints it, not a stack trace
+    if (e instanceof NilusError || !(e as { code?: unknown }).code) throw e;
+    io.err(`verify failed: ${(e as Error).message}`);
+    return 1;
+  }
   for (const r of reports) io.out(r.line);
   return reports.every((r) => r.ok) ? 0 : 1;
 }

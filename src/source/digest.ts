@@ -68,10 +68,15 @@ export interface DigestPlan {
 }
 
 export interface DigestRow {
-  /** Canonical text of each key column, in key order. */
+  /** Canonical text of each key column, in key order (`NULL` for a NULL in a declared primary_key). */
   readonly key: readonly string[];
   /** Canonical text of each plan column (for 'json' columns: the document's text as stored), null for NULL. */
   readonly values: readonly (string | null)[];
+}
+
+export interface HashedRow extends DigestRow {
+  /** The key text's 32-bit hash (md5's first 8 hex digits): a row's bucket at depth `bits` is its first `bits` bits. */
+  readonly hash: number;
 }
 
 export interface JsonRow {
@@ -91,8 +96,11 @@ export interface DigestReader {
    * absent). Buckets without rows are not listed.
    */
   digest(plan: DigestPlan, bits: number, within?: BucketSet): Promise<BucketDigest[]>;
-  /** Every row of the buckets in `within`. */
-  rows(plan: DigestPlan, within: BucketSet): Promise<DigestRow[]>;
+  /**
+   * Every row of the buckets in `within` (disjoint sets, any depths), streamed in the order of the
+   * key's 32-bit hash, so the worker merges both sides holding one hash's rows at a time.
+   */
+  rows(plan: DigestPlan, within: readonly BucketSet[]): AsyncIterable<HashedRow>;
   /**
    * Streams the 'json' columns' documents as stored, with the key and its 32-bit bucket hash, for
    * the rows of `within` (every row when absent): the worker digests them after parsing. Only

@@ -15,7 +15,7 @@ import type { Connection, QueryError } from 'mysql2';
 import type { MysqlConnection } from '../config/types';
 import type { TableRef } from '../core/types';
 import { MysqlTableSource } from './mysql-table';
-import type { BucketDigest, BucketSet, DigestPlan, DigestReader, DigestRow, DigestSource, DigestTableInfo, JsonRow } from './digest';
+import type { BucketDigest, BucketSet, DigestPlan, DigestReader, DigestSource, DigestTableInfo, HashedRow, JsonRow } from './digest';
 import type { SourceColumn, TableReader } from './table-source';
 
 const bt = (name: string): string => '`' + name.replace(/`/g, '``') + '`';
@@ -176,23 +176,31 @@ class MysqlDigestReader implements DigestReader {
     return rows.map((r) => ({ bucket: Number(String(r[0])), rows: Number(String(r[1])), sum: String(r[2]) }));
   }
 
-  async rows(plan: DigestPlan, within: BucketSet): Promise<DigestRow[]> {
+  async *rows(plan: DigestPlan, within: readonly BucketSet[]): AsyncGenerator<HashedRow> {
     const { keyText, keys, values } = this.texts(plan);
-    const sql = `SELECT ${[...keys, ...values].join(', ')} FROM ${qualified(plan.table)} WHERE (${h32(keyText)} >> ${32 - within.bits}) IN (?)`;
-    const rows = await run(this.c, sql, [within.buckets]);
-    const text = (b: Buffer | null): string | null => (b === null ? null : b.toString('utf8'));
-    return rows.map((r) => ({ key: r.slice(0, keys.length).map((b) => text(b) ?? ''), values: r.slice(keys.length).map(text) }));
+    const h = h32(keyText);
+    const where = within.map((s) => `(${h} >> ${32 - s.bits}) IN (?)`).join(' OR ');
+    const sql = `SELECT ${h}, ${[...keys, ...values].join(', ')} FROM ${qualified(plan.table)} WHERE ${where} ORDER BY 1`;
+    for await (const r of this.stream(sql, within.map((s) => s.buckets))) {
+      yield { hash: Number(r[0]), key: r.slice(1, 1 + keys.length).map((k) => k ?? 'NULL'), values: r.slice(1 + keys.length) };
+    }
   }
 
   async *jsonRows(plan: DigestPlan, within?: BucketSet): AsyncGenerator<JsonRow> {
     const { keyText, keys } = this.texts(plan);
     const docs = plan.columns.filter((c) => c.mode === 'json').map((c) => `CONVERT(${bt(c.name)} USING utf8mb4)`);
-    const where = within ? ` WHERE (${h32(keyText)} >> ${32 - within.bits}) IN (?)` : '';
-    const query = this.c.query({ sql: `SELECT ${h32(keyText)}, ${[...keys, ...docs].join(', ')} FROM ${qualified(plan.table)}${where}`, values: within ? [within.buckets] : [], rowsAsArray: true, typeCast: false });
-    const text = (b: Buffer | null | undefined): string | null => (b === null || b === undefined ? null : b.toString('utf8'));
-    // the result is streamed (paused while the worker digests), so memory stays flat
+    const h = h32(keyText);
+    const where = within ? ` WHERE (${h} >> ${32 - within.bits}) IN (?)` : '';
+    for await (const r of this.stream(`SELECT ${h}, ${[...keys, ...docs].join(', ')} FROM ${qualified(plan.table)}${where}`, within ? [within.buckets] : [])) {
+      yield { hash: Number(r[0]), key: r.slice(1, 1 + keys.length).map((k) => k ?? 'NULL'), docs: r.slice(1 + keys.length) };
+    }
+  }
+
+  /** A query's rows as text, streamed (paused while the consumer works, so memory stays flat). */
+  private async *stream(sql: string, values: unknown[]): AsyncGenerator<(string | null)[]> {
+    const query = this.c.query({ sql, values, rowsAsArray: true, typeCast: false });
     for await (const raw of query.stream({ highWaterMark: 1000 }) as AsyncIterable<(Buffer | null)[]>) {
-      yield { hash: Number(text(raw[0])), key: keys.map((_, i) => text(raw[1 + i]) ?? ''), docs: docs.map((_, i) => text(raw[1 + keys.length + i])) };
+      yield raw.map((b) => (b === null || b === undefined ? null : b.toString('utf8')));
     }
   }
 

@@ -11,11 +11,11 @@
 import type { PoolClient, Pool } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import type { PgConnection } from '../config/types';
-import type { Row, TableRef } from '../core/types';
+import type { TableRef } from '../core/types';
 import { createPool } from '../connect/pg';
 import { ident, tableName } from '../apply/sql/ident';
 import { CopyTextParser } from './copy-text';
-import type { BucketDigest, BucketSet, DigestColumn, DigestPlan, DigestReader, DigestRow, DigestSource, DigestTableInfo, JsonRow } from './digest';
+import type { BucketDigest, BucketSet, DigestColumn, DigestPlan, DigestReader, DigestSource, DigestTableInfo, HashedRow, JsonRow } from './digest';
 
 const DESCRIBE_SQL = `
 SELECT GREATEST(c.reltuples, 0)::float8 AS estimate,
@@ -86,6 +86,14 @@ function joined(parts: readonly string[]): string {
   return `concat_ws('|', ${parts.map((p) => `COALESCE(length(${p}) || ':' || ${p}, 'N')`).join(', ')})`;
 }
 
+/**
+ * Rows of the bucket sets, as SQL. COPY takes no parameters: the bucket numbers are integers
+ * written into the statement.
+ */
+function inBuckets(h: string, sets: readonly BucketSet[]): string {
+  return '(' + sets.map((s) => `${h} >> ${32 - s.bits} = ANY('{${s.buckets.map((b) => Math.trunc(b)).join(',')}}'::bigint[])`).join(' OR ') + ')';
+}
+
 const h32 = (keyText: string): string => `('x' || substr(md5(${keyText}), 1, 8))::bit(32)::bigint`;
 const r60 = (rowText: string): string => `('x' || substr(md5(${rowText}), 1, 15))::bit(60)::bigint`;
 
@@ -132,37 +140,43 @@ class PgDigestReader implements DigestReader {
 
   async digest(plan: DigestPlan, bits: number, within?: BucketSet): Promise<BucketDigest[]> {
     const { keyText, rowText } = this.texts(plan);
-    const sql = `SELECT (h >> ${32 - bits})::int AS b, count(*)::int AS n, sum(r)::text AS s
+    const sql = `SELECT h >> ${32 - bits} AS b, count(*)::int AS n, sum(r)::text AS s
                    FROM (SELECT ${h32(keyText)} AS h, ${r60(rowText)} AS r FROM ${tableName(plan.table)}) q
-                  ${within ? `WHERE (h >> ${32 - within.bits})::int = ANY($1::int[])` : ''} GROUP BY 1`;
-    const res = await this.client.query<{ b: number; n: number; s: string }>(sql, within ? [within.buckets] : []);
-    return res.rows.map((x) => ({ bucket: x.b, rows: x.n, sum: x.s }));
+                  ${within ? `WHERE h >> ${32 - within.bits} = ANY($1::bigint[])` : ''} GROUP BY 1`;
+    // bigint: at depth 32 a bucket number passes int's range
+    const res = await this.client.query<{ b: string; n: number; s: string }>(sql, within ? [within.buckets] : []);
+    return res.rows.map((x) => ({ bucket: Number(x.b), rows: x.n, sum: x.s }));
   }
 
-  async rows(plan: DigestPlan, within: BucketSet): Promise<DigestRow[]> {
+  async *rows(plan: DigestPlan, within: readonly BucketSet[]): AsyncGenerator<HashedRow> {
     const { keyText, keys, values } = this.texts(plan);
-    const cols = [...keys, ...values].map((e, i) => `${e} AS c${i}`);
-    const sql = `SELECT ${cols.join(', ')} FROM ${tableName(plan.table)} WHERE (${h32(keyText)} >> ${32 - within.bits})::int = ANY($1::int[])`;
-    const res = await this.client.query({ text: sql, values: [within.buckets], rowMode: 'array' });
-    return (res.rows as (string | null)[][]).map((r) => ({ key: r.slice(0, keys.length) as string[], values: r.slice(keys.length) }));
+    const h = h32(keyText);
+    const sql = `SELECT ${h}, ${[...keys, ...values].join(', ')} FROM ${tableName(plan.table)} WHERE ${inBuckets(h, within)} ORDER BY 1`;
+    for await (const r of this.copyRows(sql, 1 + keys.length + values.length)) {
+      yield { hash: Number(r[0]), key: r.slice(1, 1 + keys.length).map((k) => k ?? 'NULL'), values: r.slice(1 + keys.length) };
+    }
   }
 
   async *jsonRows(plan: DigestPlan, within?: BucketSet): AsyncGenerator<JsonRow> {
     const { keyText, keys } = this.texts(plan);
     const docs = plan.columns.filter((c) => c.mode === 'json').map((c) => `${ident(c.name)}::text`);
-    const names = ['h', ...keys.map((_, i) => `k${i}`), ...docs.map((_, i) => `j${i}`)];
-    // COPY takes no parameters: the bucket numbers are integers written into the statement
-    const where = within ? ` WHERE (${h32(keyText)} >> ${32 - within.bits})::int = ANY('{${within.buckets.map((b) => Math.trunc(b)).join(',')}}'::int[])` : '';
-    const stream = this.client.query(copyTo(`COPY (SELECT ${h32(keyText)}, ${[...keys, ...docs].join(', ')} FROM ${tableName(plan.table)}${where}) TO STDOUT`));
+    const h = h32(keyText);
+    const sql = `SELECT ${h}, ${[...keys, ...docs].join(', ')} FROM ${tableName(plan.table)}${within ? ` WHERE ${inBuckets(h, [within])}` : ''}`;
+    for await (const r of this.copyRows(sql, 1 + keys.length + docs.length)) {
+      yield { hash: Number(r[0]), key: r.slice(1, 1 + keys.length).map((k) => k ?? 'NULL'), docs: r.slice(1 + keys.length) };
+    }
+  }
+
+  /** A query's rows as text arrays, streamed with COPY (the stream is paused while the consumer works). */
+  private async *copyRows(select: string, width: number): AsyncGenerator<(string | null)[]> {
+    const names = Array.from({ length: width }, (_, i) => `c${i}`);
+    const stream = this.client.query(copyTo(`COPY (${select}) TO STDOUT`));
     stream.setEncoding('utf8');
     const parser = new CopyTextParser(names);
     const str = (x: unknown): string | null => (typeof x === 'string' ? x : null);
-    const row = (r: Row): JsonRow => ({
-      hash: Number(str(r.h)),
-      key: keys.map((_, i) => str(r[`k${i}`]) ?? ''),
-      docs: docs.map((_, i) => str(r[`j${i}`])),
-    });
-    for await (const chunk of stream as AsyncIterable<string>) for (const r of parser.push(chunk)) yield row(r);
+    for await (const chunk of stream as AsyncIterable<string>) {
+      for (const r of parser.push(chunk)) yield names.map((n) => str(r[n]));
+    }
     parser.end();
   }
 

@@ -5,15 +5,17 @@
  *     `leafRows` rows) — a row count and a sum of row hashes per bucket, computed in each database;
  *  2. buckets whose count or sum differ are bisected: those holding more than `leafRows` rows on
  *     either side are digested again as 16 sub-buckets each (4 more bits), only those;
- *  3. the differing buckets that are small enough (leaves) have their rows fetched from both sides,
- *     a batch of buckets per query, and compared key by key: missing (source only), extra
- *     (target only, or a key the target holds twice) and differing rows.
+ *  3. the differing buckets that are small enough (leaves) have their rows streamed from both
+ *     sides, one query per side ordered by key hash, and merged and compared key by key: missing (source only), extra
+ *     (target only, or a key the target holds twice) and differing rows. A bucket with rows on
+ *     one side only is neither bisected nor compared: its rows are all missing (or extra), and
+ *     only a few of them are read for sample keys (an empty target costs no row transfer).
  * Equal buckets are never fetched, so an equal table costs one aggregate query per side.
  * MySQL JSON columns (mode 'json') are the exception: their documents are streamed to the worker
  * and digested here per bucket after parsing, because MySQL has no SQL text equal to jsonb's.
  */
 import { createHash } from 'node:crypto';
-import type { BucketDigest, BucketSet, DigestPlan, DigestReader, DigestRow } from '../source/digest';
+import type { BucketDigest, BucketSet, DigestPlan, DigestReader, DigestRow, HashedRow } from '../source/digest';
 import { canonicalJson, jsonEqual } from './json';
 
 export interface CompareOptions {
@@ -22,13 +24,11 @@ export interface CompareOptions {
   /** Depth bounds of the first pass (2^bits buckets). */
   readonly minBits: number;
   readonly maxBits: number;
-  /** Leaf buckets fetched per query. */
-  readonly fetchBuckets: number;
   /** Sample keys kept per kind of difference. */
   readonly samples: number;
 }
 
-export const COMPARE_DEFAULTS: CompareOptions = { leafRows: 512, minBits: 4, maxBits: 20, fetchBuckets: 256, samples: 5 };
+export const COMPARE_DEFAULTS: CompareOptions = { leafRows: 512, minBits: 4, maxBits: 20, samples: 5 };
 
 export interface Differences {
   readonly count: number;
@@ -66,28 +66,70 @@ class Tally {
   count = 0;
   readonly samples: string[] = [];
   constructor(private readonly max: number) {}
+  get full(): boolean {
+    return this.samples.length >= this.max;
+  }
   add(key: readonly string[]): void {
     this.count++;
-    if (this.samples.length < this.max) this.samples.push(key.length === 1 ? key[0]! : `(${key.join(', ')})`);
+    this.sample(key);
+  }
+  sample(key: readonly string[]): void {
+    if (!this.full) this.samples.push(key.length === 1 ? key[0]! : `(${key.join(', ')})`);
   }
   done(): Differences {
     return { count: this.count, samples: this.samples };
   }
 }
 
+interface Tallies {
+  readonly missing: Tally;
+  readonly extra: Tally;
+  readonly differing: Tally;
+}
+
+/** A differing bucket, small enough to fetch (or holding rows on one side only). */
+interface Leaf {
+  readonly bits: number;
+  readonly bucket: number;
+  readonly sourceRows: number;
+  readonly targetRows: number;
+}
+
+interface Located {
+  readonly leaves: Leaf[];
+  readonly chunks: number;
+  readonly bisected: number;
+  readonly sourceRows: number;
+  readonly targetRows: number;
+}
+
 const same = (a: BucketDigest | undefined, b: BucketDigest | undefined): boolean => a?.rows === b?.rows && a?.sum === b?.sum;
 
 export async function compareTables(source: DigestReader, target: DigestReader, plans: ComparePlans, estimatedRows: number | undefined, opts: CompareOptions = COMPARE_DEFAULTS): Promise<Verdict> {
-  const missing = new Tally(opts.samples);
-  const extra = new Tally(opts.samples);
-  const differing = new Tally(opts.samples);
-  let bits = firstBits(estimatedRows, opts);
+  const t: Tallies = { missing: new Tally(opts.samples), extra: new Tally(opts.samples), differing: new Tally(opts.samples) };
+  const found = await locate(source, target, plans, firstBits(estimatedRows, opts), opts);
+  // A bucket with rows on one side only needs no comparison: all its rows are missing (or extra).
+  const oneSided = found.leaves.filter((l) => l.sourceRows === 0 || l.targetRows === 0);
+  for (const l of oneSided) {
+    t.missing.count += l.sourceRows;
+    t.extra.count += l.targetRows;
+  }
+  let fetched = await sampleOneSided(source, target, plans, oneSided, t);
+  fetched += await fetchLeaves(source, target, plans, found.leaves.filter((l) => l.sourceRows > 0 && l.targetRows > 0), t);
+  const equal = t.missing.count === 0 && t.extra.count === 0 && t.differing.count === 0 && found.sourceRows === found.targetRows;
+  const { chunks, bisected, sourceRows, targetRows } = found;
+  return { equal, sourceRows, targetRows, missing: t.missing.done(), extra: t.extra.done(), differing: t.differing.done(), chunks, bisected, fetched };
+}
+
+/** Digests level by level: the differing buckets, bisected until small (or at 32 bits). */
+async function locate(source: DigestReader, target: DigestReader, plans: ComparePlans, startBits: number, opts: CompareOptions): Promise<Located> {
+  let bits = startBits;
   let within: BucketSet | undefined;
   let chunks = 0;
   let bisected = 0;
   let sourceRows = 0;
   let targetRows = 0;
-  const leaves: BucketSet[] = [];
+  const leaves: Leaf[] = [];
   for (;;) {
     const [a, b, ja, jb] = await Promise.all([
       source.digest(plans.source, bits, within),
@@ -103,27 +145,61 @@ export async function compareTables(source: DigestReader, target: DigestReader, 
     }
     const all = [...new Set([...sa.keys(), ...sb.keys()])].sort((x, y) => x - y);
     chunks += all.length;
-    const differ = all.filter((k) => !same(sa.get(k), sb.get(k)) || ja?.get(k) !== jb?.get(k));
-    const big = bits + 4 <= 32 ? differ.filter((k) => Math.max(sa.get(k)?.rows ?? 0, sb.get(k)?.rows ?? 0) > opts.leafRows) : [];
-    const bigSet = new Set(big);
-    const leaf = differ.filter((k) => !bigSet.has(k));
-    if (leaf.length > 0) leaves.push({ bits, buckets: leaf });
-    if (big.length === 0) break;
+    const big: number[] = [];
+    for (const k of all) {
+      if (same(sa.get(k), sb.get(k)) && ja?.get(k) === jb?.get(k)) continue;
+      const leaf = { bits, bucket: k, sourceRows: sa.get(k)?.rows ?? 0, targetRows: sb.get(k)?.rows ?? 0 };
+      const split = bits + 4 <= 32 && leaf.sourceRows > 0 && leaf.targetRows > 0 && Math.max(leaf.sourceRows, leaf.targetRows) > opts.leafRows;
+      if (split) big.push(k);
+      else leaves.push(leaf);
+    }
+    if (big.length === 0) return { leaves, chunks, bisected, sourceRows, targetRows };
     bisected += big.length;
     within = { bits, buckets: big };
     bits += 4;
   }
+}
+
+/** Sample keys for one-sided buckets: one bucket at a time, until the samples are full. */
+async function sampleOneSided(source: DigestReader, target: DigestReader, plans: ComparePlans, leaves: readonly Leaf[], t: Tallies): Promise<number> {
   let fetched = 0;
-  for (const set of leaves) {
-    for (let i = 0; i < set.buckets.length; i += opts.fetchBuckets) {
-      const part: BucketSet = { bits: set.bits, buckets: set.buckets.slice(i, i + opts.fetchBuckets) };
-      fetched += part.buckets.length;
-      const [ra, rb] = await Promise.all([source.rows(plans.source, part), target.rows(plans.target, part)]);
-      compareRows(ra, rb, plans.source, { missing, extra, differing });
-    }
+  for (const l of leaves) {
+    const [reader, plan, tally] = l.targetRows === 0 ? [source, plans.source, t.missing] : [target, plans.target, t.extra];
+    if (tally.full) continue;
+    fetched++;
+    // read to the end: a stream left early would leave the connection mid-result
+    for await (const r of reader.rows(plan, [{ bits: l.bits, buckets: [l.bucket] }])) tally.sample(r.key);
   }
-  const equal = missing.count === 0 && extra.count === 0 && differing.count === 0 && sourceRows === targetRows;
-  return { equal, sourceRows, targetRows, missing: missing.done(), extra: extra.done(), differing: differing.done(), chunks, bisected, fetched };
+  return fetched;
+}
+
+/**
+ * Rows of the leaves from both sides, one streamed query per side ordered by key hash, merged:
+ * only the rows of one hash value are held at a time, however many rows differ.
+ */
+async function fetchLeaves(source: DigestReader, target: DigestReader, plans: ComparePlans, leaves: readonly Leaf[], t: Tallies): Promise<number> {
+  if (leaves.length === 0) return 0;
+  const byBits = new Map<number, number[]>();
+  for (const l of leaves) byBits.set(l.bits, [...(byBits.get(l.bits) ?? []), l.bucket]);
+  const sets: BucketSet[] = [...byBits].map(([bits, buckets]) => ({ bits, buckets }));
+  const a = source.rows(plans.source, sets)[Symbol.asyncIterator]();
+  const b = target.rows(plans.target, sets)[Symbol.asyncIterator]();
+  let [ra, rb] = await Promise.all([a.next(), b.next()]);
+  while (!ra.done || !rb.done) {
+    const hash = Math.min(ra.done ? Infinity : ra.value.hash, rb.done ? Infinity : rb.value.hash);
+    const ga: HashedRow[] = [];
+    const gb: HashedRow[] = [];
+    while (!ra.done && ra.value.hash === hash) {
+      ga.push(ra.value);
+      ra = await a.next();
+    }
+    while (!rb.done && rb.value.hash === hash) {
+      gb.push(rb.value);
+      rb = await b.next();
+    }
+    compareRows(ga, gb, plans.source, t);
+  }
+  return leaves.length;
 }
 
 const bucketOf = (hash: number, bits: number): number => (bits === 0 ? 0 : Math.floor(hash / 2 ** (32 - bits)));
@@ -141,7 +217,7 @@ async function jsonDigest(reader: DigestReader, plan: DigestPlan, bits: number, 
   return out;
 }
 
-function compareRows(src: readonly DigestRow[], dst: readonly DigestRow[], plan: DigestPlan, t: { missing: Tally; extra: Tally; differing: Tally }): void {
+function compareRows(src: readonly DigestRow[], dst: readonly DigestRow[], plan: DigestPlan, t: Tallies): void {
   const byKey = new Map(src.map((r) => [JSON.stringify(r.key), r]));
   const seen = new Set<string>();
   for (const r of dst) {

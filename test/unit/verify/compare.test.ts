@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { BucketDigest, BucketSet, DigestPlan, DigestReader, DigestRow, DigestTableInfo, JsonRow } from '../../../src/source/digest';
+import type { BucketDigest, BucketSet, DigestPlan, DigestReader, DigestTableInfo, HashedRow, JsonRow } from '../../../src/source/digest';
 import { compareTables, firstBits, COMPARE_DEFAULTS, type CompareOptions } from '../../../src/verify/compare';
 import { describeVerdict } from '../../../src/verify/run';
 import { canonicalJson, jsonEqual } from '../../../src/verify/json';
@@ -47,10 +47,13 @@ class FakeReader implements DigestReader {
     return [...out].map(([bucket, d]) => ({ bucket, rows: d.rows, sum: d.sum.toString() }));
   }
 
-  async rows(_plan: DigestPlan, within: BucketSet): Promise<DigestRow[]> {
-    const rows = this.data.filter((r) => this.inside(r, within));
+  async *rows(_plan: DigestPlan, within: readonly BucketSet[]): AsyncGenerator<HashedRow> {
+    const rows = this.data
+      .filter((r) => within.some((w) => this.inside(r, w)))
+      .map((r) => ({ ...r, hash: FakeReader.h32(r.key) }))
+      .sort((x, y) => x.hash - y.hash);
     this.fetchedRows.push(rows.length);
-    return rows;
+    yield* rows;
   }
 
   async *jsonRows(plan: DigestPlan, within?: BucketSet): AsyncGenerator<JsonRow> {
@@ -161,6 +164,28 @@ describe('compareTables', () => {
     const a = new FakeReader(table(10));
     await compareTables(a, new FakeReader(table(10)), plans(), 10, small);
     expect(a.jsonCalls).toBe(0);
+  });
+
+  it('counts the rows of buckets one side lacks without fetching them, reading only a few for sample keys', async () => {
+    const src = new FakeReader(table(5000));
+    const dst = new FakeReader([]);
+    const v = await compareTables(src, dst, plans(), 5000, small);
+    expect(v).toMatchObject({ equal: false, sourceRows: 5000, targetRows: 0, bisected: 0, missing: { count: 5000 }, extra: { count: 0 } });
+    expect(v.missing.samples).toHaveLength(5);
+    // 2^7 buckets of ~39 rows: one of them read for the samples, the target never asked for rows
+    expect(src.fetchedRows).toHaveLength(1);
+    expect(dst.fetchedRows).toEqual([]);
+    const back = await compareTables(new FakeReader([]), new FakeReader(table(3)), plans(), 3, small);
+    expect(back).toMatchObject({ extra: { count: 3, samples: expect.arrayContaining(['1', '2', '3']) }, missing: { count: 0 } });
+  });
+
+  it('streams the rows of every differing bucket in one query per side, whatever their number', async () => {
+    const rows = table(4000);
+    const changed = rows.map((r, i) => ({ key: r.key, values: [i % 10 === 0 ? r.values[0] + '!' : r.values[0]!, null] }));
+    const src = new FakeReader(rows);
+    const v = await compareTables(src, new FakeReader(changed), plans(), 4000, { ...small, leafRows: 100 });
+    expect(v.differing.count).toBe(400);
+    expect(src.fetchedRows).toHaveLength(1);
   });
 
   it('shows composite keys as tuples', async () => {
