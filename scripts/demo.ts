@@ -2,17 +2,18 @@
  * The demo: source PostgreSQL → Debezium (Kafka Connect) → Kafka → nilus-pg → target PostgreSQL,
  * all on the local stack (`npm run stack:up -- --connect` is run by `npm run demo` first).
  *
- * It creates a `retail.orders` table in the source database, registers the Debezium PostgreSQL
- * connector, starts `nilus-pg run config/demo/orders-cdc.yaml` as its own process, runs a workload
- * of inserts, updates and deletes on the source, and prints source and target side by side until
- * the target has caught up and equals the source. Then it stops the worker (SIGTERM) and removes
- * the connector. The stack keeps running (`npm run stack:down` stops it).
+ * It creates a `retail.orders` table in the source database and starts
+ * `nilus-pg run config/demo/orders-cdc.yaml` as its own process: the manifest names the source
+ * database, so the worker creates the Debezium PostgreSQL connector itself (a managed source).
+ * It runs a workload of inserts, updates and deletes on the source, and prints source and target
+ * side by side until the target has caught up and equals the source. Then it stops the worker
+ * (SIGTERM) and removes the connector, its slot and publication with `nilus-pg teardown
+ * --drop-slot --yes`. The stack keeps running (`npm run stack:down` stops it).
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import { Kafka, logLevel } from 'kafkajs';
-import { registerPostgresSource, removeConnector } from '../test/helpers/debezium';
 import { stackEnv } from '../test/helpers/stack';
 
 const env = stackEnv();
@@ -35,25 +36,33 @@ async function resetKafka(): Promise<void> {
   }
 }
 
+const bin = join(root, 'bin/nilus-pg.js');
+const demoFiles = [join(root, 'config/demo/orders-cdc.yaml'), '--connections', join(root, 'config/demo/connections.yaml')];
+const demoEnv = {
+  ...process.env,
+  NILUS_DEMO_PG_PORT: new URL(env.NILUS_TEST_PG_URL).port,
+  NILUS_DEMO_KAFKA: env.NILUS_TEST_KAFKA_BROKERS,
+  NILUS_DEMO_CONNECT: env.NILUS_TEST_CONNECT_URL,
+};
+
+/** `nilus-pg <command> <demo manifest> …`, its output shown; resolves with the exit code. */
+function nilus(command: string, ...flags: string[]): Promise<number | null> {
+  const p = spawn(process.execPath, [bin, command, ...demoFiles, ...flags], { stdio: ['ignore', 'inherit', 'inherit'], env: demoEnv });
+  return new Promise((r) => p.on('exit', (c) => r(c)));
+}
+
 async function main(): Promise<void> {
   const source = new Pool({ connectionString: env.NILUS_TEST_SOURCE_PG_URL, max: 2 });
   const target = new Pool({ connectionString: env.NILUS_TEST_PG_URL, max: 2 });
-  // Kafka Connect remembers a connector's source offsets by name: each run registers a new one.
-  const connector = `nilus-demo-${Date.now().toString(36)}`;
-  const existing = (await (await fetch(`${env.NILUS_TEST_CONNECT_URL}/connectors`)).json()) as string[];
-  for (const name of existing.filter((n) => n.startsWith('nilus-demo'))) await removeConnector(name);
+  // A previous run's connector, slot, publication and source offsets go first (teardown --drop-slot).
+  if ((await nilus('teardown', '--drop-slot', '--yes')) !== 0) throw new Error('teardown of the previous demo run failed');
   await resetKafka();
   await source.query(`DROP SCHEMA IF EXISTS retail CASCADE; CREATE SCHEMA retail;
     CREATE TABLE retail.orders (id bigint PRIMARY KEY, status text NOT NULL, amount numeric(12,2), updated_at timestamptz NOT NULL DEFAULT now());
     INSERT INTO retail.orders (id, status, amount) SELECT g, 'new', g * 1.5 FROM generate_series(1, 1000) g;`);
   await target.query(`DROP SCHEMA IF EXISTS analytics CASCADE; CREATE SCHEMA analytics;`);
-  console.log('source: retail.orders with 1000 rows; registering the Debezium PostgreSQL connector…');
-  await registerPostgresSource({ name: connector, topicPrefix: 'orders_cdc', tableIncludeList: 'retail.orders', slotName: 'nilus_demo', publicationName: 'nilus_demo' });
-
-  const worker = spawn(process.execPath, [join(root, 'bin/nilus-pg.js'), 'run', join(root, 'config/demo/orders-cdc.yaml'), '--connections', join(root, 'config/demo/connections.yaml')], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, NILUS_DEMO_PG_PORT: new URL(env.NILUS_TEST_PG_URL).port, NILUS_DEMO_KAFKA: env.NILUS_TEST_KAFKA_BROKERS },
-  });
+  console.log('source: retail.orders with 1000 rows; nilus-pg run creates the Debezium PostgreSQL connector (nilus-orders-demo)…');
+  const worker = spawn(process.execPath, [bin, 'run', ...demoFiles], { stdio: ['ignore', 'ignore', 'inherit'], env: demoEnv });
   const exited = new Promise<number | null>((r) => worker.on('exit', (c) => r(c)));
   console.log(`nilus-pg worker started (pid ${worker.pid}); running a workload on the source for 15 s`);
 
@@ -81,7 +90,7 @@ async function main(): Promise<void> {
   }
   worker.kill('SIGTERM');
   const code = await exited;
-  await removeConnector(connector);
+  await nilus('teardown', '--drop-slot', '--yes');
   await source.end();
   await target.end();
   console.log(equal ? `target analytics.orders equals source retail.orders (worker exited ${code})` : 'target did NOT catch up within 60 s');

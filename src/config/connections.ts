@@ -185,6 +185,12 @@ function brokerList(v: string | readonly string[], field: string, problems: Conf
   return list;
 }
 
+/** A Kafka Connect REST URL, checked after ${ENV} substitution; no trailing slash. */
+export function connectUrlOf(v: string, field: string, problems: ConfigProblem[]): string {
+  if (!/^https?:\/\/[^/\s]+/.test(v)) problems.push({ path: field, message: `must be the Kafka Connect REST URL, http://host:port or https://host:port (got "${v}")` });
+  return v.replace(/\/+$/, '');
+}
+
 export async function resolveKafka(address: string, field: string, file: ConnectionsFile | undefined, env: NodeJS.ProcessEnv): Promise<KafkaConnection> {
   const problems: ConfigProblem[] = [];
   let conn: KafkaConnection;
@@ -221,7 +227,7 @@ export async function resolveKafka(address: string, field: string, file: Connect
     conn = {
       brokers: brokerList(brokers, override ? DEFAULTS.env.kafkaBrokers : `${f}.brokers`, problems),
       clientId: typeof e.client_id === 'string' ? sub(e.client_id, 'client_id') : DEFAULTS.kafka.clientId,
-      ...(typeof e.connect_url === 'string' ? { connectUrl: sub(e.connect_url, 'connect_url').replace(/\/+$/, '') } : {}),
+      ...(typeof e.connect_url === 'string' ? { connectUrl: connectUrlOf(sub(e.connect_url, 'connect_url'), `${f}.connect_url`, problems) } : {}),
       ...(ssl !== undefined ? { ssl } : {}),
       ...(saslOut ? { sasl: saslOut } : {}),
     };

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError, type ConfigProblem } from '../core/errors';
 import type { TableRef } from '../core/types';
 import { DEFAULTS } from './defaults';
-import { cdcSourceKind, loadConnectionsFile, resolveKafka, resolvePg, resolveSourceDatabase, type ConnectionsFile } from './connections';
+import { cdcSourceKind, connectUrlOf, loadConnectionsFile, substituteEnv, resolveKafka, resolvePg, resolveSourceDatabase, type ConnectionsFile } from './connections';
 import { CONNECTOR_ONLY_MESSAGE, connectorOnlyKeys, parseManifest, type RawManifest } from './manifest';
 import { pgConnectorConfig } from '../connector/pg-config';
 import { compileList, parseTableName } from './names';
@@ -154,7 +154,9 @@ async function managedSource(m: RawManifest, file: ConnectionsFile | undefined, 
     throw new ConfigError(problems);
   }
   const kafka = await gather(problems, () => resolveKafka(so.kafka!, 'spec.source.options.kafka', file, env));
-  const connectUrl = (so.connect_url ?? kafka?.connectUrl)?.replace(/\/+$/, '');
+  const connectUrl = so.connect_url !== undefined
+    ? connectUrlOf(substituteEnv(so.connect_url, env, 'spec.source.options.connect_url', problems), 'spec.source.options.connect_url', problems)
+    : kafka?.connectUrl;
   if (kafka && connectUrl === undefined) {
     problems.push({ path: 'spec.source.options.kafka', message: `${so.kafka} has no connect_url: add connect_url (the Kafka Connect REST URL, e.g. http://connect:8083) to that kafka connection, or set spec.source.options.connect_url` });
   }

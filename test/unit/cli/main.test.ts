@@ -31,11 +31,14 @@ describe('nilus-pg CLI', () => {
     ];
     for (const [m, c] of pairs) {
       expect((await cli('validate', m)).code).toBe(0);
-      const env = { POSTGRES_PASSWORD: 'pw', NILUS_DEMO_PG_PORT: '55432', NILUS_DEMO_KAFKA: '127.0.0.1:9092' };
+      const env = { POSTGRES_PASSWORD: 'pw', NILUS_DEMO_PG_PORT: '55432', NILUS_DEMO_KAFKA: '127.0.0.1:9092', NILUS_DEMO_CONNECT: 'http://127.0.0.1:8083' };
       const cfg = await loadConfig(m, { connectionsPath: c, env });
       expect(cfg.cdc?.kafka.brokers.length).toBeGreaterThan(0);
       expect(cfg.sink.pg.database).toBe('nilus_target');
     }
+    // the demo is a managed source: its manifest names the source database
+    const demo = await loadConfig(pairs[1][0], { connectionsPath: pairs[1][1], env: { NILUS_DEMO_PG_PORT: '55432', NILUS_DEMO_KAFKA: '127.0.0.1:9092', NILUS_DEMO_CONNECT: 'http://127.0.0.1:8083' } });
+    expect(demo.cdc?.managed).toMatchObject({ connectorName: 'nilus-orders-demo', connectUrl: 'http://127.0.0.1:8083', db: { database: 'nilus_source' } });
   });
 
   it('validate lists every problem as file:line:col and exits 2', async () => {

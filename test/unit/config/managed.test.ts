@@ -117,6 +117,12 @@ describe('managed cdc sources: configuration', () => {
     expect(resolved).toEqual([expect.objectContaining({ path: 'spec.source.options.kafka', message: expect.stringMatching(/PostgreSQL database, so nilus-pg manages/) })]);
   });
 
+  it('connect_url may be a ${ENV} reference, checked once substituted', async () => {
+    const text = manifest('postgresql://cdc:pw@src:5432/shop', '    options:\n      kafka: kafka://k2:9092\n      connect_url: ${CONNECT}/\n');
+    expect((await build(text, { CONNECT: 'http://c:8083' })).cdc!.managed!.connectUrl).toBe('http://c:8083');
+    await expect(build(text, { CONNECT: 'c:8083' })).rejects.toMatchObject({ problems: [expect.objectContaining({ path: 'spec.source.options.connect_url', message: expect.stringMatching(/must be the Kafka Connect REST URL/) })] });
+  });
+
   it('a kafka connection without connect_url, or kafka:// without options.connect_url, is refused', async () => {
     expect(await buildProblems(manifest('dataos://pg-source', '    options:\n      kafka: dataos://kafka-plain\n'))).toEqual([
       expect.objectContaining({ path: 'spec.source.options.kafka', message: expect.stringMatching(/has no connect_url/) }),
