@@ -105,6 +105,12 @@ async function checkConnect(m: ManagedSource, add: Add): Promise<void> {
   const plugin = (await rest.plugins()).find((x) => x.class === PG_CONNECTOR_CLASS);
   add(plugin !== undefined, plugin ? `Debezium PostgreSQL connector plugin installed (${plugin.version ?? 'version unknown'})`
     : `the Debezium PostgreSQL connector plugin (${PG_CONNECTOR_CLASS}) is not installed in Kafka Connect — put debezium-connector-postgres in a folder on the worker's plugin.path and restart the worker`);
+  if (plugin) {
+    // Run from the worker, so it also proves Connect's own path to the database and its credentials.
+    const bad = await rest.validate(PG_CONNECTOR_CLASS, { name: m.connectorName, ...m.connectorConfig });
+    add(bad.length === 0, bad.length === 0 ? `Kafka Connect validated the connector config (Debezium reached ${m.db.host}:${m.db.port}/${m.db.database} as ${m.db.username} from the worker)`
+      : `Kafka Connect rejects the connector config — ${bad.map((b) => `${b.name}: ${b.errors.join('; ')}`).join(' | ')} — fix the key in spec.source.cdc or the source connection (host and port as the Connect worker reaches them; connect_password must resolve on the worker)`);
+  }
   const status = await rest.status(m.connectorName);
   if (!status) return add(true, `connector ${m.connectorName} does not exist yet: nilus-pg run creates it`);
   const failed = [status.connector, ...status.tasks].find((s) => s.state === 'FAILED');

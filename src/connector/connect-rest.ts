@@ -62,6 +62,16 @@ export class ConnectRest {
     return (await this.json<ConnectorPlugin[]>('GET', '/connector-plugins'))!;
   }
 
+  /**
+   * `PUT /connector-plugins/{class}/config/validate`: the connector's own validation, run by the
+   * worker (Debezium connects to the database with the config, from where Connect runs).
+   * Returns the properties with errors.
+   */
+  async validate(connectorClass: string, config: Readonly<Record<string, string>>): Promise<{ name: string; errors: string[] }[]> {
+    const r = await this.json<{ configs: { value: { name: string; errors: string[] } }[] }>('PUT', `/connector-plugins/${encodeURIComponent(connectorClass)}/config/validate`, config);
+    return (r?.configs ?? []).filter((c) => c.value.errors.length > 0).map((c) => ({ name: c.value.name, errors: c.value.errors }));
+  }
+
   /** The connector's config as Connect holds it, or undefined when there is no such connector. */
   config(name: string): Promise<Record<string, string> | undefined> {
     return this.json<Record<string, string>>('GET', `/connectors/${encodeURIComponent(name)}/config`, undefined, true);

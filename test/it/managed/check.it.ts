@@ -36,14 +36,14 @@ describe('check: managed PostgreSQL source prerequisites', () => {
     await target.end();
   });
 
-  const check = async (): Promise<CheckLine[]> => {
+  const check = async (cdc: Record<string, string> = {}): Promise<CheckLine[]> => {
     const url = new URL(sourcePgUrl());
     url.username = role;
     const text = JSON.stringify({
       name, version: 'v1alpha', type: 'nilus',
       spec: {
         type: 'cdc',
-        source: { address: url.toString(), options: { kafka: `kafka://${kafkaBrokers().join(',')}`, connect_url: connectUrl() }, cdc: { 'topic.prefix': name, 'collection.include.list': `${srcSchema}\\..*` } },
+        source: { address: url.toString(), options: { kafka: `kafka://${kafkaBrokers().join(',')}`, connect_url: connectUrl() }, cdc: { 'topic.prefix': name, 'collection.include.list': `${srcSchema}\\..*`, ...cdc } },
         sink: { address: targetPgUrl(), options: { dest_table: `${schema}.{table}`, incremental_strategy: 'merge' } },
       },
     });
@@ -58,6 +58,7 @@ describe('check: managed PostgreSQL source prerequisites', () => {
     expect(text).toMatch(/ok {3}Kafka Connect reachable at/);
     expect(text).toMatch(/ok {3}Debezium PostgreSQL connector plugin installed/);
     expect(text).toMatch(/ok {3}a free replication slot for nilus_mgdchk/);
+    expect(text).toMatch(/ok {3}Kafka Connect validated the connector config \(Debezium reached 127\.0\.0\.1:\d+\/nilus_source as nilus_norepl/);
     expect(text).toMatch(/ok {3}2 source table\(s\) selected/);
     const fails = failed(lines);
     expect(fails).toEqual([
@@ -72,6 +73,9 @@ describe('check: managed PostgreSQL source prerequisites', () => {
     await source.query(`ALTER TABLE "${srcSchema}".events OWNER TO "${role}"; ALTER TABLE "${srcSchema}".orders OWNER TO "${role}"`);
     const fixed = await check();
     expect(failed(fixed)).toEqual([]);
+    // a connector property Debezium refuses is reported by Connect's own validation
+    const bad = failed(await check({ 'snapshot.mode': 'sometimes' }));
+    expect(bad).toEqual([expect.stringMatching(/^Kafka Connect rejects the connector config — snapshot.mode: The 'snapshot.mode' value is invalid/)]);
     expect(fixed.map((l) => l.text)).toEqual(expect.arrayContaining([
       `source user ${role} has REPLICATION`,
       'every selected table has a primary key or REPLICA IDENTITY FULL',
