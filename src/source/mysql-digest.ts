@@ -48,7 +48,7 @@ function myDate(c: string, format: string): string {
     `WHEN YEAR(${c}) = 0 THEN CONCAT('0001', SUBSTRING(DATE_FORMAT(${c}, '${format}'), 5), ' BC') ELSE DATE_FORMAT(${c}, '${format}') END`;
 }
 
-/** The canonical text of one column (utf8mb4), or null when only its JSON shape can be rendered. */
+/** The canonical text of one column, as utf8mb4 (for a json column in mode 'json': its shape only). */
 export function mysqlCanonical(col: SourceColumn, mode: 'exact' | 'json'): string {
   const c = bt(col.name);
   const base = baseType(col.sourceType);
