@@ -257,3 +257,13 @@ describe('managed source whose task fails', () => {
     }
   });
 });
+
+describe('managed source with a config Kafka Connect refuses', () => {
+  it('run stops at start-up with Connect\'s message, creating nothing', async () => {
+    const name = uniqueName('mgdbad').replace(/_/g, '-');
+    const svc = await startInProcess(managedManifest({ name, srcSchema: 'public', dest: 'public.never', cdc: { 'snapshot.mode': 'sometimes' } }));
+    expect(await svc.done).toBe(1);
+    expect(svc.logs()).toMatch(/Kafka Connect PUT \/connectors\/nilus-mgdbad\S+\/config: HTTP 400 .*snapshot\.mode/);
+    expect(await new ConnectRest(connectUrl()).config(`nilus-${name}`)).toBeUndefined();
+  });
+});
