@@ -148,17 +148,22 @@ async function managedSource(m: RawManifest, file: ConnectionsFile | undefined, 
   const problems: ConfigProblem[] = [];
   const db = await gather(problems, () => resolvePg(m.spec.source.address, 'spec.source.address', file, env));
   const so = m.spec.source.options ?? {};
-  // parseManifest already required options.kafka for postgresql:// addresses; a dataos:// one is known only now.
-  if (so.kafka === undefined) {
-    problems.push({ path: 'spec.source.options.kafka', message: `${m.spec.source.address} is a PostgreSQL database, so nilus-pg manages its Debezium connector and needs spec.source.options.kafka: dataos://NAME of a kafka connection with connect_url (or kafka://host:port with spec.source.options.connect_url). To read the topics of a connector you run yourself, set spec.source.address to the Kafka instead` });
+  // parseManifest already required options.kafka for postgresql:// addresses. A dataos:// database
+  // connection may name its Kafka itself (key kafka), so the seed's manifest needs no options.
+  const entryName = m.spec.source.address.startsWith('dataos://') ? m.spec.source.address.slice('dataos://'.length) : undefined;
+  const entryKafka = entryName !== undefined ? file?.entries[entryName]?.kafka : undefined;
+  const kafkaAddress = so.kafka ?? (typeof entryKafka === 'string' ? entryKafka : undefined);
+  const kafkaField = so.kafka !== undefined ? 'spec.source.options.kafka' : `${file?.path}: connections.${entryName}.kafka`;
+  if (kafkaAddress === undefined) {
+    problems.push({ path: 'spec.source.options.kafka', message: `${m.spec.source.address} is a PostgreSQL database, so nilus-pg manages its Debezium connector and needs the Kafka to use: set kafka (dataos://NAME of a kafka connection with connect_url) on the connection ${entryName ?? ''}, or spec.source.options.kafka in the manifest. To read the topics of a connector you run yourself, set spec.source.address to the Kafka instead` });
     throw new ConfigError(problems);
   }
-  const kafka = await gather(problems, () => resolveKafka(so.kafka!, 'spec.source.options.kafka', file, env));
+  const kafka = await gather(problems, () => resolveKafka(kafkaAddress, kafkaField, file, env));
   const connectUrl = so.connect_url !== undefined
     ? connectUrlOf(substituteEnv(so.connect_url, env, 'spec.source.options.connect_url', problems), 'spec.source.options.connect_url', problems)
     : kafka?.connectUrl;
   if (kafka && connectUrl === undefined) {
-    problems.push({ path: 'spec.source.options.kafka', message: `${so.kafka} has no connect_url: add connect_url (the Kafka Connect REST URL, e.g. http://connect:8083) to that kafka connection, or set spec.source.options.connect_url` });
+    problems.push({ path: kafkaField, message: `${kafkaAddress} has no connect_url: add connect_url (the Kafka Connect REST URL, e.g. http://connect:8083) to that kafka connection, or set spec.source.options.connect_url` });
   }
   if (problems.length || !db || !kafka || connectUrl === undefined) throw new ConfigError(problems);
   const connector = pgConnectorConfig({ pipeline: m.name, db, cdc: m.spec.source.cdc ?? {} });

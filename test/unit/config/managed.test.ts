@@ -14,6 +14,13 @@ writeFileSync(connections, `connections:
     database: shop
     username: cdc
     password: \${SRC_PW}
+  pg-source-own-kafka:
+    type: postgresql
+    host: src.example
+    database: shop
+    username: cdc
+    password: pw
+    kafka: dataos://kafka-cdc
   pg-source-ref:
     type: postgresql
     host: src.example
@@ -114,7 +121,16 @@ describe('managed cdc sources: configuration', () => {
     const offline = problems(() => parseManifest(manifest('postgresql://cdc@src/shop', '')));
     expect(offline).toEqual([expect.objectContaining({ path: 'spec.source.options', message: expect.stringMatching(/needs spec.source.options.kafka.*set spec.source.address to the Kafka instead/) })]);
     const resolved = await buildProblems(manifest('dataos://pg-source', ''));
-    expect(resolved).toEqual([expect.objectContaining({ path: 'spec.source.options.kafka', message: expect.stringMatching(/PostgreSQL database, so nilus-pg manages/) })]);
+    expect(resolved).toEqual([expect.objectContaining({ path: 'spec.source.options.kafka', message: expect.stringMatching(/PostgreSQL database, so nilus-pg manages.*set kafka .* on the connection pg-source, or spec.source.options.kafka/) })]);
+  });
+
+  it("the seed's CDC manifest runs as written when the database connection names its Kafka", async () => {
+    const cfg = await build(manifest('dataos://pg-source-own-kafka', ''));
+    expect(cfg.cdc!.managed).toMatchObject({ connectUrl: 'http://connect:8083', connectorName: 'nilus-orders-cdc' });
+    expect(cfg.cdc!.kafka.brokers).toEqual(['k1:9092']);
+    // the manifest's options.kafka wins over the connection's
+    const other = await build(manifest('dataos://pg-source-own-kafka', '    options:\n      kafka: kafka://k2:9092\n      connect_url: http://c2:8083\n'));
+    expect(other.cdc!.managed!.connectUrl).toBe('http://c2:8083');
   });
 
   it('connect_url may be a ${ENV} reference, checked once substituted', async () => {
