@@ -171,7 +171,10 @@ main() {
 JSON
   )"
 
-  # --- the demo's manifest and connections, with this run's names and a free HTTP port
+  # --- the demo's manifest and connections, with this run's names and a free HTTP port. The demo's
+  # source is managed (nilus-pg would create its own connector); here the test registered the
+  # connector above, so the worker reads the topics through the Kafka connection, as users who run
+  # their own connectors do.
   local port
   port="$(node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')"
   CONFIG_DIR="$(mktemp -d)"
@@ -179,11 +182,12 @@ JSON
     -e "s/topic.prefix: orders_cdc\$/topic.prefix: $PREFIX/" \
     -e "s/\"retail.orders\"/\"$SCHEMA.orders\"/" \
     -e "s/dest_table: analytics.orders\$/dest_table: $SCHEMA.orders/" \
+    -e "s|address: dataos://postgres-source\$|address: dataos://kafka-local|" \
     -e "s/^\( *\)batch.max_age_ms: \(.*\)\$/\1batch.max_age_ms: \2\n\1http_port: $port/" \
     config/demo/orders-cdc.yaml >"$CONFIG_DIR/manifest.yaml"
   cp config/demo/connections.yaml "$CONFIG_DIR/connections.yaml"
   local want
-  for want in "name: $PIPELINE" "topic.prefix: $PREFIX" "\"$SCHEMA.orders\"" "dest_table: $SCHEMA.orders" "http_port: $port"; do
+  for want in "name: $PIPELINE" "topic.prefix: $PREFIX" "\"$SCHEMA.orders\"" "dest_table: $SCHEMA.orders" "http_port: $port" "address: dataos://kafka-local"; do
     grep -qF "$want" "$CONFIG_DIR/manifest.yaml" || { clog "config/demo/orders-cdc.yaml changed: no '$want' after renaming"; exit 1; }
   done
   # The worker runs as uid 1000 and reads the mount.
@@ -194,7 +198,7 @@ JSON
   # below with `podman healthcheck run`.
   pm run -d --name "$CONTAINER" --network host --health-interval disable \
     -v "$CONFIG_DIR:/etc/nilus:ro" \
-    -e NILUS_DEMO_PG_PORT="$PG_PORT" -e NILUS_DEMO_KAFKA="$KAFKA" -e NILUS_HEALTH_PORT="$port" \
+    -e NILUS_DEMO_PG_PORT="$PG_PORT" -e NILUS_DEMO_KAFKA="$KAFKA" -e NILUS_DEMO_CONNECT="$CONNECT" -e NILUS_HEALTH_PORT="$port" \
     "$IMAGE" >/dev/null 2> >(quiet_systemd)
   clog "container $CONTAINER started (health port $port)"
 
