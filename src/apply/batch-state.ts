@@ -7,12 +7,10 @@
 import type { Pool, PoolClient } from 'pg';
 import type { TableRef } from '../core/types';
 import type { SinkOptions } from '../config/types';
-import { ConfigError, FatalError } from '../core/errors';
-import { advisoryXactLockSql } from './sql/advisoryLock';
+import { FatalError } from '../core/errors';
 import { BATCH_STATE_TABLE, createBatchStateTableSql, insertBatchStateSql, selectBatchStateSql, updateBatchStateSql } from './sql/batchState';
-import { SCHEMA_EXISTS_SQL } from './sql/describeTable';
 import { tableName } from './sql/ident';
-import { offsetsTable } from './offsets';
+import { createStateTable, offsetsTable } from './offsets';
 
 export interface StoredCursor {
   readonly column: string;
@@ -24,26 +22,8 @@ export function batchStateTable(sink: SinkOptions): TableRef {
   return { schema: offsetsTable(sink).schema, table: BATCH_STATE_TABLE };
 }
 
-export async function createBatchStateTable(pool: Pool, t: TableRef): Promise<void> {
-  const exists = await pool.query<{ present: boolean }>(SCHEMA_EXISTS_SQL, [t.schema]);
-  if (!exists.rows[0]?.present) {
-    throw new ConfigError([{ path: 'spec.sink.options.state_schema', message: `schema "${t.schema}" for the batch cursor table does not exist; create it or set state_schema to an existing schema` }]);
-  }
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query('BEGIN');
-    try {
-      await client.query(advisoryXactLockSql(), [tableName(t)]);
-      await client.query(createBatchStateTableSql(t));
-      await client.query('COMMIT');
-    } catch (e) {
-      await client.query('ROLLBACK').catch((r: Error) => (broken = r));
-      throw e;
-    }
-  } finally {
-    client.release(broken);
-  }
+export function createBatchStateTable(pool: Pool, t: TableRef): Promise<void> {
+  return createStateTable(pool, t, createBatchStateTableSql(t), 'the batch cursor table');
 }
 
 export async function readCursor(db: Pool | PoolClient, t: TableRef, pipeline: string, source: string): Promise<StoredCursor | undefined> {

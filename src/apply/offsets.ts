@@ -30,13 +30,21 @@ export function offsetsTable(sink: SinkOptions): TableRef {
   return { schema, table: OFFSETS_TABLE };
 }
 
-export async function createOffsetsTable(pool: Pool, t: TableRef): Promise<void> {
+export function createOffsetsTable(pool: Pool, t: TableRef): Promise<void> {
+  return createStateTable(pool, t, createOffsetsTableSql(t), 'the offsets table');
+}
+
+/**
+ * Creates one of nilus' own tables in the state schema (`ddl` is CREATE TABLE IF NOT EXISTS),
+ * after checking the schema exists. `what` names the table in the error.
+ */
+export async function createStateTable(pool: Pool, t: TableRef, ddl: string, what: string): Promise<void> {
   const exists = await pool.query<{ present: boolean }>(SCHEMA_EXISTS_SQL, [t.schema]);
   if (!exists.rows[0]?.present) {
     throw new ConfigError([
       {
         path: 'spec.sink.options.state_schema',
-        message: `schema "${t.schema}" for the offsets table does not exist; create it or set state_schema to an existing schema`,
+        message: `schema "${t.schema}" for ${what} does not exist; create it or set state_schema to an existing schema`,
       },
     ]);
   }
@@ -48,7 +56,7 @@ export async function createOffsetsTable(pool: Pool, t: TableRef): Promise<void>
       // Replicas starting together would otherwise race CREATE TABLE IF NOT EXISTS into a
       // unique violation on the catalog.
       await client.query(advisoryXactLockSql(), [tableName(t)]);
-      await client.query(createOffsetsTableSql(t));
+      await client.query(ddl);
       await client.query('COMMIT');
     } catch (e) {
       await client.query('ROLLBACK').catch((r: Error) => (broken = r));

@@ -30,10 +30,16 @@ export function createTableSource(db: SourceDatabase, opts: { tinyint1AsBoolean:
 
 export function startBatchService(cfg: PipelineConfig, emitter: CoreEmitter, log: Logger, watch: (pool: Pool) => void): BatchService {
   const sink = new SinkConnection(cfg, emitter, log, watch);
-  const zeroDates = new Map<string, number>();
+  // MySQL zero dates written as NULL in the run, per table and column (a batchWarning each at the end)
+  const zeroDates = new Map<string, { table: string; column: string; count: number }>();
   const source = createTableSource(cfg.batch!.db, {
     tinyint1AsBoolean: cfg.batch!.tinyint1AsBoolean,
-    onZeroDate: (table, column) => void zeroDates.set(`${table}\u0000${column}`, (zeroDates.get(`${table}\u0000${column}`) ?? 0) + 1),
+    onZeroDate: (table, column) => {
+      const k = JSON.stringify([table, column]);
+      const w = zeroDates.get(k) ?? { table, column, count: 0 };
+      w.count++;
+      zeroDates.set(k, w);
+    },
   });
   const stopping = new AbortController();
   let scheduler: Scheduler | undefined;
@@ -47,7 +53,7 @@ export function startBatchService(cfg: PipelineConfig, emitter: CoreEmitter, log
       const { pool, applier } = await reportedRetry(emitter, cfg.errors.retry, 'start-up', () => sink.open(), { signal, system: 'postgresql' });
       emitter.emit('state', { pgConnected: true });
       const result = await reportedRetry(emitter, cfg.errors.retry, 'batch run', () => runBatch(cfg, { pool, applier, source, emitter, log, signal, trigger }), { signal });
-      reportZeroDates();
+      for (const w of zeroDates.values()) emitter.emit('batchWarning', { kind: 'zero_date', ...w });
       emitter.emit('batchFinished', { outcome: 'success', rows: result.rows, durationSeconds: (Date.now() - started) / 1000, cursor: result.cursor ?? null });
     } catch (err) {
       const aborted = signal.aborted || err instanceof RetryAbortedError;
@@ -55,13 +61,6 @@ export function startBatchService(cfg: PipelineConfig, emitter: CoreEmitter, log
       if (!aborted) throw err;
     }
   };
-
-  function reportZeroDates(): void {
-    for (const [k, count] of zeroDates) {
-      const [table, column] = k.split('\u0000') as [string, string];
-      emitter.emit('batchWarning', { kind: 'zero_date', table, column, count });
-    }
-  }
 
   const done = (async () => {
     try {

@@ -14,7 +14,7 @@
 import type { Connection, QueryError } from 'mysql2';
 import type { MysqlConnection } from '../config/types';
 import type { TableRef } from '../core/types';
-import { MysqlTableSource } from './mysql-table';
+import { MysqlTableSource, readerConnection } from './mysql-table';
 import type { BucketDigest, BucketSet, DigestPlan, DigestReader, DigestSource, DigestTableInfo, HashedRow, JsonRow } from './digest';
 import type { SourceColumn, TableReader } from './table-source';
 
@@ -139,10 +139,10 @@ export class MysqlDigestSource implements DigestSource {
     const reader = await source.open();
     // The table source's reader owns the connection (TLS modes, snapshot, session settings); the
     // digest statements run on that same connection, inside its snapshot.
-    const c = (reader as unknown as { c?: Connection }).c;
-    if (!c || typeof c.query !== 'function') {
+    const c = readerConnection(reader);
+    if (!c) {
       await reader.close();
-      throw new Error('the MySQL table reader exposes no connection: mysql-digest.ts needs updating');
+      throw new Error('a MySQL table source opened a reader without a MySQL connection');
     }
     return new MysqlDigestReader(reader, c);
   }

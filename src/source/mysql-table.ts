@@ -176,6 +176,14 @@ interface ColumnRow {
   nullable: string;
 }
 
+/**
+ * The connection a MySQL reader runs on (its TLS, session settings and snapshot), for statements
+ * of src/source/ that must see the same snapshot (./mysql-digest.ts); undefined for other readers.
+ */
+export function readerConnection(reader: TableReader): Connection | undefined {
+  return reader instanceof MysqlTableReader ? reader.connection : undefined;
+}
+
 class MysqlTableReader implements TableReader {
   /** Set once the connection was cut (abort, a read left early, a failure): the snapshot is gone. */
   private broken: Error | undefined;
@@ -191,6 +199,10 @@ class MysqlTableReader implements TableReader {
     private readonly mariadb: boolean,
     private readonly onClosed: (r: MysqlTableReader) => void,
   ) {}
+
+  get connection(): Connection {
+    return this.c;
+  }
 
   async describe(table: TableRef): Promise<SourceTableInfo | undefined> {
     this.usable();

@@ -15,21 +15,8 @@ import type { TableRef } from '../core/types';
 import { createPool } from '../connect/pg';
 import { ident, tableName } from '../apply/sql/ident';
 import { CopyTextParser } from './copy-text';
+import { DESCRIBE_SQL } from './pg-table';
 import type { BucketDigest, BucketSet, DigestColumn, DigestPlan, DigestReader, DigestSource, DigestTableInfo, HashedRow, JsonRow } from './digest';
-
-const DESCRIBE_SQL = `
-SELECT GREATEST(c.reltuples, 0)::float8 AS estimate,
-       (SELECT json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), 'base', t.typname) ORDER BY a.attnum)
-          FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns,
-       (SELECT json_agg(a.attname ORDER BY k.ord)
-          FROM pg_constraint p
-          CROSS JOIN LATERAL unnest(p.conkey) WITH ORDINALITY AS k(attnum, ord)
-          JOIN pg_attribute a ON a.attrelid = p.conrelid AND a.attnum = k.attnum
-         WHERE p.conrelid = c.oid AND p.contype = 'p') AS pk
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-   AND has_table_privilege(c.oid, 'SELECT')`;
 
 /**
  * A double's shortest text (`1.5e-07`, `1e+20`, `0.00000015`) → `<significant digits>e<exponent>`

@@ -13,8 +13,11 @@ import { ident, literal, tableName } from '../apply/sql/ident';
 import { CopyTextParser } from './copy-text';
 import type { CursorRange, ReadRequest, SourceColumn, SourceTableInfo, TableReader, TableSource } from './table-source';
 
-/** Columns (in order, with format_type), primary key and the planner's row estimate; views included. */
-const DESCRIBE_SQL = `
+/**
+ * Columns (in order, with format_type), primary key and the planner's row estimate of a table or
+ * view the user may SELECT from; $1 schema, $2 name. Also read by ./pg-digest.ts.
+ */
+export const DESCRIBE_SQL = `
 SELECT c.relkind AS kind,
        GREATEST(c.reltuples, 0)::float8 AS estimate,
        (SELECT json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
