@@ -1,6 +1,7 @@
 /**
- * `nilus-pg check` for a managed PostgreSQL source: what Debezium's PostgreSQL connector needs of
- * the source database and of Kafka Connect, one line each with the fix. Read-only.
+ * `nilus-pg check` for a managed source: what Debezium's PostgreSQL connector needs of the source
+ * database (MySQL/MariaDB: ./check-mysql-source.ts) and of Kafka Connect, one line each with the
+ * fix. Read-only.
  */
 import type pg from 'pg';
 import type { CdcSource, ManagedSource } from '../config/types';
@@ -9,6 +10,8 @@ import { connectPg } from '../connect/pg';
 import { ident, tableName } from '../apply/sql/ident';
 import { ConnectRest } from '../connector/connect-rest';
 import { PG_CONNECTOR_CLASS } from '../connector/pg-config';
+import { MARIADB_CONNECTOR_CLASS, MYSQL_CONNECTOR_CLASS } from '../connector/other-configs';
+import { checkMysqlSource } from './check-mysql-source';
 import { listTables, readPrereqs, type SourcePrereqs, type SourceTable } from '../connector/pg-source';
 
 type Add = (ok: boolean, text: string) => void;
@@ -18,11 +21,18 @@ const sqlList = (ts: readonly SourceTable[]): string => ts.map((t) => tableName(
 
 export async function checkManagedSource(cdc: CdcSource, add: Add): Promise<void> {
   const m = cdc.managed!;
-  await checkSourceDatabase(cdc, m, add);
+  if (m.kind === 'mysql') await checkMysqlSource(cdc, m, add);
+  else await checkSourceDatabase(cdc, m, add);
   await checkConnect(m, add);
 }
 
-async function checkSourceDatabase(cdc: CdcSource, m: ManagedSource, add: Add): Promise<void> {
+const PLUGIN: Readonly<Record<string, { label: string; artifact: string }>> = {
+  [PG_CONNECTOR_CLASS]: { label: 'PostgreSQL', artifact: 'debezium-connector-postgres' },
+  [MYSQL_CONNECTOR_CLASS]: { label: 'MySQL', artifact: 'debezium-connector-mysql' },
+  [MARIADB_CONNECTOR_CLASS]: { label: 'MariaDB', artifact: 'debezium-connector-mariadb' },
+};
+
+async function checkSourceDatabase(cdc: CdcSource, m: Extract<ManagedSource, { kind: 'postgresql' }>, add: Add): Promise<void> {
   const db = m.db;
   let c: pg.Client;
   try {
@@ -102,12 +112,17 @@ async function checkConnect(m: ManagedSource, add: Add): Promise<void> {
   } catch (e) {
     return add(false, `Kafka Connect ${m.connectUrl}: ${(e as Error).message} — check connect_url and that this host can reach the Connect REST port`);
   }
-  const plugin = (await rest.plugins()).find((x) => x.class === PG_CONNECTOR_CLASS);
-  add(plugin !== undefined, plugin ? `Debezium PostgreSQL connector plugin installed (${plugin.version ?? 'version unknown'})`
-    : `the Debezium PostgreSQL connector plugin (${PG_CONNECTOR_CLASS}) is not installed in Kafka Connect — put debezium-connector-postgres in a folder on the worker's plugin.path and restart the worker`);
+  const cls = m.connectorConfig['connector.class'] ?? PG_CONNECTOR_CLASS;
+  const known = PLUGIN[cls] ?? { label: cls, artifact: 'its plugin' };
+  const plugins = await rest.plugins();
+  const plugin = plugins.find((x) => x.class === cls);
+  const mysqlInstead = cls === MARIADB_CONNECTOR_CLASS && plugins.some((x) => x.class === MYSQL_CONNECTOR_CLASS)
+    ? ` (the MySQL connector that is installed refuses MariaDB 10+, see docs/manifest.md#managed-sources)` : '';
+  add(plugin !== undefined, plugin ? `Debezium ${known.label} connector plugin installed (${plugin.version ?? 'version unknown'})`
+    : `the Debezium ${known.label} connector plugin (${cls}) is not installed in Kafka Connect — put ${known.artifact} in a folder on the worker's plugin.path and restart the worker${mysqlInstead}`);
   if (plugin) {
     // Run from the worker, so it also proves Connect's own path to the database and its credentials.
-    const bad = await rest.validate(PG_CONNECTOR_CLASS, { name: m.connectorName, ...m.connectorConfig });
+    const bad = await rest.validate(cls, { name: m.connectorName, ...m.connectorConfig });
     add(bad.length === 0, bad.length === 0 ? `Kafka Connect validated the connector config (Debezium reached ${m.db.host}:${m.db.port}/${m.db.database} as ${m.db.username} from the worker)`
       : `Kafka Connect rejects the connector config — ${bad.map((b) => `${b.name}: ${b.errors.join('; ')}`).join(' | ')} — fix the key in spec.source.cdc or the source connection (host and port as the Connect worker reaches them; connect_password must resolve on the worker)`);
   }

@@ -37,6 +37,11 @@ export async function teardown(cfg: PipelineConfig, opts: TeardownOptions, out: 
   }
   const removed = (await rest.remove(m.connectorName)) && current !== undefined;
   out(removed ? `deleted connector ${m.connectorName} from ${m.connectUrl}` : `connector ${m.connectorName} is not in ${m.connectUrl} (already removed)`);
+  if (m.kind === 'mysql') {
+    // A binlog reader holds nothing on the server (no slot); its schema history topic is kept with the other topics.
+    out(`${m.flavor === 'mariadb' ? 'MariaDB' : 'MySQL'} keeps no replication slot for the connector; schema history topic ${current?.['schema.history.internal.kafka.topic'] ?? m.connectorConfig['schema.history.internal.kafka.topic']} kept`);
+    return;
+  }
   const slot = current?.['slot.name'] ?? m.connectorConfig['slot.name'];
   const publication = current?.['publication.name'] ?? m.connectorConfig['publication.name'];
   if (!opts.dropSlot) {
@@ -75,7 +80,7 @@ export async function teardownCommand(manifest: string, connectionsPath: string 
   const cfg = await loadConfig(manifest, { connectionsPath });
   if (!flags.yes) {
     const m = cfg.cdc?.managed;
-    const what = m ? `connector ${m.connectorName} at ${m.connectUrl}${flags.dropSlot ? ` and replication slot/publication ${m.connectorConfig['slot.name']}` : ''}` : 'the managed connector';
+    const what = m ? `connector ${m.connectorName} at ${m.connectUrl}${flags.dropSlot ? (m.kind === 'postgresql' ? ` and replication slot/publication ${m.connectorConfig['slot.name']}` : ' and its source offsets') : ''}` : 'the managed connector';
     io.err(`teardown deletes ${what}: run it again with --yes to confirm`);
     return 2;
   }

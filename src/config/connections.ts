@@ -310,6 +310,7 @@ async function mysqlFromEntry(e: Record<string, unknown>, f: string, env: NodeJS
     sslMode: mysqlSslModeOf(str('ssl-mode'), `${f}.ssl-mode`, problems),
     ...(sslCa ? { sslCa } : {}),
     connectTimeoutMs: typeof e.connect_timeout_ms === 'number' ? e.connect_timeout_ms : DEFAULTS.mysql.connectTimeoutMs,
+    ...(typeof e.connect_password === 'string' ? { connectPassword: str('connect_password') } : {}),
   };
   requireCa(conn, `${f}.ssl-ca`, problems);
   return conn;

@@ -10,6 +10,7 @@ import { DEFAULTS } from './defaults';
 import { cdcSourceKind, connectUrlOf, loadConnectionsFile, substituteEnv, resolveKafka, resolvePg, resolveSourceDatabase, type ConnectionsFile } from './connections';
 import { CONNECTOR_ONLY_MESSAGE, connectorOnlyKeys, parseManifest, type RawManifest } from './manifest';
 import { pgConnectorConfig } from '../connector/pg-config';
+import { mysqlConnectorConfig } from '../connector/other-configs';
 import { compileList, parseTableName } from './names';
 import type { BatchSchedule, BatchSource, CdcSource, KafkaConnection, ManagedSource, PipelineConfig, SourceDatabase } from './types';
 
@@ -59,10 +60,8 @@ export async function buildConfig(m: RawManifest, file: ConnectionsFile | undefi
         if (m.spec.source.options?.[k] !== undefined) problems.push({ path: `spec.source.options.${k}`, message: `${k} is for a managed source, whose address names the database; ${m.spec.source.address} is a Kafka` });
       }
       if (kafka) cdc = cdcSource(m, kafka);
-    } else if (kind === 'mysql') {
-      problems.push({ path: 'spec.source.address', message: `${m.spec.source.address} is a MySQL/MariaDB database: managed MySQL/MariaDB cdc sources are not supported yet; run Debezium's MySQL connector yourself and point the address at its Kafka` });
     } else {
-      const managed = await gather(problems, () => managedSource(m, file, env));
+      const managed = await gather(problems, () => managedSource(m, kind, file, env));
       if (managed) {
         const base = cdcSource(m, managed.kafka);
         const topicRefreshMs = m.spec.source.cdc?.['topic.refresh.ms'] ?? DEFAULTS.managed.topicRefreshMs;
@@ -144,18 +143,22 @@ function cdcSource(m: RawManifest, kafka: KafkaConnection): CdcSource {
 }
 
 /** A database address: the connector nilus-pg puts, on the Kafka and Connect that options.kafka names. */
-async function managedSource(m: RawManifest, file: ConnectionsFile | undefined, env: NodeJS.ProcessEnv): Promise<{ kafka: KafkaConnection; source: ManagedSource }> {
+async function managedSource(m: RawManifest, kind: 'postgresql' | 'mysql', file: ConnectionsFile | undefined, env: NodeJS.ProcessEnv): Promise<{ kafka: KafkaConnection; source: ManagedSource }> {
   const problems: ConfigProblem[] = [];
-  const db = await gather(problems, () => resolvePg(m.spec.source.address, 'spec.source.address', file, env));
+  const address = m.spec.source.address;
+  const entryName = address.startsWith('dataos://') ? address.slice('dataos://'.length) : undefined;
+  const pgDb = kind === 'postgresql' ? await gather(problems, () => resolvePg(address, 'spec.source.address', file, env)) : undefined;
+  const myDb = kind === 'mysql' ? await gather(problems, () => resolveSourceDatabase(address, 'spec.source.address', file, env)) : undefined;
+  const flavor: 'mysql' | 'mariadb' = (entryName !== undefined ? file?.entries[entryName]?.type : address.split(':')[0]) === 'mariadb' ? 'mariadb' : 'mysql';
+  const what = kind === 'postgresql' ? 'a PostgreSQL database' : `a ${flavor === 'mariadb' ? 'MariaDB' : 'MySQL'} database`;
   const so = m.spec.source.options ?? {};
-  // parseManifest already required options.kafka for postgresql:// addresses. A dataos:// database
-  // connection may name its Kafka itself (key kafka), so the seed's manifest needs no options.
-  const entryName = m.spec.source.address.startsWith('dataos://') ? m.spec.source.address.slice('dataos://'.length) : undefined;
+  // parseManifest already required options.kafka for postgresql:// and mysql:// addresses. A
+  // dataos:// database connection may name its Kafka itself (key kafka), so the seed's manifest needs no options.
   const entryKafka = entryName !== undefined ? file?.entries[entryName]?.kafka : undefined;
   const kafkaAddress = so.kafka ?? (typeof entryKafka === 'string' ? entryKafka : undefined);
   const kafkaField = so.kafka !== undefined ? 'spec.source.options.kafka' : `${file?.path}: connections.${entryName}.kafka`;
   if (kafkaAddress === undefined) {
-    problems.push({ path: 'spec.source.options.kafka', message: `${m.spec.source.address} is a PostgreSQL database, so nilus-pg manages its Debezium connector and needs the Kafka to use: set kafka (dataos://NAME of a kafka connection with connect_url) on the connection ${entryName ?? ''}, or spec.source.options.kafka in the manifest. To read the topics of a connector you run yourself, set spec.source.address to the Kafka instead` });
+    problems.push({ path: 'spec.source.options.kafka', message: `${address} is ${what}, so nilus-pg manages its Debezium connector and needs the Kafka to use: set kafka (dataos://NAME of a kafka connection with connect_url) on the connection ${entryName ?? ''}, or spec.source.options.kafka in the manifest. To read the topics of a connector you run yourself, set spec.source.address to the Kafka instead` });
     throw new ConfigError(problems);
   }
   const kafka = await gather(problems, () => resolveKafka(kafkaAddress, kafkaField, file, env));
@@ -165,20 +168,17 @@ async function managedSource(m: RawManifest, file: ConnectionsFile | undefined, 
   if (kafka && connectUrl === undefined) {
     problems.push({ path: kafkaField, message: `${kafkaAddress} has no connect_url: add connect_url (the Kafka Connect REST URL, e.g. http://connect:8083) to that kafka connection, or set spec.source.options.connect_url` });
   }
-  if (problems.length || !db || !kafka || connectUrl === undefined) throw new ConfigError(problems);
-  const connector = pgConnectorConfig({ pipeline: m.name, db, cdc: m.spec.source.cdc ?? {} });
-  return {
-    kafka,
-    source: {
-      kind: 'postgresql',
-      db,
-      connectUrl,
-      connectorName: connector.name,
-      connectorConfig: connector.config,
-      plainPassword: connector.plainPassword,
-      statusIntervalMs: DEFAULTS.managed.statusIntervalMs,
-    },
-  };
+  if (problems.length || !kafka || connectUrl === undefined) throw new ConfigError(problems);
+  const common = { connectUrl, statusIntervalMs: DEFAULTS.managed.statusIntervalMs };
+  const cdc = m.spec.source.cdc ?? {};
+  if (kind === 'postgresql') {
+    if (!pgDb) throw new ConfigError(problems);
+    const connector = pgConnectorConfig({ pipeline: m.name, db: pgDb, cdc });
+    return { kafka, source: { kind, db: pgDb, ...common, connectorName: connector.name, connectorConfig: connector.config, plainPassword: connector.plainPassword } };
+  }
+  if (myDb?.kind !== 'mysql') throw new ConfigError(problems);
+  const connector = mysqlConnectorConfig({ pipeline: m.name, flavor, db: myDb.mysql, brokers: kafka.brokers, cdc });
+  return { kafka, source: { kind, flavor, db: myDb.mysql, ...common, connectorName: connector.name, connectorConfig: connector.config, plainPassword: connector.plainPassword } };
 }
 
 function batchSource(m: RawManifest, db: SourceDatabase): BatchSource {

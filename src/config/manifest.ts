@@ -194,8 +194,7 @@ function cdcRules(m: RawManifest, src: YamlSource, at: (p: PathSeg[], msg: strin
   const c = m.spec.source.cdc;
   const address = m.spec.source.address;
   const so = m.spec.source.options;
-  if (/^(mysql|mariadb):\/\//.test(address)) at(['spec', 'source', 'address'], 'a cdc source is Kafka (kafka://host:port[,host:port] or dataos://NAME) or, managed by nilus-pg, a PostgreSQL database (postgresql://… or dataos://NAME); managed MySQL/MariaDB sources are not supported yet (mysql:// is a batch source)');
-  if (/^postgres(ql)?:\/\//.test(address)) managedRules(so, at);
+  if (/^(postgres(ql)?|mysql|mariadb):\/\//.test(address)) managedRules(so, at);
   if (address.startsWith('kafka://')) {
     for (const k of ['kafka', 'connect_url'] as const) {
       if (so?.[k] !== undefined) at([...SRC_OPTS, k], `${k} is for a managed source, whose address names the database; with a kafka:// address nilus-pg only reads the topics of your own connector`);

@@ -36,22 +36,24 @@ export interface KafkaConnection {
 
 /**
  * A cdc source whose address names a database: nilus-pg creates and watches the Debezium
- * connector itself (src/connector/). Only PostgreSQL so far.
+ * connector itself (src/connector/). PostgreSQL (pg-config.ts) or MySQL/MariaDB (other-configs.ts).
  */
-export interface ManagedSource {
-  readonly kind: 'postgresql';
-  readonly db: PgConnection;
+interface ManagedBase {
   /** Kafka Connect REST base URL, without a trailing slash. */
   readonly connectUrl: string;
   /** Debezium connector name, derived from the pipeline name. */
   readonly connectorName: string;
-  /** The complete connector config nilus-pg puts (src/connector/pg-config.ts). */
+  /** The complete connector config nilus-pg puts (src/connector/pg-config.ts, other-configs.ts). */
   readonly connectorConfig: Readonly<Record<string, string>>;
   /** The database password is in connectorConfig in plain text (no connect_password reference). */
   readonly plainPassword: boolean;
   /** How often the connector's status is polled, ms. */
   readonly statusIntervalMs: number;
 }
+
+export type ManagedSource =
+  | (ManagedBase & { readonly kind: 'postgresql'; readonly db: PgConnection })
+  | (ManagedBase & { readonly kind: 'mysql'; readonly flavor: 'mysql' | 'mariadb'; readonly db: MysqlConnection });
 
 export interface CdcSource {
   readonly kafka: KafkaConnection;
@@ -127,6 +129,8 @@ export interface MysqlConnection {
   /** PEM CA bundle path for verify_ca / verify_identity. */
   readonly sslCa?: string;
   readonly connectTimeoutMs: number;
+  /** As PgConnection.connectPassword: the password as a managed connector's config should carry it. */
+  readonly connectPassword?: string;
 }
 
 /** Where a batch pipeline reads its table from. */

@@ -68,8 +68,9 @@ export class ConnectRest {
    * Returns the properties with errors.
    */
   async validate(connectorClass: string, config: Readonly<Record<string, string>>): Promise<{ name: string; errors: string[] }[]> {
-    const r = await this.json<{ configs: { value: { name: string; errors: string[] } }[] }>('PUT', `/connector-plugins/${encodeURIComponent(connectorClass)}/config/validate`, config);
-    return (r?.configs ?? []).filter((c) => c.value.errors.length > 0).map((c) => ({ name: c.value.name, errors: c.value.errors }));
+    const r = await this.json<{ configs: { value: { name: string; errors: string[] } | null }[] }>('PUT', `/connector-plugins/${encodeURIComponent(connectorClass)}/config/validate`, config);
+    // Debezium 3.6's MySQL connector lists a property with no value at all (value: null).
+    return (r?.configs ?? []).flatMap((c) => (c.value && c.value.errors.length > 0 ? [{ name: c.value.name, errors: c.value.errors }] : []));
   }
 
   /** The connector's config as Connect holds it, or undefined when there is no such connector. */

@@ -8,6 +8,7 @@ import type { CoreEmitter } from '../core/events';
 import type { Logger } from '../observe/logger';
 import { ConnectRest, type ConnectorStatus } from './connect-rest';
 import { configDiff } from './pg-config';
+import { FatalError, RetriableError } from '../core/errors';
 
 export type EnsureOutcome = { readonly action: 'created' | 'unchanged' } | { readonly action: 'updated'; readonly changed: readonly string[] };
 
@@ -15,13 +16,31 @@ export type EnsureOutcome = { readonly action: 'created' | 'unchanged' } | { rea
 export async function ensureConnector(m: ManagedSource, rest = new ConnectRest(m.connectUrl)): Promise<EnsureOutcome> {
   const current = await rest.config(m.connectorName);
   if (current === undefined) {
-    await rest.putConfig(m.connectorName, m.connectorConfig);
+    await put(m, rest);
     return { action: 'created' };
   }
   const changed = configDiff(current, m.connectorConfig);
   if (changed.length === 0) return { action: 'unchanged' };
-  await rest.putConfig(m.connectorName, m.connectorConfig);
+  await put(m, rest);
   return { action: 'updated', changed };
+}
+
+/**
+ * Debezium 3.6's MySQL connector lists one property without a value in its validation, and Kafka
+ * Connect then answers a PUT whose config has an error with HTTP 500 (a NullPointerException)
+ * instead of 400 and the error: retried forever, it would hide the cause. The validation itself
+ * still names the error, so it is asked, and a refused config stops like a 400 would.
+ */
+async function put(m: ManagedSource, rest: ConnectRest): Promise<void> {
+  try {
+    await rest.putConfig(m.connectorName, m.connectorConfig);
+  } catch (e) {
+    if (!(e instanceof RetriableError) || !/HTTP 500 .*configValue\(\)/.test(e.message)) throw e;
+    const cls = m.connectorConfig['connector.class'] ?? '';
+    const bad = await rest.validate(cls, { name: m.connectorName, ...m.connectorConfig });
+    if (bad.length === 0) throw e;
+    throw new FatalError(`Kafka Connect PUT /connectors/${m.connectorName}/config: refused — ${bad.map((b) => `${b.name}: ${b.errors.join('; ')}`).join(' | ')} (fix the key in spec.source.cdc or the source connection; nilus-pg check shows every prerequisite)`);
+  }
 }
 
 /** What one status poll says: healthy unless something is FAILED, paused, stopped, gone or unreachable. */

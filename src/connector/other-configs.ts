@@ -2,11 +2,13 @@
  * Debezium connector configs for MySQL/MariaDB and MongoDB sources, built like the PostgreSQL one
  * (src/connector/pg-config.ts): sink defaults, then the connection, then spec.source.cdc.
  *
- * NOT WIRED IN YET: a cdc manifest whose address is a MySQL/MariaDB or MongoDB database is still
- * refused by the config (src/config/load.ts). Before enabling them: the local stack needs the
- * Debezium MySQL/MariaDB plugin in Kafka Connect (and the decoder's handling of MySQL source
- * blocks proven on real events); MongoDB cannot run on these machines, so its mapping is only
- * unit-tested.
+ * MySQL/MariaDB is wired in: a cdc manifest whose address is a `type: mysql` / `type: mariadb`
+ * connection (or a mysql:// / mariadb:// URI) is a managed source (src/config/load.ts), proven end
+ * to end in test/it/managed/mysql-managed.it.ts. `type: mariadb` defaults to Debezium's MariaDB
+ * connector class: Debezium 3.x's MySQL connector refuses MariaDB 10+ (it reads the version as
+ * MySQL >= 8.4 and asks SHOW BINARY LOG STATUS, which MariaDB lacks); see docs/manifest.md.
+ * MongoDB is NOT wired in (no MongoDB server can run on these machines): its mapping is only
+ * unit-tested, and a MongoDB address is not a connection type yet.
  */
 import { createHash } from 'node:crypto';
 import type { MysqlConnection } from '../config/types';
@@ -42,11 +44,14 @@ export function schemaHistoryTopicFor(pipeline: string): string {
   return `__nilus-schema-history-${pipeline}`;
 }
 
+export const MYSQL_CONNECTOR_CLASS = 'io.debezium.connector.mysql.MySqlConnector';
+export const MARIADB_CONNECTOR_CLASS = 'io.debezium.connector.mariadb.MariaDbConnector';
+
 export interface MysqlConnectorInput {
   readonly pipeline: string;
   readonly flavor: 'mysql' | 'mariadb';
   readonly db: MysqlConnection;
-  /** The password as the Connect worker should read it (a config-provider reference); default the password. */
+  /** The password as the Connect worker should read it (a config-provider reference); default db.connectPassword, then the password. */
   readonly connectPassword?: string;
   /** Brokers for the connector's schema history topic (the pipeline's Kafka). */
   readonly brokers: readonly string[];
@@ -56,20 +61,22 @@ export interface MysqlConnectorInput {
 export function mysqlConnectorConfig(input: MysqlConnectorInput): { name: string; config: Record<string, string>; plainPassword: boolean } {
   const { db } = input;
   const config: Record<string, string> = {
-    'connector.class': input.flavor === 'mariadb' ? 'io.debezium.connector.mariadb.MariaDbConnector' : 'io.debezium.connector.mysql.MySqlConnector',
+    'connector.class': input.flavor === 'mariadb' ? MARIADB_CONNECTOR_CLASS : MYSQL_CONNECTOR_CLASS,
     'tasks.max': '1',
     // Truncates are captured only when not skipped; the modes are the exact ones (as for PostgreSQL).
     'skipped.operations': 'none',
     'decimal.handling.mode': 'precise',
     'time.precision.mode': 'adaptive_time_microseconds',
     'binary.handling.mode': 'bytes',
+    // bigint unsigned beyond 2^63 would wrap to a negative int64 ('long'); precise sends a Decimal.
+    'bigint.unsigned.handling.mode': 'precise',
     // DDL events go to the topic named exactly <prefix>, which nilus-pg does not read: not written at all.
     'include.schema.changes': 'false',
     ...JSON_CONVERTERS,
     'database.hostname': db.host,
     'database.port': String(db.port),
     'database.user': db.username,
-    'database.password': input.connectPassword ?? db.password,
+    'database.password': input.connectPassword ?? db.connectPassword ?? db.password,
     'database.server.id': String(serverIdFor(input.pipeline)),
     'database.include.list': db.database,
     // ssl-ca (a PEM file) has no direct equivalent: Debezium wants a Java truststore

@@ -155,9 +155,20 @@ describe('managed cdc sources: configuration', () => {
     expect(cfg.cdc!.managed).toBeUndefined();
   });
 
-  it('MySQL/MariaDB cdc sources are refused with what to do instead', async () => {
-    expect(problems(() => parseManifest(manifest('mysql://u@m/shop', '')))[0].message).toMatch(/managed MySQL\/MariaDB sources are not supported yet/);
-    expect((await buildProblems(manifest('dataos://my-maria', '')))[0].message).toMatch(/not supported yet; run Debezium's MySQL connector yourself/);
+  it('a MySQL/MariaDB database is a managed source too: the MySQL connector config, or MariaDB\'s', async () => {
+    // mysql:// needs the Kafka in the manifest, like postgresql://
+    expect(problems(() => parseManifest(manifest('mysql://u@m/shop', '')))[0].message).toMatch(/is managed: nilus-pg creates its Debezium connector, and needs spec.source.options.kafka/);
+    expect((await buildProblems(manifest('dataos://my-maria', '')))[0]).toEqual(expect.objectContaining({ path: 'spec.source.options.kafka', message: expect.stringMatching(/^dataos:\/\/my-maria is a MariaDB database, so nilus-pg manages its Debezium connector/) }));
+    const maria = (await build(manifest('dataos://my-maria', '    options:\n      kafka: dataos://kafka-cdc\n'))).cdc!;
+    expect(maria.managed).toMatchObject({ kind: 'mysql', flavor: 'mariadb', connectUrl: 'http://connect:8083', connectorName: 'nilus-orders-cdc', plainPassword: true });
+    expect(maria.managed!.connectorConfig).toMatchObject({
+      'connector.class': 'io.debezium.connector.mariadb.MariaDbConnector', 'database.hostname': 'm', 'database.port': '3306',
+      'database.include.list': 'shop', 'table.include.list': 'retail.orders', 'schema.history.internal.kafka.bootstrap.servers': 'k1:9092',
+      'bigint.unsigned.handling.mode': 'precise', 'skipped.operations': 'none',
+    });
+    const my = (await build(manifest('mysql://u:pw@m:3307/shop', '    options:\n      kafka: kafka://k9:9092\n      connect_url: http://c:8083\n'))).cdc!;
+    expect(my.managed).toMatchObject({ kind: 'mysql', flavor: 'mysql', connectUrl: 'http://c:8083' });
+    expect(my.managed!.connectorConfig).toMatchObject({ 'connector.class': 'io.debezium.connector.mysql.MySqlConnector', 'database.port': '3307', 'database.password': 'pw' });
   });
 
   it('kafka and connect_url are not batch options', () => {
