@@ -25,7 +25,7 @@ Commands:
   validate <manifest…>               check manifests offline (schema and rules); exit 0 or 2
   check <manifest> [--connections f] connect and check reachability and privileges; exit 0 or 1
   run <manifest> [--connections f]   run the pipeline until stopped (SIGTERM/SIGINT stop gracefully)
-  verify <manifest> [--connections f] compare the source table with its target; exit 0 equal, 1 not
+  verify <manifest> [--connections f] compare the source table(s) with the target; exit 0 equal, 1 not
   teardown <manifest> [--drop-slot] --yes  delete a managed source's connector (and slot, publication)
 
 Options: --help (per command too), --version
@@ -43,13 +43,21 @@ For a managed source (the address names the source database) also: wal_level, RE
 slot and WAL sender, the publication, REPLICA IDENTITY of keyless tables, Kafka Connect, the
 Debezium plugin and Connect's validation of the connector config.
 Exit 0 when every check passes, 1 otherwise, 2 when the manifest is invalid.`,
-  verify: `Usage: nilus-pg verify <manifest.yaml> [--connections <file>]
+  verify: `Usage: nilus-pg verify <manifest.yaml> [--connections <file>] [--settle-timeout <s>] [--settle-quiet <s>]
 
-Compares a batch pipeline's source table (PostgreSQL or MySQL/MariaDB) with its target table, by
-key, inside both databases: per-bucket row counts and hashes, bisecting only the buckets that differ
-and fetching only their rows. Prints one line per table: equal, or the missing, extra and differing
-rows with up to 5 sample keys each, the chunks compared and bisected, and the seconds taken.
-Exit 0 when equal, 1 when not, 2 when the manifest is invalid or the pipeline is not a batch pipeline.`,
+Compares the source table(s) with the target table(s), by key, inside both databases: per-bucket
+row counts and hashes, bisecting only the buckets that differ and fetching only their rows.
+Batch pipelines: the source table (PostgreSQL or MySQL/MariaDB). CDC pipelines with a managed
+source (the address names the source database): every table the connector captures, compared as
+Debezium delivers its values; differences found while CDC is live are compared again once the
+pipeline's stored offsets have reached the topics' end offsets, until they are gone or
+--settle-timeout (default 120 s) passes, or the same rows still differ with no new message for
+--settle-quiet (default 10 s); values Debezium cannot carry exactly are reported as known
+Debezium losses, not as differences.
+Prints one line per table: equal, or the missing, extra and differing rows with up to 5 sample
+keys each, the chunks compared and bisected, and the seconds taken.
+Exit 0 when equal, 1 when not, 2 when the manifest is invalid or the pipeline cannot be verified
+(a CDC pipeline whose address is a Kafka).`,
   run: `Usage: nilus-pg run <manifest.yaml> [--connections <file>]
 
 Runs the pipeline. The effective configuration is logged with secrets masked. SIGTERM/SIGINT
@@ -99,17 +107,35 @@ async function check(manifest: string, connectionsPath: string | undefined, io: 
   return lines.every((l) => l.ok) ? 0 : 1;
 }
 
-async function verify(manifest: string, connectionsPath: string | undefined, io: Io): Promise<number> {
+/** A --settle-* value in seconds (a number ≥ 0) → ms, or a message naming the option. */
+function seconds(value: string | undefined, option: string): number | string | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  return value.trim() !== '' && Number.isFinite(n) && n >= 0 ? n * 1000 : `--${option} wants seconds (a number ≥ 0), got "${value}"`;
+}
+
+async function verify(manifest: string, connectionsPath: string | undefined, settle: { timeout?: string; quiet?: string }, io: Io): Promise<number> {
+  const settleTimeoutMs = seconds(settle.timeout, 'settle-timeout');
+  const settleQuietMs = seconds(settle.quiet, 'settle-quiet');
+  for (const v of [settleTimeoutMs, settleQuietMs]) {
+    if (typeof v === 'string') {
+      io.err(v);
+      return 2;
+    }
+  }
   const cfg = await loadConfig(manifest, { connectionsPath });
   // Imported lazily, like run: validate/check must not load the database clients of verify.
-  const { verifyPipeline, CDC_NOT_SUPPORTED } = await import('../verify/run');
-  if (cfg.mode !== 'batch') {
-    io.err(CDC_NOT_SUPPORTED);
+  const { verifyPipeline, KAFKA_SOURCE_NOT_VERIFIABLE } = await import('../verify/run');
+  if (cfg.mode === 'cdc' && !cfg.cdc?.managed) {
+    io.err(`${manifest}: spec.source.address: ${KAFKA_SOURCE_NOT_VERIFIABLE}`);
     return 2;
   }
   let reports;
   try {
-    reports = await verifyPipeline(cfg);
+    reports = await verifyPipeline(cfg, {
+      ...(typeof settleTimeoutMs === 'number' ? { settleTimeoutMs } : {}),
+      ...(typeof settleQuietMs === 'number' ? { settleQuietMs } : {}),
+    });
   } catch (e) {
     // a database that cannot be reached or read: one line, as check prints it, not a stack trace
     if (e instanceof NilusError || !(e as { code?: unknown }).code) throw e;
@@ -133,7 +159,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' }, connections: { type: 'string', short: 'c' }, yes: { type: 'boolean' }, 'drop-slot': { type: 'boolean' } },
+      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' }, connections: { type: 'string', short: 'c' }, yes: { type: 'boolean' }, 'drop-slot': { type: 'boolean' }, 'settle-timeout': { type: 'string' }, 'settle-quiet': { type: 'string' } },
     });
   } catch (e) {
     io.err(`${(e as Error).message}\n\n${HELP.main}`);
@@ -164,7 +190,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   try {
     if (cmd === 'validate') return await validate(rest, io);
     if (cmd === 'check') return await check(rest[0], values.connections, io);
-    if (cmd === 'verify') return await verify(rest[0], values.connections, io);
+    if (cmd === 'verify') return await verify(rest[0], values.connections, { timeout: values['settle-timeout'], quiet: values['settle-quiet'] }, io);
     if (cmd === 'teardown') return await teardownCommand(rest[0], values.connections, { yes: values.yes, dropSlot: values['drop-slot'] }, io);
     return await run(rest[0], values.connections);
   } catch (e) {

@@ -47,6 +47,44 @@ export interface DigestColumn {
   readonly type: string;
   /** False when this side cannot render the column exactly in SQL (MySQL JSON): compared as 'json'. */
   readonly sqlExact: boolean;
+  /** PostgreSQL only: pg_type.typname (`int4`, `_text`, `varbit`), and whether the type is built in (pg_catalog). */
+  readonly base?: string;
+  readonly builtin?: boolean;
+}
+
+/**
+ * A PostgreSQL source column of a CDC pipeline, as the 'debezium' canonical form needs it on both
+ * sides (./pg-digest.ts, cdcCanonical): the target column is rendered by the source column's type.
+ */
+export interface CdcColumnType {
+  /** The source type as format_type prints it (`character(5)`, `numeric(12,2)`, `integer[]`). */
+  readonly type: string;
+  /** pg_type.typname of the source type. */
+  readonly base: string;
+  /** A pg_catalog type: the target column can be cast to it. Enums and other user types compare as text. */
+  readonly builtin: boolean;
+}
+
+/** What the 'debezium' canonical form needs besides the columns: the source types and connector modes. */
+export interface CdcCanon {
+  /** 'source': render the value as the connector delivers it (its documented losses applied); 'target': as stored. */
+  readonly side: 'source' | 'target';
+  /** Source column name → its type; key and plan columns. */
+  readonly types: Readonly<Record<string, CdcColumnType>>;
+  /** The connector's interval.handling.mode is 'string' (ISO 8601, exact) rather than 'numeric' (microseconds). */
+  readonly intervalString: boolean;
+  /** The connector's binary.handling.mode: with base64/hex, bytea lands as text holding the encoding. */
+  readonly binaryMode: 'bytes' | 'base64' | 'hex';
+}
+
+/** Rows of the source whose value in `column` the connector cannot carry exactly (docs/types.md). */
+export interface KnownLoss {
+  readonly column: string;
+  /** What is lost, e.g. `months as 30.4375 days`. */
+  readonly what: string;
+  readonly rows: number;
+  /** Up to a few keys of such rows, as text. */
+  readonly samples: readonly string[];
 }
 
 export interface DigestTableInfo {
@@ -62,9 +100,15 @@ export interface DigestPlan {
    * The canonical form both sides agree on: 'postgresql' when both are PostgreSQL (`col::text`),
    * 'mysql' when the source is MySQL/MariaDB (each type rendered as docs/types.md says).
    */
-  readonly canon: 'postgresql' | 'mysql';
+  readonly canon: 'postgresql' | 'mysql' | 'debezium';
   readonly key: readonly string[];
   readonly columns: readonly { readonly name: string; readonly mode: CompareMode }[];
+  /**
+   * canon 'debezium' (a CDC pipeline from PostgreSQL, both sides PostgreSQL): each value rendered by
+   * its source column's type, the source side as Debezium delivers it (docs/types.md, "How verify
+   * compares values").
+   */
+  readonly cdc?: CdcCanon;
 }
 
 export interface DigestRow {
@@ -107,6 +151,13 @@ export interface DigestReader {
    * called when the plan has 'json' columns.
    */
   jsonRows(plan: DigestPlan, within?: BucketSet): AsyncIterable<JsonRow>;
+  /** The database's ordinary tables outside the system schemas (a CDC pipeline's candidates). */
+  tables(): Promise<TableRef[]>;
+  /**
+   * canon 'debezium' source side only: per column of a type Debezium cannot carry exactly, the rows
+   * holding such a value, counted in the database (one aggregate query). Empty when none can occur.
+   */
+  knownLosses?(plan: DigestPlan, samples: number): Promise<KnownLoss[]>;
   close(): Promise<void>;
 }
 

@@ -196,6 +196,12 @@ class MysqlDigestReader implements DigestReader {
     }
   }
 
+  async tables(): Promise<TableRef[]> {
+    const rows = await run(this.c, `SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES
+      WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') ORDER BY 1, 2`, []);
+    return rows.map((r) => ({ schema: String(r[0]), table: String(r[1]) }));
+  }
+
   /** A query's rows as text, streamed (paused while the consumer works, so memory stays flat). */
   private async *stream(sql: string, values: unknown[]): AsyncGenerator<(string | null)[]> {
     const query = this.c.query({ sql, values, rowsAsArray: true, typeCast: false });

@@ -49,6 +49,12 @@ export interface Verdict {
   readonly bisected: number;
   /** Buckets whose rows were fetched. */
   readonly fetched: number;
+  /**
+   * The differing buckets (the leaves: fetched, or one-sided), by depth, with their rows on each
+   * side: what a re-check compares again (compareTables' `within`).
+   */
+  readonly differingBuckets: readonly BucketSet[];
+  readonly differingRows: { readonly source: number; readonly target: number };
 }
 
 export interface ComparePlans {
@@ -105,9 +111,13 @@ interface Located {
 
 const same = (a: BucketDigest | undefined, b: BucketDigest | undefined): boolean => a?.rows === b?.rows && a?.sum === b?.sum;
 
-export async function compareTables(source: DigestReader, target: DigestReader, plans: ComparePlans, estimatedRows: number | undefined, opts: CompareOptions = COMPARE_DEFAULTS): Promise<Verdict> {
+/**
+ * Compares the two tables; with `within`, only the rows of those buckets (e.g. a previous verdict's
+ * differingBuckets, re-checked), whose row counts are then the counts of those buckets.
+ */
+export async function compareTables(source: DigestReader, target: DigestReader, plans: ComparePlans, estimatedRows: number | undefined, opts: CompareOptions = COMPARE_DEFAULTS, within?: readonly BucketSet[]): Promise<Verdict> {
   const t: Tallies = { missing: new Tally(opts.samples), extra: new Tally(opts.samples), differing: new Tally(opts.samples) };
-  const found = await locate(source, target, plans, firstBits(estimatedRows, opts), opts);
+  const found = within ? await locateWithin(source, target, plans, within, opts) : await locate(source, target, plans, firstBits(estimatedRows, opts), opts);
   // A bucket with rows on one side only needs no comparison: all its rows are missing (or extra).
   const oneSided = found.leaves.filter((l) => l.sourceRows === 0 || l.targetRows === 0);
   for (const l of oneSided) {
@@ -118,13 +128,34 @@ export async function compareTables(source: DigestReader, target: DigestReader, 
   fetched += await fetchLeaves(source, target, plans, found.leaves.filter((l) => l.sourceRows > 0 && l.targetRows > 0), t);
   const equal = t.missing.count === 0 && t.extra.count === 0 && t.differing.count === 0 && found.sourceRows === found.targetRows;
   const { chunks, bisected, sourceRows, targetRows } = found;
-  return { equal, sourceRows, targetRows, missing: t.missing.done(), extra: t.extra.done(), differing: t.differing.done(), chunks, bisected, fetched };
+  const differingRows = { source: found.leaves.reduce((n, l) => n + l.sourceRows, 0), target: found.leaves.reduce((n, l) => n + l.targetRows, 0) };
+  return { equal, sourceRows, targetRows, missing: t.missing.done(), extra: t.extra.done(), differing: t.differing.done(), chunks, bisected, fetched, differingBuckets: bucketSets(found.leaves), differingRows };
+}
+
+/** Leaves grouped by depth. */
+function bucketSets(leaves: readonly { bits: number; bucket: number }[]): BucketSet[] {
+  const byBits = new Map<number, number[]>();
+  for (const l of leaves) byBits.set(l.bits, [...(byBits.get(l.bits) ?? []), l.bucket]);
+  return [...byBits].sort((a, b) => a[0] - b[0]).map(([bits, buckets]) => ({ bits, buckets }));
+}
+
+/** locate, over the buckets of each set (at its own depth), summed. */
+async function locateWithin(source: DigestReader, target: DigestReader, plans: ComparePlans, sets: readonly BucketSet[], opts: CompareOptions): Promise<Located> {
+  const out: Located = { leaves: [], chunks: 0, bisected: 0, sourceRows: 0, targetRows: 0 };
+  for (const s of sets) {
+    if (s.buckets.length === 0) continue;
+    const l = await locate(source, target, plans, s.bits, opts, s);
+    out.leaves.push(...l.leaves);
+    Object.assign(out, { chunks: out.chunks + l.chunks, bisected: out.bisected + l.bisected, sourceRows: out.sourceRows + l.sourceRows, targetRows: out.targetRows + l.targetRows });
+  }
+  return out;
 }
 
 /** Digests level by level: the differing buckets, bisected until small (or at 32 bits). */
-async function locate(source: DigestReader, target: DigestReader, plans: ComparePlans, startBits: number, opts: CompareOptions): Promise<Located> {
+async function locate(source: DigestReader, target: DigestReader, plans: ComparePlans, startBits: number, opts: CompareOptions, start?: BucketSet): Promise<Located> {
   let bits = startBits;
-  let within: BucketSet | undefined;
+  let within: BucketSet | undefined = start;
+  let first = true;
   let chunks = 0;
   let bisected = 0;
   let sourceRows = 0;
@@ -139,9 +170,10 @@ async function locate(source: DigestReader, target: DigestReader, plans: Compare
     ]);
     const sa = new Map(a.map((d) => [d.bucket, d]));
     const sb = new Map(b.map((d) => [d.bucket, d]));
-    if (!within) {
+    if (first) {
       sourceRows = a.reduce((n, d) => n + d.rows, 0);
       targetRows = b.reduce((n, d) => n + d.rows, 0);
+      first = false;
     }
     const all = [...new Set([...sa.keys(), ...sb.keys()])].sort((x, y) => x - y);
     chunks += all.length;
@@ -179,9 +211,7 @@ async function sampleOneSided(source: DigestReader, target: DigestReader, plans:
  */
 async function fetchLeaves(source: DigestReader, target: DigestReader, plans: ComparePlans, leaves: readonly Leaf[], t: Tallies): Promise<number> {
   if (leaves.length === 0) return 0;
-  const byBits = new Map<number, number[]>();
-  for (const l of leaves) byBits.set(l.bits, [...(byBits.get(l.bits) ?? []), l.bucket]);
-  const sets: BucketSet[] = [...byBits].map(([bits, buckets]) => ({ bits, buckets }));
+  const sets = bucketSets(leaves);
   const a = source.rows(plans.source, sets)[Symbol.asyncIterator]();
   const b = target.rows(plans.target, sets)[Symbol.asyncIterator]();
   let [ra, rb] = await Promise.all([a.next(), b.next()]);

@@ -22,7 +22,7 @@ describe('nilus-pg verify (command line)', () => {
     expect((await cli('verify')).code).toBe(2);
   });
 
-  it('refuses a CDC pipeline with exit 2 and says why', async () => {
+  it('refuses a CDC pipeline reading a Kafka (no source database) with exit 2, naming the field and the fix', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'nilus-verify-')), 'cdc.yaml');
     writeFileSync(file, `name: orders-cdc
 version: v1alpha
@@ -42,6 +42,13 @@ spec:
 `);
     const r = await cli('verify', file);
     expect(r.code).toBe(2);
-    expect(r.err).toBe('verify supports batch pipelines so far; CDC pipelines need a database source (managed connector, not built yet)');
+    expect(r.err).toMatch(/^.*cdc\.yaml: spec\.source\.address: verify compares the source database with the target, and this CDC pipeline's address is a Kafka/);
+    expect(r.err).toMatch(/set spec\.source\.address to the source database/);
+  });
+
+  it('refuses a --settle-timeout that is not seconds, naming the option', async () => {
+    const r = await cli('verify', 'any.yaml', '--settle-timeout', 'soon');
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('--settle-timeout wants seconds (a number ≥ 0), got "soon"');
   });
 });

@@ -34,6 +34,10 @@ class FakeReader implements DigestReader {
     return { columns: [], primaryKey: ['id'] };
   }
 
+  async tables(): Promise<{ schema: string; table: string }[]> {
+    return [];
+  }
+
   async digest(_plan: DigestPlan, bits: number, within?: BucketSet): Promise<BucketDigest[]> {
     this.digestCalls.push({ bits, ...(within ? { within } : {}) });
     const out = new Map<number, { rows: number; sum: bigint }>();
@@ -105,6 +109,32 @@ describe('compareTables', () => {
     expect([...v.differing.samples].sort()).toEqual(['42', '99']);
     expect(v.sourceRows).toBe(2000);
     expect(v.targetRows).toBe(2000);
+  });
+
+  it('re-compares only the differing buckets of an earlier verdict (a re-check), which then hold the counts', async () => {
+    const dstRows = table(3000).filter((r) => r.key[0] !== '17');
+    dstRows.find((r) => r.key[0] === '42')!.values[0] = 'in flight';
+    const src = new FakeReader(table(3000));
+    const dst = new FakeReader(dstRows);
+    const first = await compareTables(src, dst, plans(), 3000, { ...small, maxBits: 6 });
+    expect(first.missing.count + first.differing.count).toBe(2);
+    const buckets = first.differingBuckets.reduce((n, s) => n + s.buckets.length, 0);
+    expect(buckets).toBeGreaterThanOrEqual(1);
+    expect(buckets).toBeLessThanOrEqual(2);
+    expect(first.differingRows.source).toBeGreaterThan(0);
+    expect(first.differingRows.source).toBeLessThan(200);
+    // the changes land: only those buckets are digested again, and they are equal now
+    dstRows.push({ key: ['17'], values: ['value 17', null] });
+    dstRows.find((r) => r.key[0] === '42')!.values[0] = 'value 42';
+    const calls = src.digestCalls.length;
+    const again = await compareTables(src, dst, plans(), 3000, small, first.differingBuckets);
+    expect(again).toMatchObject({ equal: true, sourceRows: first.differingRows.source, targetRows: first.differingRows.source, differingBuckets: [] });
+    expect(src.digestCalls.slice(calls).every((c) => c.within !== undefined)).toBe(true);
+    // a change still missing stays reported
+    dstRows.splice(dstRows.findIndex((r) => r.key[0] === '17'), 1);
+    const still = await compareTables(src, dst, plans(), 3000, small, first.differingBuckets);
+    expect(still.missing).toEqual({ count: 1, samples: ['17'] });
+    expect(still.targetRows).toBe(still.sourceRows - 1);
   });
 
   it('bisects only differing buckets bigger than leafRows and fetches only the small ones', async () => {
@@ -212,7 +242,7 @@ describe('firstBits', () => {
 describe('describeVerdict', () => {
   const none = { count: 0, samples: [] };
   it('prints equal tables and differences with samples', () => {
-    const base = { sourceRows: 10, targetRows: 10, missing: none, extra: none, differing: none, chunks: 16, bisected: 0, fetched: 0 };
+    const base = { sourceRows: 10, targetRows: 10, missing: none, extra: none, differing: none, chunks: 16, bisected: 0, fetched: 0, differingBuckets: [], differingRows: { source: 0, target: 0 } };
     expect(describeVerdict('a.t → b.t', { ...base, equal: true })).toBe('a.t → b.t: equal, 10 rows (16 chunks compared, 0 bisected, 0 fetched)');
     const d = { ...base, equal: false, targetRows: 9, fetched: 2, missing: { count: 7, samples: ['1', '2', '3', '4', '5'] }, differing: { count: 1, samples: ['9'] } };
     expect(describeVerdict('a.t → b.t', d, ['note'])).toBe(
