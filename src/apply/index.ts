@@ -33,7 +33,10 @@ export type { RejectedRow } from './isolate';
 
 function sumCounts(a: TableCounts | undefined, b: TableCounts | undefined): TableCounts | undefined {
   if (!a || !b) return a ?? b;
-  return { table: a.table, upserts: a.upserts + b.upserts, deletes: a.deletes + b.deletes, appends: a.appends + b.appends, truncates: a.truncates + b.truncates };
+  return {
+    table: a.table, upserts: a.upserts + b.upserts, deletes: a.deletes + b.deletes, appends: a.appends + b.appends, truncates: a.truncates + b.truncates,
+    unresolved: a.unresolved + b.unresolved, unresolvedKeys: [...a.unresolvedKeys, ...b.unresolvedKeys].slice(0, 5),
+  };
 }
 
 interface TableCounts {
@@ -42,6 +45,9 @@ interface TableCounts {
   deletes: number;
   appends: number;
   truncates: number;
+  /** Rows inserted with unchanged-TOAST values nothing could fill (see MergeOutcome). */
+  unresolved: number;
+  unresolvedKeys: readonly string[];
 }
 
 /** At most this many source timestamps per flush go to observers (latency is sampled). */
@@ -186,7 +192,7 @@ export class PgApplier {
     const empty =
       !batch.truncate && batch.upserts.length === 0 && batch.deletes.length === 0 && batch.events.length === 0;
     if (empty) return undefined;
-    const counts: TableCounts = { table: tableName(batch.target), upserts: 0, deletes: 0, appends: 0, truncates: 0 };
+    const counts: TableCounts = { table: tableName(batch.target), upserts: 0, deletes: 0, appends: 0, truncates: 0, unresolved: 0, unresolvedKeys: [] };
     if (batch.strategy !== 'append' && batch.upserts.length === 0) {
       // Only deletes and/or a truncate: a missing table has nothing to remove, and a truncate
       // alone needs no columns or key (its batch may carry neither), so skip creating or checking.
@@ -200,7 +206,9 @@ export class PgApplier {
     const info = await this.schema.ensure(client, batch);
     switch (batch.strategy) {
       case 'merge':
-        await applyMerge(client, batch, { info, keys: this.schema.keyColumns(batch), guard: this.sink.staleGuard, stage });
+        const o = await applyMerge(client, batch, { info, keys: this.schema.keyColumns(batch), guard: this.sink.staleGuard, stage });
+        counts.unresolved = o.unresolved;
+        counts.unresolvedKeys = o.unresolvedKeys;
         counts.upserts = batch.upserts.length;
         counts.deletes = batch.deletes.length;
         counts.truncates = batch.truncate ? 1 : 0;

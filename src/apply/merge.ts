@@ -1,16 +1,17 @@
 /**
- * merge: TRUNCATE (if one happened) → COPY deletes to staging → DELETE USING → COPY upserts to
- * staging → INSERT … ON CONFLICT per distinct unavailable-column mask. The buffer has already
- * reduced the batch to one entry per key, so deletes and upserts never touch the same key and
- * no statement meets a key twice.
+ * merge: TRUNCATE (if one happened) → COPY upserts to staging (placeholders of moved rows filled
+ * from the target's row under their old key) → COPY deletes to staging → DELETE USING →
+ * INSERT … ON CONFLICT per distinct unavailable-column mask. The buffer has already reduced the
+ * batch to one entry per key, so deletes and upserts never touch the same key and no statement
+ * meets a key twice.
  */
 import type { PoolClient } from 'pg';
-import type { TableBatch } from '../core/types';
+import { UNAVAILABLE, type Row, type TableBatch } from '../core/types';
 import { FatalError } from '../core/errors';
 import type { TargetInfo } from './catalog';
 import { appendRow, copyChunks, unavailableMask } from './copy/encode';
 import { copyInto } from './copy/copyInto';
-import { SOURCE_POS, STAGE_MASK, STAGE_POS } from './metadata';
+import { SOURCE_POS, STAGE_CARRY, STAGE_FROM, STAGE_MASK, STAGE_POS } from './metadata';
 import { positionText } from './position';
 import { copyFromStdinSql } from './sql/copyFromStdin';
 import { createStagingSql, type StagingColumn } from './sql/createStaging';
@@ -37,15 +38,40 @@ function stagingColumns(info: TargetInfo, names: readonly string[]): StagingColu
 }
 
 function checkReserved(names: readonly string[], table: string): void {
-  for (const n of [STAGE_MASK, STAGE_POS]) {
-    if (names.includes(n)) throw new FatalError(`column ${ident(n)} of ${table} collides with a name nilus reserves`);
+  for (const n of [STAGE_MASK, STAGE_POS, STAGE_CARRY]) {
+    if (names.includes(n) || (n === STAGE_CARRY && names.some((c) => c.startsWith(STAGE_FROM)))) throw new FatalError(`column ${ident(n)} of ${table} collides with a name nilus reserves`);
   }
 }
 
-export async function applyMerge(client: PoolClient, batch: TableBatch, ctx: MergeContext): Promise<void> {
+export interface MergeOutcome {
+  /**
+   * Rows inserted with unchanged-TOAST placeholders no stored row could fill (a create after a
+   * primary-key change whose old row was already gone, or sent without Debezium's old-key header):
+   * those columns got their default (NULL) and the count is reported, never silent.
+   */
+  readonly unresolved: number;
+  /** A few of their keys, as text. */
+  readonly unresolvedKeys: readonly string[];
+}
+
+const NONE: MergeOutcome = { unresolved: 0, unresolvedKeys: [] };
+
+/**
+ * Upserts are staged first so a moved row's placeholders can be filled from the target's row
+ * under its old key before the deletes remove that row; the statements then run deletes, then
+ * upserts, as before.
+ */
+export async function applyMerge(client: PoolClient, batch: TableBatch, ctx: MergeContext): Promise<MergeOutcome> {
   if (batch.truncate) await client.query(truncateTableSql(batch.target));
+  const staged = batch.upserts.length > 0 ? await stageUpserts(client, batch, ctx) : undefined;
+  let outcome = NONE;
+  if (staged?.carry) {
+    if (staged.from) await fillFromOldKeys(client, batch, ctx, staged);
+    outcome = await countUnresolved(client, batch, ctx, staged.name);
+  }
   if (batch.deletes.length > 0) await applyDeletes(client, batch, ctx);
-  if (batch.upserts.length > 0) await applyUpserts(client, batch, ctx);
+  if (staged) await upsertStaged(client, batch, ctx, staged);
+  return outcome;
 }
 
 async function applyDeletes(client: PoolClient, batch: TableBatch, ctx: MergeContext): Promise<void> {
@@ -75,21 +101,46 @@ async function applyDeletes(client: PoolClient, batch: TableBatch, ctx: MergeCon
   await client.query(deleteUsingStagingSql({ target: batch.target, staging, keyColumns: ctx.keys, guard }));
 }
 
-async function applyUpserts(client: PoolClient, batch: TableBatch, ctx: MergeContext): Promise<void> {
-  const staging = `nilus_stage_${ctx.stage}_u`;
+interface Staged {
+  readonly name: string;
+  readonly dataCols: readonly string[];
+  /** Distinct unavailable-column masks of the staged rows (null: a row with every column). */
+  masks: Set<string | null>;
+  /** Some row holds an unchanged-TOAST placeholder: the staging table has STAGE_CARRY. */
+  readonly carry: boolean;
+  /** Some such row moved from an old key: the staging table has the STAGE_FROM columns. */
+  readonly from: boolean;
+}
+
+function hasUnavailable(row: Row): boolean {
+  for (const col in row) if (row[col] === UNAVAILABLE) return true;
+  return false;
+}
+
+async function stageUpserts(client: PoolClient, batch: TableBatch, ctx: MergeContext): Promise<Staged> {
+  const name = `nilus_stage_${ctx.stage}_u`;
   const dataCols = batch.columns.map((c) => c.name);
   checkReserved(dataCols, tableName(batch.target));
   const keyIdx = new Set(ctx.keys.map((k) => dataCols.indexOf(k)));
   const cols = stagingColumns(ctx.info, dataCols);
   cols.push({ name: STAGE_MASK, type: 'text' });
   if (ctx.guard) cols.push({ name: STAGE_POS, type: 'bigint' });
-  await client.query(createStagingSql(staging, cols));
 
   const rows = batch.upserts;
+  const from = batch.upsertFrom;
+  // Only rows with a mask can hold a placeholder: checked once here so the common batch pays nothing.
+  let carry = false;
+  for (let i = 0; i < rows.length && !carry; i++) carry = hasUnavailable(rows[i]!);
+  const withFrom = carry && from !== undefined && from.some((r) => r !== undefined);
+  if (carry) cols.push({ name: STAGE_CARRY, type: 'boolean' });
+  if (withFrom) cols.push(...stagingColumns(ctx.info, ctx.keys).map((c, j) => ({ name: STAGE_FROM + j, type: c.type })));
+  await client.query(createStagingSql(name, cols));
+
   const masks = new Set<string | null>();
+  const noFrom = ctx.keys.map(() => '\\N').join('\t');
   await copyInto(
     client,
-    copyFromStdinSql(staging, cols.map((c) => c.name)),
+    copyFromStdinSql(name, cols.map((c) => c.name)),
     copyChunks(rows.length, (i, out) => {
       const row = rows[i]!;
       const mask = unavailableMask(row, dataCols);
@@ -102,18 +153,63 @@ async function applyUpserts(client: PoolClient, batch: TableBatch, ctx: MergeCon
         }
       } else masks.add(null);
       out = appendRow(out, row, dataCols) + '\t' + (mask ?? '\\N');
-      return ctx.guard ? out + '\t' + positionText(batch.upsertSource[i]) : out;
+      if (ctx.guard) out += '\t' + positionText(batch.upsertSource[i]);
+      if (carry) out += mask !== null && hasUnavailable(row) ? '\tt' : '\tf';
+      if (withFrom) {
+        const old = from![i];
+        out += '\t' + (old === undefined ? noFrom : appendRow('', old, ctx.keys));
+      }
+      return out;
     }),
   );
+  return { name, dataCols, masks, carry, from: withFrom };
+}
+
+/**
+ * Moved rows (a create after a primary-key change) take their placeholder columns from the
+ * target's row under the old key, which the deletes of this batch have not removed yet. A filled
+ * row has every column, so its mask is cleared; the masks are read again afterwards.
+ */
+async function fillFromOldKeys(client: PoolClient, batch: TableBatch, ctx: MergeContext, staged: Staged): Promise<void> {
+  const masked = new Set<number>();
+  for (const m of staged.masks) if (m !== null) for (const j of m.split(',')) masked.add(Number(j));
+  const mask = `s.${ident(STAGE_MASK)}`;
+  const sets = [...masked].sort((a, b) => a - b).map((j) => {
+    const c = ident(staged.dataCols[j]!);
+    return `${c} = CASE WHEN strpos(',' || ${mask} || ',', ',${j},') > 0 THEN t.${c} ELSE s.${c} END`;
+  });
+  const join = ctx.keys.map((k, j) => `t.${ident(k)} = s.${ident(STAGE_FROM + j)}`).join(' AND ');
+  await client.query(
+    `UPDATE ${ident(staged.name)} AS s SET ${sets.join(', ')}, ${ident(STAGE_MASK)} = NULL, ${ident(STAGE_CARRY)} = false ` +
+      `FROM ${tableName(batch.target)} AS t WHERE s.${ident(STAGE_CARRY)} AND ${join}`,
+  );
+  const res = await client.query<{ m: string | null }>(`SELECT DISTINCT ${ident(STAGE_MASK)} AS m FROM ${ident(staged.name)}`);
+  staged.masks = new Set(res.rows.map((r) => r.m));
+}
+
+/** Placeholder rows whose key the target does not hold: they are inserted without those values. */
+async function countUnresolved(client: PoolClient, batch: TableBatch, ctx: MergeContext, staging: string): Promise<MergeOutcome> {
+  const keyText = ctx.keys.length === 1 ? `s.${ident(ctx.keys[0]!)}::text` : `ROW(${ctx.keys.map((k) => `s.${ident(k)}`).join(', ')})::text`;
+  const match = ctx.keys.map((k) => `t.${ident(k)} = s.${ident(k)}`).join(' AND ');
+  const res = await client.query<{ n: number; keys: string[] | null }>(
+    `SELECT count(*)::int AS n, (array_agg(${keyText}))[1:5] AS keys FROM ${ident(staging)} AS s ` +
+      `WHERE s.${ident(STAGE_CARRY)} AND NOT EXISTS (SELECT 1 FROM ${tableName(batch.target)} AS t WHERE ${match})`,
+  );
+  const r = res.rows[0];
+  return r && r.n > 0 ? { unresolved: r.n, unresolvedKeys: r.keys ?? [] } : NONE;
+}
+
+async function upsertStaged(client: PoolClient, batch: TableBatch, ctx: MergeContext, staged: Staged): Promise<void> {
   // One statement per distinct mask rather than CASE WHEN per column: a masked column must be
   // left out of the INSERT list entirely so a brand-new row gets the column's DEFAULT (a CASE
   // could only give NULL), and the common batch (no unavailable values) stays one plain statement.
   const guard = ctx.guard ? { stagingColumn: STAGE_POS, targetColumn: SOURCE_POS.name } : undefined;
+  const { dataCols, masks } = staged;
   for (const mask of masks) {
     const skip = new Set(mask === null ? [] : mask.split(',').map(Number));
     const { text, values } = upsertFromStagingSql({
       target: batch.target,
-      staging,
+      staging: staged.name,
       keyColumns: ctx.keys,
       columns: dataCols.filter((_c, j) => !skip.has(j)),
       mask: masks.size > 1 ? { column: STAGE_MASK, value: mask } : undefined,

@@ -33,3 +33,7 @@ export const SOURCE_POS: NewColumn = { name: '_nilus_source_pos', type: 'bigint'
 /** Staging-only columns (never in a target): the unavailable-column mask and the incoming position. */
 export const STAGE_MASK = '_nilus_mask';
 export const STAGE_POS = '_nilus_pos';
+/** Staging-only: the row holds unchanged-TOAST placeholders (present only when some row does). */
+export const STAGE_CARRY = '_nilus_carry';
+/** Staging-only prefix: the old key a moved row's placeholders are filled from (`_nilus_from_0`, …). */
+export const STAGE_FROM = '_nilus_from_';

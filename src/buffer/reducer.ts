@@ -17,10 +17,22 @@ interface Entry {
   source: SourceInfo;
   /** Kafka position of the event, so a row PostgreSQL rejects can be dead-lettered by origin. */
   pos: Position;
-  /** ev.bytes of the event this entry was produced by, for exact accounting. */
+  /** Bytes this entry holds: ownBytes, plus the kept row's when `moved` is set. */
   bytes: number;
+  /** ev.bytes of the event this entry was produced by, for exact accounting. */
+  ownBytes: number;
   /** The columns (with their types) of the event behind an upsert, so a piece of a batch knows its own types. */
   columns: readonly ColumnSpec[];
+  /**
+   * Upsert still holding placeholders, produced by a primary-key change: the old key row, so apply
+   * can fill them from the target (see TableBatch.upsertFrom).
+   */
+  from?: Row;
+  /**
+   * Delete of a key whose row moved to a new key, replacing a buffered upsert: that row, kept until
+   * the create under the new key has carried its values (its bytes stay counted in `bytes`).
+   */
+  moved?: Row;
 }
 
 export interface Reduced {
@@ -29,6 +41,8 @@ export interface Reduced {
   upsertPos: Position[];
   /** The event columns of each upsert (same index). */
   upsertColumns: (readonly ColumnSpec[])[];
+  /** Set only when some upsert needs it: see TableBatch.upsertFrom. */
+  upsertFrom?: (Row | undefined)[];
   deletes: Row[];
   deleteSource: SourceInfo[];
   deletePos: Position[];
@@ -46,29 +60,64 @@ export class Reducer {
     return this.heldBytes;
   }
 
-  upsert(key: string, row: Row, source: SourceInfo, pos: Position, bytes: number, columns: readonly ColumnSpec[] = NO_COLUMNS): void {
+  /**
+   * `from`: the create was produced by a primary-key change from that key (encoded, and as a key
+   * row). Placeholders are then filled from the row buffered under the old key, if any; what stays
+   * unknown is left to apply, which reads the target's row under the old key.
+   */
+  upsert(
+    key: string,
+    row: Row,
+    source: SourceInfo,
+    pos: Position,
+    bytes: number,
+    columns: readonly ColumnSpec[] = NO_COLUMNS,
+    from?: { readonly key: string; readonly row: Row },
+  ): void {
+    let carried: Row | undefined;
+    if (from !== undefined && hasPlaceholder(row)) {
+      const old = this.entries.get(from.key);
+      const oldRow = old === undefined ? undefined : old.del ? old.moved : old.row;
+      if (oldRow !== undefined) row = carryForward(oldRow, row);
+      // Filled from the buffer, the old row is no longer needed (the delete stays).
+      if (old?.moved !== undefined) {
+        old.moved = undefined;
+        this.heldBytes -= old.bytes - old.ownBytes;
+        old.bytes = old.ownBytes;
+      }
+      carried = hasPlaceholder(row) ? from.row : undefined;
+    }
     const prev = this.entries.get(key);
     if (prev === undefined) {
-      this.entries.set(key, { del: false, row, source, pos, bytes, columns });
+      this.entries.set(key, { del: false, row, source, pos, bytes, ownBytes: bytes, columns, from: carried });
       this.heldBytes += bytes;
       return;
     }
     // After a delete the old row is gone, so nothing may be carried from it.
     const merged = prev.del ? row : carryForward(prev.row, row);
+    // A later upsert of a moved row keeps the old key to fill from, as long as placeholders remain.
+    const stillFrom = carried ?? (prev.del ? undefined : prev.from);
     this.replace(prev, false, merged, source, pos, bytes);
     prev.columns = columns;
+    prev.from = stillFrom !== undefined && hasPlaceholder(merged) ? stillFrom : undefined;
   }
 
-  delete(key: string, keyRow: Row, source: SourceInfo, pos: Position, bytes: number): void {
+  /** `moving`: the row lives on under a new key (a primary-key change), so a buffered row is kept for it. */
+  delete(key: string, keyRow: Row, source: SourceInfo, pos: Position, bytes: number, moving = false): void {
     const prev = this.entries.get(key);
     if (prev === undefined) {
-      this.entries.set(key, { del: true, row: keyRow, source, pos, bytes, columns: NO_COLUMNS });
+      this.entries.set(key, { del: true, row: keyRow, source, pos, bytes, ownBytes: bytes, columns: NO_COLUMNS });
       this.heldBytes += bytes;
       return;
     }
     // A create then a delete is still a delete: the key may exist in the target from an
     // earlier flush, so the delete must reach PostgreSQL.
-    this.replace(prev, true, keyRow, source, pos, bytes);
+    const moved = moving && !prev.del ? prev.row : undefined;
+    const movedBytes = moved === undefined ? 0 : prev.ownBytes;
+    this.replace(prev, true, keyRow, source, pos, bytes + movedBytes);
+    prev.ownBytes = bytes;
+    prev.moved = moved;
+    prev.from = undefined;
   }
 
   clear(): void {
@@ -79,7 +128,12 @@ export class Reducer {
   /** Hands the reduced rows over (in first-seen key order) and clears. */
   drain(): Reduced {
     const out: Reduced = { upserts: [], upsertSource: [], upsertPos: [], upsertColumns: [], deletes: [], deleteSource: [], deletePos: [] };
+    let from: (Row | undefined)[] | undefined;
     for (const e of this.entries.values()) {
+      if (e.from !== undefined) {
+        from ??= new Array<Row | undefined>(out.upserts.length);
+        from[out.upserts.length] = e.from;
+      }
       if (e.del) {
         out.deletes.push(e.row);
         out.deleteSource.push(e.source);
@@ -90,6 +144,10 @@ export class Reducer {
         out.upsertPos.push(e.pos);
         out.upsertColumns.push(e.columns);
       }
+    }
+    if (from !== undefined) {
+      from.length = out.upserts.length;
+      out.upsertFrom = from;
     }
     this.clear();
     return out;
@@ -102,7 +160,14 @@ export class Reducer {
     e.source = source;
     e.pos = pos;
     e.bytes = bytes;
+    e.ownBytes = bytes;
+    e.moved = undefined;
   }
+}
+
+function hasPlaceholder(row: Row): boolean {
+  for (const col in row) if (row[col] === UNAVAILABLE) return true;
+  return false;
 }
 
 /**

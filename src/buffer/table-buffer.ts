@@ -105,7 +105,7 @@ export class TableBuffer {
       case 'd': {
         const key = encodeKey(cols, ev.key, ev.before);
         if (key === undefined) throw this.noKey(ev, 'before');
-        this.reducer.delete(key, keyRow(cols, ev.key, ev.before), ev.source, ev.pos, ev.bytes);
+        this.reducer.delete(key, keyRow(cols, ev.key, ev.before), ev.source, ev.pos, ev.bytes, ev.moving === true);
         return;
       }
       case 'c':
@@ -119,7 +119,7 @@ export class TableBuffer {
         if (key === undefined) throw this.noKey(ev, 'after');
         this.requireKeyInRow(ev, after);
         if (ev.op === 'u' && ev.before !== null) this.deleteOldKey(ev.before, key, ev);
-        this.reducer.upsert(key, after, ev.source, ev.pos, ev.bytes, ev.columns);
+        this.reducer.upsert(key, after, ev.source, ev.pos, ev.bytes, ev.columns, ev.movedFrom === undefined ? undefined : this.movedFrom(ev.movedFrom, key));
         return;
       }
       default:
@@ -135,6 +135,13 @@ export class TableBuffer {
     const oldKey = encodeKey(this.keyColumns, null, before);
     if (oldKey === undefined || oldKey === newKey) return;
     this.reducer.delete(oldKey, keyRow(this.keyColumns, null, before), ev.source, ev.pos, 0);
+  }
+
+  /** The old key of a create a primary-key change produced; undefined when it is unusable or the same key. */
+  private movedFrom(old: Row, newKey: string): { key: string; row: Row } | undefined {
+    const key = encodeKey(this.keyColumns, old, null);
+    if (key === undefined || key === newKey) return undefined;
+    return { key, row: keyRow(this.keyColumns, old, null) };
   }
 
   /**

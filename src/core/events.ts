@@ -12,7 +12,14 @@ export interface CoreEvents {
   flushed: [{
     durationSeconds: number;
     events: number;
-    tables: { table: string; upserts: number; deletes: number; appends: number; truncates: number }[];
+    tables: {
+      table: string; upserts: number; deletes: number; appends: number; truncates: number;
+      /**
+       * Rows inserted with unchanged-TOAST values that neither the buffer nor the target's row under
+       * the old key could supply (those columns got their default), and a few of their keys.
+       */
+      unresolved?: number; unresolvedKeys?: readonly string[];
+    }[];
     /** Source commit times (ms) of the events applied, for end-to-end latency. May be sampled. */
     sourceTsMs: number[];
     commitTsMs: number;

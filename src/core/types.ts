@@ -85,6 +85,14 @@ export interface ChangeEvent {
   readonly source: SourceInfo;
   /** Size of the raw Kafka record (key + value bytes), for memory accounting. */
   readonly bytes: number;
+  /**
+   * A create that a primary-key change produced (Debezium's `__debezium.oldkey` header): the key
+   * row the same source row had before. Unchanged-TOAST placeholders in `after` are filled from
+   * the row stored (or buffered) under this key.
+   */
+  readonly movedFrom?: Row;
+  /** A delete that a primary-key change produced (`__debezium.newkey` header): the row lives on under a new key. */
+  readonly moving?: boolean;
 }
 
 /** A raw Kafka record as handed from source to decode. */
@@ -94,6 +102,8 @@ export interface RawRecord {
   readonly offset: string;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
+  /** The record's headers as the client parsed them (not copied); only Debezium's key-change headers are read. */
+  readonly headers?: Readonly<Record<string, unknown>>;
   /** Not read by the pipeline; fakes and fixtures may set it. */
   readonly timestampMs?: number;
 }
@@ -141,6 +151,13 @@ export interface TableBatch {
    * judged by a newer one.
    */
   readonly upsertColumns?: readonly (readonly ColumnSpec[])[];
+  /**
+   * merge: for an upsert (same index) that still holds unchanged-TOAST placeholders after the
+   * buffer reduced it and that a primary-key change produced, the key row it moved from; apply
+   * fills the placeholders from the target's row under that key before deleting it. Absent when
+   * no upsert of the batch needs it.
+   */
+  readonly upsertFrom?: readonly (Row | undefined)[];
   /** append only: every event, in offset order. */
   readonly events: readonly ChangeEvent[];
 }

@@ -12,6 +12,7 @@ import { InexactNumber } from './codecs/types';
 import type { CompiledRow, CompiledValue } from './schema';
 import { compileKey, compileValue, decodeRow } from './schema';
 import { MessageParser } from './message';
+import { protectBigInts } from './json';
 import { inferRow, ShapeCache } from './infer';
 import { mongoKey, mongoRow, parseDocument } from './mongo';
 import { flatSourceInfo, sourceInfo, tableFromFlat, tableFromSource, tableFromTopic } from './source';
@@ -47,7 +48,13 @@ interface KeyPart {
   readonly keyColumns: readonly string[];
   /** Key columns when the key came from a MongoDB key (for deletes without a document). */
   readonly mongoColumns?: readonly ColumnSpec[];
+  /** The key's compiled schema, to read a key-change header with. */
+  readonly compiled?: CompiledRow;
 }
+
+/** Debezium's headers on the delete + create pair a primary-key change becomes. */
+const OLD_KEY_HEADER = '__debezium.oldkey';
+const NEW_KEY_HEADER = '__debezium.newkey';
 
 type Payload = Record<string, unknown>;
 
@@ -116,7 +123,7 @@ export class Decoder {
       const table = body.table ?? tableFromTopic(rec.topic, this.prefix);
       const columns = body.columns.length === 0 && k.mongoColumns ? k.mongoColumns : body.columns;
       const before = body.before === null && body.op === 'd' && k.mongoColumns ? k.key : body.before;
-      return {
+      const ev: ChangeEvent = {
         pos: where,
         table,
         op: body.op,
@@ -128,6 +135,7 @@ export class Decoder {
         source: body.source,
         bytes: (rec.key?.length ?? 0) + value.length,
       };
+      return rec.headers === undefined ? ev : this.keyChange(ev, rec.headers, k, exact);
     } catch (e) {
       if (e instanceof ConvertError) throw new DataError(`cannot decode ${stage}: ${safeText(e.message)}`, where, { cause: e });
       if (e instanceof SyntaxError) {
@@ -143,6 +151,29 @@ export class Decoder {
         throw new DataError(`cannot decode ${stage}: an integer beyond 2^53 written as a float (exponent or fraction)`, where, { cause: e });
       }
       throw e;
+    }
+  }
+
+  /**
+   * A primary-key change arrives as a delete of the old key (header `__debezium.newkey`) and a
+   * create of the new one (header `__debezium.oldkey`, the old key's payload as JSON). The create
+   * learns its old key so unchanged-TOAST values can be carried over; a header that cannot be read
+   * as this key is ignored (apply then counts the row's unknown values instead of guessing).
+   */
+  private keyChange(ev: ChangeEvent, headers: Readonly<Record<string, unknown>>, k: KeyPart, exact: boolean): ChangeEvent {
+    if (ev.op === 'd') return headers[NEW_KEY_HEADER] === undefined ? ev : { ...ev, moving: true };
+    if (ev.op !== 'c' && ev.op !== 'u' && ev.op !== 'r') return ev;
+    const h = headers[OLD_KEY_HEADER];
+    if (h === undefined || h === null) return ev;
+    const text = Array.isArray(h) ? String(h[0]) : String(h);
+    try {
+      const payload: unknown = JSON.parse(exact ? protectBigInts(text) : text);
+      const movedFrom = k.compiled
+        ? decodeRow(k.compiled, payload, this.ctx.placeholder, 'old key')
+        : inferRow(payload as Payload, this.shapes, this.ctx.placeholder, false).row;
+      return { ...ev, movedFrom };
+    } catch {
+      return ev;
     }
   }
 
@@ -236,7 +267,7 @@ export class Decoder {
       const m = mongoKey(payload, this.shapes, exact);
       if (m !== null) return { key: m.row, keyColumns: ['_id'], mongoColumns: m.columns };
     }
-    if (compiled) return { key: decodeRow(compiled, payload, this.ctx.placeholder, 'key'), keyColumns: compiled.names };
+    if (compiled) return { key: decodeRow(compiled, payload, this.ctx.placeholder, 'key'), keyColumns: compiled.names, compiled };
     const r = inferRow(payload as Payload, this.shapes, this.ctx.placeholder, false);
     return { key: r.row, keyColumns: r.columns.map((c) => c.name) };
   }

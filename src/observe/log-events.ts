@@ -43,7 +43,17 @@ export function attachLogging(emitter: CoreEmitter, logger: Logger, opts: LogEve
 
   const onFlushed = (e: CoreEvents['flushed'][0]) => {
     let rows = 0;
-    for (const t of e.tables) rows += t.upserts + t.deletes + t.appends;
+    for (const t of e.tables) {
+      rows += t.upserts + t.deletes + t.appends;
+      if (t.unresolved) {
+        logger.warn(
+          { table: t.table, rows: t.unresolved, keys: t.unresolvedKeys },
+          `${t.table}: ${t.unresolved} row(s) inserted without unchanged-TOAST values that could not be recovered ` +
+            '(a primary-key change whose old row was already gone from the target, or a create without the __debezium.oldkey header); ' +
+            'those columns hold their default (NULL) until the source row is updated: re-snapshot the table to repair them',
+        );
+      }
+    }
     logSummary(sampler.offer({ events: e.events, rows, durationSeconds: e.durationSeconds }));
   };
   const onRetry = (e: CoreEvents['retry'][0]) => {

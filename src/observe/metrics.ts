@@ -41,6 +41,7 @@ export function createMetrics(emitter: CoreEmitter, labels: { pipeline: string }
         add('delete', t.deletes);
         add('append', t.appends);
         add('truncate', t.truncates);
+        if (t.unresolved) m.unresolvedPlaceholders.inc({ pipeline, table: t.table }, t.unresolved);
       }
       for (const ts of e.sourceTsMs) {
         // Clock skew between the source database and this host can make the difference negative.
@@ -109,6 +110,11 @@ function defineMetrics(registry: Registry) {
   return {
     consumed: counter('nilus_events_consumed_total', 'Kafka records consumed and decoded, by topic and Debezium op.', ['pipeline', 'topic', 'op']),
     rowsApplied: counter('nilus_rows_applied_total', 'Rows applied to PostgreSQL, by destination table and op (upsert, delete, append, truncate).', ['pipeline', 'table', 'op']),
+    unresolvedPlaceholders: counter(
+      'nilus_unavailable_unresolved_total',
+      'Rows inserted with unchanged-TOAST columns whose value neither the buffer nor the row under the old key (primary-key change) could supply; those columns got their default (NULL).',
+      ['pipeline', 'table'],
+    ),
     flushes: counter('nilus_flushes_total', 'Flushes committed in PostgreSQL.', ['pipeline']),
     flushDuration: histogram('nilus_flush_duration_seconds', 'Time from flush start to PostgreSQL commit.', ['pipeline'], FLUSH_SECONDS_BUCKETS),
     batchEvents: histogram('nilus_batch_events', 'Events per committed flush.', ['pipeline'], BATCH_EVENTS_BUCKETS),

@@ -253,7 +253,7 @@ function byTopic(tps: readonly TopicPartition[]): { topic: string; partitions: n
 function toSourceBatch(p: EachBatchPayload): SourceBatch {
   const { batch } = p;
   const { topic, partition } = batch;
-  const records: RawRecord[] = batch.messages.map((m) => ({ topic, partition, offset: m.offset, key: m.key, value: m.value, timestampMs: 0 }));
+  const records: RawRecord[] = batch.messages.map((m) => ({ topic, partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers }));
   return {
     topic,
     partition,

@@ -77,6 +77,59 @@ describe('merge', () => {
     ]);
   });
 
+  it('a moved row (primary-key change) takes its unchanged-TOAST values from the target row under its old key', async () => {
+    const t = { schema, table: 'moved' };
+    const emitter = new CoreEmitter();
+    const flushed: CoreEvents['flushed'][0][] = [];
+    emitter.on('flushed', (e) => flushed.push(e));
+    const applier = new PgApplier(pool, sinkOptions(schema), { emitter });
+    await applier.init();
+    const c = cols({ a: 'integer', b: 'text', title: 'text', body: 'text', n: 'integer' });
+    await applier.apply(flush([mergeBatch(t, ['a', 'b'], c, { upserts: [
+      { a: '1', b: 'x', title: 't1', body: 'long body 1', n: '1' },
+      { a: '2', b: 'y', title: 't2', body: 'long body 2', n: '2' },
+    ] })]));
+    // 1/x moves to 10/x (body and n unchanged, so placeholders); 2/y is updated in place.
+    await applier.apply(flush([{
+      ...mergeBatch(t, ['a', 'b'], c, {
+        deletes: [{ a: '1', b: 'x' }],
+        upserts: [{ a: '10', b: 'x', title: 't1 moved', body: UNAVAILABLE, n: UNAVAILABLE }, { a: '2', b: 'y', title: 't2b', body: UNAVAILABLE, n: '20' }],
+      }),
+      upsertFrom: [{ a: '1', b: 'x' }, undefined],
+    }]));
+    expect(await rows(pool, `SELECT a, b, title, body, n FROM "${schema}".moved ORDER BY a`)).toEqual([
+      [2, 'y', 't2b', 'long body 2', 20],
+      [10, 'x', 't1 moved', 'long body 1', 1],
+    ]);
+    expect(flushed[1]!.tables[0]).toMatchObject({ upserts: 2, deletes: 1, unresolved: 0 });
+  });
+
+  it('counts (never silently NULLs) placeholder rows whose value no stored row holds', async () => {
+    const t = { schema, table: 'lost' };
+    const emitter = new CoreEmitter();
+    const flushed: CoreEvents['flushed'][0][] = [];
+    emitter.on('flushed', (e) => flushed.push(e));
+    const applier = new PgApplier(pool, sinkOptions(schema), { emitter });
+    await applier.init();
+    const c = cols({ id: 'integer', body: 'text', n: 'integer' });
+    await applier.apply(flush([mergeBatch(t, ['id'], c, { upserts: [{ id: '1', body: 'kept', n: '1' }] })]));
+    await applier.apply(flush([{
+      ...mergeBatch(t, ['id'], c, { upserts: [
+        { id: '1', body: UNAVAILABLE, n: '2' },
+        { id: '5', body: UNAVAILABLE, n: '5' },
+        { id: '6', body: UNAVAILABLE, n: '6' },
+      ] }),
+      // 5 moved from 99, which the target does not hold; 6 came without an old key at all.
+      upsertFrom: [undefined, { id: '99' }, undefined],
+    }]));
+    expect(await rows(pool, `SELECT id, body, n FROM "${schema}".lost ORDER BY id`)).toEqual([
+      [1, 'kept', 2],
+      [5, null, 5],
+      [6, null, 6],
+    ]);
+    expect(flushed[1]!.tables[0]).toMatchObject({ upserts: 3, unresolved: 2, unresolvedKeys: ['5', '6'] });
+  });
+
   it('truncates before the rows that followed the truncate', async () => {
     const t = { schema, table: 'tr' };
     const applier = new PgApplier(pool, sinkOptions(schema));

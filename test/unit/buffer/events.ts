@@ -20,6 +20,8 @@ export interface EventOpts {
   bytes?: number;
   source?: SourceInfo;
   keyColumns?: readonly string[];
+  movedFrom?: Row;
+  moving?: boolean;
 }
 
 export function ev(op: Op, o: EventOpts = {}): ChangeEvent {
@@ -35,6 +37,8 @@ export function ev(op: Op, o: EventOpts = {}): ChangeEvent {
     columns: o.columns ?? COLS,
     source: o.source ?? { lsn: BigInt(offset), tsMs: 1_700_000_000_000 + offset },
     bytes: o.bytes ?? 100,
+    ...(o.movedFrom ? { movedFrom: o.movedFrom } : {}),
+    ...(o.moving ? { moving: true } : {}),
   };
 }
 

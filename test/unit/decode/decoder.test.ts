@@ -223,3 +223,32 @@ describe('topic names', () => {
     expect(d.decode(rec({ id: 1 }, null, 'a.b.t'))!.table).toEqual({ schema: 'public', table: 't' });
   });
 });
+
+describe('primary-key change headers (Debezium __debezium.oldkey / __debezium.newkey)', () => {
+  const keyOf = (id: number): string => JSON.stringify({ schema: struct([['id', 'int64']]), payload: { id } });
+  const create = envelope(ROW, { before: null, after: { id: 8, amount: 'AQ==', at: 1 }, source: SRC, op: 'c', ts_ms: 1 });
+  const del = envelope(ROW, { before: { id: 7, amount: null, at: null }, after: null, source: SRC, op: 'd', ts_ms: 1 });
+
+  it('a create with the old-key header learns its old key, decoded by the key schema', () => {
+    const ev = dec().decode({ ...rec(create, keyOf(8)), headers: { '__debezium.oldkey': Buffer.from('{"id":7}') } })!;
+    expect(ev.key).toEqual({ id: '8' });
+    expect(ev.movedFrom).toEqual({ id: '7' });
+    expect(ev.moving).toBeUndefined();
+  });
+
+  it('a delete with the new-key header is marked as moving', () => {
+    const ev = dec().decode({ ...rec(del, keyOf(7)), headers: { '__debezium.newkey': Buffer.from('{"id":8}') } })!;
+    expect(ev.op).toBe('d');
+    expect(ev.moving).toBe(true);
+    expect(ev.movedFrom).toBeUndefined();
+  });
+
+  it('records without those headers, and an unreadable header, carry neither mark', () => {
+    const plain = dec().decode({ ...rec(create, keyOf(8)), headers: { '__debezium.context.taskId': Buffer.from('0') } })!;
+    expect(plain.movedFrom).toBeUndefined();
+    expect(plain.moving).toBeUndefined();
+    const bad = dec().decode({ ...rec(create, keyOf(8)), headers: { '__debezium.oldkey': Buffer.from('Struct{id=7}') } })!;
+    expect(bad.movedFrom).toBeUndefined();
+    expect(bad.after).toEqual({ id: '8', amount: '0.01', at: '1970-01-01 00:00:00.000001' });
+  });
+});
