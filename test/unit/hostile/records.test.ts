@@ -1,7 +1,7 @@
 /** Issue 12, pure parts: per-record errors (decode, buffer, key), rejected rows, and what they say. */
 import { DataError, FatalError } from '../../../src/core/errors';
 import { classifyError } from '../../../src/core/classify';
-import type { ColumnSpec, Row, TableBatch } from '../../../src/core/types';
+import { UNAVAILABLE, type ColumnSpec, type Row, type TableBatch } from '../../../src/core/types';
 import { BufferSet, TableBuffer } from '../../../src/buffer';
 import { Decoder } from '../../../src/decode';
 import { onlyRow, splitBatch, type RejectedRow } from '../../../src/apply/isolate';
@@ -97,6 +97,21 @@ describe('isolation: a piece is checked against its own rows', () => {
     const [c1, c2] = splitBatch(c);
     expect(c1.columns.find((x) => x.name === 'qty')!.pgType).toBe('integer');
     expect(c2.columns.find((x) => x.name === 'qty')!.pgType).toBe('text');
+  });
+  it('each piece keeps the old key of its own moved rows (upsertFrom is cut with the upserts)', () => {
+    const b = new TableBuffer(TARGET, 'merge', ['id']);
+    b.add(ev('c', { key: { id: '1' }, after: { id: '1', qty: '1' }, columns: intCols }), 0);
+    b.add(ev('d', { key: { id: '9' }, before: { id: '9' }, columns: intCols }), 0);
+    b.add({ ...ev('c', { key: { id: '2' }, after: { id: '2', qty: UNAVAILABLE }, columns: intCols }), movedFrom: { id: '9' } }, 0);
+    const whole = b.drain();
+    expect(whole.upsertFrom).toEqual([undefined, { id: '9' }]);
+    const [a, c] = splitBatch(whole);
+    expect([...a.deletes, ...a.upserts]).toEqual([{ id: '9' }]);
+    const [c1, c2] = splitBatch(c);
+    expect(c1.upserts).toEqual([{ id: '1', qty: '1' }]);
+    expect(c1.upsertFrom).toEqual([undefined]);
+    expect(c2.upserts).toEqual([{ id: '2', qty: UNAVAILABLE }]);
+    expect(c2.upsertFrom).toEqual([{ id: '9' }]);
   });
   it('onlyRow carries the event columns and the target types', () => {
     const [, c] = splitBatch(batch());
