@@ -7,13 +7,15 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const CLOCK_TICKS = 100; // USER_HZ on Linux
-const STACK = resolve(__dirname, '../.stack');
+// The stack's state folder, as scripts/stack/common.sh resolves it.
+const STACK = resolve(process.env.NILUS_STACK_STATE ?? resolve(__dirname, '../.stack'));
 
 interface Snapshot {
   busy: number;
   total: number;
   kafka: number;
   pg: number;
+  connect: number;
 }
 
 /**
@@ -59,7 +61,11 @@ export function snapshot(): Snapshot {
   const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0);
   const kafkaPid = pidFrom(join(STACK, 'kafka/kafka.pid'));
   const pgPid = pidFrom(join(STACK, 'pg/data/postmaster.pid'));
-  return { busy: total - idle, total, kafka: kafkaPid ? processTicks(kafkaPid, false) : 0, pg: pgPid ? pgTicks(pgPid) : 0 };
+  const connectPid = pidFrom(join(STACK, 'connect/connect.pid'));
+  return {
+    busy: total - idle, total, kafka: kafkaPid ? processTicks(kafkaPid, false) : 0, pg: pgPid ? pgTicks(pgPid) : 0,
+    connect: connectPid ? processTicks(connectPid, false) : 0,
+  };
 }
 
 export interface CpuSplit {
@@ -67,6 +73,8 @@ export interface CpuSplit {
   machineBusyPct: number;
   kafkaCpuSeconds: number;
   pgCpuSeconds: number;
+  /** The Kafka Connect worker's JVM (the JDBC sink's own process in the jdbc run; idle otherwise). */
+  connectCpuSeconds: number;
 }
 
 export function since(a: Snapshot): CpuSplit {
@@ -75,6 +83,7 @@ export function since(a: Snapshot): CpuSplit {
     machineBusyPct: Math.round((100 * (b.busy - a.busy)) / Math.max(1, b.total - a.total)),
     kafkaCpuSeconds: Math.round((b.kafka - a.kafka) / CLOCK_TICKS * 10) / 10,
     pgCpuSeconds: Math.round((b.pg - a.pg) / CLOCK_TICKS * 10) / 10,
+    connectCpuSeconds: Math.round((b.connect - a.connect) / CLOCK_TICKS * 10) / 10,
   };
 }
 

@@ -17,6 +17,10 @@ export interface RunResult {
 
 export const rate = (events: number, seconds: number): number => (seconds > 0 ? Math.round(events / seconds) : 0);
 
+/** CPU µs per event, one decimal; NaN when nothing was measured. */
+export const usPer = (cpuSeconds: number | undefined, events: number): number =>
+  cpuSeconds !== undefined && events > 0 ? Math.round((cpuSeconds * 1e7) / events) / 10 : NaN;
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A run that threw: reported as FAIL with the reason, the others still run. */

@@ -6,6 +6,7 @@
  */
 import { compareDigest, expectedDigest, tableDigest } from '../check';
 import { rate, sleep, type RunResult } from '../result';
+import { since, snapshot } from '../machine-cpu';
 import { CONNECT_URL, JDBC_URL, kafka, quoteIdent, withPg } from '../stack';
 import type { Workload } from '../workload';
 
@@ -79,6 +80,7 @@ export async function jdbcRun(name: string, topic: string, w: Workload, timeoutM
   const admin = kafka().admin();
   await admin.connect();
   const t0 = Date.now();
+  const cpu0 = snapshot();
   try {
     const res = await rest('PUT', `/connectors/${encodeURIComponent(name)}/config`, jdbcSinkConfig(topic, table));
     if (!res.ok) throw new Error(`registering the JDBC sink failed: HTTP ${res.status} ${await res.text()}`);
@@ -94,6 +96,7 @@ export async function jdbcRun(name: string, topic: string, w: Workload, timeoutM
       await sleep(500);
     }
     const seconds = (Date.now() - t0) / 1000;
+    const cpu = since(cpu0);
     await removeConnector(name);
     return await withPg(JDBC_URL, async (c) => {
       const v = compareDigest(expectedDigest(w, 'typed'), await tableDigest(c, 'public', table, 'typed', w.maxId));
@@ -103,7 +106,10 @@ export async function jdbcRun(name: string, topic: string, w: Workload, timeoutM
       await c.query(`DROP TABLE IF EXISTS public.${quoteIdent(table)}`);
       return {
         name: 'jdbc', ok: v.ok, check: v.detail, events: w.events, seconds, eventsPerSec: rate(w.events, seconds),
-        extra: { batchSize: JDBC_BATCH_SIZE, tasks: 1 }, notes: [`JDBC sink created: ${types.join(', ')}`],
+        // The sink's own process is the Connect worker's JVM: its CPU is the figure beside nilus-pg's worker CPU.
+        cpuSeconds: cpu.connectCpuSeconds,
+        extra: { batchSize: JDBC_BATCH_SIZE, tasks: 1, ...cpu, eventsPerCpuSecond: rate(w.events, cpu.connectCpuSeconds) },
+        notes: [`JDBC sink created: ${types.join(', ')}`, 'CPU s is the Kafka Connect JVM (utime+stime from /proc) over the run'],
       };
     });
   } finally {

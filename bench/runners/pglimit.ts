@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { orderRow, orderRowText } from '../../test/fixtures/factory';
 import { compareDigest, expectedDigest, tableDigest } from '../check';
-import { rate, type RunResult } from '../result';
+import { rate, usPer, type RunResult } from '../result';
+import { since, snapshot } from '../machine-cpu';
 import { quoteIdent, TARGET_URL, withPg } from '../stack';
 import type { Workload } from '../workload';
 import { freshSchema } from './nilus';
@@ -59,15 +60,17 @@ export async function pgLimitRun(schema: string, w: Workload): Promise<RunResult
       'COMMIT;',
     ].join('\n');
     const t0 = process.hrtime.bigint();
+    const cpu0 = snapshot();
     const p = spawnSync(psqlBinary(), ['-X', '-q', '-d', TARGET_URL], { input: script, encoding: 'utf8' });
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = since(cpu0);
     if (p.status !== 0) throw new Error(`psql exited ${p.status}: ${p.stderr || p.error?.message}`);
     return await withPg(TARGET_URL, async (c) => {
       const v = compareDigest(expectedDigest(w, 'typed'), await tableDigest(c, schema, 'orders', 'typed', w.maxId));
       await c.query(`DROP SCHEMA ${quoteIdent(schema)} CASCADE`);
       return {
         name: 'pg-limit', ok: v.ok, check: v.detail, events: w.events, seconds, eventsPerSec: rate(w.events, seconds),
-        extra: { finalRows: ids.length, finalDeletes: w.deleted.size },
+        extra: { finalRows: ids.length, finalDeletes: w.deleted.size, ...cpu, pgCpuUsPerEvent: usPer(cpu.pgCpuSeconds, w.events) },
         notes: ['wall clock around one psql: COPY of the final rows into a temp table, INSERT … ON CONFLICT, DELETE … USING, one transaction'],
       };
     });
