@@ -202,7 +202,10 @@ export async function verifyCdcPipeline(cfg: PipelineConfig, opts: VerifyOptions
         if (!pending.some((p) => p.open) || waited.left.length > 0 || now() >= deadline) break;
         // Nothing new reached the topics and the same rows still differ: once the connector has
         // had its grace to send what the source committed, they are not in flight
-        const state = JSON.stringify([ends, pending.map((p) => p.check.report.line)]);
+        const state = JSON.stringify([ends, pending.map((p) => {
+          const v = p.check.report.verdict;
+          return v ? [v.missing, v.extra, v.differing, v.sourceRows, v.targetRows] : p.check.report.line;
+        })]);
         if (state === before && now() - found >= quietMs) break;
         before = state;
         await sleep(Math.min(1000, Math.max(0, deadline - now())));

@@ -138,7 +138,7 @@ export async function verifyTable(src: DigestReader, dst: DigestReader, job: Tab
   const v = await compareTables(src, dst, plans, estimate, o, within);
   // after the compare: a reader is one connection, one statement at a time (a re-check counts none)
   const losses = !within && src.knownLosses ? await src.knownLosses(plans.source, o.samples) : [];
-  return { plans, absent, knownLosses: losses, report: { ...base, ok: v.equal && absent.length === 0, verdict: v, line: describeVerdict(head, v, absent, losses) } };
+  return { plans, absent, knownLosses: losses, report: { ...base, ok: v.equal && absent.length === 0, verdict: v, ...(job.canon === 'debezium' ? { knownLosses: losses } : {}), line: describeVerdict(head, v, absent, losses) } };
 }
 
 /** `a → b: equal, 1000 rows (…)` or `a → b: DIFFERENT: 1 missing [5], … (…)`, then known losses. */

@@ -14,32 +14,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { teardown } from '../../../src/cli/teardown';
 import { main } from '../../../src/cli/main';
-import { createTestSchema, dropTestSchemaUnlessFailed, newPool, targetPgUrl, uniqueName } from '../../helpers/pg';
+import { createTestSchema, dropTestSchemaUnlessFailed, newPool, uniqueName } from '../../helpers/pg';
 import { removeConnector } from '../../helpers/debezium';
-import { connectUrl, kafkaBrokers, sourcePgUrl } from '../../helpers/stack';
+import { connectUrl, sourcePgUrl } from '../../helpers/stack';
+import { managedManifest } from '../../helpers/managed';
 import { startInProcess, waitFor } from '../../helpers/pipeline';
 
 const CANON = (schema: string) => `
   SELECT count(*)::int AS n,
          coalesce(md5(string_agg(format('%s|%s|%s|%s', id, status, amount, updated_at), ',' ORDER BY id)), '') AS h
     FROM "${schema}".orders`;
-
-export function managedManifest(o: { name: string; srcSchema: string; dest: string; cdc?: Record<string, unknown> }): string {
-  return JSON.stringify({
-    name: o.name,
-    version: 'v1alpha',
-    type: 'nilus',
-    spec: {
-      type: 'cdc',
-      source: {
-        address: sourcePgUrl(),
-        options: { kafka: `kafka://${kafkaBrokers().join(',')}`, connect_url: connectUrl() },
-        cdc: { 'collection.include.list': `${o.srcSchema}.orders`, 'topic.prefix': o.name, 'topic.refresh.ms': 1000, ...o.cdc },
-      },
-      sink: { address: targetPgUrl(), options: { dest_table: o.dest, incremental_strategy: 'merge', http_port: 0, 'batch.max_age_ms': 200, log_level: 'warn' } },
-    },
-  });
-}
 
 async function configOf(text: string): Promise<PipelineConfig> {
   return buildConfig(parseManifest(text).manifest, undefined, process.env);
