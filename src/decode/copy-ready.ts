@@ -1,0 +1,424 @@
+/**
+ * The COPY-ready decode path (issue #15 item 1, first step): per compiled schema, a parsed
+ * payload goes straight to what apply needs — the row's COPY text (schema column order), the
+ * buffer's key string, the op and the unchanged-TOAST mask — without a `Row` object per event.
+ *
+ * It composes the very converters the general path compiled (src/decode/schema.ts, codecs/*) with
+ * COPY text escaping, so values cannot drift; test/unit/decode/copy-ready*.test.ts proves the
+ * output byte-identical to general decode → Row → appendRow / encodeKey / unavailableMask.
+ *
+ * Chosen once per (value schema, key schema, key columns): `compileCopyReady` returns null when
+ * the fast path cannot reproduce the general one exactly (MongoDB, schemaless, and the structural
+ * corner cases listed there); such records go through the general `Decoder`. A record the fast
+ * path meets and cannot handle at run time (headers of a primary-key change, a schemaless key,
+ * any value that fails to convert) also goes to the general path, which raises the error with its
+ * position: `CopyReadyDecoder.decode` returns null for all of these, never throws for them.
+ *
+ * Not wired into the Decoder / buffer / apply yet.
+ */
+import type { ColumnSpec, Op, PgValue, RawRecord, Row, SourceInfo, SourceTable } from '../core/types';
+import { UNAVAILABLE } from '../core/types';
+import type { CodecContext, Convert } from './codecs';
+import { ConvertError } from './codecs';
+import { InexactNumber } from './codecs/types';
+import type { CompiledRow, CompiledValue } from './schema';
+import { compileKey, compileValue, decodeRow } from './schema';
+import { MessageParser } from './message';
+import { flatSourceInfo, sourceInfo, tableFromFlat, tableFromSource } from './source';
+
+/** What apply needs of one change event. Each field names the general-path expression it equals. */
+export interface CopyReadyEvent {
+  readonly op: Op;
+  /**
+   * `encodeKey(keyColumns, ev.key, ev.op === 'd' ? ev.before : ev.after)`: the buffer's Map key;
+   * undefined when a key column is missing or is the unchanged-TOAST placeholder, and for 't'.
+   */
+  readonly key: string | undefined;
+  /** 'c' | 'r' | 'u': `appendRow('', ev.after, names)` (names = `columns`' names); null otherwise. */
+  readonly line: string | null;
+  /** 'c' | 'r' | 'u': `unavailableMask(ev.after, names)`; null otherwise (and when no placeholder). */
+  readonly mask: string | null;
+  /**
+   * 'c' | 'r' | 'u': the buffer's requireKeyInRow check passes (every key column is in `after`
+   * and not a placeholder); false otherwise.
+   */
+  readonly keyInRow: boolean;
+  /** 'd' with a key: `appendRow('', keyRow(keyColumns, ev.key, ev.before), keyColumns)`; null otherwise. */
+  readonly keyLine: string | null;
+  /** 'u' with a `before` image: `encodeKey(keyColumns, null, ev.before)` (an update that moved the key); undefined otherwise. */
+  readonly beforeKey: string | undefined;
+  /** `ev.columns` (the same array instance). */
+  readonly columns: readonly ColumnSpec[];
+  /** `ev.source`. */
+  readonly source: SourceInfo;
+  /** The table the event names (source block or `__` fields); undefined: the topic's (tableFromTopic), as `ev.table`. */
+  readonly table: SourceTable | undefined;
+}
+
+/** One compiled fast encoder. `encode` returns null when this record needs the general path. */
+export interface CopyReadyEncoder {
+  /** Names of the row's columns, in the order `line` and `mask` use. */
+  readonly names: readonly string[];
+  readonly keyColumns: readonly string[];
+  /**
+   * `payload`: the value's parsed payload (an object). `keyPayload`: the key's parsed payload, or
+   * null/undefined when the record has no key. Throws ConvertError / InexactNumber exactly where
+   * the general path would throw them.
+   */
+  encode(payload: Record<string, unknown>, keyPayload: unknown): CopyReadyEvent | null;
+}
+
+const OPS: ReadonlySet<string> = new Set(['c', 'r', 'u', 'd', 't']);
+
+const SPECIAL = /[\\\t\n\r]/;
+const SPECIAL_G = /[\\\t\n\r]/g;
+
+function escapeChar(c: string): string {
+  switch (c) {
+    case '\\':
+      return '\\\\';
+    case '\t':
+      return '\\t';
+    case '\n':
+      return '\\n';
+    default:
+      return '\\r';
+  }
+}
+
+/** COPY text (FORMAT text) of one value: the same rule as apply's copyField. */
+function copyText(v: PgValue): string {
+  if (v === null || v === UNAVAILABLE) return '\\N';
+  return SPECIAL.test(v) ? v.replace(SPECIAL_G, escapeChar) : v;
+}
+
+/** Names a row object built by decodeRow cannot hold faithfully (assignment to it changes the prototype). */
+function unsafeNames(names: readonly string[]): boolean {
+  if (new Set(names).size !== names.length) return true; // decodeRow: the last duplicate wins for both
+  return names.includes('__proto__');
+}
+
+function opOf(v: unknown): Op {
+  if (v === undefined || v === null) throw new ConvertError('Debezium envelope has no "op"; expected one of c, r, u, d, t');
+  if (typeof v !== 'string' || !OPS.has(v)) throw new ConvertError(`unknown op ${JSON.stringify(v)}; expected one of c, r, u, d, t`);
+  return v as Op;
+}
+
+/** decodeRow's error wording, so a thrown error reads the same on both paths. */
+function wrap(e: unknown, c: CompiledRow, i: number, what: string): unknown {
+  if (e instanceof ConvertError) {
+    return new ConvertError(`${what}.${c.names[i]} (${c.columns[i]!.logical ?? c.columns[i]!.connectType}): ${e.message}`);
+  }
+  return e;
+}
+
+/** One field as decodeRow converts it. */
+function fieldValue(v: unknown, convert: Convert, placeholder: string): PgValue {
+  if (v === null || v === undefined) return null;
+  if (v === placeholder) return UNAVAILABLE;
+  return convert(v);
+}
+
+/**
+ * The fast encoder for messages of one value schema whose keys carry `key` (null: no key schema;
+ * a record whose key is then an object needs the general path), merged on `keyColumns` (the
+ * buffer's: the table's primary key). null when the fast path must not be used for this schema:
+ *  - MongoDB envelopes (extended-JSON documents, inferred shapes) and value schemas without rows;
+ *  - a row or key schema with a duplicate field name or a field named `__proto__` (the general
+ *    path's Row object cannot hold those faithfully, so there is nothing exact to reproduce);
+ *  - a row with `_id` and no `id` (a MongoDB-style `{"id": …}` key is read as `_id` there).
+ */
+export function compileCopyReady(value: CompiledValue, key: CompiledRow | null, keyColumns: readonly string[], placeholder: string): CopyReadyEncoder | null {
+  if (value.kind === 'mongo' || value.row === null) return null;
+  const row = value.row;
+  const names = row.names;
+  if (unsafeNames(names)) return null;
+  if (key !== null && unsafeNames(key.names)) return null;
+  if (names.includes('_id') && !names.includes('id')) return null;
+
+  const converts = row.converts;
+  const n = names.length;
+  const columns = row.columns;
+  const flat = value.kind === 'flat';
+  const nk = keyColumns.length;
+  /** Per key column: its index in the key schema (-1: not there) and in the row (-1: not there). */
+  const kIdx = keyColumns.map((c) => (key === null ? -1 : key.names.indexOf(c)));
+  const rIdx = keyColumns.map((c) => names.indexOf(c));
+  const keyInRowSchema = rIdx.every((i) => i >= 0);
+  const isKeyIdx = new Uint8Array(n);
+  for (const i of rIdx) if (i >= 0) isKeyIdx[i] = 1;
+  const keyVals: PgValue[] = new Array<PgValue>(key === null ? 0 : key.names.length).fill(null);
+
+  // Per-encode results of `line`, read by encode (no result object per row).
+  let mask: string | null = null;
+  let keyUnavailable = false;
+
+  /** The row's COPY text; sets `mask` and `keyUnavailable`. */
+  function line(src: Record<string, unknown>, what: string): string {
+    mask = null;
+    keyUnavailable = false;
+    let out = '';
+    let i = 0;
+    try {
+      for (; i < n; i++) {
+        if (i > 0) out += '\t';
+        const v = src[names[i]!];
+        if (v === null || v === undefined) {
+          out += '\\N';
+          continue;
+        }
+        const t = v === placeholder ? UNAVAILABLE : converts[i]!(v);
+        if (t === null) out += '\\N';
+        else if (t === UNAVAILABLE) {
+          out += '\\N';
+          mask = mask === null ? String(i) : `${mask},${i}`;
+          if (isKeyIdx[i] === 1) keyUnavailable = true;
+        } else out += SPECIAL.test(t) ? t.replace(SPECIAL_G, escapeChar) : t;
+      }
+    } catch (e) {
+      throw wrap(e, row, i, what);
+    }
+    return out;
+  }
+
+  /** Every key-schema field converted into keyVals (as decodeRow(key) would, errors included). */
+  function readKey(kp: Record<string, unknown>): void {
+    const kn = key!.names;
+    const kc = key!.converts;
+    let i = 0;
+    try {
+      for (; i < kn.length; i++) keyVals[i] = fieldValue(kp[kn[i]!], kc[i]!, placeholder);
+    } catch (e) {
+      throw wrap(e, key!, i, 'key');
+    }
+  }
+
+  /**
+   * Key column j's value: from the key when it has the column, else from the row image (`src`,
+   * the after payload, or `image`, a decoded Row); undefined when neither has it.
+   */
+  function keyPart(j: number, hasKey: boolean, src: Record<string, unknown> | null, image: Row | null): PgValue | undefined {
+    if (hasKey && kIdx[j]! >= 0) return keyVals[kIdx[j]!]!;
+    const r = rIdx[j]!;
+    if (r < 0) return undefined;
+    if (image !== null) return image[names[r]!];
+    if (src !== null) return fieldValue(src[names[r]!], converts[r]!, placeholder);
+    return undefined;
+  }
+
+  /** encodeKey's encoding of the key columns' values. */
+  function keyString(hasKey: boolean, src: Record<string, unknown> | null, image: Row | null): string | undefined {
+    if (nk === 1) {
+      const v = keyPart(0, hasKey, src, image);
+      if (v === undefined || v === UNAVAILABLE) return undefined;
+      return v === null ? 'n' : 's' + v;
+    }
+    if (nk === 0) return undefined;
+    let out = '';
+    for (let j = 0; j < nk; j++) {
+      const v = keyPart(j, hasKey, src, image);
+      if (v === undefined || v === UNAVAILABLE) return undefined;
+      if (j > 0) out += ',';
+      out += v === null ? 'null' : JSON.stringify(v);
+    }
+    return out;
+  }
+
+  /** COPY text of the key columns (apply's delete staging row). Only after keyString succeeded. */
+  function keyLineOf(hasKey: boolean, image: Row | null): string {
+    let out = '';
+    for (let j = 0; j < nk; j++) {
+      if (j > 0) out += '\t';
+      out += copyText(keyPart(j, hasKey, null, image)!);
+    }
+    return out;
+  }
+
+  function image(p: Record<string, unknown>, field: 'before' | 'after'): Row | null {
+    const v = p[field];
+    return v === null || v === undefined ? null : decodeRow(row, v, placeholder, field);
+  }
+
+  /** A 'c' | 'r' | 'u' event from `line`'s output (taken before anything else runs `line`). */
+  function upsert(op: Op, text: string, m: string | null, ku: boolean, after: Record<string, unknown>, before: Row | null, hasKey: boolean, source: SourceInfo, table: SourceTable | undefined): CopyReadyEvent {
+    return {
+      op,
+      key: keyString(hasKey, after, null),
+      line: text,
+      mask: m,
+      keyInRow: keyInRowSchema && !ku,
+      keyLine: null,
+      beforeKey: op === 'u' && before !== null ? keyString(false, null, before) : undefined,
+      columns,
+      source,
+      table,
+    };
+  }
+
+  function remove(before: Row | null, hasKey: boolean, source: SourceInfo, table: SourceTable | undefined): CopyReadyEvent {
+    const k = keyString(hasKey, null, before);
+    return { op: 'd', key: k, line: null, mask: null, keyInRow: false, keyLine: k === undefined ? null : keyLineOf(hasKey, before), beforeKey: undefined, columns, source, table };
+  }
+
+  function truncate(source: SourceInfo, table: SourceTable | undefined): CopyReadyEvent {
+    return { op: 't', key: undefined, line: null, mask: null, keyInRow: false, keyLine: null, beforeKey: undefined, columns, source, table };
+  }
+
+  /** The key as the general path reads it: false = no key; null = needs the general path. */
+  function keyState(kp: unknown): boolean | null {
+    if (kp === null || kp === undefined || typeof kp !== 'object' || Array.isArray(kp)) return false;
+    if (key === null) return null; // an object key without a struct schema: inferred there
+    return true;
+  }
+
+  return {
+    names,
+    keyColumns,
+    encode(p, kp) {
+      const ks = keyState(kp);
+      if (ks === null) return null;
+      if (!flat) {
+        // Decoder.envelope: op, source, table; after (not for deletes), then before; then the key.
+        const op = opOf(p.op);
+        const source = sourceInfo(p.source, p.ts_ms);
+        const table = tableFromSource(p.source);
+        if (op === 't') {
+          if (ks) readKey(kp as Record<string, unknown>);
+          return truncate(source, table);
+        }
+        if (op === 'd') {
+          const before = image(p, 'before');
+          if (ks) readKey(kp as Record<string, unknown>);
+          return remove(before, ks, source, table);
+        }
+        const after = p.after;
+        if (after === null || after === undefined) {
+          throw new ConvertError(`op "${op}" without "after"; expected the new row`);
+        }
+        if (typeof after !== 'object' || Array.isArray(after)) throw new ConvertError('"after" is not an object');
+        // Convert after first (the general path's order of errors), then before, then the key.
+        const text = line(after as Record<string, unknown>, 'after');
+        const m = mask;
+        const ku = keyUnavailable;
+        const before = image(p, 'before');
+        if (ks) readKey(kp as Record<string, unknown>);
+        return upsert(op, text, m, ku, after as Record<string, unknown>, before, ks, source, table);
+      }
+      // Decoder.flat: ExtractNewRecordState's row, `__deleted` / `__op` metadata.
+      const deleted = p.__deleted === 'true' || p.__deleted === true;
+      let op: Op = deleted ? 'd' : 'c';
+      if (p.__op !== undefined && p.__op !== null) op = opOf(p.__op);
+      if (op === 'd') {
+        // delete.handling.mode=rewrite: the row carries the deleted row's last values.
+        const before = decodeRow(row, p, placeholder, 'value');
+        const source = flatSourceInfo(p);
+        const table = tableFromFlat(p);
+        if (ks) readKey(kp as Record<string, unknown>);
+        return remove(before, ks, source, table);
+      }
+      if (op === 't') {
+        decodeRow(row, p, placeholder, 'value'); // converted (and checked) there too
+        const source = flatSourceInfo(p);
+        const table = tableFromFlat(p);
+        if (ks) readKey(kp as Record<string, unknown>);
+        return truncate(source, table);
+      }
+      const text = line(p, 'value');
+      const m = mask;
+      const ku = keyUnavailable;
+      const source = flatSourceInfo(p);
+      const table = tableFromFlat(p);
+      if (ks) readKey(kp as Record<string, unknown>);
+      return upsert(op, text, m, ku, p, null, ks, source, table);
+    },
+  };
+}
+
+export interface CopyReadyOptions {
+  /** As DecoderOptions.unavailablePlaceholder; default '__debezium_unavailable_value'. */
+  unavailablePlaceholder?: string;
+  /** As DecoderOptions.binaryStringMode; default 'base64'. */
+  binaryStringMode?: 'base64' | 'hex';
+}
+
+/** Debezium's headers on the delete + create pair of a primary-key change (read by the general path only). */
+const KEY_CHANGE_HEADERS = ['__debezium.oldkey', '__debezium.newkey'];
+
+interface Cached {
+  readonly key: CompiledRow | null;
+  readonly keyColumns: readonly string[] | undefined;
+  readonly encoder: CopyReadyEncoder | null;
+}
+
+/**
+ * Raw Kafka record → CopyReadyEvent, or null: "decode this record with the general Decoder"
+ * (tombstones included: the general path returns null for them too). Parses like the Decoder
+ * (compact JsonConverter split, schema compiled once per distinct bytes, exact re-parse when an
+ * integer beyond 2^53 was rounded) and keeps one encoder per (value schema, key schema, key columns).
+ */
+export class CopyReadyDecoder {
+  private readonly ctx: CodecContext;
+  private readonly values: MessageParser<CompiledValue>;
+  private readonly keys: MessageParser<CompiledRow>;
+  private readonly encoders = new WeakMap<CompiledValue, Cached[]>();
+
+  constructor(opts: CopyReadyOptions = {}) {
+    const placeholder = opts.unavailablePlaceholder ?? '__debezium_unavailable_value';
+    if (placeholder.length === 0) throw new TypeError('CopyReadyOptions.unavailablePlaceholder must not be empty');
+    this.ctx = {
+      placeholder,
+      placeholderBase64: Buffer.from(placeholder, 'utf8').toString('base64'),
+      binaryStrings: opts.binaryStringMode ?? 'base64',
+    };
+    this.values = new MessageParser((schema) => compileValue(schema, this.ctx));
+    this.keys = new MessageParser((schema) => compileKey(schema, this.ctx));
+  }
+
+  /**
+   * `keyColumns`: the columns the buffer merges on (the table's primary key); default the key
+   * schema's fields, as `ev.keyColumns`. Pass the same array each time: encoders are kept per array.
+   */
+  decode(rec: RawRecord, keyColumns?: readonly string[]): CopyReadyEvent | null {
+    if (rec.value === null) return null;
+    const h = rec.headers;
+    if (h !== undefined && (h[KEY_CHANGE_HEADERS[0]!] !== undefined || h[KEY_CHANGE_HEADERS[1]!] !== undefined)) return null;
+    try {
+      try {
+        return this.attempt(rec, rec.value, keyColumns, false);
+      } catch (e) {
+        if (!(e instanceof InexactNumber)) throw e;
+        return this.attempt(rec, rec.value, keyColumns, true);
+      }
+    } catch {
+      // Anything unusual (a value that does not convert, not JSON, nested too deep): the general
+      // path decodes it again and raises the error with the record's position.
+      return null;
+    }
+  }
+
+  /** The encoder records of this value schema, key schema and key columns use (null: the general path). */
+  encoderFor(value: CompiledValue, key: CompiledRow | null, keyColumns?: readonly string[]): CopyReadyEncoder | null {
+    let list = this.encoders.get(value);
+    if (list === undefined) this.encoders.set(value, (list = []));
+    for (const c of list) if (c.key === key && c.keyColumns === keyColumns) return c.encoder;
+    const encoder = compileCopyReady(value, key, keyColumns ?? key?.names ?? [], this.ctx.placeholder);
+    list.push({ key, keyColumns, encoder });
+    return encoder;
+  }
+
+  private attempt(rec: RawRecord, value: Buffer, keyColumns: readonly string[] | undefined, exact: boolean): CopyReadyEvent | null {
+    const v = this.values.parse(value, exact);
+    if (v.compiled === null || v.payload === null) return null; // schemaless, or a tombstone with a schema
+    const p = v.payload;
+    if (typeof p !== 'object' || Array.isArray(p)) return null;
+    let key: CompiledRow | null = null;
+    let kp: unknown = null;
+    if (rec.key !== null && rec.key.length > 0) {
+      const k = this.keys.parse(rec.key, exact);
+      key = k.compiled;
+      kp = k.payload;
+    }
+    const enc = this.encoderFor(v.compiled, key, keyColumns);
+    return enc === null ? null : enc.encode(p as Record<string, unknown>, kp);
+  }
+}
