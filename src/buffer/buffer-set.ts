@@ -28,6 +28,8 @@ export class BufferSet {
    * columns cannot be reduced together, so the old buffer is kept whole and drained first.
    */
   private retired: TableBuffer[] = [];
+  /** The buffer the previous event went to (cleared on drain; a retired buffer is never it). */
+  private last: TableBuffer | undefined;
   private heldBytes = 0;
   private heldRows = 0;
   private firstAddMs: number | undefined;
@@ -89,6 +91,7 @@ export class BufferSet {
     for (const buf of this.tables.values()) if (!buf.isEmpty) out.push(buf.drain());
     this.retired = [];
     this.tables = new Map();
+    this.last = undefined;
     this.heldBytes = 0;
     this.heldRows = 0;
     this.firstAddMs = undefined;
@@ -96,10 +99,14 @@ export class BufferSet {
   }
 
   private bufferFor(target: TableRef, strategy: BufferStrategy, keyColumns: readonly string[], ev: ChangeEvent): TableBuffer {
+    // The router hands out one TableRef object per destination: consecutive events of one table
+    // find their buffer without building its id.
+    const hit = this.last;
+    if (hit !== undefined && hit.target === target && hit.strategy === strategy && sameColumns(hit.keyColumns, keyColumns)) return hit;
     // Length-prefixed, so no schema/table pair can produce another pair's id.
     const id = `${target.schema.length}:${target.schema}.${target.table}`;
     const buf = this.tables.get(id);
-    if (buf !== undefined && buf.strategy === strategy && sameColumns(buf.keyColumns, keyColumns)) return buf;
+    if (buf !== undefined && buf.strategy === strategy && sameColumns(buf.keyColumns, keyColumns)) return (this.last = buf);
     if (strategy === 'merge' && keyColumns.length === 0) {
       throw new DataError(
         `cannot merge into ${target.schema}.${target.table}: the event has no key and no primary_key ` +
@@ -110,7 +117,7 @@ export class BufferSet {
     const fresh = new TableBuffer(target, strategy, keyColumns);
     if (buf !== undefined) this.retired.push(buf);
     this.tables.set(id, fresh);
-    return fresh;
+    return (this.last = fresh);
   }
 }
 

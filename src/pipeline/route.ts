@@ -58,8 +58,21 @@ export class Router {
     for (const r of opts.reserved ?? []) this.reserved.set(pgKey(r.ref), r);
   }
 
+  /** The last source table routed and its destination: one topic is one table, so most events hit it. */
+  private lastSource: SourceTable | undefined;
+  private lastRef: TableRef | undefined;
+
   /** The destination of a source table. Throws FatalError when it collides (see the file comment). */
   route(src: SourceTable): TableRef {
+    const last = this.lastSource;
+    if (last !== undefined && last.table === src.table && last.schema === src.schema) return this.lastRef!;
+    const ref = this.resolve(src);
+    this.lastSource = src;
+    this.lastRef = ref;
+    return ref;
+  }
+
+  private resolve(src: SourceTable): TableRef {
     const id = `${src.schema}.${src.table}`;
     const hit = this.cache.get(id);
     if (hit) return hit;
