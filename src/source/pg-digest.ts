@@ -39,6 +39,9 @@ function pgScientific(t: string): string {
 
 /** The canonical text of column `c` (base type `base`) that a MySQL/MariaDB source renders too. */
 function pgCanonical(c: string, base: string, mode: 'exact' | 'json'): string {
+  // MySQL JSON has no SQL form equal to jsonb's text: the digest carries its shape only (see
+  // digest.ts), whatever the target column is (jsonb from the batch copy, text from CDC)
+  if (mode === 'json') return `jsonb_typeof((${c})::jsonb) || CASE WHEN jsonb_typeof((${c})::jsonb) = 'array' THEN ':' || jsonb_array_length((${c})::jsonb) ELSE '' END`;
   switch (base) {
     case 'float4':
     case 'float8': {
@@ -59,12 +62,12 @@ function pgCanonical(c: string, base: string, mode: 'exact' | 'json'): string {
     case 'inet':
       // the output form (no /32 or /128 on a host), which MariaDB's inet4/inet6 print; inet::text adds it
       return `abbrev(${c})`;
+    case 'time':
+      // a MySQL time landed by CDC (Debezium's MicroTime) rather than as an interval by the batch copy
+      return `round(extract(epoch FROM ${c}), 6)::text`;
     case 'json':
     case 'jsonb':
-      // MySQL JSON has no SQL form equal to jsonb's text: the digest carries its shape only (see digest.ts)
-      return mode === 'json'
-        ? `jsonb_typeof((${c})::jsonb) || CASE WHEN jsonb_typeof((${c})::jsonb) = 'array' THEN ':' || jsonb_array_length((${c})::jsonb) ELSE '' END`
-        : `(${c})::text`;
+      return `(${c})::text`;
     default:
       return `(${c})::text`;
   }

@@ -14,7 +14,7 @@
 import type { Pool } from 'pg';
 import { ConfigError } from '../core/errors';
 import type { OffsetMark, TableRef } from '../core/types';
-import type { MysqlConnection, PgConnection, PipelineConfig } from '../config/types';
+import type { PipelineConfig } from '../config/types';
 import { compileList, resolveDestTable, tableSelected } from '../config/names';
 import { createPool } from '../connect/pg';
 import { offsetsTable, readOffsets } from '../apply/offsets';
@@ -108,10 +108,8 @@ export function mergeRecheck(before: Verdict, recheck: Verdict): Verdict {
 function sourceDigest(cfg: PipelineConfig): DigestSource {
   const m = cfg.cdc?.managed;
   if (!m) throw new ConfigError([{ path: 'spec.source.address', message: KAFKA_SOURCE_NOT_VERIFIABLE }]);
-  // MySQL/MariaDB managed sources are read by the batch MySQL digest (untested end to end).
-  const kind: string = m.kind;
-  if (kind === 'mysql' || kind === 'mariadb') return new MysqlDigestSource(m.db as unknown as MysqlConnection, { tinyint1AsBoolean: false });
-  return new PgDigestSource(m.db as PgConnection);
+  // MySQL/MariaDB: the batch MySQL digest, tinyint(1) as boolean as the managed connector's converter sends it
+  return m.kind === 'mysql' ? new MysqlDigestSource(m.db, { tinyint1AsBoolean: true }) : new PgDigestSource(m.db);
 }
 
 interface Pending {
@@ -146,8 +144,7 @@ export async function verifyCdcPipeline(cfg: PipelineConfig, opts: VerifyOptions
   const target = new PgDigestSource(cfg.sink.pg);
   const o: CompareOptions = { ...COMPARE_DEFAULTS, ...opts.compare };
   const settleMs = opts.settleTimeoutMs ?? DEFAULT_SETTLE_TIMEOUT_MS;
-  const kind: string = m!.kind;
-  const canon = kind === 'mysql' || kind === 'mariadb' ? 'mysql' : 'debezium';
+  const canon = m!.kind === 'mysql' ? 'mysql' : 'debezium';
   const modes = { intervalString: m!.connectorConfig['interval.handling.mode'] === 'string', binaryMode: cdc.binaryHandlingMode };
   const jobOf = (t: TableRef): TableJob => ({
     srcTable: t, dstTable: resolveDestTable(cfg.sink.options.destTable, t), canon, cdc: modes,
@@ -215,7 +212,7 @@ export async function verifyCdcPipeline(cfg: PipelineConfig, opts: VerifyOptions
     }
     const open = pending.filter((p) => p.open).length;
     const rounds = Math.max(...pending.map((p) => p.rechecks));
-    notes.push(`${firstDiffering} table(s) differed at first; their differing buckets were compared again ${rounds} time(s), each after the pipeline's stored offsets had reached the topics' end offsets` +
+    notes.push(`${firstDiffering} table(s) differed at first; their differing buckets were compared again ${rounds} time(s), each after waiting for the pipeline's stored offsets to reach the topics' end offsets` +
       (firstDiffering - open > 0 ? `; ${firstDiffering - open} table(s) then equal (the differences were changes in flight)` : '') +
       (open > 0 ? `; ${open} table(s) still differing after ${((now() - found) / 1000).toFixed(1)} s` : ''));
     if (drainedNote) notes.push(drainedNote);
