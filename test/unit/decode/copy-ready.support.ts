@@ -69,6 +69,7 @@ export function compareAll(records: readonly RawRecord[], opts: DecoderOptions, 
   const general = new Decoder(opts);
   const fast = new CopyReadyDecoder(opts);
   const out: Compared = { fast: 0, deferred: [], tombstones: 0, rejected: 0 };
+  const seen = new WeakMap<object, object>();
   for (const rec of records) {
     let ev: ChangeEvent | null;
     try {
@@ -91,7 +92,11 @@ export function compareAll(records: readonly RawRecord[], opts: DecoderOptions, 
     const cols = keyColumns ?? ev.keyColumns;
     const where = `${rec.topic}@${rec.offset}`;
     expect({ where, ...actualOf(f) }).toEqual({ where, ...expectedOf(ev, cols) });
-    expect(f.columns.map((c) => ({ ...c }))).toEqual(ev.columns.map((c) => ({ ...c })));
+    if (seen.get(f.columns) !== ev.columns) {
+      // Each schema's columns compared once: equal specs (the instances are each path's own).
+      expect(f.columns.map((c) => ({ ...c }))).toEqual(ev.columns.map((c) => ({ ...c })));
+      seen.set(f.columns, ev.columns);
+    }
     expect(f.source).toEqual(ev.source);
     if (f.table !== undefined) expect(f.table).toEqual(ev.table);
     out.fast++;
