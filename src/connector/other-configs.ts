@@ -70,6 +70,9 @@ export function mysqlConnectorConfig(input: MysqlConnectorInput): { name: string
     'binary.handling.mode': 'bytes',
     // bigint unsigned beyond 2^63 would wrap to a negative int64 ('long'); precise sends a Decimal.
     'bigint.unsigned.handling.mode': 'precise',
+    // tinyint(1) as boolean, as the batch path lands it (tinyint1_as_boolean, docs/types.md).
+    converters: 'nilus_boolean',
+    'nilus_boolean.type': 'io.debezium.connector.binlog.converters.TinyIntOneToBooleanConverter',
     // DDL events go to the topic named exactly <prefix>, which nilus-pg does not read: not written at all.
     'include.schema.changes': 'false',
     ...JSON_CONVERTERS,

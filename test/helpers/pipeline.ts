@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
 import { buildConfig, parseManifest } from '../../src/config';
+import { loadConnectionsFile } from '../../src/config/connections';
 import { startService, type Service } from '../../src/service/run';
 import { createLogger } from '../../src/observe/logger';
 import { kafkaBrokers } from './stack';
@@ -55,10 +56,13 @@ export function cdcManifest(o: CdcManifestOptions): string {
   }, null, 2);
 }
 
-/** Starts a pipeline in this process; the caller stops it. `logs()` returns what it logged (warn and up). */
-export async function startInProcess(manifestText: string): Promise<Service & { logs(): string }> {
+/**
+ * Starts a pipeline in this process; the caller stops it. `logs()` returns what it logged (warn and
+ * up). `connectionsPath`: a connections file for dataos:// addresses.
+ */
+export async function startInProcess(manifestText: string, connectionsPath?: string): Promise<Service & { logs(): string }> {
   const { manifest } = parseManifest(manifestText, 'test-manifest.yaml');
-  const cfg = await buildConfig(manifest, undefined, process.env);
+  const cfg = await buildConfig(manifest, connectionsPath ? await loadConnectionsFile(connectionsPath) : undefined, process.env);
   const lines: string[] = [];
   const log = createLogger({ level: 'warn', name: 'nilus-pg-test', destination: { write: (l: string) => lines.push(l) } });
   const svc = await startService(cfg, { log });

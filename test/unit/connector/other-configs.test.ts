@@ -3,7 +3,7 @@ import type { MysqlConnection } from '../../../src/config/types';
 
 const db: MysqlConnection = { host: 'm.example', port: 3306, database: 'sales', username: 'cdc', password: 'pw', sslMode: 'required', connectTimeoutMs: 10_000 };
 
-describe('MySQL/MariaDB connector config (mapping only, not enabled yet)', () => {
+describe('MySQL/MariaDB connector config', () => {
   it('maps the connection, a stable server id, the schema history and the seed keys', () => {
     const { name, config, plainPassword } = mysqlConnectorConfig({
       pipeline: 'orders-cdc', flavor: 'mysql', db, brokers: ['k1:9092', 'k2:9092'],
@@ -16,6 +16,9 @@ describe('MySQL/MariaDB connector config (mapping only, not enabled yet)', () =>
       'skipped.operations': 'none',
       'decimal.handling.mode': 'precise',
       'time.precision.mode': 'adaptive_time_microseconds',
+      'bigint.unsigned.handling.mode': 'precise',
+      converters: 'nilus_boolean',
+      'nilus_boolean.type': 'io.debezium.connector.binlog.converters.TinyIntOneToBooleanConverter',
       'database.hostname': 'm.example', 'database.port': '3306', 'database.user': 'cdc', 'database.password': 'pw',
       'database.include.list': 'sales', 'database.ssl.mode': 'required',
       'database.server.id': String(serverIdFor('orders-cdc')),
