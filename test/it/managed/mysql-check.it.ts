@@ -1,8 +1,9 @@
 /**
  * `nilus-pg check` on managed MySQL/MariaDB sources, against deliberately misconfigured servers:
- * a user without the replication grants on the stack's MariaDB, and throwaway MariaDB servers with a
- * STATEMENT binlog and MINIMAL row images, or no binlog (never done to the shared server). Each problem is one line with its fix; fixed, the line passes. Also: Debezium's MySQL
- * connector against a real MariaDB 10.11, refused with the reason.
+ * a user without the replication grants on the stack's MariaDB, and throwaway MariaDB servers with
+ * a STATEMENT binlog and MINIMAL row images, or no binlog (never done to the shared server). Each
+ * problem is one line with its fix; fixed, the line passes. Also: Debezium's MySQL connector
+ * against a real MariaDB 10.11, refused with the reason.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

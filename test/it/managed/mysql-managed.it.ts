@@ -35,7 +35,7 @@ import { removeConnector } from '../../helpers/debezium';
 import { testKafka } from '../../helpers/kafka';
 import { startMariadb, type ThrowawayMariadb } from '../../helpers/mariadb';
 import { startInProcess, waitFor } from '../../helpers/pipeline';
-import { connectUrl, kafkaBrokers } from '../../helpers/stack';
+import { connectUrl, kafkaBrokers, mysqlUrl } from '../../helpers/stack';
 
 jest.setTimeout(240_000);
 
@@ -236,5 +236,28 @@ describe('managed MySQL source through Debezium\'s MySQL connector', () => {
     await teardown(cfg, { dropSlot: false }, (l) => out.push(l));
     expect(out).toEqual([`deleted connector ${connector} from ${connectUrl()}`, `MySQL keeps no replication slot for the connector; schema history topic __nilus-schema-history-${name} kept`]);
     expect(await rest.config(connector)).toBeUndefined();
+  });
+});
+
+describe('managed MariaDB source named with the MySQL connector class', () => {
+  it('run stops at start-up with the reason Debezium gives (Kafka Connect itself answers HTTP 500), creating nothing', async () => {
+    const name = uniqueName('mymbad').replace(/_/g, '-');
+    const stack = new URL(mysqlUrl());
+    const text = JSON.stringify({
+      name, version: 'v1alpha', type: 'nilus',
+      spec: {
+        type: 'cdc',
+        source: {
+          address: `mariadb://root@${stack.hostname}:${stack.port}/nilus_source`,
+          options: { kafka: `kafka://${kafkaBrokers().join(',')}`, connect_url: connectUrl() },
+          cdc: { 'topic.prefix': name.replace(/-/g, '_'), 'collection.include.list': 'nilus_source.never', 'connector.class': 'io.debezium.connector.mysql.MySqlConnector' },
+        },
+        sink: { address: targetPgUrl(), options: { dest_table: 'public.never', incremental_strategy: 'merge', http_port: 0, log_level: 'warn' } },
+      },
+    });
+    const svc = await startInProcess(text);
+    expect(await svc.done).toBe(1);
+    expect(svc.logs()).toMatch(new RegExp(`Kafka Connect PUT /connectors/nilus-${name}/config: refused — database\\.hostname: .*MySQL version 10\\.11\\S* should support SHOW BINARY LOG STATUS but it failed`));
+    expect(await new ConnectRest(connectUrl()).config(`nilus-${name}`)).toBeUndefined();
   });
 });
