@@ -44,13 +44,14 @@ const SRC = (db: string) => `
   SELECT id, name, CAST(amount AS CHAR) AS amount, CAST(big AS CHAR) AS big, CAST(qty AS CHAR) AS qty,
          DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s.%f') AS at, DATE_FORMAT(ts, '%Y-%m-%d %H:%i:%s.%f') AS ts,
          DATE_FORMAT(d, '%Y-%m-%d') AS d, TIME_FORMAT(tm, '%H:%i:%s.%f') AS tm, CAST(doc AS CHAR) AS doc, LOWER(HEX(data)) AS data, note,
-         CAST(f AS CHAR) AS f, CASE WHEN flag IS NULL THEN NULL WHEN flag <> 0 THEN 'true' ELSE 'false' END AS flag
+         CAST(f AS CHAR) AS f, CASE WHEN flag IS NULL THEN NULL WHEN flag <> 0 THEN 'true' ELSE 'false' END AS flag,
+         e, CAST(y AS CHAR) AS y
     FROM \`${db}\`.items ORDER BY id`;
 const DST = (schema: string) => `
   SELECT id, name, amount::text AS amount, big::text AS big, qty::text AS qty,
          to_char(at, 'YYYY-MM-DD HH24:MI:SS.US') AS at, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS ts,
          d::text AS d, to_char('2000-01-01'::date + tm, 'HH24:MI:SS.US') AS tm, doc::text AS doc, encode(data, 'hex') AS data, note,
-         f::text AS f, flag::text AS flag
+         f::text AS f, flag::text AS flag, e, y::text AS y
     FROM "${schema}".items ORDER BY id`;
 
 const row = (i: number): unknown[] => [
@@ -68,8 +69,10 @@ const row = (i: number): unknown[] => [
   i % 2 === 0 ? null : `note\twith\ttabs\nand "quotes" \\ ${i}`,
   i / 8,
   i % 11 === 0 ? null : i % 2,
+  i % 3 === 0 ? null : i % 2 ? 'small' : 'größer',
+  1901 + (i % 255),
 ];
-const INSERT = (db: string) => `INSERT INTO \`${db}\`.items (id, name, amount, big, qty, at, ts, d, tm, doc, data, note, f, flag) VALUES ?`;
+const INSERT = (db: string) => `INSERT INTO \`${db}\`.items (id, name, amount, big, qty, at, ts, d, tm, doc, data, note, f, flag, e, y) VALUES ?`;
 
 describe('managed MySQL source through Debezium\'s MySQL connector', () => {
   let maria: ThrowawayMariadb;
@@ -119,7 +122,7 @@ describe('managed MySQL source through Debezium\'s MySQL connector', () => {
     await maria.sql(`CREATE DATABASE \`${db}\``);
     await maria.sql(`CREATE TABLE \`${db}\`.items (
       id int PRIMARY KEY, name varchar(100) CHARACTER SET utf8mb4, amount decimal(20,6), big bigint unsigned, qty smallint,
-      at datetime(6), ts timestamp(3) NULL, d date, tm time(6), doc json, data blob, note text NULL, f double, flag tinyint(1))`);
+      at datetime(6), ts timestamp(3) NULL, d date, tm time(6), doc json, data blob, note text NULL, f double, flag tinyint(1), e enum('small','größer'), y year)`);
     await maria.sql(INSERT(db), [Array.from({ length: 60 }, (_, i) => row(i + 1))]);
     // Debezium's own account, with exactly the documented grants.
     await maria.sql(`CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'`);
@@ -174,6 +177,7 @@ describe('managed MySQL source through Debezium\'s MySQL connector', () => {
       expect(Object.fromEntries(cols.rows.map((r) => [r.column_name, r.t]))).toEqual({
         id: 'integer', name: 'text', amount: 'numeric(20,6)', big: 'numeric(20,0)', qty: 'smallint', at: 'timestamp without time zone',
         ts: 'timestamp with time zone', d: 'date', tm: 'time without time zone', doc: 'text', data: 'bytea', note: 'text', f: 'double precision', flag: 'boolean',
+        e: 'text', y: 'integer',
       });
       // the max bigint unsigned, emoji, tabs and bytes arrive exact (landed() compared every column)
       expect((await target.query(`SELECT big::text, name FROM "${schema}".items WHERE id = 1`)).rows[0]).toEqual({ big: '18446744073709551615', name: 'naïve ✓ 😀 Ünïcödé #1' });
