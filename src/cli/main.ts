@@ -40,8 +40,9 @@ Connects to PostgreSQL (and Kafka for cdc) with the manifest's settings and prin
 PostgreSQL reachable, CONNECT on the database, USAGE (and CREATE when needed) on the schema, the
 table privileges the incremental_strategy needs, Kafka reachable and topics matching the prefix.
 For a managed source (the address names the source database) also: wal_level, REPLICATION, a free
-slot and WAL sender, the publication, REPLICA IDENTITY of keyless tables, Kafka Connect, the
-Debezium plugin and Connect's validation of the connector config.
+slot and WAL sender, the publication, REPLICA IDENTITY of keyless tables (MySQL/MariaDB: log_bin,
+binlog_format=ROW, binlog_row_image=FULL, server_id, REPLICATION SLAVE/CLIENT, RELOAD, SELECT),
+Kafka Connect, the Debezium plugin and Connect's validation of the connector config.
 Exit 0 when every check passes, 1 otherwise, 2 when the manifest is invalid.`,
   verify: `Usage: nilus-pg verify <manifest.yaml> [--connections <file>] [--settle-timeout <s>] [--settle-quiet <s>]
 
