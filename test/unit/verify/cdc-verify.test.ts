@@ -1,5 +1,6 @@
 import { capturedTables, describeLag, lagBehind, mergeRecheck } from '../../../src/verify/cdc';
 import { compileList } from '../../../src/config/names';
+import { cdcCanonical } from '../../../src/source/pg-digest';
 import type { Verdict } from '../../../src/verify/compare';
 
 const t = (schema: string, table: string) => ({ schema, table });
@@ -68,5 +69,46 @@ describe('mergeRecheck', () => {
   it('keeps what still differs', () => {
     const again: Verdict = { ...first, sourceRows: 30, targetRows: 29, missing: { count: 1, samples: ['8'] }, differing: none, chunks: 2, bisected: 0, fetched: 1, differingBuckets: [{ bits: 6, buckets: [40] }], differingRows: { source: 15, target: 14 } };
     expect(mergeRecheck(first, again)).toMatchObject({ equal: false, sourceRows: 1001, targetRows: 1000, missing: { count: 1, samples: ['8'] }, differingBuckets: [{ bits: 6, buckets: [40] }], differingRows: { source: 15, target: 14 } });
+  });
+});
+
+describe('cdcCanonical (the debezium canonical form, pg-digest.ts)', () => {
+  const modes = { intervalString: false, binaryMode: 'bytes' as const };
+  const src = { ...modes, side: 'source' as const };
+  const dst = { ...modes, side: 'target' as const };
+  const type = (t: string, base: string, builtin = true) => ({ type: t, base, builtin });
+
+  it('reads a target column of another type as the source type, through its text; the same type as is', () => {
+    expect(cdcCanonical('"ch"', 'text', type('character(5)', 'bpchar'), dst)).toEqual({ expr: '(("ch")::text::character(5))::text' });
+    expect(cdcCanonical('"ch"', 'bpchar', type('character(5)', 'bpchar'), src)).toEqual({ expr: '("ch")::text' });
+    expect(cdcCanonical('"n"', 'numeric', type('numeric(12,2)', 'numeric'), dst).expr).toBe('("n")::text');
+  });
+
+  it('compares user types (enums) as text on both sides, with no cast to a type the target lacks', () => {
+    expect(cdcCanonical('"e"', 'text', type('"s".mood', 'mood', false), dst)).toEqual({ expr: '("e")::text' });
+    expect(cdcCanonical('"e"', 'mood', type('"s".mood', 'mood', false), src)).toEqual({ expr: '("e")::text' });
+  });
+
+  it('gives a loss predicate on the source side only, for the lossy types', () => {
+    for (const [t, base] of [['interval', 'interval'], ['time with time zone', 'timetz'], ['numeric', 'numeric'], ['xml', 'xml'], ['bit varying', 'varbit'], ['date', 'date'], ['integer[]', '_int4']]) {
+      expect(cdcCanonical('"c"', base!, type(t!, base!), src).loss).toBeDefined();
+      expect(cdcCanonical('"c"', base!, type(t!, base!), dst).loss).toBeUndefined();
+    }
+    for (const [t, base] of [['text', 'text'], ['jsonb', 'jsonb'], ['json', 'json'], ['bigint', 'int8'], ['timestamp with time zone', 'timestamptz']]) {
+      expect(cdcCanonical('"c"', base!, type(t!, base!), src).loss).toBeUndefined();
+    }
+  });
+
+  it('follows the connector modes: interval as text in string mode (no loss), bytea encoded when it lands as text', () => {
+    expect(cdcCanonical('"iv"', 'interval', type('interval', 'interval'), { ...src, intervalString: true })).toEqual({ expr: '("iv")::text' });
+    expect(cdcCanonical('"iv"', 'interval', type('interval', 'interval'), src).expr).toMatch(/extract\(month FROM "iv"\) \* 37800/);
+    expect(cdcCanonical('"b"', 'bytea', type('bytea', 'bytea'), { ...src, binaryMode: 'hex' })).toEqual({ expr: `encode("b", 'hex')` });
+    expect(cdcCanonical('"b"', 'text', type('bytea', 'bytea'), { ...dst, binaryMode: 'hex' })).toEqual({ expr: '("b")::text' });
+  });
+
+  it('compares bit(1), which Debezium sends as a boolean, as true/false', () => {
+    expect(cdcCanonical('"b1"', 'bit', type('bit(1)', 'bit'), src)).toEqual({ expr: `(("b1") = B'1')::text` });
+    expect(cdcCanonical('"b1"', 'bool', type('bit(1)', 'bit'), dst)).toEqual({ expr: '("b1")::text' });
+    expect(cdcCanonical('"b8"', 'varbit', type('bit(8)', 'bit'), dst)).toEqual({ expr: '(("b8")::text::bit(8))::text' });
   });
 });
