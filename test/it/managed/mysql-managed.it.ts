@@ -4,7 +4,8 @@
  * Debezium's MySQL connector in the stack's Kafka Connect, snapshots, and streams inserts, updates,
  * deletes and a truncate into PostgreSQL, value-exact for a representative table. A restart
  * changes nothing in Connect; a changed manifest key updates the connector (and no row is lost
- * across the connector's restart); teardown removes it.
+ * across the connector's restart); `nilus-pg verify` finds the target equal, then a planted
+ * difference; teardown removes the connector.
  *
  * The server: no MySQL server can be installed here (Debian ships MariaDB only), and the stack's
  * MariaDB 10.11 cannot be read by Debezium's MySQL connector 3.6.1, the only binlog connector in the
@@ -30,6 +31,7 @@ import type { PipelineConfig } from '../../../src/config/types';
 import { ConnectRest } from '../../../src/connector/connect-rest';
 import { ensureConnector } from '../../../src/connector/managed';
 import { teardown } from '../../../src/cli/teardown';
+import { main } from '../../../src/cli/main';
 import { createTestSchema, dropTestSchemaUnlessFailed, newPool, targetPgUrl, uniqueName } from '../../helpers/pg';
 import { removeConnector } from '../../helpers/debezium';
 import { testKafka } from '../../helpers/kafka';
@@ -218,7 +220,7 @@ describe('managed MySQL source through Debezium\'s MySQL connector', () => {
     }
   });
 
-  it('a changed manifest key updates the connector config, and teardown removes the connector', async () => {
+  it('a changed manifest key updates the connector config; verify finds the target equal, then a planted change; teardown removes the connector', async () => {
     const text = manifest({ 'max.batch.size': 1024 });
     const svc = await startInProcess(text, connections);
     try {
@@ -236,6 +238,17 @@ describe('managed MySQL source through Debezium\'s MySQL connector', () => {
     }
     const cfg = await configOf(text);
     expect(await ensureConnector(cfg.cdc!.managed!)).toEqual({ action: 'unchanged' });
+    // nilus-pg verify: the target equals the source (the CLI, with the connections file)
+    const file = join(mkdtempSync(join(tmpdir(), 'nilus-mym-')), 'manifest.yaml');
+    writeFileSync(file, text);
+    const lines: string[] = [];
+    const code = await main(['verify', file, '--connections', connections, '--settle-quiet', '1'], { out: (l) => lines.push(l), err: (l) => lines.push(l) });
+    expect({ code, lines }).toEqual({ code: 0, lines: expect.arrayContaining([expect.stringMatching(new RegExp(`^${db}\\.items → ${schema}\\.items: equal, 3 rows`))]) });
+    // and a value changed behind the pipeline's back is found
+    await target.query(`UPDATE "${schema}".items SET amount = amount + 1 WHERE id = 1000`);
+    lines.length = 0;
+    expect(await main(['verify', file, '--connections', connections, '--settle-quiet', '1'], { out: (l) => lines.push(l), err: (l) => lines.push(l) })).toBe(1);
+    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^${db}\\.items → ${schema}\\.items: DIFFERENT: .*1 differing`))]));
     const out: string[] = [];
     await teardown(cfg, { dropSlot: false }, (l) => out.push(l));
     expect(out).toEqual([`deleted connector ${connector} from ${connectUrl()}`, `MySQL keeps no replication slot for the connector; schema history topic __nilus-schema-history-${name} kept`]);
