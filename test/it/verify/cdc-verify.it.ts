@@ -5,6 +5,7 @@
  * exactly counted apart as known losses; differences planted in the target are each reported by
  * key; changes made at the source while the pipeline is stopped are reported as not drained, and,
  * with the pipeline restarted during verify, settle: re-checked after the lag drained, not losses.
+ * Then a managed MariaDB pipeline: its landed table verifies equal, and changed values are found.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -12,15 +13,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Pool } from 'pg';
 import { buildConfig, parseManifest } from '../../../src/config';
+import { loadConnectionsFile } from '../../../src/config/connections';
 import type { PipelineConfig } from '../../../src/config/types';
 import { main } from '../../../src/cli/main';
 import { verifyPipeline } from '../../../src/verify/run';
-import { createTestSchema, dropTestSchemaUnlessFailed, newPool, uniqueName } from '../../helpers/pg';
+import { createTestSchema, dropTestSchemaUnlessFailed, newPool, targetPgUrl, uniqueName } from '../../helpers/pg';
 import { removeConnector } from '../../helpers/debezium';
 import { testKafka } from '../../helpers/kafka';
 import { managedManifest } from '../../helpers/managed';
 import { startInProcess, waitFor } from '../../helpers/pipeline';
-import { sourcePgUrl } from '../../helpers/stack';
+import { connectUrl, kafkaBrokers, sourcePgUrl } from '../../helpers/stack';
+import { startMariadb, type ThrowawayMariadb } from '../../helpers/mariadb';
 
 jest.setTimeout(170_000);
 
@@ -205,5 +208,95 @@ describe('verify of a managed PostgreSQL CDC pipeline', () => {
     const o = reports.find((r) => r.source === `${src}.orders`)!;
     expect(o.line).toMatch(/equal, 409 rows .*\[re-checked \d+×\]/);
     expect(reports.map((r) => r.line).join('\n')).toMatch(/note: 1 table\(s\) differed at first; .*; 1 table\(s\) then equal \(the differences were changes in flight\)/);
+  });
+});
+
+/**
+ * A managed MariaDB source, run as test/it/managed/mysql-managed.it.ts runs it (a throwaway MariaDB
+ * reporting a version Debezium's MySQL connector accepts; the stack has no MariaDB connector):
+ * verify reads it through the batch MySQL digest.
+ */
+describe('verify of a managed MariaDB CDC pipeline', () => {
+  let maria: ThrowawayMariadb;
+  let target: Pool;
+  let schema: string;
+  let connections: string;
+  let svc: Awaited<ReturnType<typeof startInProcess>> | undefined;
+  const db = uniqueName('vmysrc');
+  const name = uniqueName('vmy').replace(/_/g, '-');
+  const prefix = name.replace(/-/g, '_');
+  const connector = `nilus-${name}`;
+
+  const manifest = (): string => JSON.stringify({
+    name, version: 'v1alpha', type: 'nilus',
+    spec: {
+      type: 'cdc',
+      source: { address: 'dataos://maria-src', cdc: { 'collection.include.list': `${db}.items`, 'topic.prefix': prefix, 'topic.refresh.ms': 1000, 'connector.class': 'io.debezium.connector.mysql.MySqlConnector' } },
+      sink: { address: targetPgUrl(), options: { dest_table: `${schema}.{table}`, incremental_strategy: 'merge', http_port: 0, 'batch.max_age_ms': 200, log_level: 'warn' } },
+    },
+  });
+
+  beforeAll(async () => {
+    maria = await startMariadb(['--version=5.7.19-MariaDB-10.11-nilus-test', '--default-time-zone=+00:00']);
+    target = newPool();
+    schema = await createTestSchema(target, 'vmy');
+    await maria.sql(`CREATE DATABASE \`${db}\``);
+    await maria.sql(`CREATE TABLE \`${db}\`.items (id int PRIMARY KEY, name varchar(100) CHARACTER SET utf8mb4, amount decimal(20,6), big bigint unsigned,
+      at datetime(6), ts timestamp(3) NULL, d date, tm time(6), doc json, data blob, f double, flag tinyint(1), yr year, en enum('new','paid'))`);
+    await maria.sql(`INSERT INTO \`${db}\`.items VALUES ?`, [Array.from({ length: 80 }, (_, k) => {
+      const i = k + 1;
+      return [i, i % 7 === 0 ? null : `naïve ✓ 😀 #${i}`, `${i}.00000${i % 10}`, i === 1 ? '18446744073709551615' : String(i * 1_000_000_007),
+        `2024-0${(i % 9) + 1}-1${i % 10} 0${i % 10}:00:59.${String(i * 1371).padStart(6, '0').slice(0, 6)}`, i % 5 === 0 ? null : `2023-12-31 23:59:5${i % 10}.${String(i % 1000).padStart(3, '0')}`,
+        `19${50 + (i % 50)}-02-28`, `${String(i % 24).padStart(2, '0')}:30:00.${String(i * 7).padStart(6, '0').slice(0, 6)}`,
+        i % 4 === 0 ? null : JSON.stringify({ i, tags: ['a', 'ü'], nested: { ok: i % 2 === 0 } }), i % 6 === 0 ? null : Buffer.from([0, 255, i % 256]),
+        i / 8, i % 11 === 0 ? null : i % 2, 1990 + (i % 30), i % 2 ? 'new' : 'paid'];
+    })]);
+    await maria.sql(`CREATE USER 'nilus_cdc'@'%' IDENTIFIED BY 'cdc-pw'`);
+    await maria.sql(`GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'nilus_cdc'@'%'`);
+    connections = join(mkdtempSync(join(tmpdir(), 'nilus-vmy-')), 'connections.yaml');
+    writeFileSync(connections, `connections:
+  maria-src:
+    type: mariadb
+    host: 127.0.0.1
+    port: ${maria.port}
+    database: ${db}
+    username: nilus_cdc
+    password: cdc-pw
+    kafka: dataos://kafka-stack
+  kafka-stack:
+    type: kafka
+    brokers: ${kafkaBrokers().join(',')}
+    connect_url: ${connectUrl()}
+`);
+  });
+
+  afterAll(async () => {
+    if (svc) await svc.stop();
+    await removeConnector(connector).catch(() => undefined);
+    const admin = testKafka().admin();
+    await admin.connect();
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`) || t === `__nilus-schema-history-${name}`);
+    if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);
+    await admin.disconnect();
+    await maria?.stop();
+    if (target) {
+      await dropTestSchemaUnlessFailed(target, schema);
+      await target.end();
+    }
+  });
+
+  it('reports the landed table equal, then a changed value by key', async () => {
+    svc = await startInProcess(manifest(), connections);
+    await waitFor(target, `SELECT count(*)::int AS n FROM "${schema}".items`, (r) => r[0]?.n === 80, 150_000);
+    const cfg = await buildConfig(parseManifest(manifest()).manifest, await loadConnectionsFile(connections), process.env);
+    const [r, ...rest] = await verifyPipeline(cfg, { settleQuietMs: 2000 });
+    expect(rest.filter((x) => !x.ok)).toEqual([]);
+    expect(r!.line).toMatch(new RegExp(`^${db}\\.items → ${schema}\\.items: equal, 80 rows`));
+    expect(r!.ok).toBe(true);
+    await target.query(`UPDATE "${schema}".items SET tm = tm + interval '1 microsecond' WHERE id = 33`);
+    await target.query(`UPDATE "${schema}".items SET doc = '{"i": 34}' WHERE id = 34`);
+    const [d] = await verifyPipeline(cfg, { settleQuietMs: 1000 });
+    expect(d!.ok).toBe(false);
+    expect({ count: d!.verdict!.differing.count, samples: [...d!.verdict!.differing.samples].sort() }).toEqual({ count: 2, samples: ['33', '34'] });
   });
 });
