@@ -5,7 +5,7 @@
  * deletes and a truncate into PostgreSQL, value-exact for a representative table. A restart
  * changes nothing in Connect; a changed manifest key updates the connector (and no row is lost
  * across the connector's restart); `nilus-pg verify` finds the target equal, then a planted
- * difference; teardown removes the connector.
+ * difference; teardown removes the connector, and with --drop-slot a later run snapshots again.
  *
  * The server: no MySQL server can be installed here (Debian ships MariaDB only), and the stack's
  * MariaDB 10.11 cannot be read by Debezium's MySQL connector 3.6.1, the only binlog connector in the
@@ -36,7 +36,7 @@ import { createTestSchema, dropTestSchemaUnlessFailed, newPool, targetPgUrl, uni
 import { removeConnector } from '../../helpers/debezium';
 import { testKafka } from '../../helpers/kafka';
 import { startMariadb, type ThrowawayMariadb } from '../../helpers/mariadb';
-import { startInProcess, waitFor } from '../../helpers/pipeline';
+import { startInProcess, startWorker, waitFor } from '../../helpers/pipeline';
 import { connectUrl, kafkaBrokers, mysqlUrl } from '../../helpers/stack';
 
 jest.setTimeout(240_000);
@@ -204,10 +204,12 @@ describe('managed MySQL source through Debezium\'s MySQL connector', () => {
     }
   });
 
-  it('starting again does not duplicate or change the connector, and streaming resumes', async () => {
+  it('the worker restarted (nilus-pg run, the built CLI) does not duplicate or change the connector, and streaming resumes', async () => {
     const before = await rest.config(connector);
     expect(await ensureConnector((await configOf(manifest())).cdc!.managed!)).toEqual({ action: 'unchanged' });
-    const svc = await startInProcess(manifest(), connections);
+    process.env.NILUS_CONNECTIONS = connections;
+    const w = startWorker(manifest());
+    delete process.env.NILUS_CONNECTIONS;
     try {
       await maria.sql(INSERT(db), [[row(1001), row(1002)]]);
       await landed();
@@ -216,7 +218,10 @@ describe('managed MySQL source through Debezium\'s MySQL connector', () => {
       expect(all.filter((c) => c.includes(name))).toEqual([connector]);
       expect((await rest.status(connector))?.tasks.map((t) => t.state)).toEqual(['RUNNING']);
     } finally {
-      expect(await svc.stop()).toBe(0);
+      w.child.kill('SIGTERM');
+      const code = await Promise.race([w.exited, new Promise((r) => setTimeout(() => r('timeout'), 20_000))]);
+      if (code !== 0) console.error(w.output());
+      expect(code).toBe(0);
     }
   });
 
@@ -253,6 +258,23 @@ describe('managed MySQL source through Debezium\'s MySQL connector', () => {
     await teardown(cfg, { dropSlot: false }, (l) => out.push(l));
     expect(out).toEqual([`deleted connector ${connector} from ${connectUrl()}`, `MySQL keeps no replication slot for the connector; schema history topic __nilus-schema-history-${name} kept`]);
     expect(await rest.config(connector)).toBeUndefined();
+  });
+
+  it('after teardown --drop-slot (source offsets reset) a run snapshots the table again', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'nilus-mym-')), 'manifest.yaml');
+    writeFileSync(file, manifest());
+    const out: string[] = [];
+    expect(await main(['teardown', file, '--connections', connections, '--drop-slot', '--yes'], { out: (l) => out.push(l), err: (l) => out.push(l) })).toBe(0);
+    expect(out).toEqual([`reset the source offsets of connector ${connector}`, `connector ${connector} is not in ${connectUrl()} (already removed)`, `MySQL keeps no replication slot for the connector; schema history topic __nilus-schema-history-${name} kept`]);
+    // the target emptied by hand: only a new snapshot brings the rows back
+    await target.query(`TRUNCATE "${schema}".items`);
+    const svc = await startInProcess(manifest(), connections);
+    try {
+      await landed();
+      expect((await target.query(`SELECT count(*)::int AS n FROM "${schema}".items`)).rows[0].n).toBe(3);
+    } finally {
+      expect(await svc.stop()).toBe(0);
+    }
   });
 });
 
