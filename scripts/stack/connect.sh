@@ -3,7 +3,7 @@ CONNECT_DIR="$STATE/connect"
 CONNECT_PID="$CONNECT_DIR/connect.pid"
 CONNECT_LOG="$CONNECT_DIR/connect.log"
 CONNECT_CONF="$CONNECT_DIR/connect-distributed.properties"
-CONNECT_PLUGINS=(io.debezium.connector.postgresql.PostgresConnector io.debezium.connector.jdbc.JdbcSinkConnector)
+CONNECT_PLUGINS=(io.debezium.connector.postgresql.PostgresConnector io.debezium.connector.mysql.MySqlConnector io.debezium.connector.jdbc.JdbcSinkConnector)
 
 connect_config() {
   mkdir -p "$CONNECT_DIR"
@@ -28,6 +28,10 @@ status.storage.replication.factor=1
 status.storage.partitions=1
 offset.flush.interval.ms=1000
 plugin.path=$CACHE/plugins
+# Connector configs may reference secrets instead of holding them: \${file:<path>:<key>}, \${env:<VAR>}.
+config.providers=file,env
+config.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider
+config.providers.env.class=org.apache.kafka.common.config.provider.EnvVarConfigProvider
 CONF
 }
 

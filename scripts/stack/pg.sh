@@ -104,8 +104,26 @@ pg_up() {
   log "PostgreSQL started (pid $(pg_pid))"
 }
 
+# Members of this role log in with a password (scram-sha-256) even though the stack trusts
+# everyone else: the tests that prove a password reaches its reader (e.g. through Kafka Connect's
+# config provider) need a server that checks it. Idempotent, also for a cluster made before it.
+PG_PASSWORD_ROLE=nilus_password_login
+pg_password_auth() {
+  local psql hba="$PG_DATA/pg_hba.conf"
+  psql="$(pg_bin)/psql"
+  if ! as_pg_owner grep -q "+$PG_PASSWORD_ROLE" "$hba"; then
+    as_pg_owner sh -c 'f="$1"; line="$2"; { printf "%s\n" "$line"; cat "$f"; } >"$f.new" && mv "$f.new" "$f"' _ "$hba" \
+      "host all +$PG_PASSWORD_ROLE $HOST/32 scram-sha-256" || die "could not add the password rule to $hba"
+    "$psql" -h "$HOST" -p "$PG_PORT" -U postgres -d postgres -qAtc "SELECT pg_reload_conf()" >/dev/null
+  fi
+  "$psql" -h "$HOST" -p "$PG_PORT" -U postgres -d postgres -qc \
+    "DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$PG_PASSWORD_ROLE') THEN CREATE ROLE $PG_PASSWORD_ROLE NOLOGIN; END IF; END \$\$" >/dev/null \
+    || die "could not create role $PG_PASSWORD_ROLE"
+}
+
 pg_databases() {
   local psql db
+  pg_password_auth
   psql="$(pg_bin)/psql"
   for db in "${PG_DATABASES[@]}"; do
     if [[ -z "$("$psql" -h "$HOST" -p "$PG_PORT" -U postgres -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]]; then
