@@ -4,7 +4,7 @@
  * statements run inside the read-only snapshot transaction the batch reader opens.
  */
 import type { Connection, QueryError } from 'mysql2';
-import type { CdcSource, ManagedSource } from '../config/types';
+import type { CdcSource, ManagedSource, SinkOptions } from '../config/types';
 import { tableSelected } from '../config/names';
 import { MysqlTableSource, readerConnection } from '../source/mysql-table';
 import type { TableReader } from '../source/table-source';
@@ -12,6 +12,8 @@ import { MYSQL_CONNECTOR_CLASS } from '../connector/other-configs';
 
 type Add = (ok: boolean, text: string) => void;
 type MysqlManaged = Extract<ManagedSource, { kind: 'mysql' }>;
+/** What of spec.sink.options decides whether a table without a primary key can be merged. */
+export type SinkKeys = Pick<SinkOptions, 'strategy' | 'primaryKey'>;
 
 function run<T>(c: Connection, sql: string, values: unknown[] = []): Promise<T[]> {
   return new Promise((resolve, reject) => {
@@ -71,7 +73,7 @@ export function mysqlConnectorRefuses(version: string): boolean {
   return /mariadb/i.test(version) && (major > 8 || (major === 8 && minor >= 4));
 }
 
-export async function checkMysqlSource(cdc: CdcSource, m: MysqlManaged, add: Add): Promise<void> {
+export async function checkMysqlSource(cdc: CdcSource, m: MysqlManaged, add: Add, sink?: SinkKeys): Promise<void> {
   const db = m.db;
   const source = new MysqlTableSource(db, { tinyint1AsBoolean: true });
   let reader: TableReader;
@@ -92,7 +94,7 @@ export async function checkMysqlSource(cdc: CdcSource, m: MysqlManaged, add: Add
     }
     binlogLines(p, m, add);
     grantLines(p, m, add);
-    await tableLines(c, cdc, db.database, p, add);
+    await tableLines(c, cdc, db.database, p, add, sink);
   } finally {
     await reader.close().catch(() => undefined);
     await source.close().catch(() => undefined);
@@ -131,9 +133,13 @@ function grantLines(p: MysqlPrereqs, m: MysqlManaged, add: Add): void {
     : `source user ${p.account} has neither RELOAD nor LOCK TABLES, so the snapshot cannot take its read lock — GRANT RELOAD ON *.* TO ${p.account}, or set snapshot.locking.mode: none in spec.source.cdc (safe when no schema change runs during the snapshot)`);
 }
 
-async function tableLines(c: Connection, cdc: CdcSource, database: string, p: MysqlPrereqs, add: Add): Promise<void> {
-  const rows = await run<{ t: string }>(c, "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY 1", [database]);
-  const selected = rows.map((r) => ({ schema: database, table: String(r.t) })).filter((t) => tableSelected(cdc, t));
+async function tableLines(c: Connection, cdc: CdcSource, database: string, p: MysqlPrereqs, add: Add, sink?: SinkKeys): Promise<void> {
+  const rows = await run<{ t: string; pk: number | string }>(c, `
+    SELECT t.TABLE_NAME AS t,
+           EXISTS (SELECT 1 FROM information_schema.COLUMNS k
+                    WHERE k.TABLE_SCHEMA = t.TABLE_SCHEMA AND k.TABLE_NAME = t.TABLE_NAME AND k.COLUMN_KEY = 'PRI') AS pk
+      FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = ? AND t.TABLE_TYPE = 'BASE TABLE' ORDER BY 1`, [database]);
+  const selected = rows.map((r) => ({ schema: database, table: String(r.t), pk: Number(r.pk) === 1 })).filter((t) => tableSelected(cdc, t));
   if (selected.length === 0) {
     const inc = cdc.include.map((r) => r.source).join(',');
     return add(false, `no table in database ${database} matches ${inc ? `the include list "${inc}"` : 'the lists'} (or ${p.account} has no privilege on any) — check collection.include.list (regexes over <database>.<table>) and GRANT SELECT ON \`${database}\`.* TO ${p.account}`);
@@ -150,4 +156,12 @@ async function tableLines(c: Connection, cdc: CdcSource, database: string, p: My
   }
   add(unreadable.length === 0, unreadable.length === 0 ? `SELECT on the selected tables (the snapshot reads them)`
     : `no SELECT on ${show(unreadable)} (the snapshot reads them) — GRANT SELECT ON \`${database}\`.* TO ${p.account}`);
+  // Debezium keys each event by the table's primary key: a table without one sends events with no key.
+  // (COLUMNS.COLUMN_KEY: MariaDB hides TABLE_CONSTRAINTS from a user with SELECT only.)
+  const keyless = selected.filter((t) => !t.pk);
+  if (keyless.length === 0) return add(true, 'every selected table has a primary key');
+  if (sink?.strategy === 'append') return add(true, `${show(keyless)} ${keyless.length === 1 ? 'has' : 'have'} no primary key: fine for append, which keeps every change`);
+  const primaryKey = sink?.primaryKey;
+  if (primaryKey?.length) return add(true, `${show(keyless)} ${keyless.length === 1 ? 'has' : 'have'} no primary key: rows are matched by spec.sink.options.primary_key (${primaryKey.join(', ')})`);
+  add(false, `${show(keyless)} ${keyless.length === 1 ? 'has' : 'have'} no primary key, so ${keyless.length === 1 ? 'its' : 'their'} events carry no key to merge by — add a PRIMARY KEY at the source, or set spec.sink.options.primary_key to columns that identify a row`);
 }

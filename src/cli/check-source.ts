@@ -11,7 +11,7 @@ import { ident, tableName } from '../apply/sql/ident';
 import { ConnectRest } from '../connector/connect-rest';
 import { PG_CONNECTOR_CLASS } from '../connector/pg-config';
 import { MARIADB_CONNECTOR_CLASS, MYSQL_CONNECTOR_CLASS } from '../connector/other-configs';
-import { checkMysqlSource } from './check-mysql-source';
+import { checkMysqlSource, type SinkKeys } from './check-mysql-source';
 import { listTables, readPrereqs, type SourcePrereqs, type SourceTable } from '../connector/pg-source';
 
 type Add = (ok: boolean, text: string) => void;
@@ -19,9 +19,10 @@ type Add = (ok: boolean, text: string) => void;
 const list = (ts: readonly SourceTable[], n = 5): string => ts.slice(0, n).map((t) => `${t.schema}.${t.table}`).join(', ') + (ts.length > n ? `, … (${ts.length})` : '');
 const sqlList = (ts: readonly SourceTable[]): string => ts.map((t) => tableName(t)).join(', ');
 
-export async function checkManagedSource(cdc: CdcSource, add: Add): Promise<void> {
+/** `sink`: its strategy and primary_key decide whether a keyless MySQL table can be merged. */
+export async function checkManagedSource(cdc: CdcSource, add: Add, sink?: SinkKeys): Promise<void> {
   const m = cdc.managed!;
-  if (m.kind === 'mysql') await checkMysqlSource(cdc, m, add);
+  if (m.kind === 'mysql') await checkMysqlSource(cdc, m, add, sink);
   else await checkSourceDatabase(cdc, m, add);
   await checkConnect(m, add);
 }

@@ -156,7 +156,7 @@ export async function runChecks(cfg: PipelineConfig): Promise<CheckLine[]> {
   const add: Add = (ok, text) => void lines.push({ ok, text });
   try {
     await checkSink(cfg, add);
-    if (cfg.cdc?.managed) await checkManagedSource(cfg.cdc, add);
+    if (cfg.cdc?.managed) await checkManagedSource(cfg.cdc, add, cfg.sink.options);
     if (cfg.mode === 'cdc') await checkKafka(cfg, add);
     else await checkBatchSource(cfg, add);
   } catch (e) {

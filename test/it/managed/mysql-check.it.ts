@@ -57,7 +57,7 @@ describe('check: managed MySQL/MariaDB source prerequisites', () => {
   });
 
   /** The seed's manifest shape against a connection `type` at host:port, checked. */
-  const check = async (o: { type: 'mysql' | 'mariadb'; port: number; username: string; password: string; database?: string; cdc?: Record<string, string> }): Promise<CheckLine[]> => {
+  const check = async (o: { type: 'mysql' | 'mariadb'; port: number; username: string; password: string; database?: string; cdc?: Record<string, string>; sink?: Record<string, unknown> }): Promise<CheckLine[]> => {
     const file = join(dir, `${uniqueName('c')}.yaml`);
     writeFileSync(file, `connections:
   src:
@@ -78,7 +78,7 @@ describe('check: managed MySQL/MariaDB source prerequisites', () => {
       spec: {
         type: 'cdc',
         source: { address: 'dataos://src', cdc: { 'collection.include.list': `${o.database ?? db}\\..*`, 'topic.prefix': name.replace(/-/g, '_'), ...o.cdc } },
-        sink: { address: targetPgUrl(), options: { dest_table: `${schema}.{table}`, incremental_strategy: 'merge' } },
+        sink: { address: targetPgUrl(), options: { dest_table: `${schema}.{table}`, incremental_strategy: 'merge', ...o.sink } },
       },
     });
     return runChecks(await buildConfig(parseManifest(text).manifest, await loadConnectionsFile(file), process.env));
@@ -91,7 +91,7 @@ describe('check: managed MySQL/MariaDB source prerequisites', () => {
       expect.stringMatching(new RegExp(`^source MariaDB 10\\.\\S+ reachable at 127\\.0\\.0\\.1:${stack.port}/${db} as ${user}$`)),
       'binary log on (log_bin=ON)', 'binlog_format=ROW', 'binlog_row_image=FULL',
       expect.stringMatching(/^server_id=1 \(the connector reads the binlog as replica id \d+\)$/),
-      `1 source table(s) selected: ${db}.orders`, 'SELECT on the selected tables (the snapshot reads them)',
+      `1 source table(s) selected: ${db}.orders`, 'SELECT on the selected tables (the snapshot reads them)', 'every selected table has a primary key',
       expect.stringMatching(/^Kafka Connect reachable at /),
     ]));
     expect(failed(lines)).toEqual([
@@ -119,20 +119,23 @@ describe('check: managed MySQL/MariaDB source prerequisites', () => {
     ]);
   });
 
-  it('a server with a STATEMENT binlog and MINIMAL row images: both reported; fixed with SET GLOBAL, both pass', async () => {
+  it('a server with a STATEMENT binlog, MINIMAL row images and a keyless table: each reported; fixed (SET GLOBAL, primary_key), each passes', async () => {
     const m = await startMariadb(['--binlog-format=STATEMENT', '--binlog-row-image=MINIMAL']);
     throwaways.push(m);
-    await m.sql('CREATE DATABASE shop; CREATE TABLE shop.orders (id int PRIMARY KEY)');
+    await m.sql('CREATE DATABASE shop; CREATE TABLE shop.orders (id int PRIMARY KEY); CREATE TABLE shop.events (at datetime(6), v int)');
     const lines = await check({ type: 'mariadb', port: m.port, username: 'root', password: '', database: 'shop' });
     const mariadbConf = 'my.cnf [mariadbd]';
     expect(failed(lines)).toEqual(expect.arrayContaining([
+      'shop.events has no primary key, so its events carry no key to merge by — add a PRIMARY KEY at the source, or set spec.sink.options.primary_key to columns that identify a row',
       `binlog_format is STATEMENT, Debezium needs ROW (row events carry the changed rows) — SET GLOBAL binlog_format = 'ROW' and binlog_format=ROW in ${mariadbConf} so a restart keeps it; connections already open keep their format until they reconnect`,
       `binlog_row_image is MINIMAL, Debezium needs FULL (otherwise updates and deletes carry only some columns) — SET GLOBAL binlog_row_image = 'FULL' and binlog_row_image=FULL in ${mariadbConf}`,
     ]));
     expect(passed(lines)).toEqual(expect.arrayContaining(['binary log on (log_bin=ON)', expect.stringMatching(/^source user 'root'@'[^']+' has REPLICATION SLAVE$/)]));
     await m.sql("SET GLOBAL binlog_format = 'ROW'; SET GLOBAL binlog_row_image = 'FULL'");
     const fixed = await check({ type: 'mariadb', port: m.port, username: 'root', password: '', database: 'shop' });
-    expect(passed(fixed)).toEqual(expect.arrayContaining(['binlog_format=ROW', 'binlog_row_image=FULL']));
+    expect(passed(fixed)).toEqual(expect.arrayContaining(['binlog_format=ROW', 'binlog_row_image=FULL', '2 source table(s) selected: shop.events, shop.orders']));
+    const keyed = await check({ type: 'mariadb', port: m.port, username: 'root', password: '', database: 'shop', sink: { primary_key: ['at', 'v'] } });
+    expect(passed(keyed)).toContain('shop.events has no primary key: rows are matched by spec.sink.options.primary_key (at, v)');
     expect(failed(fixed).filter((l) => /binlog/.test(l) && !/plugin/.test(l))).toEqual([]);
   });
 
