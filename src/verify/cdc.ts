@@ -139,13 +139,13 @@ export async function verifyCdcPipeline(cfg: PipelineConfig, opts: VerifyOptions
   const now = opts.now ?? Date.now;
   const started = now();
   const cdc = cfg.cdc!;
-  const m = cdc.managed;
   const source = sourceDigest(cfg);
+  const m = cdc.managed!; // sourceDigest refused a pipeline without one
   const target = new PgDigestSource(cfg.sink.pg);
   const o: CompareOptions = { ...COMPARE_DEFAULTS, ...opts.compare };
   const settleMs = opts.settleTimeoutMs ?? DEFAULT_SETTLE_TIMEOUT_MS;
-  const canon = m!.kind === 'mysql' ? 'mysql' : 'debezium';
-  const modes = { intervalString: m!.connectorConfig['interval.handling.mode'] === 'string', binaryMode: cdc.binaryHandlingMode };
+  const canon = m.kind === 'mysql' ? 'mysql' : 'debezium';
+  const modes = { intervalString: m.connectorConfig['interval.handling.mode'] === 'string', binaryMode: cdc.binaryHandlingMode };
   const jobOf = (t: TableRef): TableJob => ({
     srcTable: t, dstTable: resolveDestTable(cfg.sink.options.destTable, t), canon, cdc: modes,
     ...(cfg.sink.options.primaryKey ? { primaryKey: cfg.sink.options.primaryKey } : {}),
@@ -155,11 +155,11 @@ export async function verifyCdcPipeline(cfg: PipelineConfig, opts: VerifyOptions
   const pending: Pending[] = [];
   const refused: TableReport[] = [];
   await withReaders(source, target, async (s, t) => {
-    const tables = capturedTables(await s.tables(), m!.connectorConfig, cdc);
+    const tables = capturedTables(await s.tables(), m.connectorConfig, cdc);
     if (tables.length === 0) {
       throw new ConfigError([{
         path: 'spec.source.cdc.collection.include.list',
-        message: `no table of ${source.display} is captured by this pipeline (table.include.list ${JSON.stringify(m!.connectorConfig['table.include.list'] ?? '')}): name the tables as <schema>.<table> regexes`,
+        message: `no table of ${source.display} is captured by this pipeline (table.include.list ${JSON.stringify(m.connectorConfig['table.include.list'] ?? '')}): name the tables as <schema>.<table> regexes`,
       }]);
     }
     for (const table of tables) {
@@ -181,9 +181,10 @@ export async function verifyCdcPipeline(cfg: PipelineConfig, opts: VerifyOptions
   }
   const firstDiffering = pending.filter((p) => p.open).length;
   if (firstDiffering > 0 && settleMs > 0) {
-    const deadline = started + settleMs;
-    const quietMs = opts.settleQuietMs ?? DEFAULT_SETTLE_QUIET_MS;
+    // counted from when the differences were found: a large table's first compare may take longer
     const found = now();
+    const deadline = found + settleMs;
+    const quietMs = opts.settleQuietMs ?? DEFAULT_SETTLE_QUIET_MS;
     const lag = new LagWatch(cfg);
     let drainedNote: string | undefined;
     try {
