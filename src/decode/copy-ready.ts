@@ -71,25 +71,24 @@ export interface CopyReadyEncoder {
 const OPS: ReadonlySet<string> = new Set(['c', 'r', 'u', 'd', 't']);
 
 const SPECIAL = /[\\\t\n\r]/;
-const SPECIAL_G = /[\\\t\n\r]/g;
 
-function escapeChar(c: string): string {
-  switch (c) {
-    case '\\':
-      return '\\\\';
-    case '\t':
-      return '\\t';
-    case '\n':
-      return '\\n';
-    default:
-      return '\\r';
-  }
+const BACKSLASH_G = /\\/g;
+const TAB_G = /\t/g;
+const LF_G = /\n/g;
+const CR_G = /\r/g;
+
+/**
+ * COPY's escapes of a text holding at least one special character. Backslashes first, so the
+ * backslashes the other three add are not doubled; string replacements, no per-match callback.
+ */
+function escapeSpecial(t: string): string {
+  return t.replace(BACKSLASH_G, '\\\\').replace(TAB_G, '\\t').replace(LF_G, '\\n').replace(CR_G, '\\r');
 }
 
 /** COPY text (FORMAT text) of one value: the same rule as apply's copyField. */
 function copyText(v: PgValue): string {
   if (v === null || v === UNAVAILABLE) return '\\N';
-  return SPECIAL.test(v) ? v.replace(SPECIAL_G, escapeChar) : v;
+  return SPECIAL.test(v) ? escapeSpecial(v) : v;
 }
 
 /** Names a row object built by decodeRow cannot hold faithfully (assignment to it changes the prototype). */
@@ -117,6 +116,46 @@ function fieldValue(v: unknown, convert: Convert, placeholder: string): PgValue 
   if (v === null || v === undefined) return null;
   if (v === placeholder) return UNAVAILABLE;
   return convert(v);
+}
+
+/** What a row's line function reports besides the text. */
+interface LineState {
+  /** unavailableMask's text: indexes of the placeholder columns, comma-joined; null when none. */
+  mask: string | null;
+  /** A key column of the row is a placeholder. */
+  keyUnavailable: boolean;
+  /** Index of the column being converted (read when a converter throws). */
+  at: number;
+}
+
+type LineFn = (src: Record<string, unknown>, st: LineState) => string;
+
+/**
+ * The row's COPY line as one straight-line function generated per schema: one property read per
+ * column at a fixed name (a monomorphic inline cache over JSON.parse's objects of one shape) and one
+ * call site per converter, instead of a loop over names and converters. Field names enter the
+ * source only as JSON string literals; converters are passed in, never written into the text.
+ * Same rules as decodeRow + appendRow + unavailableMask: null/absent → \N; the placeholder, or a
+ * converter's UNAVAILABLE → \N and the column's index in the mask; else the text, COPY-escaped.
+ */
+function compileLine(names: readonly string[], converts: readonly Convert[], placeholder: string, isKeyIdx: Uint8Array): LineFn {
+  let body = 'let out = "", mask = null, ku = false, v, t, i = 0;\ntry {\n';
+  for (let j = 0; j < names.length; j++) {
+    const sep = j > 0 ? '\\t' : '';
+    const unavailable = `{ out += "${sep}\\\\N"; mask = mask === null ? "${j}" : mask + ",${j}";${isKeyIdx[j] === 1 ? ' ku = true;' : ''} }`;
+    body +=
+      `i = ${j}; v = src[${JSON.stringify(names[j])}];\n` +
+      `if (v === null || v === undefined) out += "${sep}\\\\N";\n` +
+      `else if (v === ph) ${unavailable}\n` +
+      `else { t = c${j}(v); if (t === null) out += "${sep}\\\\N"; else if (t === U) ${unavailable} ` +
+      `else out += ${sep ? '"\\t" + ' : ''}(S.test(t) ? esc(t) : t); }\n`;
+  }
+  body += '} catch (e) { st.at = i; throw e; }\nst.mask = mask; st.keyUnavailable = ku;\nreturn out;';
+  const locals = names.map((_, j) => `c${j} = c[${j}]`).join(', ');
+  const factory = new Function('c', 'ph', 'U', 'S', 'esc', `${locals ? `const ${locals};\n` : ''}return function line(src, st) {\n${body}\n};`) as (
+    c: readonly Convert[], ph: string, U: typeof UNAVAILABLE, S: RegExp, esc: (t: string) => string,
+  ) => LineFn;
+  return factory(converts, placeholder, UNAVAILABLE, SPECIAL, escapeSpecial);
 }
 
 /**
@@ -149,35 +188,22 @@ export function compileCopyReady(value: CompiledValue, key: CompiledRow | null, 
   for (const i of rIdx) if (i >= 0) isKeyIdx[i] = 1;
   const keyVals: PgValue[] = new Array<PgValue>(key === null ? 0 : key.names.length).fill(null);
 
+  const rowLine = compileLine(names, converts, placeholder, isKeyIdx);
   // Per-encode results of `line`, read by encode (no result object per row).
+  const st: LineState = { mask: null, keyUnavailable: false, at: 0 };
   let mask: string | null = null;
   let keyUnavailable = false;
 
   /** The row's COPY text; sets `mask` and `keyUnavailable`. */
   function line(src: Record<string, unknown>, what: string): string {
-    mask = null;
-    keyUnavailable = false;
-    let out = '';
-    let i = 0;
+    let out: string;
     try {
-      for (; i < n; i++) {
-        if (i > 0) out += '\t';
-        const v = src[names[i]!];
-        if (v === null || v === undefined) {
-          out += '\\N';
-          continue;
-        }
-        const t = v === placeholder ? UNAVAILABLE : converts[i]!(v);
-        if (t === null) out += '\\N';
-        else if (t === UNAVAILABLE) {
-          out += '\\N';
-          mask = mask === null ? String(i) : `${mask},${i}`;
-          if (isKeyIdx[i] === 1) keyUnavailable = true;
-        } else out += SPECIAL.test(t) ? t.replace(SPECIAL_G, escapeChar) : t;
-      }
+      out = rowLine(src, st);
     } catch (e) {
-      throw wrap(e, row, i, what);
+      throw wrap(e, row, st.at, what);
     }
+    mask = st.mask;
+    keyUnavailable = st.keyUnavailable;
     return out;
   }
 
