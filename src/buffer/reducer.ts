@@ -5,7 +5,7 @@
  * Because upserts and deletes end up on disjoint keys, apply may run all upserts then all
  * deletes without changing the result.
  */
-import { UNAVAILABLE, type ColumnSpec, type Position, type Row, type SourceInfo } from '../core/types';
+import { setColumn, UNAVAILABLE, type ColumnSpec, type Position, type Row, type SourceInfo } from '../core/types';
 
 const NO_COLUMNS: readonly ColumnSpec[] = Object.freeze([]);
 
@@ -185,7 +185,7 @@ export function carryForward(prev: Row, next: Row): Row {
     const old = prev[col];
     if (old === UNAVAILABLE || old === undefined) continue;
     if (out === undefined) out = { ...next };
-    out[col] = old;
+    setColumn(out, col, old);
   }
   return out ?? next;
 }

@@ -25,6 +25,15 @@ export type PgValue = string | null | Unavailable;
 /** A row: column name → value, in the column order of its `ColumnSpec[]`. */
 export type Row = Record<string, PgValue>;
 
+/**
+ * Sets a column of a row built with `{}`. A column named `__proto__` must become an own property:
+ * plain assignment would set the object's prototype instead (and lose the value).
+ */
+export function setColumn(row: Row, name: string, v: PgValue): void {
+  if (name === '__proto__') Object.defineProperty(row, name, { value: v, enumerable: true, writable: true, configurable: true });
+  else row[name] = v;
+}
+
 /** One column as described by the event's Connect schema (or inferred when schemaless). */
 export interface ColumnSpec {
   /** Column name exactly as the source spells it (case preserved). */

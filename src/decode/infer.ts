@@ -3,7 +3,7 @@
  * arrays are cached by shape so equal shapes share one `columns` instance.
  */
 import type { ColumnSpec, PgValue, Row } from '../core/types';
-import { UNAVAILABLE } from '../core/types';
+import { setColumn, UNAVAILABLE } from '../core/types';
 import { checkExact, plainJson } from './codecs/types';
 
 export { plainJson };
@@ -73,11 +73,11 @@ export function inferRow(obj: Record<string, unknown>, shapes: ShapeCache, place
     if (skipMeta && isMetaField(name)) continue;
     const v = obj[name];
     if (v === placeholder) {
-      row[name] = UNAVAILABLE;
+      setColumn(row, name, UNAVAILABLE);
       types.push(TEXT);
     } else {
       const [t, pg] = inferValue(v);
-      row[name] = pg;
+      setColumn(row, name, pg);
       types.push(t);
     }
     names.push(name);

@@ -4,7 +4,7 @@
  * columns, nested values → jsonb) or as `_id` + one jsonb column `doc`.
  */
 import type { ColumnSpec, PgValue, Row } from '../core/types';
-import { UNAVAILABLE } from '../core/types';
+import { setColumn, UNAVAILABLE } from '../core/types';
 import { ConvertError } from './codecs';
 import { convertTimestampMs } from './codecs/time';
 import { parseJson } from './json';
@@ -126,11 +126,11 @@ export function mongoRow(doc: Record<string, unknown>, mode: 'flatten' | 'jsonb'
     if (k === '_id') continue;
     const v = doc[k];
     if (v === placeholder) {
-      row[k] = UNAVAILABLE;
+      setColumn(row, k, UNAVAILABLE);
       types.push(T('text', 'string'));
     } else {
       const [t, pg] = mongoValue(v);
-      row[k] = pg;
+      setColumn(row, k, pg);
       types.push(t);
     }
     names.push(k);

@@ -3,7 +3,7 @@
  * once per distinct schema text and shared by every message that carries it.
  */
 import type { ColumnSpec, Row } from '../core/types';
-import { UNAVAILABLE } from '../core/types';
+import { setColumn, UNAVAILABLE } from '../core/types';
 import type { CodecContext, Convert, FieldSchema } from './codecs';
 import { codecFor, ConvertError } from './codecs';
 
@@ -14,6 +14,8 @@ export interface CompiledRow {
   readonly columns: readonly ColumnSpec[];
   readonly names: readonly string[];
   readonly converts: readonly Convert[];
+  /** A column is named `__proto__` (written with setColumn). */
+  readonly protoColumn?: boolean;
 }
 
 /** What a value schema says about the messages that carry it. */
@@ -60,7 +62,7 @@ export function compileRow(fields: readonly FieldSchema[], ctx: CodecContext, sk
     names.push(f.field);
     converts.push(codec.convert);
   }
-  return { columns: Object.freeze(columns), names, converts };
+  return { columns: Object.freeze(columns), names, converts, ...(names.includes('__proto__') ? { protoColumn: true } : {}) };
 }
 
 function fieldOf(s: FieldSchema, name: string): FieldSchema | undefined {
@@ -98,14 +100,16 @@ export function decodeRow(c: CompiledRow, obj: unknown, placeholder: string, wha
   const row: Row = {};
   const names = c.names;
   const converts = c.converts;
+  // A column named __proto__ takes the slower, property-defining write (see setColumn).
+  const set = c.protoColumn === true ? setColumn : undefined;
   let i = 0;
   try {
     for (; i < names.length; i++) {
       const name = names[i]!;
       const v = src[name];
-      if (v === null || v === undefined) row[name] = null;
-      else if (v === placeholder) row[name] = UNAVAILABLE;
-      else row[name] = converts[i]!(v);
+      const pg = v === null || v === undefined ? null : v === placeholder ? UNAVAILABLE : converts[i]!(v);
+      if (set === undefined) row[name] = pg;
+      else set(row, name, pg);
     }
   } catch (e) {
     if (e instanceof ConvertError) {

@@ -85,3 +85,18 @@ describe('TableBuffer merge: unchanged TOAST across a primary-key change', () =>
     expect(b.bytes).toBe(520);
   });
 });
+
+describe('carrying a value into a column named __proto__', () => {
+  it('keeps it an own property of the merged row', () => {
+    const b = merge();
+    const first = JSON.parse('{"id": "1", "__proto__": "big", "name": "a"}') as Record<string, string>;
+    const next = { id: '1', name: 'b' } as Record<string, string | typeof UNAVAILABLE>;
+    Object.defineProperty(next, '__proto__', { value: UNAVAILABLE, enumerable: true, writable: true, configurable: true });
+    b.add(create(first), 0);
+    b.add(update(next), 1);
+    const [row] = b.drain().upserts;
+    expect(Object.prototype.hasOwnProperty.call(row, '__proto__')).toBe(true);
+    expect(row!['__proto__']).toBe('big');
+    expect(row!.name).toBe('b');
+  });
+});

@@ -252,3 +252,18 @@ describe('primary-key change headers (Debezium __debezium.oldkey / __debezium.ne
     expect(bad.after).toEqual({ id: '8', amount: '0.01', at: '1970-01-01 00:00:00.000001' });
   });
 });
+
+describe('a column named __proto__', () => {
+  it('is an own property holding its value (with a schema, and schemaless), not the row\'s prototype', () => {
+    const schema = struct([['id', 'int64'], ['__proto__', 'string'], ['v', 'string']]);
+    const ev = dec().decode(rec(envelope(schema, { before: null, after: JSON.parse('{"id": 1, "__proto__": "x", "v": "y"}') as unknown, source: SRC, op: 'c', ts_ms: 1 }), KEY))!;
+    expect(Object.prototype.hasOwnProperty.call(ev.after, '__proto__')).toBe(true);
+    expect(ev.after!['__proto__']).toBe('x');
+    expect(Object.getPrototypeOf(ev.after)).toBe(Object.prototype);
+    expect(Object.keys(ev.after!)).toEqual(['id', '__proto__', 'v']);
+    // schemaless envelope (a flattened row would take `__` fields for metadata)
+    const bare = dec().decode(rec('{"op": "c", "after": {"id": 2, "__proto__": "p"}}', '{"id": 2}'))!;
+    expect(Object.prototype.hasOwnProperty.call(bare.after, '__proto__')).toBe(true);
+    expect(bare.after!['__proto__']).toBe('p');
+  });
+});
