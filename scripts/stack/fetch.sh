@@ -33,11 +33,18 @@ echo "stack: fetching Kafka $KAFKA_VERSION runtime from Maven Central"
 "${MVN[@]}" -f "$STACK_DIR/poms/runtime/pom.xml" dependency:copy-dependencies \
   -DincludeScope=runtime -DoutputDirectory="$TMP/runtime"
 
-for plugin in debezium-connector-postgres debezium-connector-mysql debezium-connector-jdbc; do
-  echo "stack: fetching plugin $plugin"
+# Each plugin folder with its Debezium version (see versions.env for why they differ).
+declare -A PLUGIN_VERSIONS=(
+  [debezium-connector-postgres]="$DEBEZIUM_VERSION"
+  [debezium-connector-mysql]="$DEBEZIUM_MYSQL_VERSION"
+  [debezium-connector-mysql-2.6]="$DEBEZIUM_MYSQL_MARIADB_VERSION"
+  [debezium-connector-jdbc]="$DEBEZIUM_VERSION"
+)
+for plugin in debezium-connector-postgres debezium-connector-mysql debezium-connector-mysql-2.6 debezium-connector-jdbc; do
+  version="${PLUGIN_VERSIONS[$plugin]}"
+  echo "stack: fetching plugin $plugin ($version)"
   # Kafka and slf4j come from the Connect runtime; a second copy inside a plugin folder would
   # shadow the runtime's classes under plugin isolation.
-  version="$DEBEZIUM_VERSION"; [[ $plugin == debezium-connector-mysql ]] && version="$DEBEZIUM_MYSQL_VERSION"
   "${MVN[@]}" -Ddebezium.version="$version" -f "$STACK_DIR/poms/$plugin/pom.xml" dependency:copy-dependencies \
     -DincludeScope=runtime -DexcludeGroupIds=org.apache.kafka,org.slf4j,org.apache.logging.log4j \
     -DoutputDirectory="$TMP/plugins/$plugin"

@@ -8,7 +8,7 @@ import type { CdcSource, ManagedSource, SinkOptions } from '../config/types';
 import { tableSelected } from '../config/names';
 import { MysqlTableSource, readerConnection } from '../source/mysql-table';
 import type { TableReader } from '../source/table-source';
-import { MYSQL_CONNECTOR_CLASS } from '../connector/other-configs';
+import { MYSQL_CONNECTOR_CLASS, mariadbAdapter } from '../connector/other-configs';
 
 type Add = (ok: boolean, text: string) => void;
 type MysqlManaged = Extract<ManagedSource, { kind: 'mysql' }>;
@@ -89,8 +89,10 @@ export async function checkMysqlSource(cdc: CdcSource, m: MysqlManaged, add: Add
     const product = p.mariadb ? 'MariaDB' : 'MySQL';
     add(true, `source ${product} ${p.version} reachable at ${db.host}:${db.port}/${db.database} as ${db.username}`);
     const cls = m.connectorConfig['connector.class'];
-    if (cls === MYSQL_CONNECTOR_CLASS && mysqlConnectorRefuses(p.version)) {
-      add(false, `Debezium's MySQL connector refuses ${product} ${p.version}: it takes the version for MySQL 8.4+ and asks SHOW BINARY LOG STATUS, which MariaDB does not have — make the connection type: mariadb (Debezium's MariaDB connector, debezium-connector-mariadb on the Connect worker's plugin.path) and remove connector.class from spec.source.cdc`);
+    // With connector.adapter=mariadb (the MySQL connector 2.5–2.6) it reads MariaDB as MariaDB;
+    // checkConnect says whether the plugin version Connect runs has that adapter.
+    if (cls === MYSQL_CONNECTOR_CLASS && !mariadbAdapter(m.connectorConfig) && mysqlConnectorRefuses(p.version)) {
+      add(false, `Debezium's MySQL connector refuses ${product} ${p.version}: it takes the version for MySQL 8.4+ and asks SHOW BINARY LOG STATUS, which MariaDB does not have — make the connection type: mariadb and remove connector.class from spec.source.cdc (Debezium's MariaDB connector 2.7+, debezium-connector-mariadb on the Connect worker's plugin.path), or with the MySQL connector 2.5–2.6 installed set connector.adapter: mariadb and connector.plugin.version (e.g. 2.6.2.Final) in spec.source.cdc`);
     }
     binlogLines(p, m, add);
     grantLines(p, m, add);

@@ -10,7 +10,7 @@ import { connectPg } from '../connect/pg';
 import { ident, tableName } from '../apply/sql/ident';
 import { ConnectRest } from '../connector/connect-rest';
 import { PG_CONNECTOR_CLASS } from '../connector/pg-config';
-import { MARIADB_CONNECTOR_CLASS, MYSQL_CONNECTOR_CLASS } from '../connector/other-configs';
+import { MARIADB_CONNECTOR_CLASS, MYSQL_CONNECTOR_CLASS, mariadbAdapter } from '../connector/other-configs';
 import { checkMysqlSource, type SinkKeys } from './check-mysql-source';
 import { listTables, readPrereqs, type SourcePrereqs, type SourceTable } from '../connector/pg-source';
 
@@ -105,10 +105,29 @@ function publicationLine(p: SourcePrereqs, publication: string, selected: readon
   add(false, `publication ${publication} does not exist and ${p.user} cannot create it — ${fixes.join(', and ')}; or have a table owner or superuser run CREATE PUBLICATION ${ident(publication)} FOR TABLE ${sqlList(selected) || '…'}`);
 }
 
+/** "2.6.2.Final" → [2, 6, 2]; unparsable parts count as 0. */
+const versionParts = (v: string | undefined): number[] => (v ?? '').split(/[.-]/).slice(0, 3).map((x) => parseInt(x, 10) || 0);
+
+function newest<T extends { version?: string }>(xs: readonly T[]): T | undefined {
+  const cmp = (a: T, b: T): number => {
+    const [x, y] = [versionParts(a.version), versionParts(b.version)];
+    return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+  };
+  return [...xs].sort(cmp).at(-1);
+}
+
+/** The MySQL connector's MariaDB adapter (connector.adapter) exists in 2.5 and 2.6. */
+function adapterVersion(v: string | undefined): boolean {
+  const [major, minor] = versionParts(v);
+  return major === 2 && minor >= 5 && minor <= 6;
+}
+
 async function checkConnect(m: ManagedSource, add: Add): Promise<void> {
   const rest = new ConnectRest(m.connectUrl, 5000);
+  let connectVersion: string | undefined;
   try {
     const info = await rest.info();
+    connectVersion = info.version;
     add(true, `Kafka Connect reachable at ${m.connectUrl} (Kafka ${info.version})`);
   } catch (e) {
     return add(false, `Kafka Connect ${m.connectUrl}: ${(e as Error).message} — check connect_url and that this host can reach the Connect REST port`);
@@ -116,11 +135,30 @@ async function checkConnect(m: ManagedSource, add: Add): Promise<void> {
   const cls = m.connectorConfig['connector.class'] ?? PG_CONNECTOR_CLASS;
   const known = PLUGIN[cls] ?? { label: cls, artifact: 'its plugin' };
   const plugins = await rest.plugins();
-  const plugin = plugins.find((x) => x.class === cls);
+  const installed = plugins.filter((x) => x.class === cls);
+  const wanted = m.connectorConfig['connector.plugin.version'];
+  // Connect runs the requested version, else the newest it has (GET /connector-plugins lists each version).
+  const plugin = wanted !== undefined ? installed.find((x) => x.version === wanted) : newest(installed);
+  const adapter = cls === MYSQL_CONNECTOR_CLASS && mariadbAdapter(m.connectorConfig);
   const mysqlInstead = cls === MARIADB_CONNECTOR_CLASS && plugins.some((x) => x.class === MYSQL_CONNECTOR_CLASS)
-    ? ` (the MySQL connector that is installed refuses MariaDB 10+, see docs/manifest.md#managed-sources)` : '';
-  add(plugin !== undefined, plugin ? `Debezium ${known.label} connector plugin installed (${plugin.version ?? 'version unknown'})`
-    : `the Debezium ${known.label} connector plugin (${cls}) is not installed in Kafka Connect — put ${known.artifact} in a folder on the worker's plugin.path and restart the worker${mysqlInstead}`);
+    ? ` (the MySQL connector that is installed refuses MariaDB 10+ from 3.0 on; 2.5–2.6 read it with connector.adapter: mariadb, see docs/manifest.md#managed-mysql--mariadb-sources)` : '';
+  if (installed.length === 0) {
+    add(false, `the Debezium ${known.label} connector plugin (${cls}) is not installed in Kafka Connect — put ${known.artifact} in a folder on the worker's plugin.path and restart the worker${mysqlInstead}`);
+  } else if (!plugin) {
+    add(false, `connector.plugin.version ${wanted} of the Debezium ${known.label} connector is not installed in Kafka Connect (it has ${installed.map((x) => x.version ?? '?').join(', ')}) — set connector.plugin.version in spec.source.cdc to one of those, or put ${known.artifact} ${wanted} in its own folder on the worker's plugin.path and restart the worker`);
+  } else {
+    add(true, `Debezium ${known.label} connector plugin installed (${plugin.version ?? 'version unknown'}${installed.length > 1 ? `; Connect has ${installed.map((x) => x.version ?? '?').join(', ')}, this one ${wanted !== undefined ? 'named by connector.plugin.version' : 'the newest'}` : ''})`);
+  }
+  if (plugin && adapter && !adapterVersion(plugin.version)) {
+    const fits = installed.filter((x) => adapterVersion(x.version)).map((x) => x.version);
+    add(false, `connector.adapter: mariadb needs Debezium's MySQL connector 2.5–2.6 (later ones have no MariaDB adapter and refuse MariaDB 10+), but Connect would run ${plugin.version ?? 'an unknown version'} — ${fits.length ? `set connector.plugin.version: ${fits[0]} in spec.source.cdc` : 'put debezium-connector-mysql 2.6.2.Final in its own folder on the worker\'s plugin.path, restart the worker and set connector.plugin.version: 2.6.2.Final in spec.source.cdc'}`);
+  }
+  // Debezium 2.x's Kafka schema history reads its topic with KafkaConsumer.poll(long), which Kafka 4
+  // removed: the first start works, every restart fails (NoSuchMethodError … KafkaConsumer.poll(long)).
+  const kafkaHistory = (m.connectorConfig['schema.history.internal'] ?? 'io.debezium.storage.kafka.history.KafkaSchemaHistory') === 'io.debezium.storage.kafka.history.KafkaSchemaHistory';
+  if (plugin && m.kind === 'mysql' && kafkaHistory && versionParts(plugin.version)[0] <= 2 && versionParts(connectVersion)[0] >= 4) {
+    add(false, `Debezium ${plugin.version}'s Kafka schema history cannot be read back on Kafka Connect ${connectVersion} (it calls KafkaConsumer.poll(long), gone since Kafka 4.0): the connector snapshots, then fails at its first restart — set schema.history.internal: io.debezium.storage.file.history.FileSchemaHistory and schema.history.internal.file.filename: a file on the Connect worker that survives restarts (one worker only) in spec.source.cdc, or run a Kafka Connect 3.x`);
+  }
   if (plugin) {
     // Run from the worker, so it also proves Connect's own path to the database and its credentials.
     const bad = await rest.validate(cls, { name: m.connectorName, ...m.connectorConfig });

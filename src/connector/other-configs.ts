@@ -4,9 +4,16 @@
  *
  * MySQL/MariaDB is wired in: a cdc manifest whose address is a `type: mysql` / `type: mariadb`
  * connection (or a mysql:// / mariadb:// URI) is a managed source (src/config/load.ts), proven end
- * to end in test/it/managed/mysql-managed.it.ts. `type: mariadb` defaults to Debezium's MariaDB
- * connector class: Debezium 3.x's MySQL connector refuses MariaDB 10+ (it reads the version as
- * MySQL >= 8.4 and asks SHOW BINARY LOG STATUS, which MariaDB lacks); see docs/manifest.md.
+ * to end in test/it/managed/mysql-managed.it.ts (MySQL connector 3.6.1) and mariadb-managed.it.ts.
+ * A MariaDB server takes one of two Debezium connectors (docs/manifest.md "Managed MySQL / MariaDB"):
+ *  - Debezium's MariaDB connector (2.7+), the default connector.class of `type: mariadb`;
+ *  - the MySQL connector 2.5–2.6 with its MariaDB adapter: `connector.adapter: mariadb` in
+ *    spec.source.cdc makes the class MySqlConnector and sets what that adapter needs (the MariaDB
+ *    JDBC driver and protocol; ssl mode `disabled` for the default `preferred`, which that driver
+ *    lacks). The stack runs this one (2.6.2.Final, picked with connector.plugin.version), since the
+ *    MariaDB connector is not served by the Maven Central reached here.
+ * Debezium 3.x's MySQL connector refuses MariaDB 10+ (it reads the version as MySQL >= 8.4 and asks
+ * SHOW BINARY LOG STATUS, which MariaDB lacks). Every key of spec.source.cdc still wins.
  * MongoDB is NOT wired in (no MongoDB server can run on these machines): its mapping is only
  * unit-tested, and a MongoDB address is not a connection type yet.
  */
@@ -46,6 +53,22 @@ export function schemaHistoryTopicFor(pipeline: string): string {
 
 export const MYSQL_CONNECTOR_CLASS = 'io.debezium.connector.mysql.MySqlConnector';
 export const MARIADB_CONNECTOR_CLASS = 'io.debezium.connector.mariadb.MariaDbConnector';
+/** tinyint(1) → boolean: 3.x's shared binlog module (MySQL and MariaDB connectors) … */
+const BINLOG_BOOLEAN_CONVERTER = 'io.debezium.connector.binlog.converters.TinyIntOneToBooleanConverter';
+/** … and the MySQL connector's own name, the only one before 3.0 (3.x keeps it as a deprecated alias). */
+const MYSQL_BOOLEAN_CONVERTER = 'io.debezium.connector.mysql.converters.TinyIntOneToBooleanConverter';
+
+/** `connector.adapter: mariadb` in spec.source.cdc: the MySQL connector 2.5–2.6's MariaDB mode. */
+export function mariadbAdapter(cdc: CdcKeys | Readonly<Record<string, string>>): boolean {
+  return String(cdc['connector.adapter'] ?? '').toLowerCase() === 'mariadb';
+}
+
+/** The major version of `connector.plugin.version` (e.g. 2 for 2.6.2.Final), when one is named. */
+function pluginMajor(cdc: CdcKeys): number | undefined {
+  const v = cdc['connector.plugin.version'];
+  const major = v === undefined ? NaN : parseInt(String(v), 10);
+  return Number.isNaN(major) ? undefined : major;
+}
 
 export interface MysqlConnectorInput {
   readonly pipeline: string;
@@ -60,8 +83,12 @@ export interface MysqlConnectorInput {
 
 export function mysqlConnectorConfig(input: MysqlConnectorInput): { name: string; config: Record<string, string>; plainPassword: boolean } {
   const { db } = input;
+  const adapter = mariadbAdapter(input.cdc);
+  const cls = String(input.cdc['connector.class'] ?? (input.flavor === 'mariadb' && !adapter ? MARIADB_CONNECTOR_CLASS : MYSQL_CONNECTOR_CLASS));
+  // Before 3.0 the converter lived in the MySQL connector only; the MariaDB connector has the binlog one.
+  const oldMysql = cls === MYSQL_CONNECTOR_CLASS && (adapter || (pluginMajor(input.cdc) ?? 3) < 3);
   const config: Record<string, string> = {
-    'connector.class': input.flavor === 'mariadb' ? MARIADB_CONNECTOR_CLASS : MYSQL_CONNECTOR_CLASS,
+    'connector.class': cls,
     'tasks.max': '1',
     // Truncates are captured only when not skipped; the modes are the exact ones (as for PostgreSQL).
     'skipped.operations': 'none',
@@ -72,7 +99,7 @@ export function mysqlConnectorConfig(input: MysqlConnectorInput): { name: string
     'bigint.unsigned.handling.mode': 'precise',
     // tinyint(1) as boolean, as the batch path lands it (tinyint1_as_boolean, docs/types.md).
     converters: 'nilus_boolean',
-    'nilus_boolean.type': 'io.debezium.connector.binlog.converters.TinyIntOneToBooleanConverter',
+    'nilus_boolean.type': oldMysql ? MYSQL_BOOLEAN_CONVERTER : BINLOG_BOOLEAN_CONVERTER,
     // DDL events go to the topic named exactly <prefix>, which nilus-pg does not read: not written at all.
     'include.schema.changes': 'false',
     ...JSON_CONVERTERS,
@@ -85,6 +112,14 @@ export function mysqlConnectorConfig(input: MysqlConnectorInput): { name: string
     // ssl-ca (a PEM file) has no direct equivalent: Debezium wants a Java truststore
     // (database.ssl.truststore and .password), which spec.source.cdc can pass.
     'database.ssl.mode': db.sslMode,
+    // The MySQL connector's MariaDB adapter talks JDBC through the MariaDB driver, which has no
+    // "preferred" (TLS if offered, else plain): the default becomes disabled; set ssl-mode: required
+    // (or verify_ca / verify_identity) on the connection for TLS.
+    ...(adapter ? {
+      'database.protocol': 'jdbc:mariadb',
+      'database.jdbc.driver': 'org.mariadb.jdbc.Driver',
+      ...(db.sslMode === 'preferred' ? { 'database.ssl.mode': 'disabled' } : {}),
+    } : {}),
     'schema.history.internal.kafka.bootstrap.servers': input.brokers.join(','),
     'schema.history.internal.kafka.topic': schemaHistoryTopicFor(input.pipeline),
   };

@@ -36,45 +36,11 @@ import { createTestSchema, dropTestSchemaUnlessFailed, newPool, targetPgUrl, uni
 import { removeConnector } from '../../helpers/debezium';
 import { testKafka } from '../../helpers/kafka';
 import { startMariadb, type ThrowawayMariadb } from '../../helpers/mariadb';
-import { startInProcess, startWorker, waitFor } from '../../helpers/pipeline';
+import { startInProcess, startWorker } from '../../helpers/pipeline';
 import { connectUrl, kafkaBrokers, mysqlUrl } from '../../helpers/stack';
+import { INSERT, ITEMS_DDL, SRC, itemsLanded, row } from '../../helpers/mysql-items';
 
 jest.setTimeout(240_000);
-
-/** MySQL side: each column as the text the PostgreSQL side must show (session time_zone +00:00). */
-const SRC = (db: string) => `
-  SELECT id, name, CAST(amount AS CHAR) AS amount, CAST(big AS CHAR) AS big, CAST(qty AS CHAR) AS qty,
-         DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s.%f') AS at, DATE_FORMAT(ts, '%Y-%m-%d %H:%i:%s.%f') AS ts,
-         DATE_FORMAT(d, '%Y-%m-%d') AS d, TIME_FORMAT(tm, '%H:%i:%s.%f') AS tm, CAST(doc AS CHAR) AS doc, LOWER(HEX(data)) AS data, note,
-         CAST(f AS CHAR) AS f, CASE WHEN flag IS NULL THEN NULL WHEN flag <> 0 THEN 'true' ELSE 'false' END AS flag,
-         e, CAST(y AS CHAR) AS y
-    FROM \`${db}\`.items ORDER BY id`;
-const DST = (schema: string) => `
-  SELECT id, name, amount::text AS amount, big::text AS big, qty::text AS qty,
-         to_char(at, 'YYYY-MM-DD HH24:MI:SS.US') AS at, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS ts,
-         d::text AS d, to_char('2000-01-01'::date + tm, 'HH24:MI:SS.US') AS tm, doc::text AS doc, encode(data, 'hex') AS data, note,
-         f::text AS f, flag::text AS flag, e, y::text AS y
-    FROM "${schema}".items ORDER BY id`;
-
-const row = (i: number): unknown[] => [
-  i,
-  i % 7 === 0 ? null : `naïve ✓ 😀 Ünïcödé #${i}`,
-  `${i}${i % 2 ? '.000001' : '.5'}`,
-  i === 1 ? '18446744073709551615' : String(i * 1_000_000_007),
-  i % 300 - 150,
-  `2024-0${(i % 9) + 1}-1${i % 10} 0${i % 10}:0${i % 6}:59.${String(i * 1371).padStart(6, '0').slice(0, 6)}`,
-  i % 5 === 0 ? null : `2023-12-31 23:59:5${i % 10}.${String(i % 1000).padStart(3, '0')}`,
-  i % 3 === 0 ? '1970-01-01' : `19${50 + (i % 50)}-02-28`,
-  `${String(i % 24).padStart(2, '0')}:30:00.${String(i * 7).padStart(6, '0').slice(0, 6)}`,
-  i % 4 === 0 ? null : JSON.stringify({ i, tags: ['a', 'ü'], nested: { ok: i % 2 === 0 } }),
-  i % 6 === 0 ? null : Buffer.from([0, 255, i % 256, 10, 13, 92]),
-  i % 2 === 0 ? null : `note\twith\ttabs\nand "quotes" \\ ${i}`,
-  i / 8,
-  i % 11 === 0 ? null : i % 2,
-  i % 3 === 0 ? null : i % 2 ? 'small' : 'größer',
-  1901 + (i % 255),
-];
-const INSERT = (db: string) => `INSERT INTO \`${db}\`.items (id, name, amount, big, qty, at, ts, d, tm, doc, data, note, f, flag, e, y) VALUES ?`;
 
 describe('managed MySQL source through Debezium\'s MySQL connector', () => {
   let maria: ThrowawayMariadb;
@@ -105,26 +71,14 @@ describe('managed MySQL source through Debezium\'s MySQL connector', () => {
   });
   const configOf = async (text: string): Promise<PipelineConfig> => buildConfig(parseManifest(text).manifest, await loadConnectionsFile(connections), process.env);
   const source = async (): Promise<Record<string, unknown>[]> => (await maria.sql(SRC(db))) as Record<string, unknown>[];
-  /** Waits until the target shows every source row as the source does; else fails naming the first difference. */
-  const landed = async (timeoutMs = 120_000): Promise<void> => {
-    const want = await source();
-    let last: Record<string, unknown>[] = [];
-    try {
-      await waitFor<Record<string, unknown>>(target, DST(schema), (rows) => JSON.stringify((last = rows)) === JSON.stringify(want), timeoutMs);
-    } catch (e) {
-      const i = want.findIndex((r, k) => JSON.stringify(r) !== JSON.stringify(last[k]));
-      throw new Error(`${(e as Error).message.slice(0, 80)}: ${last.length} target rows, ${want.length} source rows; first difference at #${i}: source ${JSON.stringify(want[i])} target ${JSON.stringify(last[i])}`);
-    }
-  };
+  const landed = (timeoutMs = 120_000): Promise<void> => itemsLanded(target, schema, source, timeoutMs);
 
   beforeAll(async () => {
     maria = await startMariadb(['--version=5.7.19-log', '--default-time-zone=+00:00']);
     target = newPool();
     schema = await createTestSchema(target, 'mym');
     await maria.sql(`CREATE DATABASE \`${db}\``);
-    await maria.sql(`CREATE TABLE \`${db}\`.items (
-      id int PRIMARY KEY, name varchar(100) CHARACTER SET utf8mb4, amount decimal(20,6), big bigint unsigned, qty smallint,
-      at datetime(6), ts timestamp(3) NULL, d date, tm time(6), doc json, data blob, note text NULL, f double, flag tinyint(1), e enum('small','größer'), y year)`);
+    await maria.sql(ITEMS_DDL(db));
     await maria.sql(INSERT(db), [Array.from({ length: 60 }, (_, i) => row(i + 1))]);
     // Debezium's own account, with exactly the documented grants.
     await maria.sql(`CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'`);

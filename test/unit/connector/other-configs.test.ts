@@ -44,6 +44,35 @@ describe('MySQL/MariaDB connector config', () => {
   });
 });
 
+describe('MariaDB through the MySQL connector 2.5–2.6 (connector.adapter: mariadb)', () => {
+  const preferred: MysqlConnection = { ...db, sslMode: 'preferred' };
+  it('takes the MySQL connector class with the MariaDB driver, protocol, ssl mode and the 2.x converter name', () => {
+    const { config } = mysqlConnectorConfig({ pipeline: 'p', flavor: 'mariadb', db: preferred, brokers: ['k:9092'], cdc: { 'connector.adapter': 'mariadb', 'connector.plugin.version': '2.6.2.Final' } });
+    expect(config).toMatchObject({
+      'connector.class': 'io.debezium.connector.mysql.MySqlConnector', 'connector.adapter': 'mariadb', 'connector.plugin.version': '2.6.2.Final',
+      'database.protocol': 'jdbc:mariadb', 'database.jdbc.driver': 'org.mariadb.jdbc.Driver',
+      // the MariaDB JDBC driver has no "preferred"
+      'database.ssl.mode': 'disabled',
+      'nilus_boolean.type': 'io.debezium.connector.mysql.converters.TinyIntOneToBooleanConverter',
+    });
+  });
+  it('keeps an explicit ssl mode of the connection, and every spec.source.cdc key wins', () => {
+    expect(mysqlConnectorConfig({ pipeline: 'p', flavor: 'mariadb', db, brokers: ['k:9092'], cdc: { 'connector.adapter': 'MariaDB' } }).config['database.ssl.mode']).toBe('required');
+    const { config } = mysqlConnectorConfig({
+      pipeline: 'p', flavor: 'mysql', db: preferred, brokers: ['k:9092'],
+      cdc: { 'connector.adapter': 'mariadb', 'database.ssl.mode': 'trust', 'database.protocol': 'jdbc:mysql', 'nilus_boolean.type': 'x.Y' },
+    });
+    expect(config).toMatchObject({ 'database.ssl.mode': 'trust', 'database.protocol': 'jdbc:mysql', 'nilus_boolean.type': 'x.Y', 'database.jdbc.driver': 'org.mariadb.jdbc.Driver' });
+  });
+  it('without the adapter: the MySQL connector 2.x (connector.plugin.version) gets the 2.x converter name, and no MariaDB keys', () => {
+    const { config } = mysqlConnectorConfig({ pipeline: 'p', flavor: 'mysql', db: preferred, brokers: ['k:9092'], cdc: { 'connector.plugin.version': '2.4.2.Final' } });
+    expect(config['nilus_boolean.type']).toBe('io.debezium.connector.mysql.converters.TinyIntOneToBooleanConverter');
+    expect(config['database.ssl.mode']).toBe('preferred');
+    expect(config).not.toHaveProperty(['database.protocol']);
+    expect(config).not.toHaveProperty(['database.jdbc.driver']);
+  });
+});
+
 describe('MongoDB connector config (unit-tested only: no MongoDB server on these machines)', () => {
   it('keeps collection.include.list and asks for full documents on update', () => {
     const { name, config } = mongoConnectorConfig({
