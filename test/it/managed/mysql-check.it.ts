@@ -98,8 +98,8 @@ describe('check: managed MySQL/MariaDB source prerequisites', () => {
       `source user ${account} lacks REPLICATION SLAVE, so it cannot read the binlog — GRANT REPLICATION SLAVE ON *.* TO ${account}`,
       `source user ${account} lacks REPLICATION CLIENT (BINLOG MONITOR since MariaDB 10.5), so it cannot read the binlog position (SHOW MASTER STATUS) — GRANT BINLOG MONITOR ON *.* TO ${account}`,
       `source user ${account} has neither RELOAD nor LOCK TABLES, so the snapshot cannot take its read lock — GRANT RELOAD ON *.* TO ${account}, or set snapshot.locking.mode: none in spec.source.cdc (safe when no schema change runs during the snapshot)`,
-      // the stack's Kafka Connect has only the MySQL connector
-      "the Debezium MariaDB connector plugin (io.debezium.connector.mariadb.MariaDbConnector) is not installed in Kafka Connect — put debezium-connector-mariadb in a folder on the worker's plugin.path and restart the worker (the MySQL connector that is installed refuses MariaDB 10+, see docs/manifest.md#managed-sources)",
+      // the stack's Kafka Connect has only the MySQL connector (3.6.1, and 2.6.2 for its MariaDB adapter)
+      "the Debezium MariaDB connector plugin (io.debezium.connector.mariadb.MariaDbConnector) is not installed in Kafka Connect — put debezium-connector-mariadb in a folder on the worker's plugin.path and restart the worker (the MySQL connector that is installed refuses MariaDB 10+ from 3.0 on; 2.5–2.6 read it with connector.adapter: mariadb, see docs/manifest.md#managed-mysql--mariadb-sources)",
     ]);
 
     await stackSql(`GRANT REPLICATION SLAVE, REPLICATION CLIENT, RELOAD ON *.* TO '${user}'@'%'`);
@@ -116,6 +116,30 @@ describe('check: managed MySQL/MariaDB source prerequisites', () => {
     expect(mysqlClass).toEqual([
       expect.stringMatching(/^Debezium's MySQL connector refuses MariaDB 10\.11\.\S+: it takes the version for MySQL 8\.4\+ and asks SHOW BINARY LOG STATUS, which MariaDB does not have — make the connection type: mariadb/),
       expect.stringMatching(/^Kafka Connect rejects the connector config — database\.hostname: .*should support SHOW BINARY LOG STATUS but it failed/),
+    ]);
+  });
+
+  it('connector.adapter: mariadb (the MySQL connector 2.6 on the stack\'s MariaDB): not refused; the plugin version and the schema history checked, each with its fix', async () => {
+    const root = { type: 'mariadb' as const, port: Number(stack.port), username: 'root', password: '' };
+    const adapter = { 'connector.adapter': 'mariadb', 'connector.plugin.version': '2.6.2.Final' };
+    const fileHistory = { 'schema.history.internal': 'io.debezium.storage.file.history.FileSchemaHistory', 'schema.history.internal.file.filename': join(dir, 'history.dat') };
+    const good = await check({ ...root, cdc: { ...adapter, ...fileHistory } });
+    expect(failed(good)).toEqual([]);
+    expect(passed(good)).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^Debezium MySQL connector plugin installed \(2\.6\.2\.Final; Connect has .*3\.6\.1\.Final.*, this one named by connector\.plugin\.version\)$/),
+      expect.stringMatching(/^Kafka Connect validated the connector config/),
+    ]));
+    // Debezium 2.6's Kafka schema history on Kafka Connect 4: the first restart would fail
+    expect(failed(await check({ ...root, cdc: adapter }))).toEqual([
+      expect.stringMatching(/^Debezium 2\.6\.2\.Final's Kafka schema history cannot be read back on Kafka Connect 4\.\S+ \(it calls KafkaConsumer\.poll\(long\), gone since Kafka 4\.0\): .* — set schema\.history\.internal: io\.debezium\.storage\.file\.history\.FileSchemaHistory and schema\.history\.internal\.file\.filename: /),
+    ]);
+    // no version named: Connect runs its newest, 3.6.1, which has no adapter
+    const newest = failed(await check({ ...root, cdc: { 'connector.adapter': 'mariadb', ...fileHistory } }));
+    expect(newest).toContain('connector.adapter: mariadb needs Debezium\'s MySQL connector 2.5–2.6 (later ones have no MariaDB adapter and refuse MariaDB 10+), but Connect would run 3.6.1.Final — set connector.plugin.version: 2.6.2.Final in spec.source.cdc');
+    expect(newest.filter((l) => /refuses MariaDB/.test(l) && l.startsWith('Debezium'))).toEqual([]);
+    // a version Connect does not have
+    expect(failed(await check({ ...root, cdc: { ...adapter, 'connector.plugin.version': '9.9.9.Final', ...fileHistory } }))).toEqual([
+      expect.stringMatching(/^connector\.plugin\.version 9\.9\.9\.Final of the Debezium MySQL connector is not installed in Kafka Connect \(it has (2\.6\.2\.Final, 3\.6\.1\.Final|3\.6\.1\.Final, 2\.6\.2\.Final)\) — set connector\.plugin\.version in spec\.source\.cdc to one of those/),
     ]);
   });
 
