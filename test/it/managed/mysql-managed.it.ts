@@ -8,9 +8,10 @@
  * difference; teardown removes the connector, and with --drop-slot a later run snapshots again.
  *
  * The server: no MySQL server can be installed here (Debian ships MariaDB only), and the stack's
- * MariaDB 10.11 cannot be read by Debezium's MySQL connector 3.6.1, the only binlog connector in the
- * stack's Kafka Connect (Debezium's MariaDB connector is not on the Maven Central this machine
- * reaches): the connector takes "10.11.19-MariaDB" for a MySQL >= 8.4, asks SHOW BINARY LOG STATUS
+ * MariaDB 10.11 cannot be read by Debezium's MySQL connector 3.6.1, the newest binlog connector in
+ * the stack's Kafka Connect (Debezium's MariaDB connector is not on the Maven Central this machine
+ * reaches; the stack's MariaDB is read through the 2.6 MySQL connector's MariaDB adapter in
+ * mariadb-managed.it.ts): the connector takes "10.11.19-MariaDB" for a MySQL >= 8.4, asks SHOW BINARY LOG STATUS
  * and stops ("should support SHOW BINARY LOG STATUS but it failed"; check.it shows that line). So
  * this file starts its own MariaDB 10.11 that reports itself as MySQL 5.7 (`--version=5.7.19-log`:
  * MariaDB lets the reported version be set). It then serves the binlog as to a MySQL replica
@@ -19,7 +20,8 @@
  * then resumes after a restart one row too far: the first row written after every connector restart
  * was lost in a trial. A version of 5.7.20+ or 8.x makes Connector/J ask @@transaction_isolation,
  * which MariaDB 10.11 lacks.) It stands in for a MySQL server; a real MariaDB needs Debezium's
- * MariaDB connector, the default connector.class of a `type: mariadb` connection.
+ * MariaDB connector (the default connector.class of a `type: mariadb` connection) or the MySQL
+ * connector 2.5–2.6 with connector.adapter: mariadb.
  */
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
