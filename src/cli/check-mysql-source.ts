@@ -96,7 +96,7 @@ export async function checkMysqlSource(cdc: CdcSource, m: MysqlManaged, add: Add
     }
     binlogLines(p, m, add);
     grantLines(p, m, add);
-    await tableLines(c, cdc, db.database, p, add, sink);
+    await tableLines(c, cdc, db.database, p, add, sink, m.connectorConfig);
   } finally {
     await reader.close().catch(() => undefined);
     await source.close().catch(() => undefined);
@@ -135,7 +135,23 @@ function grantLines(p: MysqlPrereqs, m: MysqlManaged, add: Add): void {
     : `source user ${p.account} has neither RELOAD nor LOCK TABLES, so the snapshot cannot take its read lock — GRANT RELOAD ON *.* TO ${p.account}, or set snapshot.locking.mode: none in spec.source.cdc (safe when no schema change runs during the snapshot)`);
 }
 
-async function tableLines(c: Connection, cdc: CdcSource, database: string, p: MysqlPrereqs, add: Add, sink?: SinkKeys): Promise<void> {
+/**
+ * The MySQL connector 2.5–2.6's MariaDB adapter reads the snapshot through the MariaDB JDBC driver,
+ * which hands a BLOB column over as a java.sql.Blob that Debezium 2.6 does not convert: the
+ * snapshot sends NULL ("Unexpected JDBC BINARY value … MariaDbBlob"). Streamed changes are exact.
+ */
+async function blobLine(c: Connection, database: string, selected: readonly { table: string }[], config: Readonly<Record<string, string>>, add: Add): Promise<void> {
+  if (!mariadbAdapter(config) || ['never', 'no_data', 'schema_only'].includes(config['snapshot.mode'] ?? '')) return;
+  const rows = await run<{ t: string; c: string }>(c, `
+    SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS
+     WHERE TABLE_SCHEMA = ? AND DATA_TYPE IN ('tinyblob', 'blob', 'mediumblob', 'longblob') ORDER BY TABLE_NAME, ORDINAL_POSITION`, [database]);
+  const names = new Set(selected.map((t) => t.table));
+  const cols = rows.filter((r) => names.has(String(r.t))).map((r) => `${database}.${r.t}.${r.c}`);
+  if (cols.length === 0) return;
+  add(false, `${cols.slice(0, 5).join(', ')}${cols.length > 5 ? `, … (${cols.length})` : ''}: blob column(s), which the MySQL connector 2.6's MariaDB adapter snapshots as NULL (Debezium 2.6 does not convert the MariaDB driver's Blob; later changes are exact) — use Debezium's MariaDB connector 2.7+, or make the column(s) varbinary, or set snapshot.mode: no_data in spec.source.cdc if the rows already in the table need not be copied`);
+}
+
+async function tableLines(c: Connection, cdc: CdcSource, database: string, p: MysqlPrereqs, add: Add, sink?: SinkKeys, connectorConfig: Readonly<Record<string, string>> = {}): Promise<void> {
   const rows = await run<{ t: string; pk: number | string }>(c, `
     SELECT t.TABLE_NAME AS t,
            EXISTS (SELECT 1 FROM information_schema.COLUMNS k
@@ -158,6 +174,7 @@ async function tableLines(c: Connection, cdc: CdcSource, database: string, p: My
   }
   add(unreadable.length === 0, unreadable.length === 0 ? `SELECT on the selected tables (the snapshot reads them)`
     : `no SELECT on ${show(unreadable)} (the snapshot reads them) — GRANT SELECT ON \`${database}\`.* TO ${p.account}`);
+  await blobLine(c, database, selected, connectorConfig, add);
   // Debezium keys each event by the table's primary key: a table without one sends events with no key.
   // (COLUMNS.COLUMN_KEY: MariaDB hides TABLE_CONSTRAINTS from a user with SELECT only.)
   const keyless = selected.filter((t) => !t.pk);
