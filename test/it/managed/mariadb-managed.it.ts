@@ -13,7 +13,7 @@
  * Requires debezium-connector-mysql 2.6.2.Final in Kafka Connect's plugin.path, next to 3.6.1
  * (scripts/stack/fetch.sh puts it in .cache/stack/plugins/debezium-connector-mysql-2.6).
  */
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
@@ -108,7 +108,7 @@ describe('managed MariaDB source through the MySQL connector 2.6 and its MariaDB
     await removeConnector(connector).catch(() => undefined);
     const admin = testKafka().admin();
     await admin.connect();
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`));
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`) || t === `__nilus-schema-history-${name}`);
     if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);
     await admin.disconnect();
     if (maria) {
@@ -119,6 +119,7 @@ describe('managed MariaDB source through the MySQL connector 2.6 and its MariaDB
       await dropTestSchemaUnlessFailed(target, schema);
       await target.end();
     }
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('run alone creates the connector on the 2.6 plugin; the snapshot and every change land value-exact', async () => {
