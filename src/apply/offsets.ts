@@ -48,13 +48,20 @@ export async function createStateTable(pool: Pool, t: TableRef, ddl: string, wha
       },
     ]);
   }
+  await createUnderLock(pool, t, ddl);
+}
+
+/**
+ * Runs `ddl` (a CREATE … IF NOT EXISTS of table `t`) under a transaction-scoped advisory lock on
+ * the table's name: replicas starting together would otherwise race it into a unique violation on
+ * the catalog, a duplicate row type or duplicate_table, depending on timing.
+ */
+export async function createUnderLock(pool: Pool, t: TableRef, ddl: string): Promise<void> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
     await client.query('BEGIN');
     try {
-      // Replicas starting together would otherwise race CREATE TABLE IF NOT EXISTS into a
-      // unique violation on the catalog.
       await client.query(advisoryXactLockSql(), [tableName(t)]);
       await client.query(ddl);
       await client.query('COMMIT');

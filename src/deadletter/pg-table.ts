@@ -17,6 +17,7 @@ import {
   insertDeadLettersSql,
 } from '../apply/sql/dead-letter';
 import { tableName } from '../apply/sql/ident';
+import { createUnderLock } from '../apply/offsets';
 import type { DeadLetter, DeadLetterSink } from './index';
 
 export interface PgTableSinkOptions {
@@ -40,14 +41,11 @@ export class PgTableDeadLetterSink implements DeadLetterSink {
     const name = tableName(this.opts.table);
     const path = this.opts.configPath ?? 'errors.deadLetter.table';
     try {
-      await this.opts.pool.query(createDeadLetterTableSql(this.opts.table));
+      // Under an advisory lock: replicas starting together would race CREATE TABLE IF NOT EXISTS.
+      await createUnderLock(this.opts.pool, this.opts.table, createDeadLetterTableSql(this.opts.table));
     } catch (err) {
       const code = (err as { code?: string }).code;
-      // Two replicas starting together both run CREATE TABLE IF NOT EXISTS; the loser of that race
-      // gets a unique violation on the catalog (23505) or duplicate_table (42P07). The table exists.
-      if (code === '23505' || code === '42P07') {
-        /* created by a sibling replica */
-      } else if (code === '3F000') {
+      if (code === '3F000') {
         throw new ConfigError([{ path, message: `schema "${this.opts.table.schema}" does not exist; create it or choose an existing schema for the dead-letter table` }]);
       } else if (code === '42501') {
         throw new ConfigError([{ path, message: `permission denied to create ${name}; grant CREATE on schema "${this.opts.table.schema}" or create the table beforehand` }]);
