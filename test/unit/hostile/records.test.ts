@@ -200,16 +200,16 @@ describe('classify: a dead-letter sink that is unreachable is an outage', () => 
 describe('PgTableDeadLetterSink.send: a failure is an outage or a fault of the sink, never poison', () => {
   const sinkWith = async (fail: Error) => {
     const { PgTableDeadLetterSink } = await import('../../../src/deadletter/pg-table');
-    const pool = {
-      query: async (sql: string) => {
-        if (sql.startsWith('CREATE TABLE')) return { rows: [] };
-        if (sql.startsWith('SELECT attname')) {
-          return { rows: ['id', 'topic', 'partition', 'kafka_offset', 'value_text', 'reason', 'error_class', 'created_at'].map((attname) => ({ attname, type: 'text' }))
-            .concat([{ attname: 'key', type: 'bytea' }, { attname: 'value', type: 'bytea' }]) };
-        }
-        throw fail;
-      },
+    const query = async (sql: string) => {
+      // init: BEGIN, the advisory lock, CREATE TABLE IF NOT EXISTS, COMMIT, then the column check.
+      if (/^(BEGIN|COMMIT|ROLLBACK|SELECT pg_advisory_xact_lock|CREATE TABLE)/.test(sql)) return { rows: [] };
+      if (sql.startsWith('SELECT attname')) {
+        return { rows: ['id', 'topic', 'partition', 'kafka_offset', 'value_text', 'reason', 'error_class', 'created_at'].map((attname) => ({ attname, type: 'text' }))
+          .concat([{ attname: 'key', type: 'bytea' }, { attname: 'value', type: 'bytea' }]) };
+      }
+      throw fail;
     };
+    const pool = { connect: async () => ({ query, release: () => undefined }), query };
     const sink = new PgTableDeadLetterSink({ pool: pool as never, table: { schema: 'ops', table: 'dlq' } });
     await sink.init();
     return sink;
