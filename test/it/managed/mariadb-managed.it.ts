@@ -25,10 +25,10 @@ import { ensureConnector } from '../../../src/connector/managed';
 import { main } from '../../../src/cli/main';
 import { createTestSchema, dropTestSchemaUnlessFailed, newPool, targetPgUrl, uniqueName } from '../../helpers/pg';
 import { removeConnector } from '../../helpers/debezium';
-import { testKafka } from '../../helpers/kafka';
+import { mysqlSourceConnections, deleteManagedTopics } from '../../helpers/managed';
 import { INSERT, ITEMS_DDL, SRC, itemsLanded, row } from '../../helpers/mysql-items';
 import { startInProcess, startWorker } from '../../helpers/pipeline';
-import { connectUrl, kafkaBrokers, mysqlUrl } from '../../helpers/stack';
+import { connectUrl, mysqlUrl } from '../../helpers/stack';
 
 jest.setTimeout(150_000);
 
@@ -88,29 +88,12 @@ describe('managed MariaDB source through the MySQL connector 2.6 and its MariaDB
     // ("Unexpected JDBC BINARY value … MariaDbBlob"), a loss docs/manifest.md states.
     await sql(ITEMS_DDL(db, 'varbinary(64)'));
     await sql(INSERT(db), [Array.from({ length: 60 }, (_, i) => row(i + 1))]);
-    writeFileSync(connections, `connections:
-  mariadb-src:
-    type: mariadb
-    host: ${stack.hostname}
-    port: ${stack.port}
-    database: ${db}
-    username: root
-    password: ""
-    kafka: dataos://kafka-stack
-  kafka-stack:
-    type: kafka
-    brokers: ${kafkaBrokers().join(',')}
-    connect_url: ${connectUrl()}
-`);
+    writeFileSync(connections, mysqlSourceConnections('mariadb-src', { type: 'mariadb', host: stack.hostname, port: stack.port, database: db, username: 'root', password: '' }));
   });
 
   afterAll(async () => {
     await removeConnector(connector).catch(() => undefined);
-    const admin = testKafka().admin();
-    await admin.connect();
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`) || t === `__nilus-schema-history-${name}`);
-    if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);
-    await admin.disconnect();
+    await deleteManagedTopics(prefix, name);
     if (maria) {
       await sql(`DROP DATABASE IF EXISTS \`${db}\``).catch(() => undefined);
       await maria.end();

@@ -15,7 +15,8 @@ import { loadConnectionsFile } from '../../../src/config/connections';
 import { runChecks, type CheckLine } from '../../../src/cli/check';
 import { createTestSchema, dropTestSchemaUnlessFailed, newPool, targetPgUrl, uniqueName } from '../../helpers/pg';
 import { startMariadb, type ThrowawayMariadb } from '../../helpers/mariadb';
-import { connectUrl, kafkaBrokers, mysqlUrl } from '../../helpers/stack';
+import { mysqlSourceConnections } from '../../helpers/managed';
+import { mysqlUrl } from '../../helpers/stack';
 
 jest.setTimeout(120_000);
 
@@ -59,20 +60,7 @@ describe('check: managed MySQL/MariaDB source prerequisites', () => {
   /** The seed's manifest shape against a connection `type` at host:port, checked. */
   const check = async (o: { type: 'mysql' | 'mariadb'; port: number; username: string; password: string; database?: string; cdc?: Record<string, string>; sink?: Record<string, unknown> }): Promise<CheckLine[]> => {
     const file = join(dir, `${uniqueName('c')}.yaml`);
-    writeFileSync(file, `connections:
-  src:
-    type: ${o.type}
-    host: 127.0.0.1
-    port: ${o.port}
-    database: ${o.database ?? db}
-    username: ${o.username}
-    password: "${o.password}"
-    kafka: dataos://kafka-stack
-  kafka-stack:
-    type: kafka
-    brokers: ${kafkaBrokers().join(',')}
-    connect_url: ${connectUrl()}
-`);
+    writeFileSync(file, mysqlSourceConnections('src', { type: o.type, host: '127.0.0.1', port: o.port, database: o.database ?? db, username: o.username, password: o.password }));
     const text = JSON.stringify({
       name, version: 'v1alpha', type: 'nilus',
       spec: {

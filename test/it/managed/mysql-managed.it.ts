@@ -36,7 +36,7 @@ import { teardown } from '../../../src/cli/teardown';
 import { main } from '../../../src/cli/main';
 import { createTestSchema, dropTestSchemaUnlessFailed, newPool, targetPgUrl, uniqueName } from '../../helpers/pg';
 import { removeConnector } from '../../helpers/debezium';
-import { testKafka } from '../../helpers/kafka';
+import { mysqlSourceConnections, deleteManagedTopics } from '../../helpers/managed';
 import { startMariadb, type ThrowawayMariadb } from '../../helpers/mariadb';
 import { startInProcess, startWorker } from '../../helpers/pipeline';
 import { connectUrl, kafkaBrokers, mysqlUrl } from '../../helpers/stack';
@@ -86,29 +86,12 @@ describe('managed MySQL source through Debezium\'s MySQL connector', () => {
     await maria.sql(`CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'`);
     await maria.sql(`GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '${user}'@'%'`);
     connections = join(mkdtempSync(join(tmpdir(), 'nilus-mym-')), 'connections.yaml');
-    writeFileSync(connections, `connections:
-  mysql-src:
-    type: mysql
-    host: 127.0.0.1
-    port: ${maria.port}
-    database: ${db}
-    username: ${user}
-    password: ${password}
-    kafka: dataos://kafka-stack
-  kafka-stack:
-    type: kafka
-    brokers: ${kafkaBrokers().join(',')}
-    connect_url: ${connectUrl()}
-`);
+    writeFileSync(connections, mysqlSourceConnections('mysql-src', { type: 'mysql', host: '127.0.0.1', port: maria.port, database: db, username: user, password }));
   });
 
   afterAll(async () => {
     await removeConnector(connector).catch(() => undefined);
-    const admin = testKafka().admin();
-    await admin.connect();
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`) || t === `__nilus-schema-history-${name}`);
-    if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);
-    await admin.disconnect();
+    await deleteManagedTopics(prefix, name);
     await maria?.stop();
     if (target) {
       await dropTestSchemaUnlessFailed(target, schema);

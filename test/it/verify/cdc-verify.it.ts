@@ -20,9 +20,9 @@ import { verifyPipeline } from '../../../src/verify/run';
 import { createTestSchema, dropTestSchemaUnlessFailed, newPool, targetPgUrl, uniqueName } from '../../helpers/pg';
 import { removeConnector } from '../../helpers/debezium';
 import { testKafka } from '../../helpers/kafka';
-import { managedManifest } from '../../helpers/managed';
+import { deleteManagedTopics, managedManifest, mysqlSourceConnections } from '../../helpers/managed';
 import { startInProcess, waitFor } from '../../helpers/pipeline';
-import { connectUrl, kafkaBrokers, sourcePgUrl } from '../../helpers/stack';
+import { sourcePgUrl } from '../../helpers/stack';
 import { startMariadb, type ThrowawayMariadb } from '../../helpers/mariadb';
 
 jest.setTimeout(170_000);
@@ -268,30 +268,13 @@ describe('verify of a managed MariaDB CDC pipeline', () => {
     await maria.sql(`CREATE USER 'nilus_cdc'@'%' IDENTIFIED BY 'cdc-pw'`);
     await maria.sql(`GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'nilus_cdc'@'%'`);
     connections = join(mkdtempSync(join(tmpdir(), 'nilus-vmy-')), 'connections.yaml');
-    writeFileSync(connections, `connections:
-  maria-src:
-    type: mariadb
-    host: 127.0.0.1
-    port: ${maria.port}
-    database: ${db}
-    username: nilus_cdc
-    password: cdc-pw
-    kafka: dataos://kafka-stack
-  kafka-stack:
-    type: kafka
-    brokers: ${kafkaBrokers().join(',')}
-    connect_url: ${connectUrl()}
-`);
+    writeFileSync(connections, mysqlSourceConnections('maria-src', { type: 'mariadb', host: '127.0.0.1', port: maria.port, database: db, username: 'nilus_cdc', password: 'cdc-pw' }));
   });
 
   afterAll(async () => {
     if (svc) await svc.stop();
     await removeConnector(connector).catch(() => undefined);
-    const admin = testKafka().admin();
-    await admin.connect();
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`) || t === `__nilus-schema-history-${name}`);
-    if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);
-    await admin.disconnect();
+    await deleteManagedTopics(prefix, name);
     await maria?.stop();
     if (target) {
       await dropTestSchemaUnlessFailed(target, schema);
