@@ -19,7 +19,7 @@
 import type { ColumnSpec, Op, PgValue, RawRecord, Row, SourceInfo, SourceTable } from '../core/types';
 import { UNAVAILABLE } from '../core/types';
 import type { CodecContext, Convert } from './codecs';
-import { ConvertError } from './codecs';
+import { codecContext, ConvertError } from './codecs';
 import { InexactNumber } from './codecs/types';
 import type { CompiledRow, CompiledValue } from './schema';
 import { compileKey, compileValue, decodeRow } from './schema';
@@ -389,13 +389,7 @@ export class CopyReadyDecoder {
   private readonly encoders = new WeakMap<CompiledValue, Cached[]>();
 
   constructor(opts: CopyReadyOptions = {}) {
-    const placeholder = opts.unavailablePlaceholder ?? '__debezium_unavailable_value';
-    if (placeholder.length === 0) throw new TypeError('CopyReadyOptions.unavailablePlaceholder must not be empty');
-    this.ctx = {
-      placeholder,
-      placeholderBase64: Buffer.from(placeholder, 'utf8').toString('base64'),
-      binaryStrings: opts.binaryStringMode ?? 'base64',
-    };
+    this.ctx = codecContext(opts, 'CopyReadyOptions');
     this.values = new MessageParser((schema) => compileValue(schema, this.ctx));
     this.keys = new MessageParser((schema) => compileKey(schema, this.ctx));
   }

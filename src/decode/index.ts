@@ -7,7 +7,7 @@ import type { ChangeEvent, ColumnSpec, Op, RawRecord, Row, SourceInfo, SourceTab
 import { DataError } from '../core/errors';
 import { safeText } from '../core/text';
 import type { CodecContext } from './codecs';
-import { ConvertError } from './codecs';
+import { codecContext, ConvertError } from './codecs';
 import { InexactNumber } from './codecs/types';
 import type { CompiledRow, CompiledValue } from './schema';
 import { compileKey, compileValue, decodeRow } from './schema';
@@ -86,15 +86,9 @@ export class Decoder {
     }
     const mode = opts.mongoMode ?? 'flatten';
     if (mode !== 'flatten' && mode !== 'jsonb') throw new TypeError(`DecoderOptions.mongoMode must be 'flatten' or 'jsonb', got '${String(mode)}'`);
-    const placeholder = opts.unavailablePlaceholder ?? '__debezium_unavailable_value';
-    if (placeholder.length === 0) throw new TypeError('DecoderOptions.unavailablePlaceholder must not be empty');
     this.prefix = opts.topicPrefix;
     this.mongoMode = mode;
-    this.ctx = {
-      placeholder,
-      placeholderBase64: Buffer.from(placeholder, 'utf8').toString('base64'),
-      binaryStrings: opts.binaryStringMode ?? 'base64',
-    };
+    this.ctx = codecContext(opts, 'DecoderOptions');
     this.values = new MessageParser((schema) => compileValue(schema, this.ctx));
     this.keys = new MessageParser((schema) => compileKey(schema, this.ctx));
   }

@@ -15,6 +15,7 @@ import type { Codec, CodecContext, Convert, FieldSchema } from './types';
 import { ConvertError, fail, plainJson } from './types';
 
 export type { Codec, CodecContext, Convert, FieldSchema } from './types';
+export { codecContext } from './types';
 export { ConvertError, BIG_MARK } from './types';
 
 function convertString(v: unknown): PgValue {

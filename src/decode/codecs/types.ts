@@ -35,6 +35,20 @@ export interface CodecContext {
   readonly binaryStrings: 'base64' | 'hex';
 }
 
+/**
+ * The context both decoders compile with. `owner` names the options type in the error for an
+ * empty placeholder (e.g. 'DecoderOptions').
+ */
+export function codecContext(opts: { unavailablePlaceholder?: string; binaryStringMode?: 'base64' | 'hex' }, owner: string): CodecContext {
+  const placeholder = opts.unavailablePlaceholder ?? '__debezium_unavailable_value';
+  if (placeholder.length === 0) throw new TypeError(`${owner}.unavailablePlaceholder must not be empty`);
+  return {
+    placeholder,
+    placeholderBase64: Buffer.from(placeholder, 'utf8').toString('base64'),
+    binaryStrings: opts.binaryStringMode ?? 'base64',
+  };
+}
+
 /** A value that does not fit its schema. The decoder adds the column and Kafka position. */
 export class ConvertError extends Error {}
 
