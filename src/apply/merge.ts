@@ -6,7 +6,7 @@
  * meets a key twice.
  */
 import type { PoolClient } from 'pg';
-import { UNAVAILABLE, type Row, type TableBatch } from '../core/types';
+import { hasUnavailable, type TableBatch } from '../core/types';
 import { FatalError } from '../core/errors';
 import type { TargetInfo } from './catalog';
 import { appendRow, copyChunks, unavailableMask } from './copy/encode';
@@ -106,15 +106,10 @@ interface Staged {
   readonly dataCols: readonly string[];
   /** Distinct unavailable-column masks of the staged rows (null: a row with every column). */
   masks: Set<string | null>;
-  /** Some row holds an unchanged-TOAST placeholder: the staging table has STAGE_CARRY. */
+  /** Some row holds an unchanged-TOAST placeholder (marked in STAGE_CARRY). */
   readonly carry: boolean;
   /** Some such row moved from an old key: the staging table has the STAGE_FROM columns. */
   readonly from: boolean;
-}
-
-function hasUnavailable(row: Row): boolean {
-  for (const col in row) if (row[col] === UNAVAILABLE) return true;
-  return false;
 }
 
 async function stageUpserts(client: PoolClient, batch: TableBatch, ctx: MergeContext): Promise<Staged> {
@@ -128,11 +123,11 @@ async function stageUpserts(client: PoolClient, batch: TableBatch, ctx: MergeCon
 
   const rows = batch.upserts;
   const from = batch.upsertFrom;
-  // Only rows with a mask can hold a placeholder: checked once here so the common batch pays nothing.
+  // Whether a row holds a placeholder is learnt while its mask is computed for COPY (only a masked
+  // row can), so the column is always staged; the buffer sets upsertFrom only for such rows.
   let carry = false;
-  for (let i = 0; i < rows.length && !carry; i++) carry = hasUnavailable(rows[i]!);
-  const withFrom = carry && from !== undefined && from.some((r) => r !== undefined);
-  if (carry) cols.push({ name: STAGE_CARRY, type: 'boolean' });
+  cols.push({ name: STAGE_CARRY, type: 'boolean' });
+  const withFrom = from !== undefined && from.some((r) => r !== undefined);
   if (withFrom) cols.push(...stagingColumns(ctx.info, ctx.keys).map((c, j) => ({ name: STAGE_FROM + j, type: c.type })));
   await client.query(createStagingSql(name, cols));
 
@@ -154,7 +149,9 @@ async function stageUpserts(client: PoolClient, batch: TableBatch, ctx: MergeCon
       } else masks.add(null);
       out = appendRow(out, row, dataCols) + '\t' + (mask ?? '\\N');
       if (ctx.guard) out += '\t' + positionText(batch.upsertSource[i]);
-      if (carry) out += mask !== null && hasUnavailable(row) ? '\tt' : '\tf';
+      const carried = mask !== null && hasUnavailable(row);
+      if (carried) carry = true;
+      out += carried ? '\tt' : '\tf';
       if (withFrom) {
         const old = from![i];
         out += '\t' + (old === undefined ? noFrom : appendRow('', old, ctx.keys));

@@ -5,7 +5,7 @@
  * Because upserts and deletes end up on disjoint keys, apply may run all upserts then all
  * deletes without changing the result.
  */
-import { setColumn, UNAVAILABLE, type ColumnSpec, type Position, type Row, type SourceInfo } from '../core/types';
+import { hasUnavailable, setColumn, UNAVAILABLE, type ColumnSpec, type Position, type Row, type SourceInfo } from '../core/types';
 
 const NO_COLUMNS: readonly ColumnSpec[] = Object.freeze([]);
 
@@ -75,7 +75,7 @@ export class Reducer {
     from?: { readonly key: string; readonly row: Row },
   ): void {
     let carried: Row | undefined;
-    if (from !== undefined && hasPlaceholder(row)) {
+    if (from !== undefined && hasUnavailable(row)) {
       const old = this.entries.get(from.key);
       const oldRow = old === undefined ? undefined : old.del ? old.moved : old.row;
       if (oldRow !== undefined) row = carryForward(oldRow, row);
@@ -85,7 +85,7 @@ export class Reducer {
         this.heldBytes -= old.bytes - old.ownBytes;
         old.bytes = old.ownBytes;
       }
-      carried = hasPlaceholder(row) ? from.row : undefined;
+      carried = hasUnavailable(row) ? from.row : undefined;
     }
     const prev = this.entries.get(key);
     if (prev === undefined) {
@@ -99,7 +99,7 @@ export class Reducer {
     const stillFrom = carried ?? (prev.del ? undefined : prev.from);
     this.replace(prev, false, merged, source, pos, bytes);
     prev.columns = columns;
-    prev.from = stillFrom !== undefined && hasPlaceholder(merged) ? stillFrom : undefined;
+    prev.from = stillFrom !== undefined && hasUnavailable(merged) ? stillFrom : undefined;
   }
 
   /** `moving`: the row lives on under a new key (a primary-key change), so a buffered row is kept for it. */
@@ -165,10 +165,6 @@ export class Reducer {
   }
 }
 
-function hasPlaceholder(row: Row): boolean {
-  for (const col in row) if (row[col] === UNAVAILABLE) return true;
-  return false;
-}
 
 /**
  * `next` with every unchanged-TOAST placeholder replaced by the real value `prev` holds for that

@@ -25,6 +25,12 @@ export type PgValue = string | null | Unavailable;
 /** A row: column name → value, in the column order of its `ColumnSpec[]`. */
 export type Row = Record<string, PgValue>;
 
+/** Whether any column of `row` is the unchanged-TOAST placeholder. */
+export function hasUnavailable(row: Row): boolean {
+  for (const col in row) if (row[col] === UNAVAILABLE) return true;
+  return false;
+}
+
 /**
  * Sets a column of a row built with `{}`. A column named `__proto__` must become an own property:
  * plain assignment would set the object's prototype instead (and lose the value).
