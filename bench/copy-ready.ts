@@ -15,7 +15,7 @@
 import type { ChangeEvent, RawRecord } from '../src/core/types';
 import { UNAVAILABLE } from '../src/core/types';
 import { Decoder } from '../src/decode';
-import { CopyReadyDecoder } from '../src/decode/copy-ready';
+import { CopyReadyDecoder } from '../src/decode/copy-ready-decoder';
 import { appendRow, unavailableMask } from '../src/apply/copy/encode';
 import { encodeKey, keyRow, keyValue } from '../src/buffer/keys';
 import type { CodecContext } from '../src/decode/codecs';

@@ -6,7 +6,8 @@
 import type { ChangeEvent, RawRecord } from '../../../src/core/types';
 import { UNAVAILABLE } from '../../../src/core/types';
 import { Decoder, type DecoderOptions } from '../../../src/decode';
-import { CopyReadyDecoder, type CopyReadyEvent } from '../../../src/decode/copy-ready';
+import type { CopyReadyEvent } from '../../../src/decode/copy-ready';
+import { CopyReadyDecoder } from '../../../src/decode/copy-ready-decoder';
 import { appendRow, unavailableMask } from '../../../src/apply/copy/encode';
 import { encodeKey, keyRow, keyValue } from '../../../src/buffer/keys';
 
