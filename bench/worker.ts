@@ -142,6 +142,19 @@ const metric = (text: string, name: string): number => {
   return found ? sum / 2 ** 20 : NaN;
 };
 
+/** Flushes the worker committed and their mean size, from its /metrics (undefined when unreachable). */
+export async function flushStats(port: number): Promise<{ flushes: number; eventsPerFlush: number } | undefined> {
+  try {
+    const t = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    // metric() reports MiB; these are counts.
+    const flushes = Math.round(metric(t, 'nilus_flushes_total') * 2 ** 20);
+    const events = metric(t, 'nilus_batch_events_sum') * 2 ** 20;
+    return Number.isFinite(flushes) && flushes > 0 ? { flushes, eventsPerFlush: Math.round(events / flushes) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Scrapes the worker's /metrics every `everyMs` and keeps the sample with the highest RSS. */
 export function memorySampler(port: number, everyMs = 500): { stop(): MemorySample | undefined } {
   let best: MemorySample | undefined;

@@ -9,7 +9,7 @@ import type { Client } from 'pg';
 import { compareDigest, expectedDigest, tableDigest, type Flavour, type TableDigest } from '../check';
 import { rate, sleep, type RunResult } from '../result';
 import { quoteIdent, TARGET_URL, withPg } from '../stack';
-import { freePort, memorySampler, procStats, startWorker, type MemorySample, type ProcStats, type WorkerManifest } from '../worker';
+import { flushStats, freePort, memorySampler, procStats, startWorker, type MemorySample, type ProcStats, type WorkerManifest } from '../worker';
 import type { Workload } from '../workload';
 import { since, snapshot, type CpuSplit } from '../machine-cpu';
 
@@ -41,6 +41,8 @@ interface Timed {
   firstStored: number;
   stats: ProcStats;
   cpu: CpuSplit;
+  /** Flushes committed and their mean size in events, read at the end (empty when unreadable). */
+  flushes: { flushes?: number; eventsPerFlush?: number };
   /** The worker's /metrics at its highest sampled RSS (every 500 ms). */
   memory?: MemorySample;
 }
@@ -78,9 +80,10 @@ export async function runWorkerUntil(c: Client, m: WorkerManifest, schema: strin
     const cpu = since(cpu0);
     const stats = procStats(w.child.pid!);
     const memory = sampler.stop();
+    const flushes = await flushStats(port);
     const code = await w.stop();
     if (code !== 0) throw new Error(`worker exited ${code} on SIGTERM; its output:\n${w.output().slice(-3000)}`);
-    return { seconds, steadySeconds: seconds - firstAt, firstStored, stats, cpu, ...(memory ? { memory } : {}) };
+    return { seconds, steadySeconds: seconds - firstAt, firstStored, stats, cpu, flushes: flushes ?? {}, ...(memory ? { memory } : {}) };
   } finally {
     sampler.stop();
     await w.stop(5000);
@@ -138,7 +141,7 @@ export async function mergeRun(o: MergeOptions): Promise<RunResult> {
     if (t.firstStored < o.workload.records && t.steadySeconds > 0) {
       extra.steadyEventsPerSec = rate(Math.round(events * (1 - t.firstStored / o.workload.records)), t.steadySeconds);
     }
-    Object.assign(extra, t.cpu, memoryExtra(t.memory));
+    Object.assign(extra, t.flushes, t.cpu, memoryExtra(t.memory));
     await c.query(`DROP SCHEMA ${quoteIdent(o.schema)} CASCADE`);
     return {
       name: o.name, ok: verdict.ok, check: verdict.detail, events, seconds: t.seconds, eventsPerSec: rate(events, t.seconds),
@@ -182,7 +185,7 @@ export async function appendRun(name: string, schema: string, prefix: string, w:
     await c.query(`DROP SCHEMA ${quoteIdent(schema)} CASCADE`);
     return {
       name, ok, check, events: w.events, seconds: t.seconds, eventsPerSec: rate(w.events, t.seconds), peakRssMiB: t.stats.peakRssMiB,
-      cpuSeconds: t.stats.cpuSeconds, extra: { ...budgetExtra(options), ...t.cpu, ...memoryExtra(t.memory) },
+      cpuSeconds: t.stats.cpuSeconds, extra: { ...budgetExtra(options), ...t.flushes, ...t.cpu, ...memoryExtra(t.memory) },
     };
   });
 }

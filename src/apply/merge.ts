@@ -57,6 +57,15 @@ export interface MergeOutcome {
 const NONE: MergeOutcome = { unresolved: 0, unresolvedKeys: [] };
 
 /**
+ * The joins of staging with the target (DELETE … USING, the old-key fill, the unresolved count)
+ * probe the target's key index row by row. Unsteered, the planner knows nothing of the fresh
+ * staging table and hashes the whole target instead: a scan of every target row per flush
+ * (measured: 1,250 deletes from a 150k-row table 45 ms hashed, 7 ms by the index; deleting all
+ * 150k rows 174 vs 245 ms, the worst case). For the rest of the flush's transaction only.
+ */
+const INDEX_JOINS = 'SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off';
+
+/**
  * Upserts are staged first so a moved row's placeholders can be filled from the target's row
  * under its old key before the deletes remove that row; the statements then run deletes, then
  * upserts, as before.
@@ -64,6 +73,7 @@ const NONE: MergeOutcome = { unresolved: 0, unresolvedKeys: [] };
 export async function applyMerge(client: PoolClient, batch: TableBatch, ctx: MergeContext): Promise<MergeOutcome> {
   if (batch.truncate) await client.query(truncateTableSql(batch.target));
   const staged = batch.upserts.length > 0 ? await stageUpserts(client, batch, ctx) : undefined;
+  if (batch.deletes.length > 0 || staged?.carry) await client.query(INDEX_JOINS);
   let outcome = NONE;
   if (staged?.carry) {
     if (staged.from) await fillFromOldKeys(client, batch, ctx, staged);

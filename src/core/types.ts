@@ -98,7 +98,11 @@ export interface ChangeEvent {
    */
   readonly columns: readonly ColumnSpec[];
   readonly source: SourceInfo;
-  /** Size of the raw Kafka record (key + value bytes), for memory accounting. */
+  /**
+   * Memory accounting: the key's and value's bytes without a JsonConverter schema envelope (a
+   * schema is held once per distinct schema, compiled; counting it per event overstated what a
+   * buffered event holds ~10×). Still above the decoded event's heap (measured ~2×).
+   */
   readonly bytes: number;
   /**
    * A create that a primary-key change produced (Debezium's `__debezium.oldkey` header): the key

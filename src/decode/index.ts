@@ -111,8 +111,10 @@ export class Decoder {
     try {
       const body = this.decodeValue(value, exact);
       if (body === null) return null;
+      const valueBytes = this.values.lastBytes;
       stage = 'key';
       const k = this.decodeKey(rec.key, body, exact);
+      const keyBytes = rec.key === null || rec.key.length === 0 ? 0 : this.keys.lastBytes;
       stage = 'event';
       const table = body.table ?? tableFromTopic(rec.topic, this.prefix);
       const columns = body.columns.length === 0 && k.mongoColumns ? k.mongoColumns : body.columns;
@@ -127,7 +129,7 @@ export class Decoder {
         after: body.after,
         columns,
         source: body.source,
-        bytes: (rec.key?.length ?? 0) + value.length,
+        bytes: keyBytes + valueBytes,
       };
       return rec.headers === undefined ? ev : this.keyChange(ev, rec.headers, k, exact);
     } catch (e) {

@@ -21,6 +21,11 @@ export class MessageParser<T> {
   constructor(private readonly compile: (schema: unknown) => T | null) {}
 
   private lastSchemaLength = -1;
+  /**
+   * Bytes of what the last `parse` kept: the payload without a compact schema envelope (the schema
+   * is held once, compiled, per distinct schema), else the whole message. Memory accounting.
+   */
+  lastBytes = 0;
 
   parse(buf: Buffer, exact: boolean): Parsed<T> {
     const split = splitBytes(buf, this.lastSchemaLength);
@@ -29,10 +34,12 @@ export class MessageParser<T> {
       let compiled = this.bytes.get(buf, split.schemaStart, split.schemaEnd);
       if (compiled === undefined) compiled = this.firstSight(buf, split.schemaStart, split.schemaEnd);
       if (compiled !== undefined) {
+        this.lastBytes = split.payloadEnd - split.payloadStart;
         const text = buf.toString('utf8', split.payloadStart, split.payloadEnd);
         return { compiled, payload: JSON.parse(exact ? protectBigInts(text) : text) };
       }
     }
+    this.lastBytes = buf.length;
     const whole = parseWhole(buf.toString('utf8'), exact);
     if (whole.kind !== 'parsed' || !whole.hasSchema || whole.schema === null || whole.schema === undefined) {
       return { compiled: null, payload: whole.kind === 'parsed' ? whole.payload : undefined };

@@ -29,7 +29,19 @@ describe('JsonConverter with schemas', () => {
     expect(ev.columns[1]!.logical).toBe('org.apache.kafka.connect.data.Decimal');
     expect(ev.source).toEqual({ lsn: 24023128n, tsMs: 1709200801000, eventTsMs: 1709200801234, snapshot: 'false' });
     expect(ev.pos.topic).toBe('shop.public.orders');
+    // Not compact JsonConverter output (the fixture is indented): counted whole.
     expect(ev.bytes).toBe(Buffer.byteLength(fixture('pg-envelope-update.json')) + Buffer.byteLength(fixture('pg-key.json')));
+  });
+
+  it('counts the same bytes for a payload however large its schema, and the whole message without a compact envelope', () => {
+    const payload = { before: null, after: { id: 1, amount: 'AQ==', at: 0 }, source: SRC, op: 'c', ts_ms: 1 };
+    const small = dec().decode(rec(envelope(ROW, payload), KEY))!;
+    const docRow = { ...ROW, doc: 'x'.repeat(5000) };
+    const large = dec().decode(rec(envelope(docRow, payload), KEY))!;
+    expect(large.bytes).toBe(small.bytes);
+    expect(small.bytes).toBe(Buffer.byteLength(JSON.stringify(payload)) + Buffer.byteLength('{"id":7}'));
+    const spaced = JSON.stringify({ schema: ROW, payload }, null, 1);
+    expect(dec().decode(rec(spaced, KEY))!.bytes).toBe(Buffer.byteLength(spaced) + Buffer.byteLength('{"id":7}'));
   });
 
   it('shares one columns array (and key columns) across messages with an equal schema', () => {

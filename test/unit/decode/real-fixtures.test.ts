@@ -13,6 +13,13 @@ import { BIG_TEXT } from '../../it/smoke-fixtures';
 const DIR = join(__dirname, '../../fixtures/debezium-real');
 interface IndexEntry { file: string; op: string; topic: string; partition: number; offset: string }
 
+/** What memory accounting counts of a message: the payload of a compact JsonConverter envelope, else all of it. */
+function payloadBytes(b: Buffer): number {
+  const s = b.toString('utf8');
+  const at = s.indexOf(',"payload":');
+  return s.startsWith('{"schema":') && at > 0 && s.endsWith('}') ? Buffer.byteLength(s.slice(at + ',"payload":'.length, -1)) : b.length;
+}
+
 function decodeAll(table: string): { entry: IndexEntry; ev: ChangeEvent | null; bytes: number }[] {
   const index = JSON.parse(readFileSync(join(DIR, `${table}.index.json`), 'utf8')) as IndexEntry[];
   const prefix = index[0]!.topic.split('.')[0]!;
@@ -22,7 +29,7 @@ function decodeAll(table: string): { entry: IndexEntry; ev: ChangeEvent | null; 
     const raw = readFileSync(join(DIR, `${entry.file}.value.json`));
     const value = raw.toString().trim() === 'null' ? null : raw;
     const ev = d.decode({ topic: entry.topic, partition: entry.partition, offset: entry.offset, key, value, timestampMs: 0 });
-    return { entry, ev, bytes: key.length + (value?.length ?? 0) };
+    return { entry, ev, bytes: payloadBytes(key) + (value === null ? 0 : payloadBytes(value)) };
   });
 }
 
