@@ -146,10 +146,12 @@ function generalFromParsed(xs: readonly Parsed[]): number {
   return sum;
 }
 
+const INFO = { pos: { topic: `${PREFIX}.public.orders`, partition: 0, offset: '0' }, bytes: 0, topicTable: { schema: 'public', table: 'orders' } };
+
 function fastFromParsed(xs: readonly Parsed[], d: CopyReadyDecoder): number {
   let sum = 0;
   for (const x of xs) {
-    const e = d.encoderFor(x.value, x.key, KEY)!.encode(x.p, x.kp)!;
+    const e = d.encoderFor(x.value, x.key, KEY)!.encode(x.p, x.kp, INFO)!;
     sum += (e.source.lsn === undefined ? 0 : 1) + (e.table === undefined ? 0 : 1);
     sum += (e.key?.length ?? 0) + (e.line?.length ?? 0) + (e.mask?.length ?? 0) + (e.keyLine?.length ?? 0) + (e.beforeKey?.length ?? 0) + (e.keyInRow ? 1 : 0);
   }
@@ -181,7 +183,7 @@ function main(): void {
   const recs = records(events);
   const tombstones = recs.filter((r) => r.value === null).length;
   const general = new Decoder({ topicPrefix: PREFIX });
-  const fast = new CopyReadyDecoder();
+  const fast = new CopyReadyDecoder({ topicPrefix: PREFIX });
   // Warm-up: compiles the schemas, lets V8 optimise both paths; the fast path must take every record.
   const g0 = generalPass(recs, general);
   const f0 = fastPass(recs, fast);

@@ -5,6 +5,7 @@
  * 't'. Unavailable (unchanged TOAST) values are written as NULL: an event row has no stored value
  * to keep.
  */
+import { rowOf as heldRow } from '../core/copy-line';
 import type { PoolClient } from 'pg';
 import type { ChangeEvent, Row, TableBatch } from '../core/types';
 import { appendRow, copyChunks, copyField } from './copy/encode';
@@ -56,6 +57,6 @@ export async function applyReplaceRows(client: PoolClient, batch: TableBatch): P
   return copyInto(
     client,
     copyFromStdinSql(batch.target, dataCols),
-    copyChunks(rows.length, (i, out) => appendRow(out, rows[i]!, dataCols)),
+    copyChunks(rows.length, (i, out) => appendRow(out, heldRow(rows[i]!), dataCols)),
   );
 }

@@ -4,6 +4,7 @@
  * order. Used only after a flush failed with a data error: the normal path pays nothing for it.
  * Pieces are bisected under savepoints until the failing piece is a single row.
  */
+import { rowOf } from '../core/copy-line';
 import type { ChangeEvent, ColumnSpec, Position, Row, TableBatch } from '../core/types';
 import type { TargetInfo } from './catalog';
 
@@ -95,5 +96,5 @@ export function onlyRow(b: TableBatch, table: string, error: Error, info?: Targe
     return { table, pos: ev.pos, op: 'append', row: ev.after ?? ev.before ?? ev.key ?? {}, error, ...extra(ev.columns) };
   }
   if (b.deletes.length > 0) return { table, pos: b.deletePos?.[0], op: 'delete', row: b.deletes[0]!, error, ...extra(undefined) };
-  return { table, pos: b.upsertPos?.[0], op: 'upsert', row: b.upserts[0]!, error, ...extra(b.upsertColumns?.[0]) };
+  return { table, pos: b.upsertPos?.[0], op: 'upsert', row: rowOf(b.upserts[0]!), error, ...extra(b.upsertColumns?.[0]) };
 }

@@ -7,6 +7,7 @@
  */
 import type { PoolClient } from 'pg';
 import { hasUnavailable, type TableBatch } from '../core/types';
+import { CopyLine, rowOf } from '../core/copy-line';
 import { FatalError } from '../core/errors';
 import type { TargetInfo } from './catalog';
 import { appendRow, copyChunks, unavailableMask } from './copy/encode';
@@ -142,24 +143,44 @@ async function stageUpserts(client: PoolClient, batch: TableBatch, ctx: MergeCon
   await client.query(createStagingSql(name, cols));
 
   const masks = new Set<string | null>();
+  // A held line is streamed as it is when its columns are the batch's, in the same order (rows of
+  // one schema share one names array, so this is decided once per schema, not per row).
+  let lastNames: readonly string[] | undefined;
+  let lastFits = false;
+  const fits = (names: readonly string[]): boolean => {
+    if (names !== lastNames) {
+      lastNames = names;
+      lastFits = names.length === dataCols.length && names.every((n, j) => n === dataCols[j]);
+    }
+    return lastFits;
+  };
   const noFrom = ctx.keys.map(() => '\\N').join('\t');
   await copyInto(
     client,
     copyFromStdinSql(name, cols.map((c) => c.name)),
     copyChunks(rows.length, (i, out) => {
-      const row = rows[i]!;
-      const mask = unavailableMask(row, dataCols);
-      if (mask !== null) {
-        masks.add(mask);
-        for (const j of mask.split(',')) {
-          if (keyIdx.has(Number(j))) {
-            throw new FatalError(`an upsert for ${tableName(batch.target)} lacks a value for key column ${ident(dataCols[Number(j)]!)}`);
+      const held = rows[i]!;
+      let mask: string | null = null;
+      let carried = false;
+      if (held instanceof CopyLine && fits(held.names)) {
+        // Every column known (the decode path holds no placeholder as a line), in this order.
+        out += held.line + '\t\\N';
+        masks.add(null);
+      } else {
+        const row = rowOf(held);
+        mask = unavailableMask(row, dataCols);
+        if (mask !== null) {
+          masks.add(mask);
+          for (const j of mask.split(',')) {
+            if (keyIdx.has(Number(j))) {
+              throw new FatalError(`an upsert for ${tableName(batch.target)} lacks a value for key column ${ident(dataCols[Number(j)]!)}`);
+            }
           }
-        }
-      } else masks.add(null);
-      out = appendRow(out, row, dataCols) + '\t' + (mask ?? '\\N');
+        } else masks.add(null);
+        out = appendRow(out, row, dataCols) + '\t' + (mask ?? '\\N');
+        carried = mask !== null && hasUnavailable(row);
+      }
       if (ctx.guard) out += '\t' + positionText(batch.upsertSource[i]);
-      const carried = mask !== null && hasUnavailable(row);
       if (carried) carry = true;
       out += carried ? '\tt' : '\tf';
       if (withFrom) {

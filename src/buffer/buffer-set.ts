@@ -4,7 +4,8 @@
  * Counts are kept as running totals so `due()` is O(1).
  */
 import { DataError } from '../core/errors';
-import type { ChangeEvent, TableBatch, TableRef } from '../core/types';
+import type { ChangeEvent, Position, TableBatch, TableRef } from '../core/types';
+import type { CopyReadyEvent } from '../core/copy-line';
 import { TableBuffer, type BufferStrategy } from './table-buffer';
 
 /** The flush limits (the config's BufferLimits has the same fields). */
@@ -53,13 +54,29 @@ export class BufferSet {
 
   /** Route one event to the buffer for `target` (created on first use). */
   add(target: TableRef, strategy: BufferStrategy, keyColumns: readonly string[], ev: ChangeEvent, nowMs: number): void {
-    const buf = this.bufferFor(target, strategy, keyColumns, ev);
+    const buf = this.bufferFor(target, strategy, keyColumns, ev.pos);
     const bytesBefore = buf.bytes;
     const rowsBefore = buf.size;
     buf.add(ev, nowMs);
     this.heldBytes += buf.bytes - bytesBefore;
     this.heldRows += buf.size - rowsBefore;
     if (this.firstAddMs === undefined) this.firstAddMs = nowMs;
+  }
+
+  /**
+   * merge: one event of the COPY-ready decode path, merged on its `keyColumns`. False, with
+   * nothing held: it needs the general path (see TableBuffer.addCopy).
+   */
+  addCopy(target: TableRef, fe: CopyReadyEvent, nowMs: number): boolean {
+    if (fe.key === undefined) return false;
+    const buf = this.bufferFor(target, 'merge', fe.keyColumns, fe.pos);
+    const bytesBefore = buf.bytes;
+    const rowsBefore = buf.size;
+    if (!buf.addCopy(fe, nowMs)) return false;
+    this.heldBytes += buf.bytes - bytesBefore;
+    this.heldRows += buf.size - rowsBefore;
+    if (this.firstAddMs === undefined) this.firstAddMs = nowMs;
+    return true;
   }
 
   /** Which limit says flush now, or undefined. Rows are checked first, then bytes, then age. */
@@ -98,7 +115,7 @@ export class BufferSet {
     return out;
   }
 
-  private bufferFor(target: TableRef, strategy: BufferStrategy, keyColumns: readonly string[], ev: ChangeEvent): TableBuffer {
+  private bufferFor(target: TableRef, strategy: BufferStrategy, keyColumns: readonly string[], pos: Position): TableBuffer {
     // The router hands out one TableRef object per destination: consecutive events of one table
     // find their buffer without building its id.
     const hit = this.last;
@@ -111,7 +128,7 @@ export class BufferSet {
       throw new DataError(
         `cannot merge into ${target.schema}.${target.table}: the event has no key and no primary_key ` +
           'is declared; add primary_key to the sink options (merge would duplicate rows otherwise)',
-        ev.pos,
+        pos,
       );
     }
     const fresh = new TableBuffer(target, strategy, keyColumns);

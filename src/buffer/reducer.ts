@@ -6,14 +6,15 @@
  * deletes without changing the result.
  */
 import { hasUnavailable, setColumn, UNAVAILABLE, type ColumnSpec, type Position, type Row, type SourceInfo } from '../core/types';
+import { CopyLine, rowOf, type HeldRow } from '../core/copy-line';
 
 const NO_COLUMNS: readonly ColumnSpec[] = Object.freeze([]);
 
 interface Entry {
   /** true: delete the key; false: upsert `row`. */
   del: boolean;
-  /** The full row (upsert) or the key-columns row (delete). */
-  row: Row;
+  /** The full row (upsert; a COPY line from the fast decode path) or the key-columns row (delete). */
+  row: HeldRow;
   source: SourceInfo;
   /** Kafka position of the event, so a row PostgreSQL rejects can be dead-lettered by origin. */
   pos: Position;
@@ -32,11 +33,11 @@ interface Entry {
    * Delete of a key whose row moved to a new key, replacing a buffered upsert: that row, kept until
    * the create under the new key has carried its values (its bytes stay counted in `bytes`).
    */
-  moved?: Row;
+  moved?: HeldRow;
 }
 
 export interface Reduced {
-  upserts: Row[];
+  upserts: HeldRow[];
   upsertSource: SourceInfo[];
   upsertPos: Position[];
   /** The event columns of each upsert (same index). */
@@ -67,7 +68,7 @@ export class Reducer {
    */
   upsert(
     key: string,
-    row: Row,
+    row: HeldRow,
     source: SourceInfo,
     pos: Position,
     bytes: number,
@@ -75,7 +76,7 @@ export class Reducer {
     from?: { readonly key: string; readonly row: Row },
   ): void {
     let carried: Row | undefined;
-    if (from !== undefined && hasUnavailable(row)) {
+    if (from !== undefined && !(row instanceof CopyLine) && hasUnavailable(row)) {
       const old = this.entries.get(from.key);
       const oldRow = old === undefined ? undefined : old.del ? old.moved : old.row;
       if (oldRow !== undefined) row = carryForward(oldRow, row);
@@ -85,7 +86,7 @@ export class Reducer {
         this.heldBytes -= old.bytes - old.ownBytes;
         old.bytes = old.ownBytes;
       }
-      carried = hasUnavailable(row) ? from.row : undefined;
+      carried = !(row instanceof CopyLine) && hasUnavailable(row) ? from.row : undefined;
     }
     const prev = this.entries.get(key);
     if (prev === undefined) {
@@ -99,7 +100,7 @@ export class Reducer {
     const stillFrom = carried ?? (prev.del ? undefined : prev.from);
     this.replace(prev, false, merged, source, pos, bytes);
     prev.columns = columns;
-    prev.from = stillFrom !== undefined && hasUnavailable(merged) ? stillFrom : undefined;
+    prev.from = stillFrom !== undefined && !(merged instanceof CopyLine) && hasUnavailable(merged) ? stillFrom : undefined;
   }
 
   /** `moving`: the row lives on under a new key (a primary-key change), so a buffered row is kept for it. */
@@ -135,7 +136,7 @@ export class Reducer {
         from[out.upserts.length] = e.from;
       }
       if (e.del) {
-        out.deletes.push(e.row);
+        out.deletes.push(e.row as Row); // a delete holds a key row, never a line
         out.deleteSource.push(e.source);
         out.deletePos.push(e.pos);
       } else {
@@ -153,7 +154,7 @@ export class Reducer {
     return out;
   }
 
-  private replace(e: Entry, del: boolean, row: Row, source: SourceInfo, pos: Position, bytes: number): void {
+  private replace(e: Entry, del: boolean, row: HeldRow, source: SourceInfo, pos: Position, bytes: number): void {
     this.heldBytes += bytes - e.bytes;
     e.del = del;
     e.row = row;
@@ -173,12 +174,16 @@ export class Reducer {
  * target, which is older than `prev`'s. `next` (the event's own object) is never mutated; a copy
  * is made only when something is carried.
  */
-export function carryForward(prev: Row, next: Row): Row {
+export function carryForward(prev: HeldRow, next: HeldRow): HeldRow {
+  // A line has every column (the decode path holds no placeholder as a line): nothing to carry.
+  if (next instanceof CopyLine) return next;
   let out: Row | undefined;
+  let prevRow: Row | undefined;
   for (const col in next) {
     if (next[col] !== UNAVAILABLE) continue;
-    if (!Object.prototype.hasOwnProperty.call(prev, col)) continue;
-    const old = prev[col];
+    prevRow ??= rowOf(prev);
+    if (!Object.prototype.hasOwnProperty.call(prevRow, col)) continue;
+    const old = prevRow[col];
     if (old === UNAVAILABLE || old === undefined) continue;
     if (out === undefined) out = { ...next };
     setColumn(out, col, old);

@@ -9,12 +9,19 @@ import { DataError } from './errors';
 import type { ChangeEvent, RawRecord, SourceTable, Strategy, TableRef } from './types';
 import type { DeadLetter } from '../deadletter';
 import type { BufferSet } from '../buffer';
+import type { CopyReadyEvent } from './copy-line';
 
 /** Key of a table whose first event is a truncate: nothing to match yet, apply only truncates. */
 const TRUNCATE_ONLY: readonly string[] = ['(truncate)'];
 
 export interface IntakeDeps {
   readonly decode: (rec: RawRecord) => ChangeEvent | null;
+  /**
+   * merge only: the COPY-ready decode path (src/decode/copy-ready.ts), tried first. null: decode
+   * with `decode` (tombstones, schemaless, MongoDB, a record it cannot reproduce exactly, any
+   * error: the general path raises it). Never throws for a record.
+   */
+  readonly fast?: (rec: RawRecord) => CopyReadyEvent | null;
   readonly route: (src: SourceTable) => TableRef;
   /** Key columns for a (non-truncate) event bound for `target`; throws DataError when merge has none. */
   readonly keys: (ev: ChangeEvent, target: TableRef) => readonly string[];
@@ -58,6 +65,16 @@ export class Intake {
 
   take(rec: RawRecord, nowMs: number): Taken {
     try {
+      const fe = this.deps.fast?.(rec);
+      // What the buffer does not take this way (e.g. a row with unchanged-TOAST placeholders) is
+      // decoded again below, on the general path.
+      if (fe != null) {
+        const target = this.deps.route(fe.table);
+        if (this.deps.buffers.addCopy(target, fe, nowMs)) {
+          if (this.keysByTarget.get(target) !== fe.keyColumns) this.keysByTarget.set(target, fe.keyColumns);
+          return { kind: 'event', op: fe.op };
+        }
+      }
       const ev = this.deps.decode(rec);
       if (ev === null) return TOMBSTONE;
       const target = this.deps.route(ev.table);

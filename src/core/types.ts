@@ -3,6 +3,8 @@
  * Everything here is plain data; no stage imports another stage's internals, only these types.
  */
 
+import type { HeldRow } from './copy-line';
+
 /** Debezium operation: create, read (snapshot), update, delete, truncate. */
 export type Op = 'c' | 'r' | 'u' | 'd' | 't';
 
@@ -154,7 +156,8 @@ export interface TableBatch {
   readonly columns: readonly ColumnSpec[];
   /** True when an op 't' was seen; rows below are only those after the last truncate. */
   readonly truncate: boolean;
-  readonly upserts: readonly Row[];
+  /** merge: a row from the COPY-ready decode path may be held as its COPY line (core/copy-line.ts). */
+  readonly upserts: readonly HeldRow[];
   /** Source position of each upsert (same index), for the stale-event guard and latency. */
   readonly upsertSource: readonly SourceInfo[];
   /** Key rows (key columns only) of the keys to delete. */

@@ -1,9 +1,10 @@
 /**
  * Raw Kafka record → CopyReadyEvent (the COPY-ready decode path of ./copy-ready.ts): parsed as the
  * Decoder parses it, with one compiled encoder per (value schema, key schema, key columns).
- * Not wired into the pipeline yet.
+ * Intake tries it first for merge (src/core/intake.ts).
  */
-import type { RawRecord } from '../core/types';
+import type { RawRecord, SourceTable } from '../core/types';
+import { tableFromTopic } from './source';
 import type { CodecContext } from './codecs';
 import { codecContext } from './codecs';
 import { InexactNumber } from './codecs/types';
@@ -13,6 +14,8 @@ import { MessageParser } from './message';
 import { compileCopyReady, type CopyReadyEncoder, type CopyReadyEvent } from './copy-ready';
 
 export interface CopyReadyOptions {
+  /** As DecoderOptions.topicPrefix: the table a topic's name gives. */
+  topicPrefix: string;
   /** As DecoderOptions.unavailablePlaceholder; default '__debezium_unavailable_value'. */
   unavailablePlaceholder?: string;
   /** As DecoderOptions.binaryStringMode; default 'base64'. */
@@ -39,8 +42,15 @@ export class CopyReadyDecoder {
   private readonly values: MessageParser<CompiledValue>;
   private readonly keys: MessageParser<CompiledRow>;
   private readonly encoders = new WeakMap<CompiledValue, Cached[]>();
+  private readonly prefix: string;
+  /** The table of each topic's name (tableFromTopic), computed once per topic; null: the name gives none. */
+  private readonly topicTables = new Map<string, SourceTable | null>();
 
-  constructor(opts: CopyReadyOptions = {}) {
+  constructor(opts: CopyReadyOptions) {
+    if (typeof opts.topicPrefix !== 'string' || opts.topicPrefix.length === 0) {
+      throw new TypeError('CopyReadyOptions.topicPrefix must be the non-empty Debezium topic.prefix');
+    }
+    this.prefix = opts.topicPrefix;
     this.ctx = codecContext(opts, 'CopyReadyOptions');
     this.values = new MessageParser((schema) => compileValue(schema, this.ctx));
     this.keys = new MessageParser((schema) => compileKey(schema, this.ctx));
@@ -91,6 +101,22 @@ export class CopyReadyDecoder {
       kp = k.payload;
     }
     const enc = this.encoderFor(v.compiled, key, keyColumns);
-    return enc === null ? null : enc.encode(p as Record<string, unknown>, kp);
+    if (enc === null) return null;
+    const bytes = (key === null && (rec.key === null || rec.key.length === 0) ? 0 : this.keys.lastBytes) + this.values.lastBytes;
+    return enc.encode(p as Record<string, unknown>, kp, { pos: { topic: rec.topic, partition: rec.partition, offset: rec.offset }, bytes, topicTable: this.topicTable(rec.topic) });
+  }
+
+  private topicTable(topic: string): SourceTable | undefined {
+    let t = this.topicTables.get(topic);
+    if (t === undefined) {
+      try {
+        t = tableFromTopic(topic, this.prefix);
+      } catch {
+        t = null;
+      }
+      if (this.topicTables.size >= 4096) this.topicTables.clear();
+      this.topicTables.set(topic, t);
+    }
+    return t ?? undefined;
   }
 }

@@ -14,9 +14,11 @@
  * any value that fails to convert) also goes to the general path, which raises the error with its
  * position: `CopyReadyDecoder.decode` (./copy-ready-decoder.ts) returns null for all of these, never throws for them.
  *
- * Not wired into the Decoder / buffer / apply yet.
+ * Wired for merge: Intake tries this path first and the merge buffer holds such a row as its line
+ * (core/copy-line.ts); whatever it cannot hold that way takes the general path.
  */
-import type { ColumnSpec, Op, PgValue, Row, SourceInfo, SourceTable } from '../core/types';
+import type { ColumnSpec, Op, PgValue, Position, Row, SourceInfo, SourceTable } from '../core/types';
+import type { CopyReadyEvent } from '../core/copy-line';
 import { UNAVAILABLE } from '../core/types';
 import type { Convert } from './codecs';
 import { ConvertError } from './codecs';
@@ -24,33 +26,14 @@ import type { CompiledRow, CompiledValue } from './schema';
 import { decodeRow } from './schema';
 import { flatSourceInfo, sourceInfo, tableFromFlat, tableFromSource } from './source';
 
-/** What apply needs of one change event. Each field names the general-path expression it equals. */
-export interface CopyReadyEvent {
-  readonly op: Op;
-  /**
-   * `encodeKey(keyColumns, ev.key, ev.op === 'd' ? ev.before : ev.after)`: the buffer's Map key;
-   * undefined when a key column is missing or is the unchanged-TOAST placeholder, and for 't'.
-   */
-  readonly key: string | undefined;
-  /** 'c' | 'r' | 'u': `appendRow('', ev.after, names)` (names = `columns`' names); null otherwise. */
-  readonly line: string | null;
-  /** 'c' | 'r' | 'u': `unavailableMask(ev.after, names)`; null otherwise (and when no placeholder). */
-  readonly mask: string | null;
-  /**
-   * 'c' | 'r' | 'u': the buffer's requireKeyInRow check passes (every key column is in `after`
-   * and not a placeholder); false otherwise.
-   */
-  readonly keyInRow: boolean;
-  /** 'd' with a key: `appendRow('', keyRow(keyColumns, ev.key, ev.before), keyColumns)`; null otherwise. */
-  readonly keyLine: string | null;
-  /** 'u' with a `before` image: `encodeKey(keyColumns, null, ev.before)` (an update that moved the key); undefined otherwise. */
-  readonly beforeKey: string | undefined;
-  /** `ev.columns` (the same array instance). */
-  readonly columns: readonly ColumnSpec[];
-  /** `ev.source`. */
-  readonly source: SourceInfo;
-  /** The table the event names (source block or `__` fields); undefined: the topic's (tableFromTopic), as `ev.table`. */
-  readonly table: SourceTable | undefined;
+export type { CopyReadyEvent } from '../core/copy-line';
+
+/** What an encoder is told of the record besides its payloads. */
+export interface RecordInfo {
+  readonly pos: Position;
+  readonly bytes: number;
+  /** The table the topic's name gives (used when the payload names none); undefined: it gives none. */
+  readonly topicTable: SourceTable | undefined;
 }
 
 /** One compiled fast encoder. `encode` returns null when this record needs the general path. */
@@ -63,7 +46,7 @@ export interface CopyReadyEncoder {
    * null/undefined when the record has no key. Throws ConvertError / InexactNumber exactly where
    * the general path would throw them.
    */
-  encode(payload: Record<string, unknown>, keyPayload: unknown): CopyReadyEvent | null;
+  encode(payload: Record<string, unknown>, keyPayload: unknown, rec: RecordInfo): CopyReadyEvent | null;
 }
 
 const OPS: ReadonlySet<string> = new Set(['c', 'r', 'u', 'd', 't']);
@@ -148,7 +131,7 @@ function compileLine(names: readonly string[], converts: readonly Convert[], pla
       `else { t = c${j}(v); if (t === null) out += "${sep}\\\\N"; else if (t === U) ${unavailable} ` +
       `else out += ${sep ? '"\\t" + ' : ''}(S.test(t) ? esc(t) : t); }\n`;
   }
-  body += '} catch (e) { st.at = i; throw e; }\nst.mask = mask; st.keyUnavailable = ku;\nreturn out;';
+  body += '} catch (e) { st.at = i; throw e; }\nst.mask = mask; st.keyUnavailable = ku;\nout.charCodeAt(0);\nreturn out;';
   const locals = names.map((_, j) => `c${j} = c[${j}]`).join(', ');
   const factory = new Function('c', 'ph', 'U', 'S', 'esc', `${locals ? `const ${locals};\n` : ''}return function line(src, st) {\n${body}\n};`) as (
     c: readonly Convert[], ph: string, U: typeof UNAVAILABLE, S: RegExp, esc: (t: string) => string,
@@ -264,7 +247,9 @@ export function compileCopyReady(value: CompiledValue, key: CompiledRow | null, 
   }
 
   /** A 'c' | 'r' | 'u' event from `line`'s output (taken before anything else runs `line`). */
-  function upsert(op: Op, text: string, m: string | null, ku: boolean, after: Record<string, unknown>, before: Row | null, hasKey: boolean, source: SourceInfo, table: SourceTable | undefined): CopyReadyEvent {
+  function upsert(op: Op, text: string, m: string | null, ku: boolean, after: Record<string, unknown>, before: Row | null, hasKey: boolean, source: SourceInfo, table: SourceTable | undefined, rec: RecordInfo): CopyReadyEvent | null {
+    const t = table ?? rec.topicTable;
+    if (t === undefined) return null; // the general path names the problem
     return {
       op,
       key: keyString(hasKey, after, null),
@@ -275,17 +260,31 @@ export function compileCopyReady(value: CompiledValue, key: CompiledRow | null, 
       beforeKey: op === 'u' && before !== null ? keyString(false, null, before) : undefined,
       columns,
       source,
-      table,
+      table: t,
+      pos: rec.pos,
+      bytes: rec.bytes,
+      names,
+      keyColumns,
     };
   }
 
-  function remove(before: Row | null, hasKey: boolean, source: SourceInfo, table: SourceTable | undefined): CopyReadyEvent {
+  function remove(before: Row | null, hasKey: boolean, source: SourceInfo, table: SourceTable | undefined, rec: RecordInfo): CopyReadyEvent | null {
+    const t = table ?? rec.topicTable;
+    if (t === undefined) return null;
     const k = keyString(hasKey, null, before);
-    return { op: 'd', key: k, line: null, mask: null, keyInRow: false, keyLine: k === undefined ? null : keyLineOf(hasKey, before), beforeKey: undefined, columns, source, table };
+    return {
+      op: 'd', key: k, line: null, mask: null, keyInRow: false, keyLine: k === undefined ? null : keyLineOf(hasKey, before), beforeKey: undefined,
+      columns, source, table: t, pos: rec.pos, bytes: rec.bytes, names, keyColumns,
+    };
   }
 
-  function truncate(source: SourceInfo, table: SourceTable | undefined): CopyReadyEvent {
-    return { op: 't', key: undefined, line: null, mask: null, keyInRow: false, keyLine: null, beforeKey: undefined, columns, source, table };
+  function truncate(source: SourceInfo, table: SourceTable | undefined, rec: RecordInfo): CopyReadyEvent | null {
+    const t = table ?? rec.topicTable;
+    if (t === undefined) return null;
+    return {
+      op: 't', key: undefined, line: null, mask: null, keyInRow: false, keyLine: null, beforeKey: undefined,
+      columns, source, table: t, pos: rec.pos, bytes: rec.bytes, names, keyColumns,
+    };
   }
 
   /** The key as the general path reads it: false = no key; null = needs the general path. */
@@ -298,7 +297,7 @@ export function compileCopyReady(value: CompiledValue, key: CompiledRow | null, 
   return {
     names,
     keyColumns,
-    encode(p, kp) {
+    encode(p, kp, rec) {
       const ks = keyState(kp);
       if (ks === null) return null;
       if (!flat) {
@@ -308,12 +307,12 @@ export function compileCopyReady(value: CompiledValue, key: CompiledRow | null, 
         const table = tableFromSource(p.source);
         if (op === 't') {
           if (ks) readKey(kp as Record<string, unknown>);
-          return truncate(source, table);
+          return truncate(source, table, rec);
         }
         if (op === 'd') {
           const before = image(p, 'before');
           if (ks) readKey(kp as Record<string, unknown>);
-          return remove(before, ks, source, table);
+          return remove(before, ks, source, table, rec);
         }
         const after = p.after;
         if (after === null || after === undefined) {
@@ -326,7 +325,7 @@ export function compileCopyReady(value: CompiledValue, key: CompiledRow | null, 
         const ku = keyUnavailable;
         const before = image(p, 'before');
         if (ks) readKey(kp as Record<string, unknown>);
-        return upsert(op, text, m, ku, after as Record<string, unknown>, before, ks, source, table);
+        return upsert(op, text, m, ku, after as Record<string, unknown>, before, ks, source, table, rec);
       }
       // Decoder.flat: ExtractNewRecordState's row, `__deleted` / `__op` metadata.
       const deleted = p.__deleted === 'true' || p.__deleted === true;
@@ -338,14 +337,14 @@ export function compileCopyReady(value: CompiledValue, key: CompiledRow | null, 
         const source = flatSourceInfo(p);
         const table = tableFromFlat(p);
         if (ks) readKey(kp as Record<string, unknown>);
-        return remove(before, ks, source, table);
+        return remove(before, ks, source, table, rec);
       }
       if (op === 't') {
         decodeRow(row, p, placeholder, 'value'); // converted (and checked) there too
         const source = flatSourceInfo(p);
         const table = tableFromFlat(p);
         if (ks) readKey(kp as Record<string, unknown>);
-        return truncate(source, table);
+        return truncate(source, table, rec);
       }
       const text = line(p, 'value');
       const m = mask;
@@ -353,7 +352,7 @@ export function compileCopyReady(value: CompiledValue, key: CompiledRow | null, 
       const source = flatSourceInfo(p);
       const table = tableFromFlat(p);
       if (ks) readKey(kp as Record<string, unknown>);
-      return upsert(op, text, m, ku, p, null, ks, source, table);
+      return upsert(op, text, m, ku, p, null, ks, source, table, rec);
     },
   };
 }

@@ -2,6 +2,7 @@
 import type { Pool } from 'pg';
 import type { SinkOptions } from '../../../src/config/types';
 import type { ChangeEvent, ColumnSpec, Flush, Op, Row, SourceInfo, TableBatch, TableRef } from '../../../src/core/types';
+import type { HeldRow } from '../../../src/core/copy-line';
 
 export function sinkOptions(schema: string, over: Partial<SinkOptions> = {}): SinkOptions {
   return {
@@ -21,7 +22,7 @@ export function cols(spec: Record<string, string>): ColumnSpec[] {
 }
 
 export interface MergeParts {
-  upserts?: Row[];
+  upserts?: HeldRow[];
   deletes?: Row[];
   truncate?: boolean;
   upsertSource?: SourceInfo[];

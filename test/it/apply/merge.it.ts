@@ -1,6 +1,8 @@
 import type { Pool } from 'pg';
 import { PgApplier } from '../../../src/apply';
-import { UNAVAILABLE } from '../../../src/core/types';
+import { UNAVAILABLE, type Row } from '../../../src/core/types';
+import { CopyLine } from '../../../src/core/copy-line';
+import { appendRow } from '../../../src/apply/copy/encode';
 import { CoreEmitter, type CoreEvents } from '../../../src/core/events';
 import { dropTestSchema, useTestSchema } from '../../helpers/pg';
 import { cols, flush, mergeBatch, rows, sinkOptions } from './fixtures';
@@ -153,6 +155,28 @@ describe('merge', () => {
       [1, nasty, '00ff'],
       [2, '\\N', null],
       [3, null, null],
+    ]);
+  });
+
+  it('rows held as COPY lines: streamed as they are, read back where the batch has other columns', async () => {
+    const t = { schema, table: 'lines' };
+    const applier = new PgApplier(pool, sinkOptions(schema));
+    await applier.init();
+    const c = cols({ id: 'integer', v: 'text', extra: 'text' });
+    const nasty = 'tab\there\nnew\rcr back\\slash \\N ünï';
+    const line = (row: Row, names: string[]) => new CopyLine(appendRow('', row, names), names);
+    await applier.apply(flush([mergeBatch(t, ['id'], c, { upserts: [{ id: '1', v: 'one', extra: 'kept' }, { id: '2', v: 'two', extra: 'x' }] })]));
+    await applier.apply(flush([mergeBatch(t, ['id'], c, { upserts: [
+      line({ id: '1', v: nasty, extra: '\\N' }, ['id', 'v', 'extra']), // the batch's columns: as it is
+      line({ id: '2', v: 'two2' }, ['id', 'v']), // an older schema without extra: its stored value stays
+      line({ id: '3', v: null }, ['id', 'v']), // new row: extra gets its default
+      { id: '4', v: 'row', extra: null }, // a Row beside the lines
+    ] })]));
+    expect(await rows(pool, `SELECT id, v, extra FROM "${schema}".lines ORDER BY id`)).toEqual([
+      [1, nasty, '\\N'],
+      [2, 'two2', 'x'],
+      [3, null, null],
+      [4, 'row', null],
     ]);
   });
 

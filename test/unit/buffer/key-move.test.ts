@@ -4,6 +4,7 @@
  * filled from the old row: from the buffer when the old row is held there, otherwise apply reads
  * the target's row under the old key (the batch says which upserts need it in `upsertFrom`).
  */
+import { rowOf } from '../../../src/core/copy-line';
 import { UNAVAILABLE } from '../../../src/core/types';
 import { TableBuffer } from '../../../src/buffer';
 import { TARGET, create, del, update } from './events';
@@ -94,7 +95,7 @@ describe('carrying a value into a column named __proto__', () => {
     Object.defineProperty(next, '__proto__', { value: UNAVAILABLE, enumerable: true, writable: true, configurable: true });
     b.add(create(first), 0);
     b.add(update(next), 1);
-    const [row] = b.drain().upserts;
+    const [row] = b.drain().upserts.map(rowOf);
     expect(Object.prototype.hasOwnProperty.call(row, '__proto__')).toBe(true);
     expect(row!['__proto__']).toBe('big');
     expect(row!.name).toBe('b');

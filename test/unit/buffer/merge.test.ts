@@ -1,3 +1,4 @@
+import { rowOf } from '../../../src/core/copy-line';
 import { DataError } from '../../../src/core/errors';
 import { UNAVAILABLE, type Row } from '../../../src/core/types';
 import { TableBuffer } from '../../../src/buffer';
@@ -47,7 +48,7 @@ describe('TableBuffer merge: last state per key', () => {
     b.add(create({ id: '10', name: 'y', note: null }), 0);
     const batch = b.drain();
     expect(batch.deletes).toEqual([{ id: '9' }]);
-    expect(batch.upserts.map((r) => r.id)).toEqual(['10']);
+    expect(batch.upserts.map(rowOf).map((r) => r.id)).toEqual(['10']);
   });
 
   it('distinct keys keep first-seen order; unrelated keys do not interfere', () => {
@@ -55,7 +56,7 @@ describe('TableBuffer merge: last state per key', () => {
     for (const id of ['5', '1', '3']) b.add(create({ id, name: id, note: null }), 0);
     b.add(update({ id: '1', name: 'one', note: null }), 0);
     const batch = b.drain();
-    expect(batch.upserts.map((r) => `${String(r.id)}:${String(r.name)}`)).toEqual(['5:5', '1:one', '3:3']);
+    expect(batch.upserts.map(rowOf).map((r) => `${String(r.id)}:${String(r.name)}`)).toEqual(['5:5', '1:one', '3:3']);
   });
 
   it('does not mutate the events it was given', () => {

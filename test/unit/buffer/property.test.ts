@@ -7,6 +7,7 @@
  * Sequences are realistic for Debezium: an update only for a key that exists, placeholders only
  * in updates that keep their key, a key change only to a key that is free.
  */
+import { rowOf } from '../../../src/core/copy-line';
 import { TableBuffer } from '../../../src/buffer';
 import { UNAVAILABLE, type ChangeEvent, type PgValue, type Row, type TableBatch } from '../../../src/core/types';
 import { TARGET, ev } from './events';
@@ -39,7 +40,7 @@ function applyEvent(t: Table, e: ChangeEvent): void {
 
 function applyBatch(t: Table, b: TableBatch): void {
   if (b.truncate) t.clear();
-  for (const r of b.upserts) upsert(t, r);
+  for (const r of b.upserts) upsert(t, rowOf(r));
   for (const k of b.deletes) t.delete(tkey(k));
 }
 

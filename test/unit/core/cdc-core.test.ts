@@ -2,6 +2,7 @@
  * The core over a fake source and applier: every state and transition of src/core/machine.ts,
  * driven in milliseconds.
  */
+import { rowOf } from '../../../src/core/copy-line';
 import { TRANSITIONS, Machine } from '../../../src/core/machine';
 import { ConfigError } from '../../../src/core/errors';
 import { connectionLost, del, harness, P0, P1, tick, up } from './fakes';
@@ -196,7 +197,7 @@ describe('CdcCore', () => {
     await h.core.stop(); // flushes the re-read record held below max_rows
     expect(h.applier.storedOf(P0)).toBe('3');
     // offsets 0 and 1 were applied by the other member only; this one applied offset 2 alone
-    expect(h.applier.flushes.map((f) => f.tables.flatMap((t) => t.upserts.map((u) => u.id)))).toEqual([['3']]);
+    expect(h.applier.flushes.map((f) => f.tables.flatMap((t) => t.upserts.map((u) => rowOf(u).id)))).toEqual([['3']]);
   });
 
   it('fence: everything held is dropped and every partition re-read from the stored offsets', async () => {

@@ -3,6 +3,7 @@
  * moves only on resolve, like Kafka's), an applier with compare-and-set offsets, and a decoder of
  * tiny JSON values. Enough to drive every state of the core in milliseconds.
  */
+import { rowOf } from '../../../src/core/copy-line';
 import { BufferSet } from '../../../src/buffer';
 import { CdcCore, type CoreDeps } from '../../../src/core/cdc-core';
 import { DataError, FencedError } from '../../../src/core/errors';
@@ -196,7 +197,10 @@ export class FakeApplier implements ApplierPort {
     for (const t of flush.tables) {
       if (t.truncate) staged.clear();
       for (const d of t.deletes) staged.delete(String(d.id));
-      for (const u of t.upserts) staged.set(String(u.id), u.v as string | null);
+      for (const held of t.upserts) {
+        const u = rowOf(held);
+        staged.set(String(u.id), u.v as string | null);
+      }
     }
     const client = { dead: this.dead } as unknown as import('pg').PoolClient;
     await opts.beforeCommit?.(client);

@@ -12,20 +12,9 @@ import { CopyReadyDecoder } from '../../../src/decode/copy-ready-decoder';
 import { compileKey, compileValue } from '../../../src/decode/schema';
 import type { CodecContext } from '../../../src/decode/codecs';
 import { appendRow } from '../../../src/apply/copy/encode';
-import { compareAll } from './copy-ready.support';
+import { compareAll, realRecords } from './copy-ready.support';
 import { envelope, fixture, rec, struct } from './helpers';
 
-const REAL = join(__dirname, '../../fixtures/debezium-real');
-interface IndexEntry { file: string; op: string; topic: string; partition: number; offset: string }
-
-function realRecords(table: string): RawRecord[] {
-  const index = JSON.parse(readFileSync(join(REAL, `${table}.index.json`), 'utf8')) as IndexEntry[];
-  return index.map((e) => {
-    const key = readFileSync(join(REAL, `${e.file}.key.json`));
-    const raw = readFileSync(join(REAL, `${e.file}.value.json`));
-    return { topic: e.topic, partition: e.partition, offset: e.offset, key, value: raw.toString().trim() === 'null' ? null : raw };
-  });
-}
 const prefixOf = (recs: RawRecord[]) => recs[0]!.topic.split('.')[0]!;
 
 const PLACEHOLDER = '__debezium_unavailable_value';
@@ -43,7 +32,7 @@ describe('COPY-ready path on real Debezium output (test/fixtures/debezium-real)'
 
   it('wide: the escapes, the big int8 and the unchanged-TOAST mask are really exercised', () => {
     const recs = realRecords('wide');
-    const f = new CopyReadyDecoder();
+    const f = new CopyReadyDecoder({ topicPrefix: prefixOf(recs) });
     const insert = f.decode(recs[0]!)!;
     const update = f.decode(recs[2]!)!;
     // Against the general path's own Row rather than literals of this implementation.
@@ -69,7 +58,7 @@ describe('COPY-ready path on real Debezium output (test/fixtures/debezium-real)'
     // A key column neither the key nor the row holds: no key on either path.
     const r = compareAll(recs, opts, ['nope']);
     expect(r.fast).toBe(4);
-    expect(new CopyReadyDecoder().decode(recs[0]!, ['nope'])!.key).toBeUndefined();
+    expect(new CopyReadyDecoder({ topicPrefix: prefixOf(recs) }).decode(recs[0]!, ['nope'])!.key).toBeUndefined();
   });
 });
 
@@ -83,7 +72,7 @@ describe('COPY-ready path on the hand-written fixtures (test/fixtures/debezium)'
   it('MongoDB envelope: refused (general path), though the general path decodes it', () => {
     const r0 = rec(fixture('mongo-update.json'), fixture('mongo-key.json'), 'orders_cdc.retail.orders');
     expect(new Decoder({ topicPrefix: 'orders_cdc' }).decode(r0)).not.toBeNull();
-    expect(new CopyReadyDecoder().decode(r0)).toBeNull();
+    expect(new CopyReadyDecoder({ topicPrefix: 'orders_cdc' }).decode(r0)).toBeNull();
     const schema = (JSON.parse(fixture('mongo-update.json')) as { schema: unknown }).schema;
     expect(compileCopyReady(compileValue(schema, ctx), null, ['_id'], PLACEHOLDER)).toBeNull();
     const r = compareAll([r0], { topicPrefix: 'orders_cdc' });
@@ -99,7 +88,7 @@ describe('what the fast path refuses, chosen once per schema', () => {
     const v = value(row([['id', 'int32'], ['name', 'string']]));
     const k = compileKey(struct([['id', 'int32']]), ctx)!;
     expect(compileCopyReady(v, k, ['id'], PLACEHOLDER)).not.toBeNull();
-    const d = new CopyReadyDecoder();
+    const d = new CopyReadyDecoder({ topicPrefix: 'shop' });
     const cols = ['id'];
     const e1 = d.encoderFor(v, k, cols);
     expect(e1).not.toBeNull();
@@ -135,7 +124,7 @@ describe('what the fast path refuses, chosen once per schema', () => {
     ['a primary-key change (__debezium.newkey header)', { ...rec(envelope(schema, { ...payload, op: 'd', before: payload.after, after: null }), keyText), headers: { '__debezium.newkey': '{"id":2}' } }],
   ] as [string, RawRecord][])('hands %s to the general path, which decodes it', (_what, r) => {
     expect(new Decoder({ topicPrefix: 'shop' }).decode(r)).not.toBeNull();
-    expect(new CopyReadyDecoder().decode(r)).toBeNull();
+    expect(new CopyReadyDecoder({ topicPrefix: 'shop' }).decode(r)).toBeNull();
   });
 
   it.each([
@@ -145,7 +134,7 @@ describe('what the fast path refuses, chosen once per schema', () => {
   ])('hands %s to the general path, which raises the error', (_what, p) => {
     const r = rec(envelope(schema, p), keyText);
     expect(() => new Decoder({ topicPrefix: 'shop' }).decode(r)).toThrow(/cannot decode/);
-    expect(new CopyReadyDecoder().decode(r)).toBeNull();
+    expect(new CopyReadyDecoder({ topicPrefix: 'shop' }).decode(r)).toBeNull();
   });
 
   it('the encoder throws where decodeRow throws, with the same message', () => {
@@ -159,6 +148,6 @@ describe('what the fast path refuses, chosen once per schema', () => {
       general = ((e as Error).cause as Error).message;
     }
     expect(general).not.toBe('');
-    expect(() => enc.encode(bad, null)).toThrow(general);
+    expect(() => enc.encode(bad, null, { pos: { topic: 'shop.public.orders', partition: 0, offset: '0' }, bytes: 0, topicTable: undefined })).toThrow(general);
   });
 });
