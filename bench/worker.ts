@@ -142,14 +142,19 @@ const metric = (text: string, name: string): number => {
   return found ? sum / 2 ** 20 : NaN;
 };
 
-/** Flushes the worker committed and their mean size, from its /metrics (undefined when unreachable). */
-export async function flushStats(port: number): Promise<{ flushes: number; eventsPerFlush: number } | undefined> {
+/**
+ * Flushes the worker committed, their mean size, and the rows they wrote (upserts, deletes,
+ * appends: what PostgreSQL did per event), from its /metrics (undefined when unreachable).
+ */
+export async function flushStats(port: number): Promise<{ flushes: number; eventsPerFlush: number; rowsWritten: number } | undefined> {
   try {
     const t = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     // metric() reports MiB; these are counts.
-    const flushes = Math.round(metric(t, 'nilus_flushes_total') * 2 ** 20);
-    const events = metric(t, 'nilus_batch_events_sum') * 2 ** 20;
-    return Number.isFinite(flushes) && flushes > 0 ? { flushes, eventsPerFlush: Math.round(events / flushes) } : undefined;
+    const count = (name: string) => Math.round(metric(t, name) * 2 ** 20);
+    const flushes = count('nilus_flushes_total');
+    const events = count('nilus_batch_events_sum');
+    const rowsWritten = count('nilus_rows_applied_total');
+    return Number.isFinite(flushes) && flushes > 0 ? { flushes, eventsPerFlush: Math.round(events / flushes), rowsWritten } : undefined;
   } catch {
     return undefined;
   }

@@ -42,7 +42,7 @@ interface Timed {
   stats: ProcStats;
   cpu: CpuSplit;
   /** Flushes committed and their mean size in events, read at the end (empty when unreadable). */
-  flushes: { flushes?: number; eventsPerFlush?: number };
+  flushes: { flushes?: number; eventsPerFlush?: number; rowsWritten?: number };
   /** The worker's /metrics at its highest sampled RSS (every 500 ms). */
   memory?: MemorySample;
 }

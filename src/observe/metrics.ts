@@ -123,7 +123,7 @@ function defineMetrics(registry: Registry) {
     deadLettered: counter('nilus_dead_lettered_total', 'Events sent to the dead-letter sink, by source topic.', ['pipeline', 'topic']),
     errors: counter('nilus_errors_total', 'Errors seen, by class (retriable, data, fatal).', ['pipeline', 'class']),
     retries: counter('nilus_retries_total', 'Retries after a retriable error, by operation.', ['pipeline', 'operation']),
-    bufferedBytes: gauge('nilus_buffered_bytes', 'Raw record bytes held in buffers, not yet committed.', ['pipeline']),
+    bufferedBytes: gauge('nilus_buffered_bytes', 'Record bytes (key and payload, a JsonConverter schema not counted) held in buffers, not yet committed.', ['pipeline']),
     bufferedEvents: gauge('nilus_buffered_events', 'Events held in buffers, not yet committed.', ['pipeline']),
     // Batch pipelines. (nilus_batch_events above is the CDC flush size, kept under its old name.)
     batchRuns: counter('nilus_batch_runs_total', 'Batch runs ended, by outcome (success, failed, aborted, skipped).', ['pipeline', 'outcome']),
