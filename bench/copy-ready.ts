@@ -29,7 +29,8 @@ const PREFIX = 'bench';
 const PARTITIONS = 4;
 const KEY = ['id'];
 
-function records(events: number): RawRecord[] {
+/** The bench workload's records (schema+payload, 4 partitions), held in memory. */
+export function records(events: number): RawRecord[] {
   const w = new Workload(events);
   const f = new EventFactory(ordersTable(PREFIX), true, { realSource: true });
   const out: RawRecord[] = [];
@@ -228,4 +229,4 @@ function main(): void {
   console.log(`fast / general: ${(median(f) / median(g)).toFixed(2)}×   all passes µs/record: general ${g.map((x) => fmt(x / n)).join(' ')}; fast ${f.map((x) => fmt(x / n)).join(' ')}`);
 }
 
-main();
+if (require.main === module) main();
