@@ -16,7 +16,7 @@
  */
 import { DataError } from '../core/errors';
 import { UNAVAILABLE, type ChangeEvent, type Row, type TableBatch, type TableRef } from '../core/types';
-import { CopyLine, lineValues, type CopyReadyEvent } from '../core/copy-line';
+import { CopyLine, holdsAsLine, lineValues, type CopyReadyEvent } from '../core/copy-line';
 import { ColumnUnion } from './columns';
 import { encodeKey, keyRow, keyValue } from './keys';
 import { Reducer } from './reducer';
@@ -81,18 +81,13 @@ export class TableBuffer {
    * a key that is not whole, an update that moves the key, a truncate); decode it again and `add`.
    */
   addCopy(fe: CopyReadyEvent, nowMs: number): boolean {
-    if (this.strategy !== 'merge' || fe.key === undefined) return false;
+    if (this.strategy !== 'merge' || !holdsAsLine(fe)) return false;
     if (fe.op === 'd') {
-      if (fe.keyLine === null) return false;
-      const values = lineValues(fe.keyLine);
+      const values = lineValues(fe.keyLine!);
       const row = Object.create(null) as Row;
       for (let j = 0; j < this.keyColumns.length; j++) row[this.keyColumns[j]!] = values[j]!;
-      this.reducer.delete(fe.key, row, fe.source, fe.pos, fe.bytes);
-    } else if (fe.op === 'c' || fe.op === 'r' || fe.op === 'u') {
-      if (fe.line === null || fe.mask !== null || !fe.keyInRow) return false;
-      if (fe.beforeKey !== undefined && fe.beforeKey !== fe.key) return false;
-      this.reducer.upsert(fe.key, new CopyLine(fe.line, fe.names), fe.source, fe.pos, fe.bytes, fe.columns);
-    } else return false;
+      this.reducer.delete(fe.key!, row, fe.source, fe.pos, fe.bytes);
+    } else this.reducer.upsert(fe.key!, new CopyLine(fe.line!, fe.names), fe.source, fe.pos, fe.bytes, fe.columns);
     this.union.add(fe.columns);
     if (this.firstAddMs === undefined) this.firstAddMs = nowMs;
     return true;

@@ -64,6 +64,8 @@ export function lineValues(line: string): PgValue[] {
  * merge buffer and apply need of it. Each field names the general-path expression it equals.
  */
 export interface CopyReadyEvent {
+  /** Tells it apart from a ChangeEvent. */
+  readonly copyReady: true;
   readonly op: Op;
   /**
    * `encodeKey(keyColumns, ev.key, ev.op === 'd' ? ev.before : ev.after)`: the buffer's Map key;
@@ -99,3 +101,25 @@ export interface CopyReadyEvent {
   readonly keyColumns: readonly string[];
 }
 
+export function isCopyReady(x: object): x is CopyReadyEvent {
+  return (x as { copyReady?: unknown }).copyReady === true;
+}
+
+/**
+ * Whether the merge buffer holds this event as it is (a row as its COPY line, a delete as its
+ * key): the key is whole, and the row has every column (no unchanged-TOAST placeholder, key in
+ * the row) and does not move the key. Anything else, and truncates, take the general path.
+ */
+export function holdsAsLine(fe: CopyReadyEvent): boolean {
+  if (fe.key === undefined) return false;
+  switch (fe.op) {
+    case 'd':
+      return fe.keyLine !== null;
+    case 'c':
+    case 'r':
+    case 'u':
+      return fe.line !== null && fe.mask === null && fe.keyInRow && (fe.beforeKey === undefined || fe.beforeKey === fe.key);
+    default:
+      return false;
+  }
+}

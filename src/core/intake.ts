@@ -9,7 +9,7 @@ import { DataError } from './errors';
 import type { ChangeEvent, RawRecord, SourceTable, Strategy, TableRef } from './types';
 import type { DeadLetter } from '../deadletter';
 import type { BufferSet } from '../buffer';
-import type { CopyReadyEvent } from './copy-line';
+import { isCopyReady, type CopyReadyEvent } from './copy-line';
 
 /** Key of a table whose first event is a truncate: nothing to match yet, apply only truncates. */
 const TRUNCATE_ONLY: readonly string[] = ['(truncate)'];
@@ -17,11 +17,11 @@ const TRUNCATE_ONLY: readonly string[] = ['(truncate)'];
 export interface IntakeDeps {
   readonly decode: (rec: RawRecord) => ChangeEvent | null;
   /**
-   * merge only: the COPY-ready decode path (src/decode/copy-ready.ts), tried first. null: decode
-   * with `decode` (tombstones, schemaless, MongoDB, a record it cannot reproduce exactly, any
-   * error: the general path raises it). Never throws for a record.
+   * merge only, used instead of `decode` when given: Decoder.decodeForMerge, which hands a record
+   * the merge buffer can hold as its COPY line over as a CopyReadyEvent (src/decode/copy-ready.ts)
+   * and anything else as `decode` would, parsing each record once.
    */
-  readonly fast?: (rec: RawRecord) => CopyReadyEvent | null;
+  readonly decodeForMerge?: (rec: RawRecord) => ChangeEvent | CopyReadyEvent | null;
   readonly route: (src: SourceTable) => TableRef;
   /** Key columns for a (non-truncate) event bound for `target`; throws DataError when merge has none. */
   readonly keys: (ev: ChangeEvent, target: TableRef) => readonly string[];
@@ -65,18 +65,19 @@ export class Intake {
 
   take(rec: RawRecord, nowMs: number): Taken {
     try {
-      const fe = this.deps.fast?.(rec);
-      // What the buffer does not take this way (e.g. a row with unchanged-TOAST placeholders) is
-      // decoded again below, on the general path.
-      if (fe != null) {
-        const target = this.deps.route(fe.table);
-        if (this.deps.buffers.addCopy(target, fe, nowMs)) {
-          if (this.keysByTarget.get(target) !== fe.keyColumns) this.keysByTarget.set(target, fe.keyColumns);
-          return { kind: 'event', op: fe.op };
+      const d = this.deps.decodeForMerge ? this.deps.decodeForMerge(rec) : this.deps.decode(rec);
+      if (d === null) return TOMBSTONE;
+      let ev: ChangeEvent | null;
+      if (isCopyReady(d)) {
+        const target = this.deps.route(d.table);
+        if (this.deps.buffers.addCopy(target, d, nowMs)) {
+          if (this.keysByTarget.get(target) !== d.keyColumns) this.keysByTarget.set(target, d.keyColumns);
+          return { kind: 'event', op: d.op };
         }
-      }
-      const ev = this.deps.decode(rec);
-      if (ev === null) return TOMBSTONE;
+        // Not held as a line after all (the decoder checks the same rule): the general path.
+        ev = this.deps.decode(rec);
+        if (ev === null) return TOMBSTONE;
+      } else ev = d;
       const target = this.deps.route(ev.table);
       this.deps.buffers.add(target, this.deps.strategy, this.keysOf(ev, target), ev, nowMs);
       return { kind: 'event', op: ev.op };

@@ -251,6 +251,7 @@ export function compileCopyReady(value: CompiledValue, key: CompiledRow | null, 
     const t = table ?? rec.topicTable;
     if (t === undefined) return null; // the general path names the problem
     return {
+      copyReady: true,
       op,
       key: keyString(hasKey, after, null),
       line: text,
@@ -273,7 +274,7 @@ export function compileCopyReady(value: CompiledValue, key: CompiledRow | null, 
     if (t === undefined) return null;
     const k = keyString(hasKey, null, before);
     return {
-      op: 'd', key: k, line: null, mask: null, keyInRow: false, keyLine: k === undefined ? null : keyLineOf(hasKey, before), beforeKey: undefined,
+      copyReady: true, op: 'd', key: k, line: null, mask: null, keyInRow: false, keyLine: k === undefined ? null : keyLineOf(hasKey, before), beforeKey: undefined,
       columns, source, table: t, pos: rec.pos, bytes: rec.bytes, names, keyColumns,
     };
   }
@@ -282,7 +283,7 @@ export function compileCopyReady(value: CompiledValue, key: CompiledRow | null, 
     const t = table ?? rec.topicTable;
     if (t === undefined) return null;
     return {
-      op: 't', key: undefined, line: null, mask: null, keyInRow: false, keyLine: null, beforeKey: undefined,
+      copyReady: true, op: 't', key: undefined, line: null, mask: null, keyInRow: false, keyLine: null, beforeKey: undefined,
       columns, source, table: t, pos: rec.pos, bytes: rec.bytes, names, keyColumns,
     };
   }

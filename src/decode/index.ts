@@ -11,7 +11,9 @@ import { codecContext, ConvertError } from './codecs';
 import { InexactNumber } from './codecs/types';
 import type { CompiledRow, CompiledValue } from './schema';
 import { compileKey, compileValue, decodeRow } from './schema';
-import { MessageParser } from './message';
+import { MessageParser, type Parsed } from './message';
+import { compileCopyReady, type CopyReadyEncoder } from './copy-ready';
+import { holdsAsLine, type CopyReadyEvent } from '../core/copy-line';
 import { protectBigInts } from './json';
 import { inferRow, ShapeCache } from './infer';
 import { mongoKey, mongoRow, parseDocument } from './mongo';
@@ -58,6 +60,15 @@ const NEW_KEY_HEADER = '__debezium.newkey';
 
 type Payload = Record<string, unknown>;
 
+/** A record's value and key as parsed once by decodeForMerge, with their accounted bytes. */
+interface PreParsed {
+  readonly value: Parsed<CompiledValue>;
+  readonly valueBytes: number;
+  /** null: the record has no key. */
+  readonly key: Parsed<CompiledRow> | null;
+  readonly keyBytes: number;
+}
+
 /**
  * A MongoDB key (`{"id": …}`) on a flattened document (ExtractNewDocumentState) whose rows carry
  * `_id`: the key column is `_id`.
@@ -79,6 +90,10 @@ export class Decoder {
   private readonly values: MessageParser<CompiledValue>;
   private readonly keys: MessageParser<CompiledRow>;
   private readonly shapes = new ShapeCache();
+  /** COPY-ready encoders per (value schema, key schema, key columns); null: that schema takes the general path. */
+  private readonly encoders = new WeakMap<CompiledValue, { key: CompiledRow | null; keyColumns: readonly string[] | undefined; encoder: CopyReadyEncoder | null }[]>();
+  /** The table of each topic's name, once per topic; null: the name gives none. */
+  private readonly topicTables = new Map<string, SourceTable | null>();
 
   constructor(opts: DecoderOptions) {
     if (typeof opts.topicPrefix !== 'string' || opts.topicPrefix.length === 0) {
@@ -105,16 +120,116 @@ export class Decoder {
     }
   }
 
-  private attempt(rec: RawRecord, value: Buffer, exact: boolean): ChangeEvent | null {
+  /**
+   * merge: the record parsed once, then, when the merge buffer can hold it as its COPY line
+   * (core/copy-line.ts `holdsAsLine`), the COPY-ready encoder's event (src/decode/copy-ready.ts);
+   * otherwise the general path's ChangeEvent from the same parsed payloads, errors as `decode`.
+   * `keyColumns`: the declared primary key (default: the Kafka key's columns, as `ev.keyColumns`);
+   * pass the same array each time, encoders are kept per array.
+   */
+  decodeForMerge(rec: RawRecord, keyColumns?: readonly string[]): ChangeEvent | CopyReadyEvent | null {
+    if (rec.value === null) return null;
+    try {
+      return this.mergeAttempt(rec, rec.value, keyColumns, false, false);
+    } catch (e) {
+      if (!(e instanceof InexactNumber)) throw e;
+      return this.mergeAttempt(rec, rec.value, keyColumns, true, false);
+    }
+  }
+
+  /**
+   * The COPY-ready encoder's event for any record it can encode, whether or not the buffer holds
+   * it as a line; null when it cannot (tests and benches compare it with the general path). Never
+   * throws for a record: the general path raises the errors.
+   */
+  encodeOnly(rec: RawRecord, keyColumns?: readonly string[]): CopyReadyEvent | null {
+    if (rec.value === null) return null;
+    try {
+      try {
+        return this.mergeAttempt(rec, rec.value, keyColumns, false, true) as CopyReadyEvent | null;
+      } catch (e) {
+        if (!(e instanceof InexactNumber)) throw e;
+        return this.mergeAttempt(rec, rec.value, keyColumns, true, true) as CopyReadyEvent | null;
+      }
+    } catch {
+      return null;
+    }
+  }
+
+  /** The encoder records of this value schema, key schema and key columns use (null: the general path). */
+  encoderFor(value: CompiledValue, key: CompiledRow | null, keyColumns?: readonly string[]): CopyReadyEncoder | null {
+    let list = this.encoders.get(value);
+    if (list === undefined) this.encoders.set(value, (list = []));
+    for (const c of list) if (c.key === key && c.keyColumns === keyColumns) return c.encoder;
+    const encoder = compileCopyReady(value, key, keyColumns ?? key?.names ?? [], this.ctx.placeholder);
+    list.push({ key, keyColumns, encoder });
+    return encoder;
+  }
+
+  private mergeAttempt(rec: RawRecord, value: Buffer, keyColumns: readonly string[] | undefined, exact: boolean, encodeOnly: boolean): ChangeEvent | CopyReadyEvent | null {
+    // A primary-key change (Debezium's key headers) needs the general path's old-key handling.
+    const h = rec.headers;
+    if (h !== undefined && (h[OLD_KEY_HEADER] !== undefined || h[NEW_KEY_HEADER] !== undefined)) return encodeOnly ? null : this.attempt(rec, value, exact);
+    let pre: PreParsed;
+    try {
+      const v = this.values.parse(value, exact);
+      const valueBytes = this.values.lastBytes;
+      const hasKey = rec.key !== null && rec.key.length > 0;
+      const k = hasKey ? this.keys.parse(rec.key!, exact) : null;
+      pre = { value: v, valueBytes, key: k, keyBytes: hasKey ? this.keys.lastBytes : 0 };
+    } catch {
+      // Not JSON, nested too deep…: the general path parses again and says what is wrong.
+      return encodeOnly ? null : this.attempt(rec, value, exact);
+    }
+    const fe = this.encodeParsed(rec, pre, keyColumns, exact);
+    if (encodeOnly) return fe;
+    if (fe !== null && holdsAsLine(fe)) return fe;
+    return this.attempt(rec, value, exact, pre);
+  }
+
+  /** The encoder's event from parsed payloads; null: none for this schema, or it cannot (the general path decides). */
+  private encodeParsed(rec: RawRecord, pre: PreParsed, keyColumns: readonly string[] | undefined, exact: boolean): CopyReadyEvent | null {
+    const { compiled, payload } = pre.value;
+    if (compiled === null || payload === null || typeof payload !== 'object' || Array.isArray(payload)) return null;
+    const enc = this.encoderFor(compiled, pre.key?.compiled ?? null, keyColumns);
+    if (enc === null) return null;
+    try {
+      return enc.encode(payload as Payload, pre.key?.payload ?? null, {
+        pos: { topic: rec.topic, partition: rec.partition, offset: rec.offset },
+        bytes: pre.keyBytes + pre.valueBytes,
+        topicTable: this.topicTable(rec.topic),
+      });
+    } catch (e) {
+      if (e instanceof InexactNumber && !exact) throw e; // decoded again keeping big integers exact
+      return null; // a value that does not convert: the general path raises it with its position
+    }
+  }
+
+  private topicTable(topic: string): SourceTable | undefined {
+    let t = this.topicTables.get(topic);
+    if (t === undefined) {
+      try {
+        t = tableFromTopic(topic, this.prefix);
+      } catch {
+        t = null;
+      }
+      if (this.topicTables.size >= 4096) this.topicTables.clear();
+      this.topicTables.set(topic, t);
+    }
+    return t ?? undefined;
+  }
+
+  /** `pre`: the value and key parsed already (decodeForMerge); else they are parsed here. */
+  private attempt(rec: RawRecord, value: Buffer, exact: boolean, pre?: PreParsed): ChangeEvent | null {
     const where = { topic: rec.topic, partition: rec.partition, offset: rec.offset };
     let stage = 'value';
     try {
-      const body = this.decodeValue(value, exact);
+      const body = this.decodeValue(value, exact, pre?.value);
       if (body === null) return null;
-      const valueBytes = this.values.lastBytes;
+      const valueBytes = pre ? pre.valueBytes : this.values.lastBytes;
       stage = 'key';
-      const k = this.decodeKey(rec.key, body, exact);
-      const keyBytes = rec.key === null || rec.key.length === 0 ? 0 : this.keys.lastBytes;
+      const k = this.decodeKey(rec.key, body, exact, pre ? pre.key : undefined);
+      const keyBytes = pre ? pre.keyBytes : rec.key === null || rec.key.length === 0 ? 0 : this.keys.lastBytes;
       stage = 'event';
       const table = body.table ?? tableFromTopic(rec.topic, this.prefix);
       const columns = body.columns.length === 0 && k.mongoColumns ? k.mongoColumns : body.columns;
@@ -173,8 +288,8 @@ export class Decoder {
     }
   }
 
-  private decodeValue(buf: Buffer, exact: boolean): Body | null {
-    const { compiled, payload } = this.values.parse(buf, exact);
+  private decodeValue(buf: Buffer, exact: boolean, parsed?: Parsed<CompiledValue>): Body | null {
+    const { compiled, payload } = parsed ?? this.values.parse(buf, exact);
     if (payload === null) return null; // tombstone written with a schema envelope
     if (typeof payload !== 'object' || Array.isArray(payload)) {
       throw new ConvertError(`expected a JSON object (Debezium envelope or row), got ${Array.isArray(payload) ? 'an array' : typeof payload}`);
@@ -255,9 +370,10 @@ export class Decoder {
     return { table, op, before: before?.row ?? null, after: after.row, columns: after.columns, source, mongo: true };
   }
 
-  private decodeKey(buf: Buffer | null, body: Body, exact: boolean): KeyPart {
+  /** `parsed`: the key parsed already (null: no key); undefined: parse it here. */
+  private decodeKey(buf: Buffer | null, body: Body, exact: boolean, parsed?: Parsed<CompiledRow> | null): KeyPart {
     if (buf === null || buf.length === 0) return { key: null, keyColumns: NO_KEY };
-    const { compiled, payload } = this.keys.parse(buf, exact);
+    const { compiled, payload } = parsed ?? this.keys.parse(buf, exact);
     if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return { key: null, keyColumns: NO_KEY };
     if (body.mongo === true || isMongoStyleKey(payload as Payload, body.columns)) {
       const m = mongoKey(payload, this.shapes, exact);

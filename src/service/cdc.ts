@@ -12,7 +12,6 @@ import { FatalError } from '../core/errors';
 import type { RawRecord, TableRef } from '../core/types';
 import { BufferSet } from '../buffer';
 import { Decoder } from '../decode';
-import { CopyReadyDecoder } from '../decode/copy-ready-decoder';
 import { createDeadLetterSink, type DeadLetterSink } from '../deadletter';
 import { CdcCore } from '../core/cdc-core';
 import { Flusher, type ApplierPort } from '../core/flusher';
@@ -61,20 +60,18 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
     fetchMaxBytesPerPartition: sizes.perPartition,
     log: (level, msg, fields) => log[level](fields ?? {}, msg),
   }, createKafka(cdc.kafka, { log, retries: 0 }));
-  const decoderOptions = {
+  const decoder = new Decoder({
     topicPrefix: cdc.topicPrefix,
     mongoMode: cfg.sink.options.mongoMode,
     ...(cdc.binaryHandlingMode === 'hex' ? { binaryStringMode: 'hex' as const } : {}),
-  };
-  const decoder = new Decoder(decoderOptions);
+  });
   const router = routerFor(cfg, dest);
   const buffers = new BufferSet(cfg.buffer);
-  // merge: the COPY-ready path first (rows held as COPY lines), the general decoder for the rest.
-  const copyReady = strategy === 'merge' ? new CopyReadyDecoder(decoderOptions) : undefined;
+  // merge: rows the COPY-ready path encodes are held as their COPY lines (one parse per record).
   const declaredKey = cfg.sink.options.primaryKey && cfg.sink.options.primaryKey.length > 0 ? cfg.sink.options.primaryKey : undefined;
   const intake = new Intake({
     decode: (rec) => decoder.decode(rec),
-    ...(copyReady ? { fast: (rec: RawRecord) => copyReady.decode(rec, declaredKey) } : {}),
+    ...(strategy === 'merge' ? { decodeForMerge: (rec: RawRecord) => decoder.decodeForMerge(rec, declaredKey) } : {}),
     route: (src) => router.route(src),
     keys: (ev, target) => requirePrimaryKey(cfg, ev.keyColumns, ev.table, { pos: ev.pos, target }),
     strategy,
