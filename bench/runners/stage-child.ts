@@ -5,7 +5,8 @@
  *   decode <topic> <records> <prefix>  the first records held in memory, then decoded over and over
  *                                     by the worker's Decoder on one core (no Kafka, no PostgreSQL).
  * Prints one JSON line: count → { seconds, records, bytes, cpuSeconds };
- * decode → { records, passes, usPerRecord, events }.
+ * decode → { records, passes, usPerRecord, usPerRecordMerge, events } (Decoder.decode, and
+ * Decoder.decodeForMerge as a merge worker runs it).
  */
 import { randomBytes } from 'node:crypto';
 import type { RawRecord } from '../../src/core/types';
@@ -70,18 +71,26 @@ async function decode(topic: string, limit: number, prefix: string): Promise<obj
   const recs: RawRecord[] = [];
   await consume(topic, (batch) => {
     for (const m of batch.messages) {
-      if (recs.length < limit) recs.push({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, timestampMs: 0 });
+      if (recs.length < limit) recs.push({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value });
     }
     return recs.length >= limit;
   });
+  const passes = 5;
+  /** µs per record over `passes` passes after a warm-up pass (compiles the schemas, lets V8 optimise). */
+  const timed = (f: (r: RawRecord) => unknown): number => {
+    for (const r of recs) f(r);
+    const t0 = process.hrtime.bigint();
+    for (let p = 0; p < passes; p++) for (const r of recs) f(r);
+    return Number(process.hrtime.bigint() - t0) / 1e3 / passes / recs.length;
+  };
   const d = new Decoder({ topicPrefix: prefix });
   let events = 0;
-  for (const r of recs) if (d.decode(r)) events++; // warm-up: compiles the schemas, lets V8 optimise
-  const passes = 5;
-  const t0 = process.hrtime.bigint();
-  for (let p = 0; p < passes; p++) for (const r of recs) d.decode(r);
-  const us = Number(process.hrtime.bigint() - t0) / 1e3;
-  return { records: recs.length, passes, usPerRecord: us / passes / recs.length, events };
+  for (const r of recs) if (d.decode(r)) events++;
+  const usPerRecord = timed((r) => d.decode(r));
+  // What a merge worker runs: rows it can hold as COPY lines come out of the COPY-ready encoder.
+  const m = new Decoder({ topicPrefix: prefix });
+  const usPerRecordMerge = timed((r) => m.decodeForMerge(r));
+  return { records: recs.length, passes, usPerRecord, usPerRecordMerge, events };
 }
 
 async function main(): Promise<void> {

@@ -31,14 +31,17 @@ export async function consumerOnlyRun(topic: string, w: Workload): Promise<RunRe
 /** Decoding alone: at most 100,000 records of the topic, decoded 5 times after a warm-up pass. */
 export async function decodeOnlyRun(topic: string, prefix: string, w: Workload): Promise<RunResult> {
   const records = Math.min(100_000, w.records);
-  const r = await stage<{ records: number; passes: number; usPerRecord: number; events: number }>(['decode', topic, String(records), prefix]);
+  const r = await stage<{ records: number; passes: number; usPerRecord: number; usPerRecordMerge: number; events: number }>(['decode', topic, String(records), prefix]);
   const eventsPerRecord = r.events / r.records;
   const seconds = (r.usPerRecord * r.records * r.passes) / 1e6;
   const events = Math.round(r.events * r.passes);
   return {
     name: 'decode', ok: r.records === records && r.events > 0, check: `${r.records} records (${r.events} events) decoded ${r.passes}×`,
     events, seconds, eventsPerSec: rate(events, seconds),
-    extra: { usPerRecord: Math.round(r.usPerRecord * 100) / 100, usPerEvent: Math.round((r.usPerRecord / eventsPerRecord) * 100) / 100 },
-    notes: ['decode: the worker\'s Decoder (src/decode) alone on records held in memory, one core, in a process of its own; CPU time per record is the wall time'],
+    extra: {
+      usPerRecord: Math.round(r.usPerRecord * 100) / 100, usPerEvent: Math.round((r.usPerRecord / eventsPerRecord) * 100) / 100,
+      mergeUsPerEvent: Math.round((r.usPerRecordMerge / eventsPerRecord) * 100) / 100,
+    },
+    notes: ['decode: the worker\'s Decoder (src/decode) alone on records held in memory, one core, in a process of its own; CPU time per record is the wall time; mergeUsPerEvent: Decoder.decodeForMerge, what a merge worker runs (COPY lines where it can)'],
   };
 }
