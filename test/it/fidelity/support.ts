@@ -4,7 +4,7 @@
  * that names the differing rows and columns when it fails.
  */
 import type { Pool } from 'pg';
-import { UNAVAILABLE } from '../../../src/core/types';
+import { UNAVAILABLE, type RawRecord } from '../../../src/core/types';
 import { Decoder } from '../../../src/decode';
 import { testKafka } from '../../helpers/kafka';
 import { uniqueName } from '../../helpers/pg';
@@ -99,26 +99,38 @@ export async function columnTypes(pool: Pool, schema: string, table: string): Pr
  * Reads a topic from the start and returns, per column, how many events carried the
  * unchanged-TOAST placeholder there: proof that the workload really exercised it.
  */
-export async function unavailableCounts(topic: string, prefix: string, expected: number): Promise<Record<string, number>> {
+/**
+ * Every record of `topic` (headers included): read until at least `expected` came and then none
+ * for 2 s, or for 30 s at most.
+ */
+export async function topicRecords(topic: string, expected: number): Promise<RawRecord[]> {
   const consumer = testKafka().consumer({ groupId: uniqueName('fidscan') });
-  const decoder = new Decoder({ topicPrefix: prefix });
-  const counts: Record<string, number> = {};
-  let seen = 0;
+  const out: RawRecord[] = [];
+  let lastAt = Date.now();
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
-    const done = new Promise<void>((resolve) => {
-      void consumer.run({
-        eachMessage: async ({ message, partition }) => {
-          const ev = decoder.decode({ topic, partition, offset: message.offset, key: message.key, value: message.value, timestampMs: 0 });
-          for (const [k, v] of Object.entries(ev?.after ?? {})) if (v === UNAVAILABLE) counts[k] = (counts[k] ?? 0) + 1;
-          if (++seen >= expected) resolve();
-        },
-      });
+    void consumer.run({
+      eachMessage: async ({ message, partition }) => {
+        out.push({ topic, partition, offset: message.offset, key: message.key, value: message.value, headers: message.headers });
+        lastAt = Date.now();
+      },
     });
-    await Promise.race([done, new Promise((r) => setTimeout(r, 30_000))]);
+    const until = Date.now() + 30_000;
+    while (Date.now() < until && !(out.length >= expected && Date.now() - lastAt > 2_000)) await new Promise((r) => setTimeout(r, 200));
   } finally {
     await consumer.disconnect();
+  }
+  return out;
+}
+
+/** Placeholders per column in the `after` rows of these records, as the general decoder reads them. */
+export function unavailableCounts(records: readonly RawRecord[], prefix: string): Record<string, number> {
+  const decoder = new Decoder({ topicPrefix: prefix });
+  const counts: Record<string, number> = {};
+  for (const r of records) {
+    const ev = decoder.decode(r);
+    for (const [k, v] of Object.entries(ev?.after ?? {})) if (v === UNAVAILABLE) counts[k] = (counts[k] ?? 0) + 1;
   }
   return counts;
 }
