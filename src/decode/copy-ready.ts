@@ -1,21 +1,20 @@
 /**
- * The COPY-ready decode path (issue #15 item 1, first step): per compiled schema, a parsed
- * payload goes straight to what apply needs — the row's COPY text (schema column order), the
- * buffer's key string, the op and the unchanged-TOAST mask — without a `Row` object per event.
+ * The COPY-ready decode path: per compiled schema, a parsed payload goes straight to what apply
+ * needs — the row's COPY text (schema column order), the buffer's key string, the op and the
+ * unchanged-TOAST mask — without a `Row` object per event.
  *
  * It composes the very converters the general path compiled (src/decode/schema.ts, codecs/*) with
  * COPY text escaping, so values cannot drift; test/unit/decode/copy-ready*.test.ts proves the
- * output byte-identical to general decode → Row → appendRow / encodeKey / unavailableMask.
+ * output byte-identical to general decode → Row → appendRow / encodeKey / unavailableMask, and
+ * test/it/fidelity/fidelity.it.ts does so on real Debezium output.
  *
  * Chosen once per (value schema, key schema, key columns): `compileCopyReady` returns null when
  * the fast path cannot reproduce the general one exactly (MongoDB, schemaless, and the structural
- * corner cases listed there); such records go through the general `Decoder`. A record the fast
- * path meets and cannot handle at run time (headers of a primary-key change, a schemaless key,
- * any value that fails to convert) also goes to the general path, which raises the error with its
- * position: `CopyReadyDecoder.decode` (./copy-ready-decoder.ts) returns null for all of these, never throws for them.
- *
- * Wired for merge: Intake tries this path first and the merge buffer holds such a row as its line
- * (core/copy-line.ts); whatever it cannot hold that way takes the general path.
+ * corner cases listed there). Decoder.decodeForMerge (./index.ts) uses it for merge: a record the
+ * merge buffer can hold as its COPY line (core/copy-line.ts `holdsAsLine`) comes out as the
+ * encoder's event; anything else (headers of a primary-key change, placeholders, a value that
+ * fails to convert: the general path raises the error with its position) is decoded by the
+ * general path from the same parse.
  */
 import type { ColumnSpec, Op, PgValue, Position, Row, SourceInfo, SourceTable } from '../core/types';
 import type { CopyReadyEvent } from '../core/copy-line';

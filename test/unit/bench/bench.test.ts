@@ -1,5 +1,6 @@
 /** The benchmark's pure parts: workload bookkeeping, canonical rows, COPY escaping, flags, quantiles. */
 import { parseArgs } from '../../../bench/args';
+import { renderMarkdown } from '../../../bench/report';
 import { canonicalLine } from '../../../bench/check';
 import { selfTimes } from '../../../bench/cpuprofile';
 import { histogramQuantile, parseLatencyBuckets } from '../../../bench/runners/latency';
@@ -111,5 +112,25 @@ describe('cpuprofile self time', () => {
     });
     expect(rows[0]).toMatchObject({ fn: 'parse', where: 'dist/decode/message.js:10', ms: 4, pct: 50 });
     expect(rows[1]).toMatchObject({ fn: '(anonymous)', where: '(native)', ms: 4 });
+  });
+});
+
+describe('report: PostgreSQL CPU against the limit', () => {
+  const machine = { cores: 2, cpuModel: 'x', memoryGiB: 1, node: 'v20', postgres: '15', kafka: '4', debezium: '3', loadAvg1m: 0 };
+  const run = (name: string, extra: Record<string, number>) => ({ name, ok: true, check: 'ok', events: 1_000_000, seconds: 10, eventsPerSec: 100_000, cpuSeconds: 10, extra });
+  const report = (mergeExtra: Record<string, number>) => renderMarkdown({
+    startedAt: 't', args: {}, machine, workload: {}, shape: [],
+    runs: [run('merge', mergeExtra), run('pg-limit', { pgCpuSeconds: 2, finalRows: 500_000, finalDeletes: 100_000 })],
+  });
+  const line = (md: string) => md.split('\n').find((l) => l.startsWith('| PostgreSQL CPU per event'))!;
+
+  it('judges per event and shows per row written beside it', () => {
+    expect(line(report({ pgCpuSeconds: 6, rowsWritten: 1_000_000 }))).toBe(
+      '| PostgreSQL CPU per event ≤ 1.5× the limit run\'s | 6.0 vs 2.0 µs (3.00×); per row written 6.0 vs 3.3 µs (1.80×; 1,000,000 rows vs 600,000) | **not met** |',
+    );
+  });
+
+  it('leaves the per-row part out when the rows written are unknown', () => {
+    expect(line(report({ pgCpuSeconds: 2.5 }))).toBe('| PostgreSQL CPU per event ≤ 1.5× the limit run\'s | 2.5 vs 2.0 µs (1.25×) | met |');
   });
 });
