@@ -28,3 +28,10 @@ export function failed(name: string, err: unknown): RunResult {
   const msg = err instanceof Error ? err.message : String(err);
   return { name, ok: false, check: `error: ${msg.slice(0, 500)}`, events: 0, seconds: 0, eventsPerSec: 0 };
 }
+
+/** PostgreSQL CPU µs per event beside a CDC run's pgCpuSeconds (issue #15: for each run, beside the limit's). */
+export function withPgPerEvent(r: RunResult): RunResult {
+  const pg = r.extra?.pgCpuSeconds;
+  if (typeof pg !== 'number' || r.extra?.pgCpuUsPerEvent !== undefined || !(r.events > 0)) return r;
+  return { ...r, extra: { ...r.extra, pgCpuUsPerEvent: usPer(pg, r.events) } };
+}

@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, type RunName } from './args';
 import { renderMarkdown, type BenchReport } from './report';
-import { failed, type RunResult } from './result';
+import { failed, withPgPerEvent, type RunResult } from './result';
 import { consumerOnlyRun, decodeOnlyRun } from './runners/stages';
 import { jdbcRun, removeConnector } from './runners/jdbc';
 import { latencyRun } from './runners/latency';
@@ -123,7 +123,8 @@ async function main(): Promise<number> {
       await withPg(TARGET_URL, (c) => c.query('CHECKPOINT')).catch((e: unknown) => log(`checkpoint: ${String(e)}`));
       const waited = await settle();
       log(`run ${name}… (machine settled after ${(waited / 1000).toFixed(0)} s)`);
-      const r = await plan[name]().catch((err: unknown) => failed(name, err));
+      const r0 = await plan[name]().catch((err: unknown) => failed(name, err));
+      const r = isBatchRun(name) ? r0 : withPgPerEvent(r0);
       runs.push(r);
       log(`  ${r.ok ? 'ok' : 'FAIL'}: ${r.ok ? `${r.eventsPerSec} ${isBatchRun(name) ? 'rows' : 'events'}/s in ${r.seconds.toFixed(2)} s; ` : ''}${r.check}`);
     }

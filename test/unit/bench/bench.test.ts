@@ -1,6 +1,7 @@
 /** The benchmark's pure parts: workload bookkeeping, canonical rows, COPY escaping, flags, quantiles. */
 import { parseArgs } from '../../../bench/args';
 import { renderMarkdown } from '../../../bench/report';
+import { withPgPerEvent } from '../../../bench/result';
 import { canonicalLine } from '../../../bench/check';
 import { selfTimes } from '../../../bench/cpuprofile';
 import { histogramQuantile, parseLatencyBuckets } from '../../../bench/runners/latency';
@@ -132,5 +133,14 @@ describe('report: PostgreSQL CPU against the limit', () => {
 
   it('leaves the per-row part out when the rows written are unknown', () => {
     expect(line(report({ pgCpuSeconds: 2.5 }))).toBe('| PostgreSQL CPU per event ≤ 1.5× the limit run\'s | 2.5 vs 2.0 µs (1.25×) | met |');
+  });
+});
+
+describe('PostgreSQL CPU per event on every CDC run', () => {
+  it('is added beside pgCpuSeconds, and left alone where there is none or it is set', () => {
+    const base = { name: 'merge', ok: true, check: 'ok', events: 1_000_000, seconds: 1, eventsPerSec: 1 };
+    expect(withPgPerEvent({ ...base, extra: { pgCpuSeconds: 6.3 } }).extra).toEqual({ pgCpuSeconds: 6.3, pgCpuUsPerEvent: 6.3 });
+    expect(withPgPerEvent({ ...base, extra: { pgCpuSeconds: 2, pgCpuUsPerEvent: 1.9 } }).extra).toEqual({ pgCpuSeconds: 2, pgCpuUsPerEvent: 1.9 });
+    expect(withPgPerEvent({ ...base, extra: { sqlP99Ms: 300 } }).extra).toEqual({ sqlP99Ms: 300 });
   });
 });
