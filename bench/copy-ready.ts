@@ -7,7 +7,7 @@
  *   (a) general: Decoder.decode → Row, then what the buffer and apply derive from it per event —
  *       encodeKey (+ the old key of an update with a before image, the key-in-row check),
  *       appendRow + unavailableMask of `after`, keyRow + appendRow of a delete's key;
- *   (b) fast: CopyReadyDecoder.decode, which yields the same strings (proved byte-identical by
+ *   (b) fast: Decoder.encodeOnly, which yields the same strings (proved byte-identical by
  *       test/unit/decode/copy-ready*.test.ts).
  *
  * Usage: npx tsx bench/copy-ready.ts [events=100000] [passes=5]
@@ -15,7 +15,6 @@
 import type { ChangeEvent, RawRecord } from '../src/core/types';
 import { UNAVAILABLE } from '../src/core/types';
 import { Decoder } from '../src/decode';
-import { CopyReadyDecoder } from '../src/decode/copy-ready-decoder';
 import { appendRow, unavailableMask } from '../src/apply/copy/encode';
 import { encodeKey, keyRow, keyValue } from '../src/buffer/keys';
 import type { CodecContext } from '../src/decode/codecs';
@@ -80,10 +79,10 @@ function generalPass(recs: readonly RawRecord[], d: Decoder): number {
   return sum;
 }
 
-function fastPass(recs: readonly RawRecord[], d: CopyReadyDecoder): number {
+function fastPass(recs: readonly RawRecord[], d: Decoder): number {
   let sum = 0;
   for (const r of recs) {
-    const e = d.decode(r, KEY);
+    const e = d.encodeOnly(r, KEY);
     if (e === null) continue;
     sum += (e.key?.length ?? 0) + (e.line?.length ?? 0) + (e.mask?.length ?? 0) + (e.keyLine?.length ?? 0) + (e.beforeKey?.length ?? 0) + (e.keyInRow ? 1 : 0);
   }
@@ -149,7 +148,7 @@ function generalFromParsed(xs: readonly Parsed[]): number {
 
 const INFO = { pos: { topic: `${PREFIX}.public.orders`, partition: 0, offset: '0' }, bytes: 0, topicTable: { schema: 'public', table: 'orders' } };
 
-function fastFromParsed(xs: readonly Parsed[], d: CopyReadyDecoder): number {
+function fastFromParsed(xs: readonly Parsed[], d: Decoder): number {
   let sum = 0;
   for (const x of xs) {
     const e = d.encoderFor(x.value, x.key, KEY)!.encode(x.p, x.kp, INFO)!;
@@ -184,13 +183,13 @@ function main(): void {
   const recs = records(events);
   const tombstones = recs.filter((r) => r.value === null).length;
   const general = new Decoder({ topicPrefix: PREFIX });
-  const fast = new CopyReadyDecoder({ topicPrefix: PREFIX });
+  const fast = new Decoder({ topicPrefix: PREFIX });
   // Warm-up: compiles the schemas, lets V8 optimise both paths; the fast path must take every record.
   const g0 = generalPass(recs, general);
   const f0 = fastPass(recs, fast);
   decodeOnlyPass(recs, general);
   let deferred = 0;
-  for (const r of recs) if (r.value !== null && fast.decode(r, KEY) === null) deferred++;
+  for (const r of recs) if (r.value !== null && fast.encodeOnly(r, KEY) === null) deferred++;
   if (deferred > 0) throw new Error(`the fast path deferred ${deferred} records to the general path`);
   // Both paths' checksums must agree (the strings have the same lengths), else the comparison is void.
   if (g0 !== f0) throw new Error(`checksums differ: general ${g0}, fast ${f0}`);
@@ -220,7 +219,7 @@ function main(): void {
   const perEv = (us: number[]) => fmt(median(us) / ev);
   console.log(`records ${n} (${ev} events, ${tombstones} tombstones) from ${events} workload ops; ${passes} passes each, median (min) of CPU µs`);
   console.log(`(a) general: decode + appendRow + encodeKey (+ mask, keyRow, old key) : ${per(g)} µs/record, ${perEv(g)} µs/event`);
-  console.log(`(b) fast:    CopyReadyDecoder.decode                                    : ${per(f)} µs/record, ${perEv(f)} µs/event`);
+  console.log(`(b) fast:    Decoder.encodeOnly                                         : ${per(f)} µs/record, ${perEv(f)} µs/event`);
   console.log(`    for reference, Decoder.decode alone (the bench's decode stage)      : ${per(d)} µs/record`);
   console.log(`after JSON.parse only (payloads parsed beforehand), per event:`);
   console.log(`(a') general: decodeRow (after, before, key) + source + appendRow + encodeKey + mask : ${fmt(median(gp) / ev)} (${fmt(Math.min(...gp) / ev)}) µs/event`);

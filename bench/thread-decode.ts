@@ -11,7 +11,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { performance } from 'node:perf_hooks';
 import type { RawRecord } from '../src/core/types';
 import { CopyLine } from '../src/core/copy-line';
-import { CopyReadyDecoder } from '../src/decode/copy-ready-decoder';
+import { Decoder } from '../src/decode';
 import { records } from './copy-ready';
 
 const PREFIX = 'bench';
@@ -20,8 +20,8 @@ const KEY = ['id'];
 /** What crosses the thread boundary per record: flat strings and numbers only. */
 type Compact = [op: string, key: string, text: string, lsn: string, tsMs: number] | null;
 
-function compact(d: CopyReadyDecoder, r: RawRecord): Compact {
-  const e = d.decode(r, KEY);
+function compact(d: Decoder, r: RawRecord): Compact {
+  const e = d.encodeOnly(r, KEY);
   if (e === null || e.key === undefined) return null;
   return [e.op, e.key, (e.op === 'd' ? e.keyLine : e.line) ?? '', String(e.source.lsn ?? ''), e.source.tsMs ?? 0];
 }
@@ -29,7 +29,7 @@ function compact(d: CopyReadyDecoder, r: RawRecord): Compact {
 interface Batch { keys: (Uint8Array | null)[]; values: (Uint8Array | null)[]; offsets: string[]; partition: number }
 
 if (!isMainThread) {
-  const d = new CopyReadyDecoder({ topicPrefix: PREFIX });
+  const d = new Decoder({ topicPrefix: PREFIX });
   const topic = workerData as string;
   parentPort!.on('message', (b: Batch) => {
     const out: Compact[] = [];
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   // (a) inline, twice (the first pass warms up)
   let inline = 0;
   for (let pass = 0; pass < 2; pass++) {
-    const d = new CopyReadyDecoder({ topicPrefix: PREFIX });
+    const d = new Decoder({ topicPrefix: PREFIX });
     const c0 = cpuUs();
     for (const r of recs) {
       const c = compact(d, r);

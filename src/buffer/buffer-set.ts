@@ -55,28 +55,26 @@ export class BufferSet {
   /** Route one event to the buffer for `target` (created on first use). */
   add(target: TableRef, strategy: BufferStrategy, keyColumns: readonly string[], ev: ChangeEvent, nowMs: number): void {
     const buf = this.bufferFor(target, strategy, keyColumns, ev.pos);
-    const bytesBefore = buf.bytes;
-    const rowsBefore = buf.size;
+    const bytes = buf.bytes;
+    const rows = buf.size;
     buf.add(ev, nowMs);
-    this.heldBytes += buf.bytes - bytesBefore;
-    this.heldRows += buf.size - rowsBefore;
-    if (this.firstAddMs === undefined) this.firstAddMs = nowMs;
+    this.counted(buf, bytes, rows, nowMs);
   }
 
-  /**
-   * merge: one event of the COPY-ready decode path, merged on its `keyColumns`. False, with
-   * nothing held: it needs the general path (see TableBuffer.addCopy).
-   */
-  addCopy(target: TableRef, fe: CopyReadyEvent, nowMs: number): boolean {
-    if (fe.key === undefined) return false;
+  /** merge: an event the buffer holds as its COPY line (`holdsAsLine`), merged on its `keyColumns`. */
+  addCopy(target: TableRef, fe: CopyReadyEvent, nowMs: number): void {
     const buf = this.bufferFor(target, 'merge', fe.keyColumns, fe.pos);
-    const bytesBefore = buf.bytes;
-    const rowsBefore = buf.size;
-    if (!buf.addCopy(fe, nowMs)) return false;
-    this.heldBytes += buf.bytes - bytesBefore;
-    this.heldRows += buf.size - rowsBefore;
+    const bytes = buf.bytes;
+    const rows = buf.size;
+    buf.addCopy(fe, nowMs);
+    this.counted(buf, bytes, rows, nowMs);
+  }
+
+  /** The running totals after `buf`, which held `bytes` and `rows`, took an event. */
+  private counted(buf: TableBuffer, bytes: number, rows: number, nowMs: number): void {
+    this.heldBytes += buf.bytes - bytes;
+    this.heldRows += buf.size - rows;
     if (this.firstAddMs === undefined) this.firstAddMs = nowMs;
-    return true;
   }
 
   /** Which limit says flush now, or undefined. Rows are checked first, then bytes, then age. */

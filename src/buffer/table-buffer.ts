@@ -16,7 +16,7 @@
  */
 import { DataError } from '../core/errors';
 import { UNAVAILABLE, type ChangeEvent, type Row, type TableBatch, type TableRef } from '../core/types';
-import { CopyLine, holdsAsLine, lineValues, type CopyReadyEvent } from '../core/copy-line';
+import { CopyLine, lineValues, type CopyReadyEvent } from '../core/copy-line';
 import { ColumnUnion } from './columns';
 import { encodeKey, keyRow, keyValue } from './keys';
 import { Reducer } from './reducer';
@@ -76,12 +76,10 @@ export class TableBuffer {
   }
 
   /**
-   * merge: an event of the COPY-ready decode path, held as its COPY line (a delete as its key
-   * row). False, with nothing changed: the event needs the general path (a placeholder in the row,
-   * a key that is not whole, an update that moves the key, a truncate); decode it again and `add`.
+   * A merge buffer's: an event of the COPY-ready decode path that `holdsAsLine` (Decoder.decodeForMerge
+   * hands over no other), held as its COPY line (a delete as its key row).
    */
-  addCopy(fe: CopyReadyEvent, nowMs: number): boolean {
-    if (this.strategy !== 'merge' || !holdsAsLine(fe)) return false;
+  addCopy(fe: CopyReadyEvent, nowMs: number): void {
     if (fe.op === 'd') {
       const values = lineValues(fe.keyLine!);
       const row = Object.create(null) as Row;
@@ -90,7 +88,6 @@ export class TableBuffer {
     } else this.reducer.upsert(fe.key!, new CopyLine(fe.line!, fe.names), fe.source, fe.pos, fe.bytes, fe.columns);
     this.union.add(fe.columns);
     if (this.firstAddMs === undefined) this.firstAddMs = nowMs;
-    return true;
   }
 
   drain(): TableBatch {

@@ -67,20 +67,15 @@ export class Intake {
     try {
       const d = this.deps.decodeForMerge ? this.deps.decodeForMerge(rec) : this.deps.decode(rec);
       if (d === null) return TOMBSTONE;
-      let ev: ChangeEvent | null;
       if (isCopyReady(d)) {
         const target = this.deps.route(d.table);
-        if (this.deps.buffers.addCopy(target, d, nowMs)) {
-          if (this.keysByTarget.get(target) !== d.keyColumns) this.keysByTarget.set(target, d.keyColumns);
-          return { kind: 'event', op: d.op };
-        }
-        // Not held as a line after all (the decoder checks the same rule): the general path.
-        ev = this.deps.decode(rec);
-        if (ev === null) return TOMBSTONE;
-      } else ev = d;
-      const target = this.deps.route(ev.table);
-      this.deps.buffers.add(target, this.deps.strategy, this.keysOf(ev, target), ev, nowMs);
-      return { kind: 'event', op: ev.op };
+        this.deps.buffers.addCopy(target, d, nowMs);
+        if (this.keysByTarget.get(target) !== d.keyColumns) this.keysByTarget.set(target, d.keyColumns);
+        return { kind: 'event', op: d.op };
+      }
+      const target = this.deps.route(d.table);
+      this.deps.buffers.add(target, this.deps.strategy, this.keysOf(d, target), d, nowMs);
+      return { kind: 'event', op: d.op };
     } catch (err) {
       if (!(err instanceof DataError)) throw err;
       return { kind: 'rejected', error: err, letter: letterOf(rec, err) };

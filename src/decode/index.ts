@@ -58,6 +58,12 @@ interface KeyPart {
 const OLD_KEY_HEADER = '__debezium.oldkey';
 const NEW_KEY_HEADER = '__debezium.newkey';
 
+/** A record of a primary-key change: Debezium's old-key or new-key header. */
+function isKeyChange(rec: RawRecord): boolean {
+  const h = rec.headers;
+  return h !== undefined && (h[OLD_KEY_HEADER] !== undefined || h[NEW_KEY_HEADER] !== undefined);
+}
+
 type Payload = Record<string, unknown>;
 
 /** A record's value and key as parsed once by decodeForMerge, with their accounted bytes. */
@@ -130,10 +136,10 @@ export class Decoder {
   decodeForMerge(rec: RawRecord, keyColumns?: readonly string[]): ChangeEvent | CopyReadyEvent | null {
     if (rec.value === null) return null;
     try {
-      return this.mergeAttempt(rec, rec.value, keyColumns, false, false);
+      return this.mergeAttempt(rec, rec.value, keyColumns, false);
     } catch (e) {
       if (!(e instanceof InexactNumber)) throw e;
-      return this.mergeAttempt(rec, rec.value, keyColumns, true, false);
+      return this.mergeAttempt(rec, rec.value, keyColumns, true);
     }
   }
 
@@ -146,10 +152,10 @@ export class Decoder {
     if (rec.value === null) return null;
     try {
       try {
-        return this.mergeAttempt(rec, rec.value, keyColumns, false, true) as CopyReadyEvent | null;
+        return this.encodeAttempt(rec, rec.value, keyColumns, false);
       } catch (e) {
         if (!(e instanceof InexactNumber)) throw e;
-        return this.mergeAttempt(rec, rec.value, keyColumns, true, true) as CopyReadyEvent | null;
+        return this.encodeAttempt(rec, rec.value, keyColumns, true);
       }
     } catch {
       return null;
@@ -166,25 +172,31 @@ export class Decoder {
     return encoder;
   }
 
-  private mergeAttempt(rec: RawRecord, value: Buffer, keyColumns: readonly string[] | undefined, exact: boolean, encodeOnly: boolean): ChangeEvent | CopyReadyEvent | null {
+  private mergeAttempt(rec: RawRecord, value: Buffer, keyColumns: readonly string[] | undefined, exact: boolean): ChangeEvent | CopyReadyEvent | null {
     // A primary-key change (Debezium's key headers) needs the general path's old-key handling.
-    const h = rec.headers;
-    if (h !== undefined && (h[OLD_KEY_HEADER] !== undefined || h[NEW_KEY_HEADER] !== undefined)) return encodeOnly ? null : this.attempt(rec, value, exact);
-    let pre: PreParsed;
+    const pre = isKeyChange(rec) ? null : this.parseOnce(rec, value, exact);
+    // null: a key change, or not JSON, nested too deep…: the general path parses and says what is wrong.
+    if (pre === null) return this.attempt(rec, value, exact);
+    const fe = this.encodeParsed(rec, pre, keyColumns, exact);
+    return fe !== null && holdsAsLine(fe) ? fe : this.attempt(rec, value, exact, pre);
+  }
+
+  private encodeAttempt(rec: RawRecord, value: Buffer, keyColumns: readonly string[] | undefined, exact: boolean): CopyReadyEvent | null {
+    const pre = isKeyChange(rec) ? null : this.parseOnce(rec, value, exact);
+    return pre === null ? null : this.encodeParsed(rec, pre, keyColumns, exact);
+  }
+
+  /** Value and key parsed, with their accounted bytes; null when either does not parse. */
+  private parseOnce(rec: RawRecord, value: Buffer, exact: boolean): PreParsed | null {
     try {
       const v = this.values.parse(value, exact);
       const valueBytes = this.values.lastBytes;
       const hasKey = rec.key !== null && rec.key.length > 0;
       const k = hasKey ? this.keys.parse(rec.key!, exact) : null;
-      pre = { value: v, valueBytes, key: k, keyBytes: hasKey ? this.keys.lastBytes : 0 };
+      return { value: v, valueBytes, key: k, keyBytes: hasKey ? this.keys.lastBytes : 0 };
     } catch {
-      // Not JSON, nested too deep…: the general path parses again and says what is wrong.
-      return encodeOnly ? null : this.attempt(rec, value, exact);
+      return null;
     }
-    const fe = this.encodeParsed(rec, pre, keyColumns, exact);
-    if (encodeOnly) return fe;
-    if (fe !== null && holdsAsLine(fe)) return fe;
-    return this.attempt(rec, value, exact, pre);
   }
 
   /** The encoder's event from parsed payloads; null: none for this schema, or it cannot (the general path decides). */

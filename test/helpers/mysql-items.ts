@@ -5,6 +5,7 @@
  */
 import type { Pool } from 'pg';
 import { waitFor } from './pipeline';
+import { columnTypes } from './pg';
 
 /** The table both files fill: every type whose mapping matters (decimal, bigint unsigned, datetime(6), timestamp, json, tinyint(1), …). */
 export const ITEMS_DDL = (db: string, binary = 'blob'): string => `CREATE TABLE \`${db}\`.items (
@@ -56,4 +57,17 @@ export async function itemsLanded(target: Pool, schema: string, source: () => Pr
     const i = want.findIndex((r, k) => JSON.stringify(r) !== JSON.stringify(last[k]));
     throw new Error(`${(e as Error).message.slice(0, 80)}: ${last.length} target rows, ${want.length} source rows; first difference at #${i}: source ${JSON.stringify(want[i])} target ${JSON.stringify(last[i])}`);
   }
+}
+
+/**
+ * The column types nilus created for `items` from the MySQL connector's events, and row 1 exact:
+ * the max bigint unsigned and the unicode name.
+ */
+export async function expectItemsTyped(target: Pool, schema: string): Promise<void> {
+  expect(await columnTypes(target, schema, 'items')).toEqual({
+    id: 'integer', name: 'text', amount: 'numeric(20,6)', big: 'numeric(20,0)', qty: 'smallint', at: 'timestamp without time zone',
+    ts: 'timestamp with time zone', d: 'date', tm: 'time without time zone', doc: 'text', data: 'bytea', note: 'text', f: 'double precision', flag: 'boolean',
+    e: 'text', y: 'integer',
+  });
+  expect((await target.query(`SELECT big::text, name FROM "${schema}".items WHERE id = 1`)).rows[0]).toEqual({ big: '18446744073709551615', name: 'naïve ✓ 😀 Ünïcödé #1' });
 }

@@ -68,3 +68,14 @@ export function useTestSchema(prefix: string, use: (pool: Pool, schema: string) 
     await dropTestSchemaUnlessFailed(pool, schema);
   });
 }
+
+/** Column name → type as format_type prints it, for a table in the target. */
+export async function columnTypes(pool: Pool, schema: string, table: string): Promise<Record<string, string>> {
+  const res = await pool.query<{ name: string; type: string }>(
+    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped`,
+    [schema, table],
+  );
+  return Object.fromEntries(res.rows.map((r) => [r.name, r.type]));
+}

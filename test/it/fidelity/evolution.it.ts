@@ -5,11 +5,10 @@
  * error naming table, column, stored type and incoming type.
  */
 import { Pool } from 'pg';
-import { createTestSchema, dropTestSchemaUnlessFailed, newPool, uniqueName } from '../../helpers/pg';
+import { columnTypes, createTestSchema, dropTestSchemaUnlessFailed, newPool, uniqueName } from '../../helpers/pg';
 import { registerPostgresSource, removeConnector } from '../../helpers/debezium';
 import { sourcePgUrl } from '../../helpers/stack';
 import { cdcManifest, startInProcess, waitFor } from '../../helpers/pipeline';
-import { columnTypes } from './support';
 
 describe('schema evolution with real Debezium', () => {
   let target: Pool;

@@ -6,11 +6,11 @@
  * once with column.propagate.source.type, where the target keeps the source's own types.
  */
 import { Pool } from 'pg';
-import { createTestSchema, dropTestSchemaUnlessFailed, newPool, uniqueName } from '../../helpers/pg';
+import { columnTypes, createTestSchema, dropTestSchemaUnlessFailed, newPool, uniqueName } from '../../helpers/pg';
 import { registerPostgresSource, removeConnector } from '../../helpers/debezium';
 import { sourcePgUrl } from '../../helpers/stack';
 import { cdcManifest, startInProcess, waitFor } from '../../helpers/pipeline';
-import { type Col, columnTypes, expectSameRows, topicRecords, unavailableCounts } from './support';
+import { type Col, expectSameRows, topicRecords, unavailableCounts } from './support';
 import { compareAll } from '../../unit/decode/copy-ready.support';
 
 const COLS: Col[] = [

@@ -26,7 +26,7 @@ import { main } from '../../../src/cli/main';
 import { createTestSchema, dropTestSchemaUnlessFailed, newPool, targetPgUrl, uniqueName } from '../../helpers/pg';
 import { removeConnector } from '../../helpers/debezium';
 import { mysqlSourceConnections, deleteManagedTopics } from '../../helpers/managed';
-import { INSERT, ITEMS_DDL, SRC, itemsLanded, row } from '../../helpers/mysql-items';
+import { INSERT, ITEMS_DDL, SRC, itemsLanded, row, expectItemsTyped } from '../../helpers/mysql-items';
 import { startInProcess, startWorker } from '../../helpers/pipeline';
 import { connectUrl, mysqlUrl } from '../../helpers/stack';
 
@@ -118,16 +118,7 @@ describe('managed MariaDB source through the MySQL connector 2.6 and its MariaDB
       // the task Connect runs is the 2.6 connector, not the 3.6.1 one beside it
       const status = (await (await fetch(`${connectUrl()}/connectors/${connector}/status`)).json()) as { tasks: { state: string; version?: string }[] };
       expect(status.tasks.map((t) => [t.state, t.version])).toEqual([['RUNNING', PLUGIN_VERSION]]);
-      const cols = await target.query<{ column_name: string; t: string }>(
-        `SELECT column_name, format_type(atttypid, atttypmod) AS t FROM information_schema.columns c
-           JOIN pg_attribute a ON a.attrelid = format('%I.%I', c.table_schema, c.table_name)::regclass AND a.attname = c.column_name
-          WHERE table_schema = $1 AND table_name = 'items' ORDER BY ordinal_position`, [schema]);
-      expect(Object.fromEntries(cols.rows.map((r) => [r.column_name, r.t]))).toEqual({
-        id: 'integer', name: 'text', amount: 'numeric(20,6)', big: 'numeric(20,0)', qty: 'smallint', at: 'timestamp without time zone',
-        ts: 'timestamp with time zone', d: 'date', tm: 'time without time zone', doc: 'text', data: 'bytea', note: 'text', f: 'double precision', flag: 'boolean',
-        e: 'text', y: 'integer',
-      });
-      expect((await target.query(`SELECT big::text, name FROM "${schema}".items WHERE id = 1`)).rows[0]).toEqual({ big: '18446744073709551615', name: 'naïve ✓ 😀 Ünïcödé #1' });
+      await expectItemsTyped(target, schema);
 
       await sql(INSERT(db), [Array.from({ length: 40 }, (_, i) => row(i + 61))]);
       await sql(`UPDATE \`${db}\`.items SET amount = amount + 0.000001, name = CONCAT('upd ', id), note = NULL, ts = '2038-01-19 03:14:07.999' WHERE id % 3 = 0`);

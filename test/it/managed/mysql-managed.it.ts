@@ -40,7 +40,7 @@ import { mysqlSourceConnections, deleteManagedTopics } from '../../helpers/manag
 import { startMariadb, type ThrowawayMariadb } from '../../helpers/mariadb';
 import { startInProcess, startWorker } from '../../helpers/pipeline';
 import { connectUrl, kafkaBrokers, mysqlUrl } from '../../helpers/stack';
-import { INSERT, ITEMS_DDL, SRC, itemsLanded, row } from '../../helpers/mysql-items';
+import { INSERT, ITEMS_DDL, SRC, itemsLanded, row, expectItemsTyped } from '../../helpers/mysql-items';
 
 jest.setTimeout(240_000);
 
@@ -110,18 +110,9 @@ describe('managed MySQL source through Debezium\'s MySQL connector', () => {
         'bigint.unsigned.handling.mode': 'precise', 'database.include.list': db, 'table.include.list': `${db}.items`, 'topic.prefix': prefix,
         'database.user': user, 'database.port': String(maria.port), 'schema.history.internal.kafka.topic': `__nilus-schema-history-${name}`,
       });
-      // the types nilus created from the events
-      const cols = await target.query<{ column_name: string; t: string }>(
-        `SELECT column_name, format_type(atttypid, atttypmod) AS t FROM information_schema.columns c
-           JOIN pg_attribute a ON a.attrelid = format('%I.%I', c.table_schema, c.table_name)::regclass AND a.attname = c.column_name
-          WHERE table_schema = $1 AND table_name = 'items' ORDER BY ordinal_position`, [schema]);
-      expect(Object.fromEntries(cols.rows.map((r) => [r.column_name, r.t]))).toEqual({
-        id: 'integer', name: 'text', amount: 'numeric(20,6)', big: 'numeric(20,0)', qty: 'smallint', at: 'timestamp without time zone',
-        ts: 'timestamp with time zone', d: 'date', tm: 'time without time zone', doc: 'text', data: 'bytea', note: 'text', f: 'double precision', flag: 'boolean',
-        e: 'text', y: 'integer',
-      });
-      // the max bigint unsigned, emoji, tabs and bytes arrive exact (landed() compared every column)
-      expect((await target.query(`SELECT big::text, name FROM "${schema}".items WHERE id = 1`)).rows[0]).toEqual({ big: '18446744073709551615', name: 'naïve ✓ 😀 Ünïcödé #1' });
+      // the types nilus created from the events; the max bigint unsigned, emoji, tabs and bytes
+      // arrive exact (landed() compared every column)
+      await expectItemsTyped(target, schema);
 
       await maria.sql(INSERT(db), [Array.from({ length: 40 }, (_, i) => row(i + 61))]);
       await maria.sql(`UPDATE \`${db}\`.items SET amount = amount + 0.000001, name = CONCAT('upd ', id), note = NULL, ts = '2038-01-19 03:14:07.999' WHERE id % 3 = 0`);

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import type { RawRecord } from '../../../src/core/types';
 import { Decoder } from '../../../src/decode';
 import { compileCopyReady } from '../../../src/decode/copy-ready';
-import { CopyReadyDecoder } from '../../../src/decode/copy-ready-decoder';
 import { compileKey, compileValue } from '../../../src/decode/schema';
 import type { CodecContext } from '../../../src/decode/codecs';
 import { appendRow } from '../../../src/apply/copy/encode';
@@ -32,9 +31,9 @@ describe('COPY-ready path on real Debezium output (test/fixtures/debezium-real)'
 
   it('wide: the escapes, the big int8 and the unchanged-TOAST mask are really exercised', () => {
     const recs = realRecords('wide');
-    const f = new CopyReadyDecoder({ topicPrefix: prefixOf(recs) });
-    const insert = f.decode(recs[0]!)!;
-    const update = f.decode(recs[2]!)!;
+    const f = new Decoder({ topicPrefix: prefixOf(recs) });
+    const insert = f.encodeOnly(recs[0]!)!;
+    const update = f.encodeOnly(recs[2]!)!;
     // Against the general path's own Row rather than literals of this implementation.
     const ev = new Decoder({ topicPrefix: prefixOf(recs) }).decode(recs[2]!)!;
     const names = ev.columns.map((c) => c.name);
@@ -42,7 +41,7 @@ describe('COPY-ready path on real Debezium output (test/fixtures/debezium-real)'
     expect(insert.line).toContain(ev.after!.c_int8 as string); // 9007199254740993, beyond 2^53
     expect(update.mask).toBe(String(names.indexOf('c_big')));
     expect(update.line).toBe(appendRow('', ev.after!, names));
-    const del = f.decode(recs[3]!)!;
+    const del = f.encodeOnly(recs[3]!)!;
     expect(del.op).toBe('d');
     expect(del.key).toBe('s2');
     expect(del.keyLine).toBe('2');
@@ -58,7 +57,7 @@ describe('COPY-ready path on real Debezium output (test/fixtures/debezium-real)'
     // A key column neither the key nor the row holds: no key on either path.
     const r = compareAll(recs, opts, ['nope']);
     expect(r.fast).toBe(4);
-    expect(new CopyReadyDecoder({ topicPrefix: prefixOf(recs) }).decode(recs[0]!, ['nope'])!.key).toBeUndefined();
+    expect(new Decoder({ topicPrefix: prefixOf(recs) }).encodeOnly(recs[0]!, ['nope'])!.key).toBeUndefined();
   });
 });
 
@@ -72,7 +71,7 @@ describe('COPY-ready path on the hand-written fixtures (test/fixtures/debezium)'
   it('MongoDB envelope: refused (general path), though the general path decodes it', () => {
     const r0 = rec(fixture('mongo-update.json'), fixture('mongo-key.json'), 'orders_cdc.retail.orders');
     expect(new Decoder({ topicPrefix: 'orders_cdc' }).decode(r0)).not.toBeNull();
-    expect(new CopyReadyDecoder({ topicPrefix: 'orders_cdc' }).decode(r0)).toBeNull();
+    expect(new Decoder({ topicPrefix: 'orders_cdc' }).encodeOnly(r0)).toBeNull();
     const schema = (JSON.parse(fixture('mongo-update.json')) as { schema: unknown }).schema;
     expect(compileCopyReady(compileValue(schema, ctx), null, ['_id'], PLACEHOLDER)).toBeNull();
     const r = compareAll([r0], { topicPrefix: 'orders_cdc' });
@@ -88,7 +87,7 @@ describe('what the fast path refuses, chosen once per schema', () => {
     const v = value(row([['id', 'int32'], ['name', 'string']]));
     const k = compileKey(struct([['id', 'int32']]), ctx)!;
     expect(compileCopyReady(v, k, ['id'], PLACEHOLDER)).not.toBeNull();
-    const d = new CopyReadyDecoder({ topicPrefix: 'shop' });
+    const d = new Decoder({ topicPrefix: 'shop' });
     const cols = ['id'];
     const e1 = d.encoderFor(v, k, cols);
     expect(e1).not.toBeNull();
@@ -124,7 +123,7 @@ describe('what the fast path refuses, chosen once per schema', () => {
     ['a primary-key change (__debezium.newkey header)', { ...rec(envelope(schema, { ...payload, op: 'd', before: payload.after, after: null }), keyText), headers: { '__debezium.newkey': '{"id":2}' } }],
   ] as [string, RawRecord][])('hands %s to the general path, which decodes it', (_what, r) => {
     expect(new Decoder({ topicPrefix: 'shop' }).decode(r)).not.toBeNull();
-    expect(new CopyReadyDecoder({ topicPrefix: 'shop' }).decode(r)).toBeNull();
+    expect(new Decoder({ topicPrefix: 'shop' }).encodeOnly(r)).toBeNull();
   });
 
   it.each([
@@ -134,7 +133,7 @@ describe('what the fast path refuses, chosen once per schema', () => {
   ])('hands %s to the general path, which raises the error', (_what, p) => {
     const r = rec(envelope(schema, p), keyText);
     expect(() => new Decoder({ topicPrefix: 'shop' }).decode(r)).toThrow(/cannot decode/);
-    expect(new CopyReadyDecoder({ topicPrefix: 'shop' }).decode(r)).toBeNull();
+    expect(new Decoder({ topicPrefix: 'shop' }).encodeOnly(r)).toBeNull();
   });
 
   it('the encoder throws where decodeRow throws, with the same message', () => {
