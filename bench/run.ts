@@ -128,7 +128,7 @@ async function main(): Promise<number> {
       runs.push(r);
       log(`  ${r.ok ? 'ok' : 'FAIL'}: ${r.ok ? `${r.eventsPerSec} ${isBatchRun(name) ? 'rows' : 'events'}/s in ${r.seconds.toFixed(2)} s; ` : ''}${r.check}`);
     }
-    if (args.profileDir) runs.push(await profiledMerge(args.profileDir, schema('profiled'), id, w));
+    if (args.profileDir) runs.push(await profiledMerge(args.profileDir, schema('profiled'), id, w, tuning.options));
   } finally {
     await cleanup(schemas, `${id}_jdbc`);
     await batch?.cleanup().catch((e: unknown) => log(`cleanup: batch source: ${String(e)}`));
@@ -146,10 +146,10 @@ async function main(): Promise<number> {
 }
 
 /** A separate merge run under node --cpu-prof (profiling slows it, so its figures are not the merge figures). */
-async function profiledMerge(dir: string, schemaName: string, prefix: string, w: Workload): Promise<RunResult> {
+async function profiledMerge(dir: string, schemaName: string, prefix: string, w: Workload, options?: Record<string, unknown>): Promise<RunResult> {
   mkdirSync(dir, { recursive: true });
   const before = new Set(readdirSync(dir));
-  const r = await mergeRun({ name: 'merge-profiled', schema: schemaName, prefix, flavour: 'typed', workload: w, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] })
+  const r = await mergeRun({ name: 'merge-profiled', schema: schemaName, prefix, flavour: 'typed', workload: w, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`], ...(options ? { options } : {}) })
     .catch((err: unknown) => failed('merge-profiled', err));
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
   if (file) {

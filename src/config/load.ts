@@ -92,6 +92,7 @@ export async function buildConfig(m: RawManifest, file: ConnectionsFile | undefi
         ...(o.state_schema !== undefined ? { stateSchema: o.state_schema } : {}),
         mongoMode: o.mongo_mode ?? DEFAULTS.sink.mongoMode,
         staleGuard: o.stale_guard ?? DEFAULTS.sink.staleGuard,
+        ...(o.decode_threads !== undefined ? { decodeThreads: o.decode_threads } : {}),
       },
     },
     ...(cdc ? { cdc } : {}),

@@ -56,6 +56,7 @@ export interface RawSinkOptions {
   'batch.max_bytes'?: number;
   'batch.max_age_ms'?: number;
   memory_budget_bytes?: number;
+  decode_threads?: number;
   'errors.tolerance'?: 'none' | 'all';
   'errors.deadletter.topic'?: string;
   'errors.deadletter.table'?: string;

@@ -98,6 +98,11 @@ export interface SinkOptions {
   readonly mongoMode: 'flatten' | 'jsonb';
   /** Refuse events older (by source position) than the stored one for the same key. */
   readonly staleGuard: boolean;
+  /**
+   * CDC merge: threads that decode fetched batches ahead of the core; 0 decodes on the main
+   * thread. Unset: by the cores available (src/service/cdc.ts `decodeThreadsFor`).
+   */
+  readonly decodeThreads?: number;
 }
 
 export interface ErrorHandling {

@@ -97,7 +97,7 @@ export class CdcCore extends Lifecycle {
     const r = this.deps.intake.takeBatch(b.records, positions.get(topic, partition)!.next, this.now, this.deps.tolerance, {
       afterRecord: (offset, now) => this.afterRecord(b, offset, now),
       deadLetter: (letter) => this.pendingDead.push(letter),
-    });
+    }, b.prepared);
     if (r.last !== undefined) this.firstTakenMs ??= this.now();
     this.settleBatch(b, r.last ?? r.skipped, r.counts);
     if (r.halt) void this.halt(new FatalError(`${r.halt.message}. ${STOPPED}`, { cause: r.halt }));

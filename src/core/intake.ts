@@ -63,9 +63,10 @@ export class Intake {
 
   constructor(private readonly deps: IntakeDeps) {}
 
-  take(rec: RawRecord, nowMs: number): Taken {
+  /** `pre`: the record decoded ahead (SourceBatch.prepared); else it is decoded here. */
+  take(rec: RawRecord, nowMs: number, pre?: CopyReadyEvent): Taken {
     try {
-      const d = this.deps.decodeForMerge ? this.deps.decodeForMerge(rec) : this.deps.decode(rec);
+      const d = pre ?? (this.deps.decodeForMerge ? this.deps.decodeForMerge(rec) : this.deps.decode(rec));
       if (d === null) return TOMBSTONE;
       if (isCopyReady(d)) {
         const target = this.deps.route(d.table);
@@ -85,15 +86,16 @@ export class Intake {
   /**
    * Takes one batch from `next` on (earlier offsets were applied or are held already, e.g. a
    * re-fetch after a rejoin). Hot path: one clock read per batch and per flush, no BigInt per
-   * record once past `next`.
+   * record once past `next`. `prepared`: what was decoded ahead, by record index (merge only).
    */
-  takeBatch(records: readonly RawRecord[], next: bigint, clock: () => number, tolerance: 'none' | 'all', control: BatchControl): BatchResult {
+  takeBatch(records: readonly RawRecord[], next: bigint, clock: () => number, tolerance: 'none' | 'all', control: BatchControl, prepared?: readonly (CopyReadyEvent | undefined)[]): BatchResult {
     const counts = new Map<string, number>();
     let now = clock();
     let last: string | undefined;
     let skipped: string | undefined;
     let checkOld = records.length > 0 && BigInt(records[0]!.offset) < next;
-    for (const rec of records) {
+    for (let i = 0; i < records.length; i++) {
+      const rec = records[i]!;
       if (checkOld) {
         if (BigInt(rec.offset) < next) {
           skipped = rec.offset;
@@ -101,7 +103,7 @@ export class Intake {
         }
         checkOld = false;
       }
-      const taken = this.take(rec, now);
+      const taken = this.take(rec, now, prepared?.[i]);
       if (taken.kind === 'rejected') {
         if (tolerance === 'none') return { last, skipped, counts, halt: taken.error };
         control.deadLetter(taken.letter); // counted as dead-lettered, not consumed

@@ -4,6 +4,7 @@
  * sink) is prepared inside the core's `starting` state, so an unreachable database at start-up is
  * retried like any outage, and a stop during start-up ends cleanly.
  */
+import { availableParallelism } from 'node:os';
 import type { Pool } from 'pg';
 import type { PipelineConfig } from '../config/types';
 import { requirePrimaryKey } from '../config';
@@ -19,6 +20,9 @@ import { Intake } from '../core/intake';
 import { routerFor, sourcesOfTopics } from '../pipeline/route';
 import { createKafka } from '../source/kafka-config';
 import { KafkaSource } from '../source/kafka-source';
+import { PrefetchSource } from '../source/prefetch';
+import { DecodePool } from '../decode/pool';
+import type { Source } from '../source/source';
 import type { Logger } from '../observe/logger';
 import { SinkConnection } from './sink';
 
@@ -39,6 +43,14 @@ export function fetchSizes(budgetBytes: number): { maxBytes: number; perPartitio
 }
 
 /**
+ * Decode threads for a merge pipeline: as set, else one per core beyond the main thread's, at most
+ * 4 (the main thread still takes every record; bench: docs/benchmark.md "Decode threads").
+ */
+export function decodeThreadsFor(set: number | undefined, cores: number = availableParallelism()): number {
+  return set ?? Math.max(0, Math.min(4, cores - 1));
+}
+
+/**
  * `beforeSink` runs first in start-up, inside the same retries (a managed source's connector is
  * created there, so Kafka Connect being down at start-up is retried like PostgreSQL being down).
  */
@@ -49,7 +61,7 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
   if (strategy === 'replace') throw new FatalError('replace is not a cdc strategy'); // refused by config already
   const kafka = createKafka(cdc.kafka, { log });
   const sizes = fetchSizes(cfg.buffer.memoryBudgetBytes);
-  const source = new KafkaSource(kafka, {
+  const kafkaSource = new KafkaSource(kafka, {
     groupId: cdc.groupId,
     filter: { prefix: cdc.topicPrefix, include: cdc.include, exclude: cdc.exclude },
     fromBeginning: cdc.fromBeginning,
@@ -60,15 +72,34 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
     fetchMaxBytesPerPartition: sizes.perPartition,
     log: (level, msg, fields) => log[level](fields ?? {}, msg),
   }, createKafka(cdc.kafka, { log, retries: 0 }));
-  const decoder = new Decoder({
+  const decoderOptions = {
     topicPrefix: cdc.topicPrefix,
     mongoMode: cfg.sink.options.mongoMode,
     ...(cdc.binaryHandlingMode === 'hex' ? { binaryStringMode: 'hex' as const } : {}),
-  });
+  };
+  const decoder = new Decoder(decoderOptions);
   const router = routerFor(cfg, dest);
   const buffers = new BufferSet(cfg.buffer);
   // merge: rows the COPY-ready path encodes are held as their COPY lines (one parse per record).
   const declaredKey = cfg.sink.options.primaryKey && cfg.sink.options.primaryKey.length > 0 ? cfg.sink.options.primaryKey : undefined;
+  // merge: fetched batches are decoded on threads while the main thread takes and applies.
+  const threads = strategy === 'merge' ? decodeThreadsFor(cfg.sink.options.decodeThreads) : 0;
+  let pool: DecodePool | undefined;
+  let source: Source = kafkaSource;
+  if (threads > 0) {
+    const p = new DecodePool({
+      decoder: decoderOptions,
+      ...(declaredKey ? { keyColumns: declaredKey } : {}),
+      threads,
+      onError: (err) => log.warn({ err: String(err) }, 'a decode thread failed; decoding on the main thread from now on'),
+    });
+    pool = p;
+    source = new PrefetchSource(kafkaSource, {
+      prepare: (b) => p.decode(b.topic, b.partition, b.records),
+      // Fetched records waiting for a thread, beside the budget (like the fetch response itself).
+      maxQueuedBytes: Math.max(sizes.maxBytes, Math.floor(cfg.buffer.memoryBudgetBytes / 16)),
+    });
+  }
   const intake = new Intake({
     decode: (rec) => decoder.decode(rec),
     ...(strategy === 'merge' ? { decodeForMerge: (rec: RawRecord) => decoder.decodeForMerge(rec, declaredKey) } : {}),
@@ -128,6 +159,6 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
       }
     },
   });
-  void core.done.finally(() => deadLetter?.close()).catch(() => undefined);
+  void core.done.finally(() => Promise.all([deadLetter?.close(), pool?.close()])).catch(() => undefined);
   return { core, pool: () => sink.pool };
 }

@@ -6,6 +6,7 @@
  * is short it pauses partitions, and the adapter keeps the group session alive while paused.
  */
 import type { OffsetMark, RawRecord } from '../core/types';
+import type { CopyReadyEvent } from '../core/copy-line';
 
 export interface TopicPartition {
   readonly topic: string;
@@ -18,6 +19,11 @@ export interface SourceBatch {
   /** In offset order. */
   readonly records: readonly RawRecord[];
   readonly highWatermark: string;
+  /**
+   * What was decoded ahead of the core (PrefetchSource with decode threads), by record index:
+   * the event the intake takes as it is; undefined where the intake decodes the record itself.
+   */
+  readonly prepared?: readonly (CopyReadyEvent | undefined)[];
   /** True once a seek or rebalance made this batch obsolete: stop taking it. */
   isStale(): boolean;
   /**

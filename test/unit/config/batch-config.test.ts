@@ -182,4 +182,13 @@ describe('memory budget and flush size', () => {
     expect((await cfgOf('      memory_budget_bytes: 536870912\n')).buffer.maxBytes).toBe(32 * 2 ** 20);
     expect((await cfgOf('      memory_budget_bytes: 16777216\n      batch.max_bytes: 12000000\n')).buffer.maxBytes).toBe(12000000);
   });
+
+  it('decode_threads: unset by default, kept when set, refused outside 0–16 naming the field', async () => {
+    expect((await cfgOf('')).sink.options.decodeThreads).toBeUndefined();
+    expect((await cfgOf('      decode_threads: 0\n')).sink.options.decodeThreads).toBe(0);
+    expect((await cfgOf('      decode_threads: 2\n')).sink.options.decodeThreads).toBe(2);
+    for (const bad of ['-1', '17', '1.5', '"two"']) {
+      expect(problems(seed('', `      decode_threads: ${bad}\n`)).map((x) => x.path)).toEqual(['spec.sink.options.decode_threads']);
+    }
+  });
 });

@@ -1,5 +1,5 @@
 /** Kafka fetch sizes follow the memory budget as docs/operations.md states. */
-import { fetchSizes } from '../../../src/service/cdc';
+import { decodeThreadsFor, fetchSizes } from '../../../src/service/cdc';
 import { DEFAULTS } from '../../../src/config/defaults';
 
 const KiB = 1024;
@@ -15,5 +15,14 @@ describe('fetchSizes', () => {
   it('stays within 256 KiB–8 MiB per response and 128 KiB–1 MiB per partition', () => {
     expect(fetchSizes(1 * MiB)).toEqual({ maxBytes: 256 * KiB, perPartition: 128 * KiB });
     expect(fetchSizes(64 * 1024 * MiB)).toEqual({ maxBytes: 8 * MiB, perPartition: 1 * MiB });
+  });
+});
+
+describe('decodeThreadsFor (spec.sink.options.decode_threads)', () => {
+  it('unset: one thread per core beyond the main thread, at most 4', () => {
+    expect([1, 2, 3, 5, 6, 64].map((cores) => decodeThreadsFor(undefined, cores))).toEqual([0, 1, 2, 4, 4, 4]);
+  });
+  it('set: as set, whatever the cores (0 decodes on the main thread)', () => {
+    expect([decodeThreadsFor(0, 8), decodeThreadsFor(3, 1)]).toEqual([0, 3]);
   });
 });

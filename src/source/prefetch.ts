@@ -1,0 +1,180 @@
+/**
+ * A Source that lets fetching and decoding run ahead of the core (decode on worker threads,
+ * src/decode/pool.ts). Without it the client fetches the next batch only once the core has taken
+ * this one, so decoding could not overlap with anything.
+ *
+ * Each batch the inner source hands over is resolved there at once (the client fetches on from
+ * after it), prepared (`prepare`, e.g. decoded on a thread) and queued; the queue is handed to the
+ * core in arrival order, each batch once its preparation is done. What the core does not take of
+ * a batch (paused, partition loading, a flush started mid-batch and then a pause) is sought back
+ * to, and every later queued batch of that partition is dropped: it is fetched again, exactly as
+ * an unresolved batch is without prefetching.
+ *
+ * Queued batches are dropped, without a seek, when they cannot be taken any more: a seek of their
+ * partition (the core's own, after a rebalance or fence, sets where fetching goes on), a rebalance
+ * (the core seeks every partition it keeps) or stop. The queue holds at most `maxQueuedBytes` of
+ * records (keys and values) beyond the one arriving; arrivals wait for room.
+ */
+import type { OffsetMark } from '../core/types';
+import type { Prepared } from '../decode/pool';
+import { tpKey, type Source, type SourceBatch, type SourceHandler, type TopicPartition } from './source';
+
+export interface PrefetchOptions {
+  /** Never rejects; undefined: the core decodes the batch itself. */
+  readonly prepare: (b: SourceBatch) => Promise<Prepared | undefined>;
+  readonly maxQueuedBytes: number;
+}
+
+interface Entry {
+  readonly b: SourceBatch;
+  readonly key: string;
+  readonly epoch: number;
+  readonly generation: number;
+  readonly bytes: number;
+  prepared: Prepared | undefined;
+  done: boolean;
+}
+
+export class PrefetchSource implements Source {
+  private handler: SourceHandler | undefined;
+  private readonly queue: Entry[] = [];
+  private queuedBytes = 0;
+  /** Per partition, bumped by every seek: queued batches of an older epoch are dropped. */
+  private readonly epochs = new Map<string, number>();
+  /** Bumped by rebalances and stop: every queued batch is dropped. */
+  private generation = 0;
+  private delivering = false;
+  private waiters: (() => void)[] = [];
+
+  constructor(private readonly inner: Source, private readonly opts: PrefetchOptions) {}
+
+  start(handler: SourceHandler): Promise<void> {
+    this.handler = handler;
+    return this.inner.start({
+      ...handler,
+      batch: (b) => this.arrive(b),
+      revoking: () => {
+        this.dropAll();
+        handler.revoking();
+      },
+      assigned: (tps) => {
+        this.dropAll();
+        handler.assigned(tps);
+      },
+    });
+  }
+
+  seek(tp: TopicPartition, offset: string): void {
+    const key = tpKey(tp.topic, tp.partition);
+    this.epochs.set(key, (this.epochs.get(key) ?? 0) + 1);
+    this.inner.seek(tp, offset);
+  }
+
+  pause(tps: readonly TopicPartition[]): void {
+    this.inner.pause(tps);
+  }
+
+  resume(tps: readonly TopicPartition[]): void {
+    this.inner.resume(tps);
+  }
+
+  commit(marks: readonly OffsetMark[]): Promise<void> {
+    return this.inner.commit(marks);
+  }
+
+  async stop(): Promise<void> {
+    this.dropAll();
+    await this.inner.stop();
+  }
+
+  /** Batches waiting (prepared or not) and their bytes, for tests and metrics. */
+  get queued(): { batches: number; bytes: number } {
+    return { batches: this.queue.length, bytes: this.queuedBytes };
+  }
+
+  private async arrive(b: SourceBatch): Promise<void> {
+    const n = b.records.length;
+    if (n === 0 || b.isStale()) return;
+    const key = tpKey(b.topic, b.partition);
+    let bytes = 0;
+    for (const r of b.records) bytes += (r.value?.length ?? 0) + (r.key?.length ?? 0);
+    const entry: Entry = { b, key, epoch: this.epochs.get(key) ?? 0, generation: this.generation, bytes, prepared: undefined, done: false };
+    // Taken as far as the client knows: it fetches on. What the core refuses is sought back to.
+    b.resolve(b.records[n - 1]!.offset);
+    this.queue.push(entry);
+    this.queuedBytes += bytes;
+    void this.opts.prepare(b).then(
+      (p) => this.prepared(entry, p),
+      () => this.prepared(entry, undefined),
+    );
+    while (this.queue.length > 1 && this.queuedBytes - bytes > this.opts.maxQueuedBytes && this.queue.includes(entry)) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  private prepared(entry: Entry, p: Prepared | undefined): void {
+    entry.prepared = p;
+    entry.done = true;
+    void this.pump();
+  }
+
+  /** Hands every prepared batch at the head of the queue to the core, in order. */
+  private async pump(): Promise<void> {
+    if (this.delivering) return;
+    this.delivering = true;
+    try {
+      while (this.queue.length > 0 && this.queue[0]!.done) {
+        const e = this.queue.shift()!;
+        this.queuedBytes -= e.bytes;
+        this.wake();
+        if (this.dropped(e)) continue;
+        await this.deliver(e);
+      }
+    } finally {
+      this.delivering = false;
+    }
+  }
+
+  private dropped(e: Entry): boolean {
+    return e.generation !== this.generation || e.epoch !== (this.epochs.get(e.key) ?? 0) || e.b.isStale();
+  }
+
+  private async deliver(e: Entry): Promise<void> {
+    const { b } = e;
+    let taken: string | undefined;
+    const out: SourceBatch = {
+      topic: b.topic,
+      partition: b.partition,
+      records: b.records,
+      highWatermark: b.highWatermark,
+      ...(e.prepared !== undefined ? { prepared: e.prepared } : {}),
+      isStale: () => this.dropped(e),
+      resolve: (offset) => {
+        taken = offset;
+      },
+    };
+    try {
+      await this.handler!.batch(out);
+    } catch (err) {
+      this.handler!.crashed(err as Error);
+      return;
+    }
+    const last = b.records[b.records.length - 1]!.offset;
+    if (taken === last || this.dropped(e)) return;
+    const from = taken === undefined ? b.records[0]!.offset : (BigInt(taken) + 1n).toString();
+    this.seek({ topic: b.topic, partition: b.partition }, from);
+  }
+
+  private dropAll(): void {
+    this.generation++;
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const resolve of w) resolve();
+  }
+}
