@@ -10,9 +10,10 @@
  * to, and every later queued batch of that partition is dropped: it is fetched again, exactly as
  * an unresolved batch is without prefetching.
  *
- * Queued batches are dropped, without a seek, when they cannot be taken any more: a seek of their
- * partition (the core's own, after a rebalance or fence, sets where fetching goes on), a rebalance
- * (the core seeks every partition it keeps) or stop. The queue holds at most `maxQueuedBytes` of
+ * Queued batches are dropped when they cannot be taken any more: on a seek of their partition
+ * (the core's own, after a rebalance or fence: it sets where fetching goes on), on a rebalance (the
+ * partition, if still assigned, is sought to its first dropped offset before the core's own seeks
+ * and the stored offsets, which win) and on stop. The queue holds at most `maxQueuedBytes` of
  * records (keys and values) beyond the one arriving; arrivals wait for room.
  */
 import type { OffsetMark } from '../core/types';
@@ -43,6 +44,12 @@ export class PrefetchSource implements Source {
   private readonly epochs = new Map<string, number>();
   /** Bumped by rebalances and stop: every queued batch is dropped. */
   private generation = 0;
+  /**
+   * Per partition, the first offset of batches a rebalance dropped: where fetching must go on
+   * unless the core seeks elsewhere (a partition it had taken nothing of yet has no position of its
+   * own, and the client would otherwise start from its committed offset or the reset policy).
+   */
+  private droppedFrom = new Map<string, { tp: TopicPartition; offset: bigint }>();
   private delivering = false;
   private waiters: (() => void)[] = [];
 
@@ -59,6 +66,13 @@ export class PrefetchSource implements Source {
       },
       assigned: (tps) => {
         this.dropAll();
+        // Before the core's own seeks (kept partitions) and the stored offsets (read after this), which win.
+        const dropped = this.droppedFrom;
+        this.droppedFrom = new Map();
+        for (const tp of tps) {
+          const d = dropped.get(tpKey(tp.topic, tp.partition));
+          if (d !== undefined) this.seek(tp, d.offset.toString());
+        }
         handler.assigned(tps);
       },
     });
@@ -84,6 +98,7 @@ export class PrefetchSource implements Source {
 
   async stop(): Promise<void> {
     this.dropAll();
+    this.droppedFrom.clear();
     await this.inner.stop();
   }
 
@@ -166,6 +181,12 @@ export class PrefetchSource implements Source {
   }
 
   private dropAll(): void {
+    for (const e of this.queue) {
+      if (this.dropped(e)) continue;
+      const first = BigInt(e.b.records[0]!.offset);
+      const d = this.droppedFrom.get(e.key);
+      if (d === undefined || first < d.offset) this.droppedFrom.set(e.key, { tp: { topic: e.b.topic, partition: e.b.partition }, offset: first });
+    }
     this.generation++;
     this.queue.length = 0;
     this.queuedBytes = 0;
