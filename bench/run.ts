@@ -94,6 +94,8 @@ async function main(): Promise<number> {
   };
   const plan: Record<RunName, () => Promise<RunResult>> = {
     merge: () => mergeRun({ name: 'merge', schema: schema('merge'), prefix: id, flavour: 'typed', workload: w, ...tuning }),
+    // merge again with one decode thread (spec.sink.options.decode_threads), whatever the machine's default.
+    'merge-threads': () => mergeRun({ name: 'merge-threads', schema: schema('merge_threads'), prefix: id, flavour: 'typed', workload: w, ...tuning, options: { ...tuning.options, decode_threads: 1 } }),
     'merge-schemaless': () => mergeRun({ name: 'merge-schemaless', schema: schema('merge_nos'), prefix: `${id}_nos`, flavour: 'raw', workload: w, ...tuning }),
     'merge-gzip': () => mergeRun({ name: 'merge-gzip', schema: schema('merge_gz'), prefix: `${id}_gz`, flavour: 'typed', workload: w, ...tuning }),
     'merge-wide': () => {

@@ -16,6 +16,12 @@ export interface DecodeRequest {
   readonly meta: Int32Array;
 }
 
+/** A thread's answer to one request: a reply per part, and the request's buffer handed back for reuse. */
+export interface DecodeResponse {
+  readonly replies: readonly DecodeReply[];
+  readonly data: ArrayBuffer;
+}
+
 export interface RequestPart {
   readonly id: number;
   readonly topic: string;

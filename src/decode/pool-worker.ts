@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { ColumnSpec, RawRecord, SourceInfo } from '../core/types';
 import { isCopyReady } from '../core/copy-line';
 import { Decoder } from './index';
-import { Kind, META_FIELDS, type DecodeReply, type DecodeRequest, type RequestPart, type WireDesc, type WorkerInit } from './pool-protocol';
+import { Kind, META_FIELDS, type DecodeReply, type DecodeRequest, type DecodeResponse, type RequestPart, type WireDesc, type WorkerInit } from './pool-protocol';
 
 const init = workerData as WorkerInit;
 const decoder = new Decoder(init.decoder);
@@ -103,5 +103,7 @@ parentPort!.on('message', (req: DecodeRequest) => {
     replies.push(r);
     transfer.push(r.kinds.buffer as ArrayBuffer, r.bytes.buffer as ArrayBuffer, r.descs.buffer as ArrayBuffer, r.tables.buffer as ArrayBuffer);
   }
-  parentPort!.postMessage(replies, transfer);
+  // The request's buffer goes back: the main thread reuses it rather than touching fresh memory.
+  const res: DecodeResponse = { replies, data: req.data };
+  parentPort!.postMessage(res, [...transfer, req.data]);
 });

@@ -43,11 +43,14 @@ export function fetchSizes(budgetBytes: number): { maxBytes: number; perPartitio
 }
 
 /**
- * Decode threads for a merge pipeline: as set, else one per core beyond the main thread's, at most
- * 4 (the main thread still takes every record; bench: docs/benchmark.md "Decode threads").
+ * Decode threads for a merge pipeline: as set, else one per two cores beyond the first two, at
+ * most 4 (2–3 cores: none; 4–5: one; 10 and more: four). Half the cores are left to the main
+ * thread and to what usually shares the machine (Node's GC and zlib threads, PostgreSQL or Kafka
+ * beside it): on 2 cores shared with both, a thread brought −8…+12% events/s for ~20% more CPU and
+ * 30–60 MiB more memory (docs/benchmark.md "Decode threads").
  */
 export function decodeThreadsFor(set: number | undefined, cores: number = availableParallelism()): number {
-  return set ?? Math.max(0, Math.min(4, cores - 1));
+  return set ?? Math.max(0, Math.min(4, Math.floor(cores / 2) - 1));
 }
 
 /**
@@ -94,6 +97,7 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
       onError: (err) => log.warn({ err: String(err) }, 'a decode thread failed; decoding on the main thread from now on'),
     });
     pool = p;
+    log.info({ threads }, 'fetched batches are decoded on worker threads (decode_threads)');
     source = new PrefetchSource(kafkaSource, {
       prepare: (b) => p.decode(b.topic, b.partition, b.records),
       // Fetched records waiting for a thread, beside the budget (like the fetch response itself).

@@ -4,11 +4,14 @@
  * this one, so decoding could not overlap with anything.
  *
  * Each batch the inner source hands over is resolved there at once (the client fetches on from
- * after it), prepared (`prepare`, e.g. decoded on a thread) and queued; the queue is handed to the
- * core in arrival order, each batch once its preparation is done. What the core does not take of
- * a batch (paused, partition loading, a flush started mid-batch and then a pause) is sought back
- * to, and every later queued batch of that partition is dropped: it is fetched again, exactly as
- * an unresolved batch is without prefetching.
+ * after it), prepared (`prepare`, e.g. decoded on a thread) and queued; queued batches are handed
+ * to the core in arrival order per partition, each once its preparation is done and while its
+ * partition is not paused. What the core does not take of a batch stays queued when the core
+ * paused that partition meanwhile (memory budget, next flush full) and is handed over after the
+ * resume, so a pause costs no re-fetch; anything else the core refuses (a partition whose stored
+ * offset is still being read, a core not running) is sought back to, and every later queued batch
+ * of that partition is dropped: it is fetched again, exactly as an unresolved batch is without
+ * prefetching.
  *
  * Queued batches are dropped when they cannot be taken any more: on a seek of their partition
  * (the core's own, after a rebalance or fence: it sets where fetching goes on), on a rebalance (the
@@ -52,6 +55,8 @@ export class PrefetchSource implements Source {
   private droppedFrom = new Map<string, { tp: TopicPartition; offset: bigint }>();
   private delivering = false;
   private waiters: (() => void)[] = [];
+  /** Partitions the core paused: their queued batches wait for the resume. */
+  private readonly paused = new Set<string>();
 
   constructor(private readonly inner: Source, private readonly opts: PrefetchOptions) {}
 
@@ -85,11 +90,15 @@ export class PrefetchSource implements Source {
   }
 
   pause(tps: readonly TopicPartition[]): void {
+    for (const tp of tps) this.paused.add(tpKey(tp.topic, tp.partition));
     this.inner.pause(tps);
   }
 
   resume(tps: readonly TopicPartition[]): void {
+    for (const tp of tps) this.paused.delete(tpKey(tp.topic, tp.partition));
     this.inner.resume(tps);
+    // Not from inside the core's own call: what was held is handed over on the next turn.
+    if (this.queue.length > 0) queueMicrotask(() => void this.pump());
   }
 
   commit(marks: readonly OffsetMark[]): Promise<void> {
@@ -111,18 +120,16 @@ export class PrefetchSource implements Source {
     const n = b.records.length;
     if (n === 0 || b.isStale()) return;
     const key = tpKey(b.topic, b.partition);
-    let bytes = 0;
-    for (const r of b.records) bytes += (r.value?.length ?? 0) + (r.key?.length ?? 0);
-    const entry: Entry = { b, key, epoch: this.epochs.get(key) ?? 0, generation: this.generation, bytes, prepared: undefined, done: false };
+    const entry: Entry = { b, key, epoch: this.epochs.get(key) ?? 0, generation: this.generation, bytes: bytesOf(b.records), prepared: undefined, done: false };
     // Taken as far as the client knows: it fetches on. What the core refuses is sought back to.
     b.resolve(b.records[n - 1]!.offset);
     this.queue.push(entry);
-    this.queuedBytes += bytes;
+    this.queuedBytes += entry.bytes;
     void this.opts.prepare(b).then(
       (p) => this.prepared(entry, p),
       () => this.prepared(entry, undefined),
     );
-    while (this.queue.length > 1 && this.queuedBytes - bytes > this.opts.maxQueuedBytes && this.queue.includes(entry)) {
+    while (this.queuedBytes - entry.bytes > this.opts.maxQueuedBytes && this.queue.some((e) => e !== entry && !e.done) && this.queue.includes(entry)) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
@@ -130,24 +137,44 @@ export class PrefetchSource implements Source {
   private prepared(entry: Entry, p: Prepared | undefined): void {
     entry.prepared = p;
     entry.done = true;
+    this.wake(); // an arrival waiting on preparations re-checks
     void this.pump();
   }
 
-  /** Hands every prepared batch at the head of the queue to the core, in order. */
+  /**
+   * Hands every batch that can be taken to the core: per partition in arrival order, once
+   * prepared, while the partition is not paused.
+   */
   private async pump(): Promise<void> {
     if (this.delivering) return;
     this.delivering = true;
     try {
-      while (this.queue.length > 0 && this.queue[0]!.done) {
-        const e = this.queue.shift()!;
-        this.queuedBytes -= e.bytes;
-        this.wake();
-        if (this.dropped(e)) continue;
-        await this.deliver(e);
-      }
+      for (let e = this.nextDeliverable(); e !== undefined; e = this.nextDeliverable()) await this.deliver(e);
     } finally {
       this.delivering = false;
     }
+  }
+
+  /** The first queued batch that is its partition's oldest, prepared, and not paused; drops what cannot be taken any more. */
+  private nextDeliverable(): Entry | undefined {
+    const blocked = new Set<string>();
+    for (let i = 0; i < this.queue.length; i++) {
+      const e = this.queue[i]!;
+      if (blocked.has(e.key)) continue;
+      if (this.dropped(e)) {
+        this.remove(i--);
+        continue;
+      }
+      if (e.done && !this.paused.has(e.key)) return e;
+      blocked.add(e.key);
+    }
+    return undefined;
+  }
+
+  private remove(i: number): void {
+    const [e] = this.queue.splice(i, 1);
+    this.queuedBytes -= e!.bytes;
+    this.wake();
   }
 
   private dropped(e: Entry): boolean {
@@ -168,16 +195,38 @@ export class PrefetchSource implements Source {
         taken = offset;
       },
     };
+    let failed: Error | undefined;
     try {
       await this.handler!.batch(out);
     } catch (err) {
-      this.handler!.crashed(err as Error);
+      failed = err as Error;
+    }
+    const at = this.queue.indexOf(e);
+    if (at < 0) return; // dropped meanwhile (a seek, a rebalance, stop)
+    if (failed !== undefined) {
+      this.remove(at);
+      this.handler!.crashed(failed);
       return;
     }
     const last = b.records[b.records.length - 1]!.offset;
-    if (taken === last || this.dropped(e)) return;
-    const from = taken === undefined ? b.records[0]!.offset : (BigInt(taken) + 1n).toString();
-    this.seek({ topic: b.topic, partition: b.partition }, from);
+    if (taken === last || this.dropped(e)) return this.remove(at);
+    const n = taken === undefined ? 0 : b.records.findIndex((r) => r.offset === taken) + 1;
+    if (this.paused.has(e.key)) {
+      // Paused while taking it (or before): the rest waits here for the resume, in its place.
+      const rest = b.records.slice(n);
+      const held: Entry = {
+        ...e,
+        b: { ...b, records: rest, isStale: b.isStale, resolve: () => undefined },
+        bytes: bytesOf(rest),
+        prepared: e.prepared?.slice(n),
+      };
+      this.queue[at] = held;
+      this.queuedBytes += held.bytes - e.bytes;
+      this.wake();
+      return;
+    }
+    this.remove(at);
+    this.seek({ topic: b.topic, partition: b.partition }, b.records[n]!.offset);
   }
 
   private dropAll(): void {
@@ -198,4 +247,10 @@ export class PrefetchSource implements Source {
     this.waiters = [];
     for (const resolve of w) resolve();
   }
+}
+
+function bytesOf(records: readonly { key: Buffer | null; value: Buffer | null }[]): number {
+  let bytes = 0;
+  for (const r of records) bytes += (r.value?.length ?? 0) + (r.key?.length ?? 0);
+  return bytes;
 }

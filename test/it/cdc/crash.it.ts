@@ -30,8 +30,11 @@ describe('crash safety (SIGKILL mid-stream)', () => {
   let schema: string;
   useTestSchema('crash', (p, s) => ((pool = p), (schema = s)));
 
-  it.each(['merge', 'append'] as const)('%s: killed three times, the target ends exact', async (strategy) => {
-    const prefix = uniqueName(`crash_${strategy}`);
+  // 'merge, decode thread': batches decoded on a thread and fetched ahead (src/source/prefetch.ts).
+  it.each(['merge', 'merge, decode thread', 'append'] as const)('%s: killed three times, the target ends exact', async (run) => {
+    const strategy = run === 'append' ? 'append' : 'merge';
+    const threads = run === 'merge, decode thread' ? { decode_threads: 1 } : {};
+    const prefix = uniqueName(`crash_${run === 'merge, decode thread' ? 'thr' : strategy}`);
     const f = new EventFactory(ordersTable(prefix));
     await createTopics([f.topic], 2);
     const { state, messages, events } = churn(f, EVENTS, 5_000);
@@ -39,7 +42,7 @@ describe('crash safety (SIGKILL mid-stream)', () => {
     // Small batches so that the kills land between many flushes.
     const manifest = cdcManifest({
       name: prefix, prefix, dest: `${schema}.orders`, strategy, include: 'public.orders',
-      options: { 'batch.max_rows': 2_000, log_level: 'info' },
+      options: { 'batch.max_rows': 2_000, log_level: 'info', ...threads },
     });
     const progress = `SELECT coalesce(sum(next_offset), 0)::bigint AS n FROM "${schema}".nilus_offsets`;
     await killAtProgress(pool, manifest, progress, [5_000, 20_000, 45_000]);
@@ -47,6 +50,7 @@ describe('crash safety (SIGKILL mid-stream)', () => {
     const last = startWorker(manifest);
     try {
       await waitFor(pool, progress, (r) => Number(r[0]?.n) === messages.length, 120_000);
+      expect(/"threads":1,"msg":"fetched batches are decoded on worker threads/.test(last.output())).toBe(run === 'merge, decode thread');
     } finally {
       last.child.kill('SIGTERM');
       expect(await last.exited).toBe(0);

@@ -32,14 +32,18 @@ describe('rebalance mid-stream (worker processes)', () => {
     await pool.end();
   });
 
-  it.each(['append', 'merge'] as const)('%s: a member joins and a member leaves; every event applied exactly once', async (strategy) => {
-    const prefix = uniqueName(`opsreb_${strategy}`);
+  // 'merge, decode thread': batches decoded on a thread and fetched ahead (src/source/prefetch.ts).
+  it.each(['append', 'merge', 'merge, decode thread'] as const)('%s: a member joins and a member leaves; every event applied exactly once', async (run) => {
+    const strategy = run === 'append' ? 'append' : 'merge';
+    const threads = run === 'merge, decode thread' ? { decode_threads: 1 } : {};
+    const table = run === 'merge, decode thread' ? 'merge_thr' : strategy; // one schema for every case
+    const prefix = uniqueName(`opsreb_${run === 'merge, decode thread' ? 'thr' : strategy}`);
     const f = new EventFactory(ordersTable(prefix));
     await createTopics([f.topic], 4);
     const { state, messages, events } = churn(f, EVENTS, 4_000, 4);
     const manifest = cdcManifest({
-      name: prefix, prefix, dest: `${schema}.${strategy}`, strategy, include: 'public.orders',
-      options: { 'batch.max_rows': 500, log_level: 'info' },
+      name: prefix, prefix, dest: `${schema}.${table}`, strategy, include: 'public.orders',
+      options: { 'batch.max_rows': 500, log_level: 'info', ...threads },
     });
     const progress = `SELECT coalesce(sum(next_offset), 0)::bigint AS n FROM "${schema}".nilus_offsets WHERE group_id = 'nilus-pg.${prefix}'`;
     const workers: Worker[] = [startWorker(manifest), startWorker(manifest)];
@@ -86,7 +90,7 @@ describe('rebalance mid-stream (worker processes)', () => {
       }
     }
     if (strategy === 'merge') {
-      expect(ordersRows((await pool.query(ORDERS_TEXT(schema, strategy))).rows)).toEqual(expectedOrders(state));
+      expect(ordersRows((await pool.query(ORDERS_TEXT(schema, table))).rows)).toEqual(expectedOrders(state));
     } else {
       const a = await pool.query(
         `SELECT count(*)::int AS n, count(DISTINCT (_nilus_partition, _nilus_offset))::int AS d FROM "${schema}"."append"`,

@@ -19,8 +19,8 @@ describe('fetchSizes', () => {
 });
 
 describe('decodeThreadsFor (spec.sink.options.decode_threads)', () => {
-  it('unset: one thread per core beyond the main thread, at most 4', () => {
-    expect([1, 2, 3, 5, 6, 64].map((cores) => decodeThreadsFor(undefined, cores))).toEqual([0, 1, 2, 4, 4, 4]);
+  it('unset: one thread per two cores beyond the first two, at most 4', () => {
+    expect([1, 2, 3, 4, 5, 6, 8, 10, 64].map((cores) => decodeThreadsFor(undefined, cores))).toEqual([0, 0, 0, 1, 1, 2, 3, 4, 4]);
   });
   it('set: as set, whatever the cores (0 decodes on the main thread)', () => {
     expect([decodeThreadsFor(0, 8), decodeThreadsFor(3, 1)]).toEqual([0, 3]);

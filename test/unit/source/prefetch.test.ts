@@ -94,7 +94,7 @@ function manualPrepare(): { prepare: (b: SourceBatch) => Promise<Prepared | unde
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe('PrefetchSource', () => {
-  it('resolves at the client on arrival and hands batches to the core in arrival order, each once prepared', async () => {
+  it('resolves at the client on arrival and hands batches to the core in arrival order per partition, each once prepared', async () => {
     const inner = new FakeInner();
     const p = manualPrepare();
     const src = new PrefetchSource(inner, { prepare: p.prepare, maxQueuedBytes: 1 << 20 });
@@ -108,21 +108,59 @@ describe('PrefetchSource', () => {
     p.finish(2);
     p.finish(1, marker);
     await tick();
-    expect(c.seen).toEqual([]); // the first is not prepared yet: nothing overtakes it
+    // t/0's first is not prepared yet: t/0's second waits for it; t/1's goes ahead
+    expect(c.seen).toEqual(['t/1:0-1 took 2']);
     p.finish(0);
     await tick();
-    expect(c.seen).toEqual(['t/0:0-2 took 3', 't/1:0-1 took 2', 't/0:3-4 took 2']);
-    expect(c.prepared).toEqual([undefined, marker, undefined]);
-    expect(c.prepared[1]).toBe(marker);
+    expect(c.seen).toEqual(['t/1:0-1 took 2', 't/0:0-2 took 3', 't/0:3-4 took 2']);
+    expect(c.prepared).toEqual([marker, undefined, undefined]);
+    expect(c.prepared[0]).toBe(marker);
     expect(inner.seeks).toEqual([]);
     expect(src.queued).toEqual({ batches: 0, bytes: 0 });
   });
 
-  it('what the core does not take is sought back to, and later queued batches of that partition are dropped', async () => {
+  it('what a core that paused does not take waits for the resume, in its place: no re-fetch', async () => {
     const inner = new FakeInner();
     const p = manualPrepare();
     const src = new PrefetchSource(inner, { prepare: p.prepare, maxQueuedBytes: 1 << 20 });
-    // takes 2 of the first batch of t/0, nothing of the next batch it is offered for t/0
+    const marker = [{ op: 'c' }, { op: 'u' }, { op: 'd' }] as unknown as Prepared;
+    let paused = false;
+    let once = true;
+    // takes 1 record of t/0's first batch, then pauses everything (memory budget); nothing while paused
+    const c = core((b) => {
+      if (paused) return 0;
+      if (b.partition === 0 && once) {
+        once = false;
+        paused = true;
+        src.pause([{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }]);
+        return 1;
+      }
+      return b.records.length;
+    });
+    await src.start(c.handler);
+    await inner.fetch('t', 0, 0, 3);
+    await inner.fetch('t', 1, 0, 2);
+    await inner.fetch('t', 0, 3, 2);
+    p.finish(0, marker);
+    p.finish(1);
+    p.finish(2);
+    await tick();
+    expect(c.seen).toEqual(['t/0:0-2 took 1']);
+    expect(src.queued).toEqual({ batches: 3, bytes: 60 });
+    paused = false;
+    src.resume([{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }]);
+    await tick();
+    expect(c.seen).toEqual(['t/0:0-2 took 1', 't/0:1-2 took 2', 't/1:0-1 took 2', 't/0:3-4 took 2']);
+    expect(c.prepared[1]).toEqual([{ op: 'u' }, { op: 'd' }]); // what was prepared for those records, still by index
+    expect(inner.seeks).toEqual([]);
+    expect(src.queued).toEqual({ batches: 0, bytes: 0 });
+  });
+
+  it('what a core that is not paused refuses is sought back to, and later queued batches of that partition are dropped', async () => {
+    const inner = new FakeInner();
+    const p = manualPrepare();
+    const src = new PrefetchSource(inner, { prepare: p.prepare, maxQueuedBytes: 1 << 20 });
+    // takes 2 of the first batch of t/0 (e.g. a core stopping), nothing of the next it is offered for t/0
     let offered = 0;
     const c = core((b) => (b.partition === 0 ? (offered++ === 0 ? 2 : 0) : b.records.length));
     await src.start(c.handler);
@@ -133,12 +171,30 @@ describe('PrefetchSource', () => {
     await tick();
     expect(c.seen).toEqual(['t/0:0-4 took 2', 't/1:0-1 took 2']);
     expect(inner.seeks).toEqual(['t/0@2']);
-    // the re-fetch from 2: the core now takes nothing (paused) → back to 2 again
+    // the re-fetch from 2: the core takes nothing (a partition still loading its stored offset) → back to 2
     await inner.fetch('t', 0, 2, 3);
     p.finish(3);
     await tick();
     expect(c.seen[2]).toBe('t/0:2-4 took 0');
     expect(inner.seeks).toEqual(['t/0@2', 't/0@2']);
+  });
+
+  it('one paused partition holds only its own batches; a later batch of another partition goes ahead', async () => {
+    const inner = new FakeInner();
+    const p = manualPrepare();
+    const src = new PrefetchSource(inner, { prepare: p.prepare, maxQueuedBytes: 1 << 20 });
+    const c = core();
+    await src.start(c.handler);
+    src.pause([{ topic: 't', partition: 0 }]); // e.g. its stored offset is being read
+    await inner.fetch('t', 0, 0, 1);
+    await inner.fetch('t', 1, 0, 1);
+    p.finish(0);
+    p.finish(1);
+    await tick();
+    expect(c.seen).toEqual(['t/1:0-0 took 1']);
+    src.resume([{ topic: 't', partition: 0 }]);
+    await tick();
+    expect(c.seen).toEqual(['t/1:0-0 took 1', 't/0:0-0 took 1']);
   });
 
   it("a seek of the core's own drops that partition's queued batches, not the others'", async () => {
@@ -184,7 +240,7 @@ describe('PrefetchSource', () => {
     expect(c.seen).toEqual(['t/1:7-7 took 1']);
   });
 
-  it('arrivals wait while the queue holds more than maxQueuedBytes before them', async () => {
+  it('arrivals wait while more than maxQueuedBytes are queued before them and some are being prepared; never for paused batches', async () => {
     const inner = new FakeInner();
     const p = manualPrepare();
     const src = new PrefetchSource(inner, { prepare: p.prepare, maxQueuedBytes: 25 });
@@ -204,6 +260,21 @@ describe('PrefetchSource', () => {
     p.finish(2);
     await tick();
     expect(c.seen).toEqual(['t/0:0-1 took 2', 't/0:2-2 took 1', 't/0:3-3 took 1']);
+
+    // paused: prepared batches beyond the limit do not hold arrivals up (the fetch loop heartbeats)
+    src.pause([{ topic: 't', partition: 0 }]);
+    await inner.fetch('t', 0, 4, 3);
+    p.finish(3);
+    await tick();
+    await inner.fetch('t', 0, 7, 3);
+    p.finish(4);
+    await inner.fetch('t', 0, 10, 3);
+    p.finish(5);
+    await tick();
+    expect(src.queued).toEqual({ batches: 3, bytes: 90 });
+    src.resume([{ topic: 't', partition: 0 }]);
+    await tick();
+    expect(c.seen.slice(3)).toEqual(['t/0:4-6 took 3', 't/0:7-9 took 3', 't/0:10-12 took 3']);
   });
 
   it('a failed preparation hands the batch over undecoded; a failing core crashes the source', async () => {
