@@ -1,5 +1,6 @@
 /**
- * Costing decode on a worker thread (issue #15 item 4) before building it into the pipeline: the
+ * Costing decode on a worker thread in isolation (issue #15 item 4; the pipeline's version is
+ * src/decode/pool.ts, measured end to end by the bench's merge-threads run): the
  * bench workload's records held in memory, decoded by the COPY-ready path (a) on the main thread,
  * (b) on one worker thread that posts back per record only what the merge buffer keeps (op, key,
  * COPY line or key line, the source position as text), rebuilt on the main thread. Main-thread

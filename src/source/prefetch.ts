@@ -111,7 +111,7 @@ export class PrefetchSource implements Source {
     await this.inner.stop();
   }
 
-  /** Batches waiting (prepared or not) and their bytes, for tests and metrics. */
+  /** Batches waiting (prepared or not) and their bytes (tests). */
   get queued(): { batches: number; bytes: number } {
     return { batches: this.queue.length, bytes: this.queuedBytes };
   }
