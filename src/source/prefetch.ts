@@ -111,6 +111,11 @@ export class PrefetchSource implements Source {
     await this.inner.stop();
   }
 
+  /** Nothing queued will reach the core before a resume: each batch prepared and its partition paused (tests). */
+  get settled(): boolean {
+    return !this.delivering && this.queue.every((e) => e.done && this.paused.has(e.key));
+  }
+
   /** Batches waiting (prepared or not) and their bytes (tests). */
   get queued(): { batches: number; bytes: number } {
     return { batches: this.queue.length, bytes: this.queuedBytes };

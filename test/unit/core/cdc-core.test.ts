@@ -5,7 +5,7 @@
 import { rowOf } from '../../../src/core/copy-line';
 import { TRANSITIONS, Machine } from '../../../src/core/machine';
 import { ConfigError } from '../../../src/core/errors';
-import { connectionLost, del, harness, P0, P1, tick, up } from './fakes';
+import { connectionLost, del, harness, harnessDefaults, P0, P1, tick, up } from './fakes';
 
 async function started(o: Parameters<typeof harness>[0] = {}) {
   const h = harness(o);
@@ -38,7 +38,12 @@ describe('machine', () => {
   });
 });
 
-describe('CdcCore', () => {
+// Every case also through PrefetchSource (decode threads): the same outcomes when batches are
+// resolved at the source on arrival and handed to the core later.
+describe.each([[''], [', reading through PrefetchSource']])('CdcCore%s', (via) => {
+  beforeAll(() => void (harnessDefaults.prefetch = via !== ''));
+  afterAll(() => void (harnessDefaults.prefetch = false));
+
   it('applies, reduces per key and stores the offsets with the rows', async () => {
     const h = await started();
     h.source.produce(P0, [up(1, 1), up(2, 1), up(1, 2), del(2), null]);

@@ -14,6 +14,7 @@ import type { ChangeEvent, Flush, OffsetMark, RawRecord } from '../../../src/cor
 import type { ApplyOptions } from '../../../src/apply';
 import type { DeadLetter } from '../../../src/deadletter';
 import { tpKey, type Source, type SourceHandler, type TopicPartition } from '../../../src/source/source';
+import { PrefetchSource } from '../../../src/source/prefetch';
 
 export const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -225,6 +226,13 @@ export class FakeApplier implements ApplierPort {
   }
 }
 
+/**
+ * `prefetch`: the core reads through a PrefetchSource over the fake source (as with decode
+ * threads), its preparation finishing after 0–2 ms in no fixed order across batches; the fake
+ * source's fetch position then moves on arrival, and the prefetch layer seeks back.
+ */
+export const harnessDefaults = { prefetch: false };
+
 export interface Harness {
   core: CdcCore;
   source: FakeSource;
@@ -234,8 +242,21 @@ export interface Harness {
   retries: number;
 }
 
-export function harness(o: Partial<Pick<CoreDeps, 'tolerance' | 'memoryBudgetBytes' | 'prepare'>> & { maxRows?: number; maxAgeMs?: number; maxAttempts?: number } = {}): Harness {
+export function harness(o: Partial<Pick<CoreDeps, 'tolerance' | 'memoryBudgetBytes' | 'prepare'>> & { maxRows?: number; maxAgeMs?: number; maxAttempts?: number; prefetch?: boolean } = {}): Harness {
   const source = new FakeSource();
+  let n = 0;
+  let core: Source = source;
+  if (o.prefetch ?? harnessDefaults.prefetch) {
+    const prefetch = new PrefetchSource(source, { prepare: async () => void (await tick(n++ % 3)), maxQueuedBytes: 64 });
+    core = prefetch;
+    // A fetch round ends once the core has what it would take of it, as without the prefetch layer.
+    const fetchOnce = source.fetchOnce.bind(source);
+    source.fetchOnce = async () => {
+      const got = await fetchOnce();
+      for (const end = Date.now() + 1000; !prefetch.settled && Date.now() < end; ) await tick(1);
+      return got;
+    };
+  }
   const applier = new FakeApplier();
   const emitter = new CoreEmitter();
   const logs: Harness['logs'] = [];
@@ -254,7 +275,7 @@ export function harness(o: Partial<Pick<CoreDeps, 'tolerance' | 'memoryBudgetByt
   });
   h.core = new CdcCore({
     groupId: 'g',
-    source,
+    source: core,
     intake,
     buffers,
     flusher,
