@@ -4,7 +4,6 @@
  * sink) is prepared inside the core's `starting` state, so an unreachable database at start-up is
  * retried like any outage, and a stop during start-up ends cleanly.
  */
-import { availableParallelism } from 'node:os';
 import type { Pool } from 'pg';
 import type { PipelineConfig } from '../config/types';
 import { requirePrimaryKey } from '../config';
@@ -25,6 +24,7 @@ import { DecodePool } from '../decode/pool';
 import type { Source } from '../source/source';
 import type { Logger } from '../observe/logger';
 import { SinkConnection } from './sink';
+import { availableCores } from './cores';
 
 export interface CdcService {
   readonly core: CdcCore;
@@ -44,12 +44,13 @@ export function fetchSizes(budgetBytes: number): { maxBytes: number; perPartitio
 
 /**
  * Decode threads for a merge pipeline: as set, else one per two cores beyond the first two, at
- * most 4 (2–3 cores: none; 4–5: one; 10 and more: four). Half the cores are left to the main
+ * most 4 (2–3 cores: none; 4–5: one; 10 and more: four), the cores being those the process may
+ * use (a cgroup CPU quota counts: ./cores.ts). Half the cores are left to the main
  * thread and to what usually shares the machine (Node's GC and zlib threads, PostgreSQL or Kafka
  * beside it): on 2 cores shared with both, a thread brought −8…+12% events/s for ~20% more CPU and
  * 30–60 MiB more memory (docs/benchmark.md "Decode threads").
  */
-export function decodeThreadsFor(set: number | undefined, cores: number = availableParallelism()): number {
+export function decodeThreadsFor(set: number | undefined, cores: number = availableCores()): number {
   return set ?? Math.max(0, Math.min(4, Math.floor(cores / 2) - 1));
 }
 
