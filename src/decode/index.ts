@@ -16,8 +16,11 @@ import { compileCopyReady, type CopyReadyEncoder } from './copy-ready';
 import { holdsAsLine, type CopyReadyEvent } from '../core/copy-line';
 import { protectBigInts } from './json';
 import { inferRow, ShapeCache } from './infer';
-import { mongoKey, mongoRow, parseDocument } from './mongo';
+import { isMongoStyleKey, mongoKey, mongoRow, parseDocument } from './mongo';
+import { isKeyChange, NEW_KEY_HEADER, OLD_KEY_HEADER, wireHint } from './record';
 import { flatSourceInfo, sourceInfo, tableFromFlat, tableFromSource, tableFromTopic } from './source';
+
+export { wireHint } from './record';
 
 export interface DecoderOptions {
   /** Debezium topic.prefix; topics are <prefix>.<schema>.<table> (prefix may contain dots). */
@@ -54,16 +57,6 @@ interface KeyPart {
   readonly compiled?: CompiledRow;
 }
 
-/** Debezium's headers on the delete + create pair a primary-key change becomes. */
-const OLD_KEY_HEADER = '__debezium.oldkey';
-const NEW_KEY_HEADER = '__debezium.newkey';
-
-/** A record of a primary-key change: Debezium's old-key or new-key header. */
-function isKeyChange(rec: RawRecord): boolean {
-  const h = rec.headers;
-  return h !== undefined && (h[OLD_KEY_HEADER] !== undefined || h[NEW_KEY_HEADER] !== undefined);
-}
-
 type Payload = Record<string, unknown>;
 
 /** A record's value and key as parsed once by decodeForMerge, with their accounted bytes. */
@@ -73,20 +66,6 @@ interface PreParsed {
   /** null: the record has no key. */
   readonly key: Parsed<CompiledRow> | null;
   readonly keyBytes: number;
-}
-
-/**
- * A MongoDB key (`{"id": …}`) on a flattened document (ExtractNewDocumentState) whose rows carry
- * `_id`: the key column is `_id`.
- */
-function isMongoStyleKey(key: Payload, columns: readonly ColumnSpec[]): boolean {
-  if (!('id' in key) || Object.keys(key).length !== 1) return false;
-  let hasUnderscoreId = false;
-  for (const c of columns) {
-    if (c.name === 'id') return false;
-    if (c.name === '_id') hasUnderscoreId = true;
-  }
-  return hasUnderscoreId;
 }
 
 export class Decoder {
@@ -395,15 +374,4 @@ export class Decoder {
     const r = inferRow(payload as Payload, this.shapes, this.ctx.placeholder, false);
     return { key: r.row, keyColumns: r.columns.map((c) => c.name) };
   }
-}
-
-/**
- * What a record that is not JSON most likely is, so the reason says what to change: Confluent's
- * Schema Registry wire format starts with the magic byte 0 and a 4-byte schema id.
- */
-export function wireHint(b: Buffer): string {
-  if (b.length >= 5 && b[0] === 0) {
-    return ` (the bytes start with 0x00 and schema id ${b.readUInt32BE(1)}: Confluent Schema Registry wire format, e.g. Avro; nilus reads JSON, so configure the connector with org.apache.kafka.connect.json.JsonConverter)`;
-  }
-  return '';
 }

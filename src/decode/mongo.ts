@@ -154,3 +154,17 @@ export function mongoKey(keyPayload: unknown, shapes: ShapeCache, exact: boolean
   const [t, text] = mongoValue(parsed);
   return { row: { _id: text }, columns: shapes.columns(['_id'], [t]) };
 }
+
+/**
+ * A MongoDB key (`{"id": …}`) on a flattened document (ExtractNewDocumentState) whose rows carry
+ * `_id`: the key column is `_id`.
+ */
+export function isMongoStyleKey(key: Record<string, unknown>, columns: readonly ColumnSpec[]): boolean {
+  if (!('id' in key) || Object.keys(key).length !== 1) return false;
+  let hasUnderscoreId = false;
+  for (const c of columns) {
+    if (c.name === 'id') return false;
+    if (c.name === '_id') hasUnderscoreId = true;
+  }
+  return hasUnderscoreId;
+}

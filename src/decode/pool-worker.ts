@@ -21,14 +21,6 @@ const tableIds = new Map<string, number>();
 let nextDesc = 0;
 let nextTable = 0;
 
-const plain = (c: ColumnSpec): ColumnSpec => ({
-  name: c.name,
-  pgType: c.pgType,
-  optional: c.optional,
-  connectType: c.connectType,
-  ...(c.logical !== undefined ? { logical: c.logical } : {}),
-});
-
 /** One part of a request; its records' meta start at record `first`. */
 function handle(req: RequestPart, data: Buffer, meta: Int32Array, first: number): DecodeReply {
   const n = req.count;
@@ -75,7 +67,7 @@ function handle(req: RequestPart, data: Buffer, meta: Int32Array, first: number)
         if (desc === undefined) {
           desc = { keyColumns: d.keyColumns, id: nextDesc++ };
           list.push(desc);
-          newDescs.push({ id: desc.id, columns: d.columns.map(plain), names: [...d.names], keyColumns: [...d.keyColumns] });
+          newDescs.push({ id: desc.id, columns: d.columns, names: d.names, keyColumns: d.keyColumns }); // copied by postMessage
         }
         descs[i] = desc.id;
         const tk = `${d.table.schema.length}:${d.table.schema}.${d.table.table}`;

@@ -14,6 +14,7 @@ import { extname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { CopyReadyEvent } from '../core/copy-line';
 import type { RawRecord, SourceTable } from '../core/types';
+import { isKeyChange } from './record';
 import { Kind, META_FIELDS, type DecodeReply, type DecodeRequest, type DecodeResponse, type RequestPart, type WireDesc, type WorkerInit } from './pool-protocol';
 
 /** Per record: the event the intake takes as it is, or undefined where the main thread decodes. */
@@ -32,8 +33,6 @@ const SKIP_BATCHES = 64;
 
 const THREAD_YOUNG_GENERATION_MB = 8;
 
-const OLD_KEY_HEADER = '__debezium.oldkey';
-const NEW_KEY_HEADER = '__debezium.newkey';
 
 interface Pending {
   readonly part: RequestPart;
@@ -237,11 +236,6 @@ export class DecodePool {
     }
     return c;
   }
-}
-
-function isKeyChange(rec: RawRecord): boolean {
-  const h = rec.headers;
-  return h !== undefined && (h[OLD_KEY_HEADER] !== undefined || h[NEW_KEY_HEADER] !== undefined);
 }
 
 /** Keys and values of every batch copied once into one transferable buffer. */

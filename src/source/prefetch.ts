@@ -52,7 +52,7 @@ export class PrefetchSource implements Source {
    * unless the core seeks elsewhere (a partition it had taken nothing of yet has no position of its
    * own, and the client would otherwise start from its committed offset or the reset policy).
    */
-  private droppedFrom = new Map<string, { tp: TopicPartition; offset: bigint }>();
+  private droppedFrom = new Map<string, bigint>();
   private delivering = false;
   private waiters: (() => void)[] = [];
   /** Partitions the core paused: their queued batches wait for the resume. */
@@ -75,8 +75,8 @@ export class PrefetchSource implements Source {
         const dropped = this.droppedFrom;
         this.droppedFrom = new Map();
         for (const tp of tps) {
-          const d = dropped.get(tpKey(tp.topic, tp.partition));
-          if (d !== undefined) this.seek(tp, d.offset.toString());
+          const from = dropped.get(tpKey(tp.topic, tp.partition));
+          if (from !== undefined) this.seek(tp, from.toString());
         }
         handler.assigned(tps);
       },
@@ -239,7 +239,7 @@ export class PrefetchSource implements Source {
       if (this.dropped(e)) continue;
       const first = BigInt(e.b.records[0]!.offset);
       const d = this.droppedFrom.get(e.key);
-      if (d === undefined || first < d.offset) this.droppedFrom.set(e.key, { tp: { topic: e.b.topic, partition: e.b.partition }, offset: first });
+      if (d === undefined || first < d) this.droppedFrom.set(e.key, first);
     }
     this.generation++;
     this.queue.length = 0;

@@ -6,60 +6,15 @@
  * codec (placeholders, key changes, deletes without before images, records without a key,
  * flattened rows, a truncate).
  */
-import { BufferSet } from '../../../src/buffer';
-import { CopyLine, rowOf } from '../../../src/core/copy-line';
-import { DataError } from '../../../src/core/errors';
-import { Intake, type Taken } from '../../../src/core/intake';
-import type { ChangeEvent, RawRecord, SourceTable, TableBatch, TableRef } from '../../../src/core/types';
+import { CopyLine } from '../../../src/core/copy-line';
+import type { Taken } from '../../../src/core/intake';
+import type { RawRecord } from '../../../src/core/types';
 import { Decoder, type DecoderOptions } from '../../../src/decode';
+import { intake, plain } from './intake.support';
 import { realRecords } from '../decode/copy-ready.support';
 import { Workload } from '../decode/workload.support';
 
-/** One TableRef object per destination, as the Router hands out. */
-function router(): (src: SourceTable) => TableRef {
-  const refs = new Map<string, TableRef>();
-  return (src) => {
-    const id = `${src.schema}.${src.table}`;
-    let t = refs.get(id);
-    if (t === undefined) refs.set(id, (t = { schema: 'dst', table: src.table }));
-    return t;
-  };
-}
-
-function intake(opts: DecoderOptions, fast: boolean, declared?: readonly string[]): { intake: Intake; buffers: BufferSet } {
-  const buffers = new BufferSet({ maxRows: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER, maxAgeMs: Number.MAX_SAFE_INTEGER });
-  const decoder = new Decoder(opts);
-  const keys = (ev: ChangeEvent): readonly string[] => {
-    if (declared) return declared;
-    if (ev.keyColumns.length > 0) return ev.keyColumns;
-    throw new DataError('no key', ev.pos);
-  };
-  return {
-    buffers,
-    intake: new Intake({
-      decode: (r) => decoder.decode(r),
-      ...(fast ? { decodeForMerge: (r: RawRecord) => decoder.decodeForMerge(r, declared) } : {}),
-      route: router(),
-      keys,
-      strategy: 'merge',
-      ...(declared ? { primaryKey: declared } : {}),
-      buffers,
-    }),
-  };
-}
-
 const outcome = (t: Taken) => (t.kind === 'rejected' ? { kind: t.kind, error: t.error.message } : t);
-
-/** A batch with every held row read back as a Row, comparable with toEqual. */
-function plain(b: TableBatch): unknown {
-  return {
-    ...b,
-    upserts: b.upserts.map((r) => ({ ...rowOf(r) })),
-    deletes: b.deletes.map((r) => ({ ...r })),
-    columns: b.columns.map((c) => ({ ...c })),
-    upsertColumns: b.upsertColumns?.map((cs) => cs.map((c) => c.name)),
-  };
-}
 
 /** Feeds both intakes, draining every `every` records; returns how many upserts the fast side held as lines and as Rows. */
 function compare(records: readonly RawRecord[], opts: DecoderOptions, declared?: readonly string[], every = 37): { lines: number; rows: number; batches: number } {

@@ -5,13 +5,12 @@
  * source, table, position, bytes, columns), every other record is left to the main thread, and an
  * Intake fed the threads' events holds exactly what an Intake decoding everything itself holds.
  */
-import { BufferSet } from '../../../src/buffer';
-import { isCopyReady, rowOf, type CopyReadyEvent } from '../../../src/core/copy-line';
-import { DataError } from '../../../src/core/errors';
-import { Intake, type BatchControl } from '../../../src/core/intake';
-import type { ChangeEvent, RawRecord, SourceTable, TableBatch, TableRef } from '../../../src/core/types';
+import { isCopyReady, type CopyReadyEvent } from '../../../src/core/copy-line';
+import type { BatchControl } from '../../../src/core/intake';
+import type { ChangeEvent, RawRecord } from '../../../src/core/types';
 import { Decoder, type DecoderOptions } from '../../../src/decode';
 import { DecodePool, type Prepared } from '../../../src/decode/pool';
+import { intake, plain } from '../core/intake.support';
 import { realRecords } from './copy-ready.support';
 import { Workload } from './workload.support';
 
@@ -36,46 +35,6 @@ async function prepareAll(pool: DecodePool, bs: readonly RawRecord[][]): Promise
   return Promise.all(bs.map((b) => pool.decode(b[0]!.topic, b[0]!.partition, b)));
 }
 
-function router(): (src: SourceTable) => TableRef {
-  const refs = new Map<string, TableRef>();
-  return (src) => {
-    const id = `${src.schema}.${src.table}`;
-    let t = refs.get(id);
-    if (t === undefined) refs.set(id, (t = { schema: 'dst', table: src.table }));
-    return t;
-  };
-}
-
-function intake(opts: DecoderOptions, declared?: readonly string[]): { intake: Intake; buffers: BufferSet } {
-  const buffers = new BufferSet({ maxRows: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER, maxAgeMs: Number.MAX_SAFE_INTEGER });
-  const decoder = new Decoder(opts);
-  const keys = (ev: ChangeEvent): readonly string[] => {
-    if (declared) return declared;
-    if (ev.keyColumns.length > 0) return ev.keyColumns;
-    throw new DataError('no key', ev.pos);
-  };
-  return {
-    buffers,
-    intake: new Intake({
-      decode: (r) => decoder.decode(r),
-      decodeForMerge: (r: RawRecord) => decoder.decodeForMerge(r, declared),
-      route: router(),
-      keys,
-      strategy: 'merge',
-      ...(declared ? { primaryKey: declared } : {}),
-      buffers,
-    }),
-  };
-}
-
-const plain = (b: TableBatch): unknown => ({
-  ...b,
-  upserts: b.upserts.map((r) => ({ ...rowOf(r) })),
-  deletes: b.deletes.map((r) => ({ ...r })),
-  columns: b.columns.map((c) => ({ ...c })),
-  upsertColumns: b.upsertColumns?.map((cs) => cs.map((c) => c.name)),
-});
-
 /** Both ways over the same batches; returns how many records came back decoded from a thread. */
 async function compare(records: readonly RawRecord[], opts: DecoderOptions, threads: number, declared?: readonly string[]): Promise<number> {
   const pool = new DecodePool({ decoder: opts, ...(declared ? { keyColumns: declared } : {}), threads });
@@ -83,8 +42,8 @@ async function compare(records: readonly RawRecord[], opts: DecoderOptions, thre
     const bs = batches(records, 23);
     const prepared = await prepareAll(pool, bs);
     const inline = new Decoder(opts);
-    const threaded = intake(opts, declared);
-    const local = intake(opts, declared);
+    const threaded = intake(opts, true, declared);
+    const local = intake(opts, true, declared);
     let fromThreads = 0;
     const letters: { threaded: string[]; local: string[] } = { threaded: [], local: [] };
     const control = (into: string[]): BatchControl => ({ afterRecord: () => 'go', deadLetter: (l) => into.push(`${l.offset}: ${l.reason}`) });

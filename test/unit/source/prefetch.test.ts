@@ -93,13 +93,22 @@ function manualPrepare(): { prepare: (b: SourceBatch) => Promise<Prepared | unde
 
 const tick = () => new Promise((r) => setImmediate(r));
 
+/**
+ * A started PrefetchSource over a fake source, a core taking `take(b, src)` records of each batch
+ * (all by default) and preparations finished by hand.
+ */
+async function setup(take?: (b: SourceBatch, src: PrefetchSource) => number, maxQueuedBytes = 1 << 20) {
+  const inner = new FakeInner();
+  const p = manualPrepare();
+  const src = new PrefetchSource(inner, { prepare: p.prepare, maxQueuedBytes });
+  const c = core(take ? (b) => take(b, src) : undefined);
+  await src.start(c.handler);
+  return { inner, p, src, c };
+}
+
 describe('PrefetchSource', () => {
   it('resolves at the client on arrival and hands batches to the core in arrival order per partition, each once prepared', async () => {
-    const inner = new FakeInner();
-    const p = manualPrepare();
-    const src = new PrefetchSource(inner, { prepare: p.prepare, maxQueuedBytes: 1 << 20 });
-    const c = core();
-    await src.start(c.handler);
+    const { inner, p, src, c } = await setup();
     await inner.fetch('t', 0, 0, 3);
     await inner.fetch('t', 1, 0, 2);
     await inner.fetch('t', 0, 3, 2);
@@ -120,14 +129,11 @@ describe('PrefetchSource', () => {
   });
 
   it('what a core that paused does not take waits for the resume, in its place: no re-fetch', async () => {
-    const inner = new FakeInner();
-    const p = manualPrepare();
-    const src = new PrefetchSource(inner, { prepare: p.prepare, maxQueuedBytes: 1 << 20 });
     const marker = [{ op: 'c' }, { op: 'u' }, { op: 'd' }] as unknown as Prepared;
     let paused = false;
     let once = true;
     // takes 1 record of t/0's first batch, then pauses everything (memory budget); nothing while paused
-    const c = core((b) => {
+    const { inner, p, src, c } = await setup((b, src) => {
       if (paused) return 0;
       if (b.partition === 0 && once) {
         once = false;
@@ -137,7 +143,6 @@ describe('PrefetchSource', () => {
       }
       return b.records.length;
     });
-    await src.start(c.handler);
     await inner.fetch('t', 0, 0, 3);
     await inner.fetch('t', 1, 0, 2);
     await inner.fetch('t', 0, 3, 2);
@@ -157,13 +162,9 @@ describe('PrefetchSource', () => {
   });
 
   it('what a core that is not paused refuses is sought back to, and later queued batches of that partition are dropped', async () => {
-    const inner = new FakeInner();
-    const p = manualPrepare();
-    const src = new PrefetchSource(inner, { prepare: p.prepare, maxQueuedBytes: 1 << 20 });
     // takes 2 of the first batch of t/0 (e.g. a core stopping), nothing of the next it is offered for t/0
     let offered = 0;
-    const c = core((b) => (b.partition === 0 ? (offered++ === 0 ? 2 : 0) : b.records.length));
-    await src.start(c.handler);
+    const { inner, p, c } = await setup((b) => (b.partition === 0 ? (offered++ === 0 ? 2 : 0) : b.records.length));
     await inner.fetch('t', 0, 0, 5); // core takes 0-1
     await inner.fetch('t', 1, 0, 2);
     await inner.fetch('t', 0, 5, 5); // dropped: fetched again from 2
@@ -180,11 +181,7 @@ describe('PrefetchSource', () => {
   });
 
   it('one paused partition holds only its own batches; a later batch of another partition goes ahead', async () => {
-    const inner = new FakeInner();
-    const p = manualPrepare();
-    const src = new PrefetchSource(inner, { prepare: p.prepare, maxQueuedBytes: 1 << 20 });
-    const c = core();
-    await src.start(c.handler);
+    const { inner, p, src, c } = await setup();
     src.pause([{ topic: 't', partition: 0 }]); // e.g. its stored offset is being read
     await inner.fetch('t', 0, 0, 1);
     await inner.fetch('t', 1, 0, 1);
@@ -198,11 +195,7 @@ describe('PrefetchSource', () => {
   });
 
   it("a seek of the core's own drops that partition's queued batches, not the others'", async () => {
-    const inner = new FakeInner();
-    const p = manualPrepare();
-    const src = new PrefetchSource(inner, { prepare: p.prepare, maxQueuedBytes: 1 << 20 });
-    const c = core();
-    await src.start(c.handler);
+    const { inner, p, src, c } = await setup();
     await inner.fetch('t', 0, 10, 2);
     await inner.fetch('t', 1, 10, 2);
     src.seek({ topic: 't', partition: 0 }, '7');
@@ -214,11 +207,7 @@ describe('PrefetchSource', () => {
   });
 
   it('a rebalance drops everything queued and seeks each partition still assigned to its first dropped offset; a stale batch is not handed over', async () => {
-    const inner = new FakeInner();
-    const p = manualPrepare();
-    const src = new PrefetchSource(inner, { prepare: p.prepare, maxQueuedBytes: 1 << 20 });
-    const c = core();
-    await src.start(c.handler);
+    const { inner, p, src, c } = await setup();
     await inner.fetch('t', 0, 0, 2);
     inner.handler.revoking();
     await inner.fetch('t', 1, 0, 2);
@@ -241,11 +230,7 @@ describe('PrefetchSource', () => {
   });
 
   it('arrivals wait while more than maxQueuedBytes are queued before them and some are being prepared; never for paused batches', async () => {
-    const inner = new FakeInner();
-    const p = manualPrepare();
-    const src = new PrefetchSource(inner, { prepare: p.prepare, maxQueuedBytes: 25 });
-    const c = core();
-    await src.start(c.handler);
+    const { inner, p, src, c } = await setup(undefined, 25);
     await inner.fetch('t', 0, 0, 2); // 20 bytes queued
     await inner.fetch('t', 0, 2, 1); // 20 before it: fits
     let third = false;
@@ -278,14 +263,10 @@ describe('PrefetchSource', () => {
   });
 
   it('a failed preparation hands the batch over undecoded; a failing core crashes the source', async () => {
-    const inner = new FakeInner();
-    const p = manualPrepare();
-    const src = new PrefetchSource(inner, { prepare: p.prepare, maxQueuedBytes: 1 << 20 });
-    const c = core((b) => {
+    const { inner, p, c } = await setup((b) => {
       if (b.partition === 1) throw new Error('bug');
       return b.records.length;
     });
-    await src.start(c.handler);
     await inner.fetch('t', 0, 0, 1);
     await inner.fetch('t', 1, 0, 1);
     p.fail(0);
@@ -297,11 +278,7 @@ describe('PrefetchSource', () => {
   });
 
   it('pause, resume, commit and stop reach the inner source; stop drops the queue', async () => {
-    const inner = new FakeInner();
-    const p = manualPrepare();
-    const src = new PrefetchSource(inner, { prepare: p.prepare, maxQueuedBytes: 1 << 20 });
-    const c = core();
-    await src.start(c.handler);
+    const { inner, p, src, c } = await setup();
     await inner.fetch('t', 0, 0, 1);
     src.pause([{ topic: 't', partition: 0 }]);
     src.resume([{ topic: 't', partition: 0 }]);
