@@ -8,6 +8,7 @@
  * gave this member no partition (more replicas than partitions). Not ready = still connecting or
  * not yet joined.
  */
+import v8 from 'node:v8';
 import type { Pool } from 'pg';
 import { createTopics } from '../../helpers/kafka';
 import { createTestSchema, dropTestSchemaUnlessFailed, newPool, uniqueName } from '../../helpers/pg';
@@ -103,6 +104,29 @@ describe('metrics and health endpoints of a running pipeline', () => {
     expect(metricSum(s, 'nilus_errors_total', { pipeline })).toBe(0);
     expect(metricSum(s, 'nilus_dead_lettered_total', { pipeline })).toBe(0);
   }
+
+  it('a heap above memory_budget_bytes + 32 MiB is collected, and counted', async () => {
+    // The smallest budget (1 MiB): ceiling 33 MiB, which this test process's heap is above
+    // before the pipeline starts, so the guard's first check (a flush, or its 100 ms timer) collects.
+    const ceiling = 33 * 1024 * 1024;
+    expect(v8.getHeapStatistics().used_heap_size).toBeGreaterThan(ceiling);
+    const prefix = uniqueName('opsheap');
+    const f = new EventFactory(ordersTable(prefix));
+    await createTopics([f.topic], 1);
+    const svc = await startInProcess(cdcManifest({ name: prefix, prefix, dest: `${schema}.heap`, strategy: 'merge', include: 'public.orders', options: { memory_budget_bytes: 1024 * 1024 } }));
+    try {
+      const collections = (s: Sample[]) => metricSum(s, 'nilus_heap_collections_total', { pipeline: prefix });
+      await produceMany(f.topic, Array.from({ length: 50 }, (_, i) => f.create(orderRow(i + 1, 0))).flat().map((m) => ({ ...m, partition: 0 })));
+      await waitFor(pool, `SELECT count(*)::int AS n FROM "${schema}".heap`, (r) => r[0]?.n === 50);
+      const s = await until('the collection to be counted', async () => {
+        const x = await scrape(svc.httpPort);
+        return collections(x) > 0 ? x : undefined;
+      }, 10_000);
+      expect(collections(s)).toBeGreaterThanOrEqual(1);
+    } finally {
+      expect(await svc.stop()).toBe(0);
+    }
+  });
 
   it('a prefix that matches no topic yet is intentionally idle: live and ready', async () => {
     const prefix = uniqueName('opsnone');

@@ -176,4 +176,10 @@ describe('createMetrics', () => {
     ]);
     expect(a.listenerCount('retry')).toBe(0);
   });
+  test('a collection the heap guard asked for is counted', async () => {
+    const { emitter, text } = setup();
+    emitter.emit('heapCollected', { usedBeforeBytes: 120e6, usedAfterBytes: 60e6, ms: 20 });
+    emitter.emit('heapCollected', { usedBeforeBytes: 110e6, usedAfterBytes: 50e6, ms: 18 });
+    expect(await samples(text, 'nilus_heap_collections_total')).toEqual(['nilus_heap_collections_total{pipeline="orders-cdc"} 2']);
+  });
 });
