@@ -16,7 +16,7 @@ import { startHttpServer } from '../observe/http';
 import { attachProgressBar } from '../observe/progress-bar';
 import { createHealthTracker } from '../observe/health';
 import { createCdc } from './cdc';
-import { createHeapGuard, heapCeilingFor } from './heap-guard';
+import { createHeapGuard, heapCeilingFor, type HeapGuard } from './heap-guard';
 import { startBatchService } from './batch-service';
 import { ensureConnector, watchConnector, type ConnectorWatch } from '../connector/managed';
 
@@ -73,8 +73,10 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
   log.info({ port: http.port }, 'serving /metrics /healthz /readyz');
   let pool: () => Pool | undefined = () => undefined;
   let connectorWatch: ConnectorWatch | undefined;
+  let heapGuard: HeapGuard | undefined;
   const cleanup = async () => {
     connectorWatch?.stop();
+    heapGuard?.stop();
     logging.close();
     bar?.();
     metrics.close();
@@ -122,18 +124,17 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
     }
     const cdc = createCdc(cfg, dest, emitter, log, (p) => watchClients(p, log), ensure);
     pool = cdc.pool;
-    const guard = createHeapGuard({
+    const guard = (heapGuard = createHeapGuard({
       ceilingBytes: heapCeilingFor(cfg.buffer.memoryBudgetBytes),
       intervalMs: 100,
       onCollect: (e) => {
         log.debug({ usedBeforeMiB: Math.round(e.usedBefore / 1048576), usedAfterMiB: Math.round(e.usedAfter / 1048576), ms: Math.round(e.ms) }, 'heap above its ceiling (memory_budget_bytes + 32 MiB): collected');
         emitter.emit('heapCollected', { usedBeforeBytes: e.usedBefore, usedAfterBytes: e.usedAfter, ms: e.ms });
       },
-    });
+    }));
     if (!guard.enabled) log.warn('V8 refused --expose-gc: the heap is left to grow as V8 decides (it may reach several times memory_budget_bytes)');
     // After a commit the flush's rows are garbage: the moment a collection frees the most.
     emitter.on('flushed', () => guard.check());
-    void cdc.core.done.finally(() => guard.stop());
     const done = finish(cdc.core.done);
     void cdc.core.start();
     return {
