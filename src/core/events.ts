@@ -52,7 +52,7 @@ export interface CoreEvents {
    * `newlyFailed` counts the connector/tasks that turned FAILED since the previous poll.
    */
   sourceConnector: [{ connector: string; state: string; tasks: { id: number; state: string }[]; healthy: boolean; newlyFailed: number }];
-  /** The worker asked V8 for a full collection after a flush: its heap was above the ceiling (src/service/heap-guard.ts). */
+  /** The worker asked V8 for a full collection: its heap was above the ceiling (src/service/heap-guard.ts). */
   heapCollected: [{ usedBeforeBytes: number; usedAfterBytes: number; ms: number }];
 }
 

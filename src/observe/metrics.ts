@@ -126,7 +126,7 @@ function defineMetrics(registry: Registry) {
     retries: counter('nilus_retries_total', 'Retries after a retriable error, by operation.', ['pipeline', 'operation']),
     bufferedBytes: gauge('nilus_buffered_bytes', 'Record bytes (key and payload, a JsonConverter schema not counted) held in buffers, not yet committed.', ['pipeline']),
     bufferedEvents: gauge('nilus_buffered_events', 'Events held in buffers, not yet committed.', ['pipeline']),
-    heapCollections: counter('nilus_heap_collections_total', 'Full V8 garbage collections the worker asked for after a flush because its heap was above memory_budget_bytes + 32 MiB.', ['pipeline']),
+    heapCollections: counter('nilus_heap_collections_total', 'Full V8 garbage collections the worker asked for because its heap was above memory_budget_bytes + 32 MiB.', ['pipeline']),
     // Batch pipelines. (nilus_batch_events above is the CDC flush size, kept under its old name.)
     batchRuns: counter('nilus_batch_runs_total', 'Batch runs ended, by outcome (success, failed, aborted, skipped).', ['pipeline', 'outcome']),
     batchLastRows: gauge('nilus_batch_last_run_rows', 'Rows copied by the last batch run that ran (skipped runs excluded).', ['pipeline']),

@@ -56,18 +56,11 @@ export function fullCollector(): (() => void) | undefined {
   }
 }
 
-export interface HeapGuardStats {
-  collections: number;
-  /** Time spent in the collections asked for, ms. */
-  ms: number;
-}
-
 export interface HeapGuard {
   /** Collects when the heap is above the threshold (after each committed flush, and on the timer). */
   check(): void;
   /** Stops the timer. */
   stop(): void;
-  readonly stats: HeapGuardStats;
   readonly enabled: boolean;
 }
 
@@ -90,9 +83,7 @@ export function createHeapGuard(opts: HeapGuardOptions): HeapGuard {
   const ceiling = new HeapCeiling(opts.ceilingBytes);
   const used = opts.used ?? (() => v8.getHeapStatistics().used_heap_size);
   const collect = opts.collect ?? fullCollector();
-  const stats: HeapGuardStats = { collections: 0, ms: 0 };
   const guard: HeapGuard = {
-    stats,
     enabled: collect !== undefined,
     stop: () => clearInterval(timer),
     check() {
@@ -104,8 +95,6 @@ export function createHeapGuard(opts: HeapGuardOptions): HeapGuard {
       const ms = performance.now() - t;
       const usedAfter = used();
       ceiling.collected(usedAfter);
-      stats.collections++;
-      stats.ms += ms;
       opts.onCollect?.({ usedBefore, usedAfter, ms });
     },
   };
