@@ -20,8 +20,6 @@ import { isMongoStyleKey, mongoKey, mongoRow, parseDocument } from './mongo';
 import { isKeyChange, NEW_KEY_HEADER, OLD_KEY_HEADER, wireHint } from './record';
 import { flatSourceInfo, sourceInfo, tableFromFlat, tableFromSource, tableFromTopic } from './source';
 
-export { wireHint } from './record';
-
 export interface DecoderOptions {
   /** Debezium topic.prefix; topics are <prefix>.<schema>.<table> (prefix may contain dots). */
   topicPrefix: string;

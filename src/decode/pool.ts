@@ -33,7 +33,6 @@ const SKIP_BATCHES = 64;
 
 const THREAD_YOUNG_GENERATION_MB = 8;
 
-
 interface Pending {
   readonly part: RequestPart;
   readonly records: readonly RawRecord[];
