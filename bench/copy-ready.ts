@@ -12,12 +12,12 @@
  *
  * Usage: npx tsx bench/copy-ready.ts [events=100000] [passes=5]
  */
-import type { ChangeEvent, RawRecord } from '../src/core/types';
-import { UNAVAILABLE } from '../src/core/types';
-import { Decoder } from '../src/decode';
-import { appendRow, unavailableMask } from '../src/apply/copy/encode';
+import type { ChangeEvent, RawRecord } from '../src/kernel/types';
+import { UNAVAILABLE } from '../src/kernel/types';
+import { Decoder } from '../src/decode/decoder';
+import { appendRow, unavailableMask } from '../src/copy-text/encode';
 import { encodeKey, keyRow, keyValue } from '../src/buffer/keys';
-import type { CodecContext } from '../src/decode/codecs';
+import type { CodecContext } from '../src/decode/codecs/registry';
 import { MessageParser } from '../src/decode/message';
 import { type CompiledRow, type CompiledValue, compileKey, compileValue, decodeRow } from '../src/decode/schema';
 import { sourceInfo, tableFromSource } from '../src/decode/source';

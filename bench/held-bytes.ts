@@ -4,8 +4,8 @@
  * Usage: node --expose-gc -r tsx/cjs bench/held-bytes.ts [schemaless]
  */
 import { EventFactory, ordersTable, orderRow } from '../test/fixtures/factory';
-import type { RawRecord, TableRef } from '../src/core/types';
-import { Decoder } from '../src/decode';
+import type { RawRecord, TableRef } from '../src/kernel/types';
+import { Decoder } from '../src/decode/decoder';
 import { BufferSet } from '../src/buffer';
 
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -10,9 +10,9 @@
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import type { RawRecord } from '../src/core/types';
-import { CopyLine } from '../src/core/copy-line';
-import { Decoder } from '../src/decode';
+import type { RawRecord } from '../src/kernel/types';
+import { CopyLine } from '../src/copy-text/line';
+import { Decoder } from '../src/decode/decoder';
 import { records } from './copy-ready';
 
 const PREFIX = 'bench';

@@ -9,17 +9,17 @@
  * Decoder.decodeForMerge as a merge worker runs it).
  */
 import { randomBytes } from 'node:crypto';
-import type { RawRecord } from '../../src/core/types';
-import { Decoder } from '../../src/decode';
+import type { RawRecord } from '../../src/kernel/types';
+import { Decoder } from '../../src/decode/decoder';
 import { DEFAULTS } from '../../src/config/defaults';
-import { fetchSizes } from '../../src/service/cdc';
+import { fetchSizes } from '../../src/service/cdc-service';
 import { kafka } from '../stack';
 
 /** Records of one topic from offset 0 handed to `take` until it returns true. */
 async function consume(topic: string, take: (batch: { topic: string; partition: number; messages: { offset: string; key: Buffer | null; value: Buffer | null }[] }) => boolean): Promise<void> {
   const groupId = `nilus-bench-stage-${randomBytes(4).toString('hex')}`;
   const k = kafka('nilus-bench-stage');
-  // The worker's fetch settings at the default memory budget (src/service/cdc.ts).
+  // The worker's fetch settings at the default memory budget (src/service/cdc-service.ts).
   const sizes = fetchSizes(DEFAULTS.buffer.memoryBudgetBytes);
   const consumer = k.consumer({ groupId, maxBytesPerPartition: sizes.perPartition, maxBytes: sizes.maxBytes, maxWaitTimeInMs: 200 });
   await consumer.connect();

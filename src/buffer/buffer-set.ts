@@ -3,9 +3,9 @@
  * rows held, the bytes held, or the age of the oldest unflushed event reaches its limit.
  * Counts are kept as running totals so `due()` is O(1).
  */
-import { DataError } from '../core/errors';
-import type { ChangeEvent, Position, TableBatch, TableRef } from '../core/types';
-import type { CopyReadyEvent } from '../core/copy-line';
+import { DataError } from '../kernel/errors';
+import type { ChangeEvent, Position, TableBatch, TableRef } from '../kernel/types';
+import type { CopyReadyEvent } from '../copy-text/line';
 import { TableBuffer, type BufferStrategy } from './table-buffer';
 
 /** The flush limits (the config's BufferLimits has the same fields). */

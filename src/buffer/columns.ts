@@ -3,7 +3,7 @@
  * Events decoded with the same schema share one `columns` array instance, so the union is only
  * re-merged when that instance changes: O(1) per event in the common case.
  */
-import type { ColumnSpec } from '../core/types';
+import type { ColumnSpec } from '../kernel/types';
 
 export class ColumnUnion {
   private specs: ColumnSpec[] = [];

@@ -8,7 +8,7 @@
  * so values that contain ',' or '"' cannot shift a boundary. No array is built: this runs once
  * per event on the hot path.
  */
-import { UNAVAILABLE, type PgValue, type Row } from '../core/types';
+import { UNAVAILABLE, type PgValue, type Row } from '../kernel/types';
 
 /**
  * The value of `col`, from `primary` when it holds the column, else from `image`.

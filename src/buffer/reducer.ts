@@ -5,8 +5,8 @@
  * Because upserts and deletes end up on disjoint keys, apply may run all upserts then all
  * deletes without changing the result.
  */
-import { hasUnavailable, setColumn, UNAVAILABLE, type ColumnSpec, type Position, type Row, type SourceInfo } from '../core/types';
-import { CopyLine, rowOf, type HeldRow } from '../core/copy-line';
+import { hasUnavailable, setColumn, UNAVAILABLE, type ColumnSpec, type Position, type Row, type SourceInfo } from '../kernel/types';
+import { CopyLine, rowOf, type HeldRow } from '../copy-text/line';
 
 const NO_COLUMNS: readonly ColumnSpec[] = Object.freeze([]);
 

@@ -14,9 +14,9 @@
  * since the last truncate), which may include columns no surviving row carries. A row only
  * holds the columns of its own event's schema, so rows of a batch may differ in their columns.
  */
-import { DataError } from '../core/errors';
-import { UNAVAILABLE, type ChangeEvent, type Row, type TableBatch, type TableRef } from '../core/types';
-import { CopyLine, lineValues, type CopyReadyEvent } from '../core/copy-line';
+import { DataError } from '../kernel/errors';
+import { UNAVAILABLE, type ChangeEvent, type Row, type TableBatch, type TableRef } from '../kernel/types';
+import { CopyLine, lineValues, type CopyReadyEvent } from '../copy-text/line';
 import { ColumnUnion } from './columns';
 import { encodeKey, keyRow, keyValue } from './keys';
 import { Reducer } from './reducer';

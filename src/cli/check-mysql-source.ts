@@ -6,9 +6,9 @@
 import type { Connection, QueryError } from 'mysql2';
 import type { CdcSource, ManagedSource, SinkOptions } from '../config/types';
 import { tableSelected } from '../config/names';
-import { MysqlTableSource, readerConnection } from '../source/mysql-table';
-import type { TableReader } from '../source/table-source';
-import { MYSQL_CONNECTOR_CLASS, mariadbAdapter } from '../connector/other-configs';
+import { MysqlTableSource, readerConnection } from '../tables/mysql-table';
+import type { TableReader } from '../tables/table-source';
+import { MYSQL_CONNECTOR_CLASS, mariadbAdapter } from '../managed/other-configs';
 
 type Add = (ok: boolean, text: string) => void;
 type MysqlManaged = Extract<ManagedSource, { kind: 'mysql' }>;

@@ -6,13 +6,13 @@
 import type pg from 'pg';
 import type { CdcSource, ManagedSource } from '../config/types';
 import { tableSelected } from '../config/names';
-import { connectPg } from '../connect/pg';
-import { ident, tableName } from '../apply/sql/ident';
-import { ConnectRest } from '../connector/connect-rest';
-import { PG_CONNECTOR_CLASS } from '../connector/pg-config';
-import { MARIADB_CONNECTOR_CLASS, MYSQL_CONNECTOR_CLASS, mariadbAdapter } from '../connector/other-configs';
+import { connectPg } from '../pg/pool';
+import { ident, tableName } from '../pg/ident';
+import { ConnectRest } from '../managed/connect-rest';
+import { PG_CONNECTOR_CLASS } from '../managed/pg-config';
+import { MARIADB_CONNECTOR_CLASS, MYSQL_CONNECTOR_CLASS, mariadbAdapter } from '../managed/other-configs';
 import { checkMysqlSource, type SinkKeys } from './check-mysql-source';
-import { listTables, readPrereqs, type SourcePrereqs, type SourceTable } from '../connector/pg-source';
+import { listTables, readPrereqs, type SourcePrereqs, type SourceTable } from '../managed/pg-source';
 
 type Add = (ok: boolean, text: string) => void;
 

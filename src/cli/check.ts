@@ -3,14 +3,14 @@
  * will need, one line per check, before anything runs. Read-only: it creates nothing.
  */
 import type pg from 'pg';
-import { NilusError } from '../core/errors';
+import { NilusError } from '../kernel/errors';
 import type { PipelineConfig } from '../config/types';
 import { parseTableName, tableSelected } from '../config/names';
-import { connectPg } from '../connect/pg';
-import { createKafka } from '../source/kafka-config';
-import { tableName } from '../apply/sql/ident';
-import { createTableSource } from '../service/batch-service';
-import type { TableReader } from '../source/table-source';
+import { connectPg } from '../pg/pool';
+import { createKafka } from '../kafka/client';
+import { tableName } from '../pg/ident';
+import { createTableSource } from '../batch/batch-service';
+import type { TableReader } from '../tables/table-source';
 import { checkManagedSource } from './check-source';
 
 export interface CheckLine {

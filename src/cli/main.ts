@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, NilusError, type ConfigProblem } from '../core/errors';
+import { ConfigError, NilusError, type ConfigProblem } from '../kernel/errors';
 import { loadConfig } from '../config/load';
 import { parseManifest } from '../config/manifest';
 import { runChecks } from './check';

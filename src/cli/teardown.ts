@@ -5,10 +5,10 @@
  */
 import type { PipelineConfig } from '../config/types';
 import { loadConfig } from '../config/load';
-import { FatalError } from '../core/errors';
-import { connectPg } from '../connect/pg';
-import { ConnectRest } from '../connector/connect-rest';
-import { dropSlotAndPublication } from '../connector/pg-source';
+import { FatalError } from '../kernel/errors';
+import { connectPg } from '../pg/pool';
+import { ConnectRest } from '../managed/connect-rest';
+import { dropSlotAndPublication } from '../managed/pg-source';
 
 export interface TeardownOptions {
   readonly dropSlot: boolean;

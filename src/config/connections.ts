@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parse as parsePgUri } from 'pg-connection-string';
-import { ConfigError, type ConfigProblem } from '../core/errors';
+import { ConfigError, type ConfigProblem } from '../kernel/errors';
 import type { KafkaConnection, MysqlConnection, MysqlSslMode, PgConnection, SourceDatabase, SslMode } from './types';
 import { DEFAULTS } from './defaults';
 import { schemaProblems } from './schema-check';

@@ -4,13 +4,13 @@
  * gathered and thrown together.
  */
 import { readFile } from 'node:fs/promises';
-import { ConfigError, type ConfigProblem } from '../core/errors';
-import type { TableRef } from '../core/types';
+import { ConfigError, type ConfigProblem } from '../kernel/errors';
+import type { TableRef } from '../kernel/types';
 import { DEFAULTS } from './defaults';
 import { cdcSourceKind, connectUrlOf, loadConnectionsFile, substituteEnv, resolveKafka, resolvePg, resolveSourceDatabase, type ConnectionsFile } from './connections';
 import { CONNECTOR_ONLY_MESSAGE, connectorOnlyKeys, parseManifest, type RawManifest } from './manifest';
-import { pgConnectorConfig } from '../connector/pg-config';
-import { mysqlConnectorConfig } from '../connector/other-configs';
+import { pgConnectorConfig } from '../managed/pg-config';
+import { mysqlConnectorConfig } from '../managed/other-configs';
 import { compileList, parseTableName } from './names';
 import type { BatchSchedule, BatchSource, CdcSource, KafkaConnection, ManagedSource, PipelineConfig, SourceDatabase } from './types';
 

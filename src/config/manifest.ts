@@ -3,14 +3,14 @@
  * (ajv); the rules a schema cannot express live below. Every problem is collected and thrown
  * together as one ConfigError, each with its path and YAML line:column.
  */
-import { ConfigError, type ConfigProblem } from '../core/errors';
+import { ConfigError, type ConfigProblem } from '../kernel/errors';
 import { schemaProblems } from './schema-check';
 import { canMatchSeveral, compileList, hasTablePlaceholder, isMixedCase, parseTableName, unknownPlaceholders } from './names';
 import { parseYaml, problemAt, type PathSeg, type YamlSource } from './yaml-source';
 import { DEFAULTS } from './defaults';
-import { topicMatches } from '../source/topics';
-import { pgIdentifier } from '../core/text';
-import { validateSchedule } from '../service/schedule';
+import { topicMatches } from '../kafka/topics';
+import { pgIdentifier } from '../kernel/text';
+import { validateSchedule } from '../batch/schedule';
 
 export interface RawCdc {
   'topic.prefix': string;
@@ -307,7 +307,7 @@ function deadLetterTopicRule(m: RawManifest, topic: string, at: (p: PathSeg[], m
 /**
  * Tables nilus writes itself must not be the destination or each other, as PostgreSQL sees the
  * names (each part cut to 63 bytes). dest_table patterns with {table} are checked per source
- * table at run time (src/pipeline/route.ts).
+ * table at run time (src/engine/route.ts).
  */
 function ownTableCollisions(m: RawManifest, at: (p: PathSeg[], msg: string) => void): void {
   const o = m.spec.sink.options;

@@ -8,8 +8,8 @@
  * Unquoted names in psql fold to lower case, so a mixed-case target must be queried quoted;
  * that is why a mixed-case name draws a warning (see docs/manifest.md).
  */
-import type { SourceTable, TableRef } from '../core/types';
-import { identifierBytes, PG_MAX_IDENT_BYTES } from '../core/text';
+import type { SourceTable, TableRef } from '../kernel/types';
+import { identifierBytes, PG_MAX_IDENT_BYTES } from '../kernel/text';
 
 const PLACEHOLDER = /\{([^{}]*)\}/g;
 const KNOWN_PLACEHOLDERS = new Set(['schema', 'table']);

@@ -2,8 +2,8 @@
  * merge needs a key. Whether events carry one is only known when they arrive, so the pipeline
  * calls this per event (per table in practice, the answer is cached by the caller).
  */
-import { DataError } from '../core/errors';
-import type { Position, SourceTable, TableRef } from '../core/types';
+import { DataError } from '../kernel/errors';
+import type { Position, SourceTable, TableRef } from '../kernel/types';
 import { resolveDestTable } from './names';
 import type { PipelineConfig } from './types';
 

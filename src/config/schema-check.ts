@@ -6,7 +6,7 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ConfigProblem } from '../core/errors';
+import type { ConfigProblem } from '../kernel/errors';
 import { closest } from './hints';
 import { problemAt, type PathSeg, type YamlSource } from './yaml-source';
 

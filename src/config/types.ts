@@ -2,7 +2,7 @@
  * The effective configuration: built once at startup from the manifest + connections file,
  * validated, then passed down read-only. Every default lives in src/config/defaults.ts.
  */
-import type { Strategy, TableRef } from '../core/types';
+import type { Strategy, TableRef } from '../kernel/types';
 
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
 
@@ -43,7 +43,7 @@ interface ManagedBase {
   readonly connectUrl: string;
   /** Debezium connector name, derived from the pipeline name. */
   readonly connectorName: string;
-  /** The complete connector config nilus-pg puts (src/connector/pg-config.ts, other-configs.ts). */
+  /** The complete connector config nilus-pg puts (src/managed/pg-config.ts, other-configs.ts). */
   readonly connectorConfig: Readonly<Record<string, string>>;
   /** The database password is in connectorConfig in plain text (no connect_password reference). */
   readonly plainPassword: boolean;
@@ -100,7 +100,7 @@ export interface SinkOptions {
   readonly staleGuard: boolean;
   /**
    * CDC merge: threads that decode fetched batches ahead of the core; 0 decodes on the main
-   * thread. Unset: by the cores available (src/service/cdc.ts `decodeThreadsFor`).
+   * thread. Unset: by the cores available (src/service/cdc-service.ts `decodeThreadsFor`).
    */
   readonly decodeThreads?: number;
 }

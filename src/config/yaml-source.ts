@@ -3,7 +3,7 @@
  * schema or a semantic rule) can name its line and column.
  */
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
-import type { ConfigProblem } from '../core/errors';
+import type { ConfigProblem } from '../kernel/errors';
 
 export type PathSeg = string | number;
 

@@ -1,11 +1,11 @@
 /** Builds the configured dead-letter sink, or none when the manifest configures none. */
-import type { Kafka } from '../source/kafka-config';
+import type { Kafka } from '../kafka/client';
 import type { Pool } from 'pg';
 import type { ErrorHandling } from '../config/types';
-import { ConfigError } from '../core/errors';
-import type { DeadLetterSink } from './index';
-import { KafkaTopicDeadLetterSink } from '../source/kafka-deadletter';
-import { PgTableDeadLetterSink } from './pg-table';
+import { ConfigError } from '../kernel/errors';
+import type { DeadLetterSink } from './dead-letter';
+import { KafkaTopicDeadLetterSink } from './topic-sink';
+import { PgTableDeadLetterSink } from './table-sink';
 
 export interface DeadLetterDeps {
   /** The sink's pool (a table sink writes to the destination database). */

@@ -1,16 +1,16 @@
 /**
- * Rows PostgreSQL rejected (found by bisecting a flush, src/apply/isolate.ts): as a dead letter
+ * Rows PostgreSQL rejected (found by bisecting a flush, src/sink/isolate.ts): as a dead letter
  * (errors.tolerance all), and as the message that stops the pipeline (errors.tolerance none).
  * Both name where the row came from (topic, partition, offset), the target table, the column when
  * it can be told, PostgreSQL's message and SQLSTATE, and, when the target column's type differs
  * from the type the event carries, the incompatible change with the old and new type.
  */
-import type { RejectedRow } from '../apply';
-import { IncompatibleTypeError, incompatibleMessage } from '../apply/schema/checks';
-import { typeFits } from '../apply/schema/typeCompat';
-import { safeText } from '../core/text';
-import { UNAVAILABLE, type Row } from '../core/types';
-import type { DeadLetter } from '.';
+import type { RejectedRow } from '../sink/pg-applier';
+import { IncompatibleTypeError, incompatibleMessage } from '../sink/schema/checks';
+import { typeFits } from '../sink/schema/type-compat';
+import { safeText } from '../kernel/text';
+import { UNAVAILABLE, type Row } from '../kernel/types';
+import type { DeadLetter } from './dead-letter';
 
 const json = (row: Row): string => JSON.stringify(row, (_k, v: unknown) => (v === UNAVAILABLE ? '__debezium_unavailable_value' : v));
 const qi = (s: string): string => `"${s.replace(/"/g, '""')}"`;

@@ -11,21 +11,21 @@
  * Chosen once per (value schema, key schema, key columns): `compileCopyReady` returns null when
  * the fast path cannot reproduce the general one exactly (MongoDB, schemaless, and the structural
  * corner cases listed there). Decoder.decodeForMerge (./index.ts) uses it for merge: a record the
- * merge buffer can hold as its COPY line (core/copy-line.ts `holdsAsLine`) comes out as the
+ * merge buffer can hold as its COPY line (copy-text/line.ts `holdsAsLine`) comes out as the
  * encoder's event; anything else (headers of a primary-key change, placeholders, a value that
  * fails to convert: the general path raises the error with its position) is decoded by the
  * general path from the same parse.
  */
-import type { ColumnSpec, Op, PgValue, Position, Row, SourceInfo, SourceTable } from '../core/types';
-import type { CopyReadyEvent } from '../core/copy-line';
-import { UNAVAILABLE } from '../core/types';
-import type { Convert } from './codecs';
-import { ConvertError } from './codecs';
+import type { ColumnSpec, Op, PgValue, Position, Row, SourceInfo, SourceTable } from '../kernel/types';
+import type { CopyReadyEvent } from '../copy-text/line';
+import { UNAVAILABLE } from '../kernel/types';
+import type { Convert } from './codecs/registry';
+import { ConvertError } from './codecs/registry';
 import type { CompiledRow, CompiledValue } from './schema';
 import { decodeRow } from './schema';
 import { flatSourceInfo, sourceInfo, tableFromFlat, tableFromSource } from './source';
 
-export type { CopyReadyEvent } from '../core/copy-line';
+export type { CopyReadyEvent } from '../copy-text/line';
 
 /** What an encoder is told of the record besides its payloads. */
 export interface RecordInfo {

@@ -2,8 +2,8 @@
  * Schemaless rows (schemas.enable=false): column types inferred from the JSON values. Column
  * arrays are cached by shape so equal shapes share one `columns` instance.
  */
-import type { ColumnSpec, PgValue, Row } from '../core/types';
-import { setColumn, UNAVAILABLE } from '../core/types';
+import type { ColumnSpec, PgValue, Row } from '../kernel/types';
+import { setColumn, UNAVAILABLE } from '../kernel/types';
 import { checkExact, plainJson } from './codecs/types';
 
 export { plainJson };

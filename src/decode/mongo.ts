@@ -3,9 +3,9 @@
  * `{"id": "<extended JSON of _id>"}`. Documents become rows either flattened (top-level fields →
  * columns, nested values → jsonb) or as `_id` + one jsonb column `doc`.
  */
-import type { ColumnSpec, PgValue, Row } from '../core/types';
-import { setColumn, UNAVAILABLE } from '../core/types';
-import { ConvertError } from './codecs';
+import type { ColumnSpec, PgValue, Row } from '../kernel/types';
+import { setColumn, UNAVAILABLE } from '../kernel/types';
+import { ConvertError } from './codecs/registry';
 import { convertTimestampMs } from './codecs/time';
 import { parseJson } from './json';
 import type { ShapeCache } from './infer';

@@ -2,7 +2,7 @@
  * What crosses the thread boundary between DecodePool (pool.ts) and its threads (pool-worker.ts).
  * Per batch one request and one reply; flat arrays, no object per record but the source info.
  */
-import type { ColumnSpec, SourceInfo, SourceTable } from '../core/types';
+import type { ColumnSpec, SourceInfo, SourceTable } from '../kernel/types';
 
 /** Per record four Int32s in `meta`: key start, key length, value start, value length (-1: none / not sent). */
 export const META_FIELDS = 4;

@@ -5,9 +5,9 @@
  * reports any error with its position, exactly as without threads.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ColumnSpec, RawRecord, SourceInfo } from '../core/types';
-import { isCopyReady } from '../core/copy-line';
-import { Decoder } from './index';
+import type { ColumnSpec, RawRecord, SourceInfo } from '../kernel/types';
+import { isCopyReady } from '../copy-text/line';
+import { Decoder } from './decoder';
 import { Kind, META_FIELDS, type DecodeReply, type DecodeRequest, type DecodeResponse, type RequestPart, type WireDesc, type WorkerInit } from './pool-protocol';
 
 const init = workerData as WorkerInit;

@@ -3,7 +3,7 @@
  * it, and what bytes that are not JSON most likely are. Shared by the decoder and the decode pool
  * (which leaves key-change records to the main thread).
  */
-import type { RawRecord } from '../core/types';
+import type { RawRecord } from '../kernel/types';
 
 /** Debezium's headers on the delete + create pair a primary-key change becomes. */
 export const OLD_KEY_HEADER = '__debezium.oldkey';

@@ -2,10 +2,10 @@
  * Compiled Connect schemas: a row struct becomes column specs plus one converter per field, built
  * once per distinct schema text and shared by every message that carries it.
  */
-import type { ColumnSpec, Row } from '../core/types';
-import { setColumn, UNAVAILABLE } from '../core/types';
-import type { CodecContext, Convert, FieldSchema } from './codecs';
-import { codecFor, ConvertError } from './codecs';
+import type { ColumnSpec, Row } from '../kernel/types';
+import { setColumn, UNAVAILABLE } from '../kernel/types';
+import type { CodecContext, Convert, FieldSchema } from './codecs/registry';
+import { codecFor, ConvertError } from './codecs/registry';
 
 /** JsonConverter's spellings → the Connect type names ColumnSpec documents. */
 const CONNECT_TYPE: Record<string, string> = { float: 'float32', double: 'float64' };

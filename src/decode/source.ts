@@ -1,6 +1,6 @@
 /** Source table and source position of an event: from the `source` block, `__` fields, or the topic. */
-import type { SourceInfo, SourceTable } from '../core/types';
-import { ConvertError } from './codecs';
+import type { SourceInfo, SourceTable } from '../kernel/types';
+import { ConvertError } from './codecs/registry';
 import { checkExact } from './codecs/types';
 
 function num(v: unknown): number | undefined {

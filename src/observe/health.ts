@@ -7,7 +7,7 @@
  *    did not fail (a failure makes the pipeline unready until a run succeeds; a run in progress,
  *    an aborted or a skipped run change nothing).
  */
-import type { CoreEmitter, CoreEvents } from '../core/events';
+import type { CoreEmitter, CoreEvents } from '../kernel/events';
 import { scrubSecrets } from './logger';
 
 /**

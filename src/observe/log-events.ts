@@ -5,7 +5,7 @@
  * one per progress event (the runner already emits at most one per progress interval), one when
  * it ends (a warning when it failed), and a warning per batchWarning.
  */
-import type { CoreEmitter, CoreEvents } from '../core/events';
+import type { CoreEmitter, CoreEvents } from '../kernel/events';
 import { childLogger, flushLogSampler, type Logger } from './logger';
 
 /** What each batchWarning kind means, in a log line. */

@@ -5,7 +5,7 @@
  * messages (each would be a new time series).
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
-import type { CoreEmitter, CoreEvents } from '../core/events';
+import type { CoreEmitter, CoreEvents } from '../kernel/events';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -137,7 +137,7 @@ function defineMetrics(registry: Registry) {
     batchRowsTotal: counter('nilus_batch_rows_total', 'Rows committed by successful batch runs.', ['pipeline']),
     batchWarnings: counter('nilus_batch_warnings_total', 'Values batch runs changed on the way (e.g. MySQL zero dates written as NULL), by kind.', ['pipeline', 'kind']),
     batchNextRun: gauge('nilus_batch_next_run_timestamp_seconds', 'Unix time the next scheduled batch run is due; absent when none is.', ['pipeline']),
-    // Managed source connectors (src/connector/managed.ts).
+    // Managed source connectors (src/managed/connector.ts).
     sourceConnectorUp: gauge('nilus_source_connector_up', '1 while the managed Debezium connector and all its tasks run, 0 while one is FAILED, paused, stopped, missing or Kafka Connect does not answer.', ['pipeline']),
     sourceConnectorFailures: counter('nilus_source_connector_task_failures_total', 'Times the managed Debezium connector or one of its tasks was seen turning FAILED.', ['pipeline']),
   };

@@ -2,7 +2,7 @@
  * A batch run's progress drawn on a terminal (the CLI's stderr when it is a TTY): one line,
  * redrawn in place from `batchProgress` events, finished by `batchFinished`. Logs stay JSON on stdout.
  */
-import type { CoreEmitter } from '../core/events';
+import type { CoreEmitter } from '../kernel/events';
 
 const WIDTH = 30;
 

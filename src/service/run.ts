@@ -7,18 +7,18 @@ import type { Pool } from 'pg';
 import type { PipelineConfig } from '../config/types';
 import { maskConfig } from '../config';
 import { parseTableName } from '../config/names';
-import { CoreEmitter } from '../core/events';
-import { FatalError } from '../core/errors';
+import { CoreEmitter } from '../kernel/events';
+import { FatalError } from '../kernel/errors';
 import { createLogger, type Logger } from '../observe/logger';
 import { attachLogging } from '../observe/log-events';
 import { createMetrics } from '../observe/metrics';
 import { startHttpServer } from '../observe/http';
 import { attachProgressBar } from '../observe/progress-bar';
 import { createHealthTracker } from '../observe/health';
-import { createCdc } from './cdc';
+import { createCdc } from './cdc-service';
 import { createHeapGuard, heapCeilingFor, type HeapGuard } from './heap-guard';
-import { startBatchService } from './batch-service';
-import { ensureConnector, watchConnector, type ConnectorWatch } from '../connector/managed';
+import { startBatchService } from '../batch/batch-service';
+import { ensureConnector, watchConnector, type ConnectorWatch } from '../managed/connector';
 
 export interface RunOptions {
   /** Install SIGTERM/SIGINT handlers (the CLI does; tests call stop() themselves). */

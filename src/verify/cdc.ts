@@ -12,17 +12,17 @@
  * runs out. What still differs then is reported, with the lag if it did not drain.
  */
 import type { Pool } from 'pg';
-import { ConfigError } from '../core/errors';
-import type { OffsetMark, TableRef } from '../core/types';
+import { ConfigError } from '../kernel/errors';
+import type { OffsetMark, TableRef } from '../kernel/types';
 import type { PipelineConfig } from '../config/types';
 import { compileList, resolveDestTable, tableSelected } from '../config/names';
-import { createPool } from '../connect/pg';
-import { offsetsTable, readOffsets } from '../apply/offsets';
-import { createKafka } from '../source/kafka-config';
-import { matchingTopics } from '../source/topics';
-import { PgDigestSource } from '../source/pg-digest';
-import { MysqlDigestSource } from '../source/mysql-digest';
-import type { DigestReader, DigestSource } from '../source/digest';
+import { createPool } from '../pg/pool';
+import { offsetsTable, readOffsets } from '../sink/offsets';
+import { createKafka } from '../kafka/client';
+import { matchingTopics } from '../kafka/topics';
+import { PgDigestSource } from './pg-digest';
+import { MysqlDigestSource } from './mysql-digest';
+import type { DigestReader, DigestSource } from './digest';
 import { COMPARE_DEFAULTS, type CompareOptions, type Verdict } from './compare';
 import { describeVerdict, KAFKA_SOURCE_NOT_VERIFIABLE, name, verifyTable, withReaders, type TableCheck, type TableJob, type TableReport, type VerifyOptions } from './run';
 

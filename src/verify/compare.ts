@@ -1,5 +1,5 @@
 /**
- * The comparison behind `nilus-pg verify`, pure over two DigestReaders (src/source/digest.ts):
+ * The comparison behind `nilus-pg verify`, pure over two DigestReaders (src/verify/digest.ts):
  *
  *  1. both sides digest every bucket at the first depth (chosen so a bucket holds about
  *     `leafRows` rows) — a row count and a sum of row hashes per bucket, computed in each database;
@@ -15,7 +15,7 @@
  * and digested here per bucket after parsing, because MySQL has no SQL text equal to jsonb's.
  */
 import { createHash } from 'node:crypto';
-import type { BucketDigest, BucketSet, DigestPlan, DigestReader, DigestRow, HashedRow } from '../source/digest';
+import type { BucketDigest, BucketSet, DigestPlan, DigestReader, DigestRow, HashedRow } from './digest';
 import { canonicalJson, jsonEqual } from './json';
 
 export interface CompareOptions {

@@ -4,13 +4,13 @@
  * with a managed source in ./cdc.ts (every captured table, re-checked once the lag has drained).
  * Returns one line per table.
  */
-import { ConfigError } from '../core/errors';
+import { ConfigError } from '../kernel/errors';
 import type { PipelineConfig } from '../config/types';
-import type { TableRef } from '../core/types';
+import type { TableRef } from '../kernel/types';
 import { resolveDestTable } from '../config';
-import type { CdcCanon, CdcColumnType, CompareMode, DigestPlan, DigestReader, DigestSource, KnownLoss } from '../source/digest';
-import { PgDigestSource } from '../source/pg-digest';
-import { MysqlDigestSource } from '../source/mysql-digest';
+import type { CdcCanon, CdcColumnType, CompareMode, DigestPlan, DigestReader, DigestSource, KnownLoss } from './digest';
+import { PgDigestSource } from './pg-digest';
+import { MysqlDigestSource } from './mysql-digest';
 import { compareTables, COMPARE_DEFAULTS, type ComparePlans, type CompareOptions, type Verdict } from './compare';
 
 /** A CDC pipeline reading a Kafka the user's own connector writes: there is no source database to read. */

@@ -1,6 +1,6 @@
 /** Connect arrays → PostgreSQL array literals: '{1,NULL,"a b","q\"uote"}', nested arrays unquoted. */
-import type { PgValue } from '../../core/types';
-import { UNAVAILABLE } from '../../core/types';
+import type { PgValue } from '../../kernel/types';
+import { UNAVAILABLE } from '../../kernel/types';
 import type { Convert } from './types';
 import { ConvertError, fail } from './types';
 

@@ -1,6 +1,6 @@
 /** bytea (base64 bytes, or hex/base64 strings per binary.handling.mode) and Debezium Bits. */
-import type { PgValue } from '../../core/types';
-import { UNAVAILABLE } from '../../core/types';
+import type { PgValue } from '../../kernel/types';
+import { UNAVAILABLE } from '../../kernel/types';
 import type { CodecContext } from './types';
 import { fail } from './types';
 

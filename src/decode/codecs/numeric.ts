@@ -1,5 +1,5 @@
 /** Integers, floats and exact decimals (Connect Decimal, Debezium VariableScaleDecimal). */
-import type { PgValue } from '../../core/types';
+import type { PgValue } from '../../kernel/types';
 import { checkExact, ConvertError, fail } from './types';
 
 const INT_TEXT = /^-?\d+$/;

@@ -3,7 +3,7 @@
  * (never through Date/local time), so pre-1970, leap days, far-future values, microseconds and
  * nanoseconds come out exact.
  */
-import type { PgValue } from '../../core/types';
+import type { PgValue } from '../../kernel/types';
 import { intValue } from './numeric';
 import { fail } from './types';
 

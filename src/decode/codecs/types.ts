@@ -2,7 +2,7 @@
  * The codec contract: one codec per Debezium/Connect logical name (or primitive type), compiled
  * once per distinct schema. `convert` turns one JSON value into PostgreSQL text input form.
  */
-import type { PgValue } from '../../core/types';
+import type { PgValue } from '../../kernel/types';
 
 /** A Connect schema node as JsonConverter serialises it. */
 export interface FieldSchema {

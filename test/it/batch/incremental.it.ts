@@ -7,7 +7,7 @@ import { Pool } from 'pg';
 import { buildConfig, parseManifest } from '../../../src/config';
 import { startService } from '../../../src/service/run';
 import { createLogger } from '../../../src/observe/logger';
-import type { CoreEvents } from '../../../src/core/events';
+import type { CoreEvents } from '../../../src/kernel/events';
 import { createTestSchema, dropTestSchemaUnlessFailed, newPool, targetPgUrl } from '../../helpers/pg';
 import { sourcePgUrl } from '../../helpers/stack';
 import { startWorker } from '../../helpers/pipeline';

@@ -12,7 +12,7 @@ import { loadConfig } from '../../../src/config';
 import { runChecks } from '../../../src/cli/check';
 import { startService } from '../../../src/service/run';
 import { createLogger } from '../../../src/observe/logger';
-import type { CoreEvents } from '../../../src/core/events';
+import type { CoreEvents } from '../../../src/kernel/events';
 import { createTestSchema, dropTestSchemaUnlessFailed, newPool, targetPgUrl } from '../../helpers/pg';
 import { mysqlUrl } from '../../helpers/stack';
 

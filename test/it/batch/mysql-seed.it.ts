@@ -13,7 +13,7 @@ import type { Pool } from 'pg';
 import { loadConfig } from '../../../src/config';
 import { startService } from '../../../src/service/run';
 import { createLogger } from '../../../src/observe/logger';
-import type { CoreEvents } from '../../../src/core/events';
+import type { CoreEvents } from '../../../src/kernel/events';
 import { newPool, targetPgUrl } from '../../helpers/pg';
 import { mysqlUrl } from '../../helpers/stack';
 

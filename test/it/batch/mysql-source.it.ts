@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { createConnection, type Connection } from 'mysql2/promise';
 import type { Pool } from 'pg';
 import type { MysqlConnection } from '../../../src/config/types';
-import type { Row } from '../../../src/core/types';
-import { MysqlTableSource } from '../../../src/source/mysql-table';
-import type { SourceColumn, TableReader } from '../../../src/source/table-source';
+import type { Row } from '../../../src/kernel/types';
+import { MysqlTableSource } from '../../../src/tables/mysql-table';
+import type { SourceColumn, TableReader } from '../../../src/tables/table-source';
 import { createTestSchema, dropTestSchemaUnlessFailed, newPool, testFileFailed } from '../../helpers/pg';
 import { mysqlUrl } from '../../helpers/stack';
 

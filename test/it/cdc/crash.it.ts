@@ -30,7 +30,7 @@ describe('crash safety (SIGKILL mid-stream)', () => {
   let schema: string;
   useTestSchema('crash', (p, s) => ((pool = p), (schema = s)));
 
-  // 'merge, decode thread': batches decoded on a thread and fetched ahead (src/source/prefetch.ts).
+  // 'merge, decode thread': batches decoded on a thread and fetched ahead (src/decode/decode-ahead.ts).
   it.each(['merge', 'merge, decode thread', 'append'] as const)('%s: killed three times, the target ends exact', async (run) => {
     const strategy = run === 'append' ? 'append' : 'merge';
     const threads = run === 'merge, decode thread' ? { decode_threads: 1 } : {};

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
-import { ConfigError } from '../../../src/core/errors';
-import { classifyError } from '../../../src/core/classify';
-import { createDeadLetterSink, PgTableDeadLetterSink, type DeadLetter } from '../../../src/deadletter';
+import { ConfigError } from '../../../src/kernel/errors';
+import { classifyError } from '../../../src/kernel/classify';
+import { createDeadLetterSink, PgTableDeadLetterSink, type DeadLetter } from '../../../src/deadletter/dead-letter';
 import { createTestSchema, dropTestSchema, newPool, uniqueName } from '../../helpers/pg';
 
 const bad = (offset: string, value: Buffer | null, key: Buffer | null = Buffer.from('{"id":1}')): DeadLetter => ({

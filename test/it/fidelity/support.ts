@@ -4,8 +4,8 @@
  * that names the differing rows and columns when it fails.
  */
 import type { Pool } from 'pg';
-import { UNAVAILABLE, type RawRecord } from '../../../src/core/types';
-import { Decoder } from '../../../src/decode';
+import { UNAVAILABLE, type RawRecord } from '../../../src/kernel/types';
+import { Decoder } from '../../../src/decode/decoder';
 import { testKafka } from '../../helpers/kafka';
 import { uniqueName } from '../../helpers/pg';
 

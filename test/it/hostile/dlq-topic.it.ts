@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../../../src/core/errors';
+import { ConfigError } from '../../../src/kernel/errors';
 import { uniqueName } from '../../helpers/pg';
 import { cdcManifest, startInProcess } from '../../helpers/pipeline';
 

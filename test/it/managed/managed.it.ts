@@ -7,8 +7,8 @@
 import { Client, Pool } from 'pg';
 import { buildConfig, parseManifest } from '../../../src/config';
 import type { PipelineConfig } from '../../../src/config/types';
-import { ensureConnector } from '../../../src/connector/managed';
-import { ConnectRest } from '../../../src/connector/connect-rest';
+import { ensureConnector } from '../../../src/managed/connector';
+import { ConnectRest } from '../../../src/managed/connect-rest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

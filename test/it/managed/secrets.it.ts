@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Pool } from 'pg';
-import { ConnectRest } from '../../../src/connector/connect-rest';
+import { ConnectRest } from '../../../src/managed/connect-rest';
 import { createTestSchema, dropTestSchemaUnlessFailed, newPool, targetPgUrl, uniqueName } from '../../helpers/pg';
 import { removeConnector } from '../../helpers/debezium';
 import { connectUrl, kafkaBrokers, sourcePgUrl } from '../../helpers/stack';

@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { CoreEmitter } from '../../../src/core/events';
+import { CoreEmitter } from '../../../src/kernel/events';
 import { createHealthTracker } from '../../../src/observe/health';
 import { startHttpServer, type RunningHttpServer } from '../../../src/observe/http';
 import { createMetrics } from '../../../src/observe/metrics';

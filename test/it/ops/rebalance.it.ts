@@ -32,7 +32,7 @@ describe('rebalance mid-stream (worker processes)', () => {
     await pool.end();
   });
 
-  // 'merge, decode thread': batches decoded on a thread and fetched ahead (src/source/prefetch.ts).
+  // 'merge, decode thread': batches decoded on a thread and fetched ahead (src/decode/decode-ahead.ts).
   it.each(['append', 'merge', 'merge, decode thread'] as const)('%s: a member joins and a member leaves; every event applied exactly once', async (run) => {
     const strategy = run === 'append' ? 'append' : 'merge';
     const threads = run === 'merge, decode thread' ? { decode_threads: 1 } : {};

@@ -1,5 +1,5 @@
 import { TableBuffer } from '../../../src/buffer';
-import type { ColumnSpec } from '../../../src/core/types';
+import type { ColumnSpec } from '../../../src/kernel/types';
 import { COLS, TARGET, col, create, del, truncate, update } from './events';
 
 describe('TableBuffer append', () => {

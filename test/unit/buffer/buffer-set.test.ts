@@ -1,6 +1,6 @@
 import { BufferSet } from '../../../src/buffer';
-import { DataError } from '../../../src/core/errors';
-import type { TableRef } from '../../../src/core/types';
+import { DataError } from '../../../src/kernel/errors';
+import type { TableRef } from '../../../src/kernel/types';
 import { create, del, truncate, update } from './events';
 
 const A: TableRef = { schema: 'analytics', table: 'a' };

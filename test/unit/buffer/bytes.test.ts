@@ -1,5 +1,5 @@
 import { TableBuffer } from '../../../src/buffer';
-import { UNAVAILABLE } from '../../../src/core/types';
+import { UNAVAILABLE } from '../../../src/kernel/types';
 import { TARGET, create, del, truncate, update } from './events';
 
 describe('TableBuffer merge: bytes and size stay exact after reductions', () => {

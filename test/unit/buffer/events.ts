@@ -1,5 +1,5 @@
 /** Event factories for the buffer tests (plain data, no I/O). */
-import type { ChangeEvent, ColumnSpec, Op, Row, SourceInfo, TableRef } from '../../../src/core/types';
+import type { ChangeEvent, ColumnSpec, Op, Row, SourceInfo, TableRef } from '../../../src/kernel/types';
 
 export const TARGET: TableRef = { schema: 'analytics', table: 'orders' };
 

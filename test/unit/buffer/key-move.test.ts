@@ -4,8 +4,8 @@
  * filled from the old row: from the buffer when the old row is held there, otherwise apply reads
  * the target's row under the old key (the batch says which upserts need it in `upsertFrom`).
  */
-import { rowOf } from '../../../src/core/copy-line';
-import { UNAVAILABLE } from '../../../src/core/types';
+import { rowOf } from '../../../src/copy-text/line';
+import { UNAVAILABLE } from '../../../src/kernel/types';
 import { TableBuffer } from '../../../src/buffer';
 import { TARGET, create, del, update } from './events';
 

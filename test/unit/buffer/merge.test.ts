@@ -1,6 +1,6 @@
-import { rowOf } from '../../../src/core/copy-line';
-import { DataError } from '../../../src/core/errors';
-import { UNAVAILABLE, type Row } from '../../../src/core/types';
+import { rowOf } from '../../../src/copy-text/line';
+import { DataError } from '../../../src/kernel/errors';
+import { UNAVAILABLE, type Row } from '../../../src/kernel/types';
 import { TableBuffer } from '../../../src/buffer';
 import { TARGET, create, del, ev, truncate, update } from './events';
 

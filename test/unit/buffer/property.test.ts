@@ -7,9 +7,9 @@
  * Sequences are realistic for Debezium: an update only for a key that exists, placeholders only
  * in updates that keep their key, a key change only to a key that is free.
  */
-import { rowOf } from '../../../src/core/copy-line';
+import { rowOf } from '../../../src/copy-text/line';
 import { TableBuffer } from '../../../src/buffer';
-import { UNAVAILABLE, type ChangeEvent, type PgValue, type Row, type TableBatch } from '../../../src/core/types';
+import { UNAVAILABLE, type ChangeEvent, type PgValue, type Row, type TableBatch } from '../../../src/kernel/types';
 import { TARGET, ev } from './events';
 
 type Table = Map<string, Row>;

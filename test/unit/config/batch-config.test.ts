@@ -2,7 +2,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, type ConfigProblem } from '../../../src/core/errors';
+import { ConfigError, type ConfigProblem } from '../../../src/kernel/errors';
 import { buildConfig, parseManifest } from '../../../src/config';
 import { loadConnectionsFile, parseMysqlAddress, resolveSourceDatabase } from '../../../src/config/connections';
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, DataError } from '../../../src/core/errors';
+import { ConfigError, DataError } from '../../../src/kernel/errors';
 import { loadConfig, maskConfig, maskUri, requirePrimaryKey, resolveDestTable, tableSelected, DEFAULTS } from '../../../src/config';
 import { loadSchema } from '../../../src/config/schema-check';
 import { canMatchSeveral, parseTableName } from '../../../src/config/names';

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../../../src/core/errors';
+import { ConfigError } from '../../../src/kernel/errors';
 import { loadConnectionsFile, parsePgAddress, resolveKafka, resolvePg, substituteEnv } from '../../../src/config/connections';
 
 const dir = mkdtempSync(join(tmpdir(), 'nilus-conn-'));

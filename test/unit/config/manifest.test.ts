@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../../../src/core/errors';
+import { ConfigError } from '../../../src/kernel/errors';
 import { parseManifest } from '../../../src/config/manifest';
 import { cdcManifest as cdc } from './manifests';
 

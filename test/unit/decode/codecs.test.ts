@@ -1,6 +1,6 @@
-import { UNAVAILABLE } from '../../../src/core/types';
-import { codecFor, ConvertError } from '../../../src/decode/codecs';
-import type { CodecContext, FieldSchema } from '../../../src/decode/codecs';
+import { UNAVAILABLE } from '../../../src/kernel/types';
+import { codecFor, ConvertError } from '../../../src/decode/codecs/registry';
+import type { CodecContext, FieldSchema } from '../../../src/decode/codecs/registry';
 import { InexactNumber } from '../../../src/decode/codecs/types';
 import { quoteElement } from '../../../src/decode/codecs/array';
 import { formatDate } from '../../../src/decode/codecs/time';

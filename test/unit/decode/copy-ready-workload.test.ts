@@ -7,8 +7,8 @@
  * and integers beyond 2^53. Every record's COPY line, key string and mask must be byte-identical to
  * the general path's (decode → Row → appendRow / encodeKey / unavailableMask).
  */
-import type { ChangeEvent, RawRecord } from '../../../src/core/types';
-import { Decoder, type DecoderOptions } from '../../../src/decode';
+import type { ChangeEvent, RawRecord } from '../../../src/kernel/types';
+import { Decoder, type DecoderOptions } from '../../../src/decode/decoder';
 import { compareAll } from './copy-ready.support';
 import { PH, Workload } from './workload.support';
 

@@ -5,11 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChangeEvent, RawRecord } from '../../../src/core/types';
-import { UNAVAILABLE } from '../../../src/core/types';
-import { Decoder, type DecoderOptions } from '../../../src/decode';
+import type { ChangeEvent, RawRecord } from '../../../src/kernel/types';
+import { UNAVAILABLE } from '../../../src/kernel/types';
+import { Decoder, type DecoderOptions } from '../../../src/decode/decoder';
 import type { CopyReadyEvent } from '../../../src/decode/copy-ready';
-import { appendRow, unavailableMask } from '../../../src/apply/copy/encode';
+import { appendRow, unavailableMask } from '../../../src/copy-text/encode';
 import { encodeKey, keyRow, keyValue } from '../../../src/buffer/keys';
 
 export interface Expected {

@@ -5,12 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RawRecord } from '../../../src/core/types';
-import { Decoder } from '../../../src/decode';
+import type { RawRecord } from '../../../src/kernel/types';
+import { Decoder } from '../../../src/decode/decoder';
 import { compileCopyReady } from '../../../src/decode/copy-ready';
 import { compileKey, compileValue } from '../../../src/decode/schema';
-import type { CodecContext } from '../../../src/decode/codecs';
-import { appendRow } from '../../../src/apply/copy/encode';
+import type { CodecContext } from '../../../src/decode/codecs/registry';
+import { appendRow } from '../../../src/copy-text/encode';
 import { compareAll, realRecords } from './copy-ready.support';
 import { envelope, fixture, rec, struct } from './helpers';
 

@@ -1,6 +1,6 @@
-import { DataError } from '../../../src/core/errors';
-import { UNAVAILABLE } from '../../../src/core/types';
-import { Decoder } from '../../../src/decode';
+import { DataError } from '../../../src/kernel/errors';
+import { UNAVAILABLE } from '../../../src/kernel/types';
+import { Decoder } from '../../../src/decode/decoder';
 import { envelope, fixture, rec, struct } from './helpers';
 
 const dec = () => new Decoder({ topicPrefix: 'shop' });

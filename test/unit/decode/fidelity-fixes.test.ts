@@ -1,6 +1,6 @@
 /** Regressions found by the end-to-end fidelity tests (test/it/fidelity). */
-import { codecFor } from '../../../src/decode/codecs';
-import type { CodecContext, FieldSchema } from '../../../src/decode/codecs';
+import { codecFor } from '../../../src/decode/codecs/registry';
+import type { CodecContext, FieldSchema } from '../../../src/decode/codecs/registry';
 
 const ctx: CodecContext = {
   placeholder: '__debezium_unavailable_value',

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RawRecord } from '../../../src/core/types';
+import type { RawRecord } from '../../../src/kernel/types';
 
 let offset = 0;
 export function rec(value: unknown, key?: unknown, topic = 'shop.public.orders'): RawRecord {

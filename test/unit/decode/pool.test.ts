@@ -5,12 +5,12 @@
  * source, table, position, bytes, columns), every other record is left to the main thread, and an
  * Intake fed the threads' events holds exactly what an Intake decoding everything itself holds.
  */
-import { isCopyReady, type CopyReadyEvent } from '../../../src/core/copy-line';
-import type { BatchControl } from '../../../src/core/intake';
-import type { ChangeEvent, RawRecord } from '../../../src/core/types';
-import { Decoder, type DecoderOptions } from '../../../src/decode';
+import { isCopyReady, type CopyReadyEvent } from '../../../src/copy-text/line';
+import type { BatchControl } from '../../../src/engine/intake';
+import type { ChangeEvent, RawRecord } from '../../../src/kernel/types';
+import { Decoder, type DecoderOptions } from '../../../src/decode/decoder';
 import { DecodePool, type Prepared } from '../../../src/decode/pool';
-import { intake, plain } from '../core/intake.support';
+import { intake, plain } from '../engine/intake.support';
 import { realRecords } from './copy-ready.support';
 import { Workload } from './workload.support';
 

@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChangeEvent, Row } from '../../../src/core/types';
-import { UNAVAILABLE } from '../../../src/core/types';
-import { Decoder } from '../../../src/decode';
+import type { ChangeEvent, Row } from '../../../src/kernel/types';
+import { UNAVAILABLE } from '../../../src/kernel/types';
+import { Decoder } from '../../../src/decode/decoder';
 import { BIG_TEXT } from '../../it/smoke-fixtures';
 
 const DIR = join(__dirname, '../../fixtures/debezium-real');

@@ -6,7 +6,7 @@
  * records without a key, unchanged-TOAST placeholders, NULLs, COPY's special characters, unicode
  * and integers beyond 2^53. Topic shop.public.wide (prefix shop).
  */
-import type { RawRecord } from '../../../src/core/types';
+import type { RawRecord } from '../../../src/kernel/types';
 import { decimalBytes } from '../../fixtures/factory';
 
 export const PH = '__debezium_unavailable_value';

@@ -1,5 +1,5 @@
 /** Issue 12: validation refuses a dead-letter topic the pipeline would read, and nilus's own tables as destinations. */
-import { ConfigError } from '../../../src/core/errors';
+import { ConfigError } from '../../../src/kernel/errors';
 import { parseManifest } from '../../../src/config/manifest';
 import { main } from '../../../src/cli/main';
 import { cdcManifest } from '../config/manifests';
@@ -74,7 +74,7 @@ describe('nilus\'s own tables', () => {
 
 describe('readable dead-letter text', () => {
   it('value_text: UTF-8 kept with NUL escaped; not UTF-8 → null', async () => {
-    const { readableText } = await import('../../../src/deadletter/pg-table');
+    const { readableText } = await import('../../../src/deadletter/table-sink');
     expect(readableText(null)).toBeNull();
     expect(readableText(Buffer.from('{"a":"ü"}'))).toBe('{"a":"ü"}');
     expect(readableText(Buffer.from([0x41, 0x00, 0x42]))).toBe('A\\u0000B');

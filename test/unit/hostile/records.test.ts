@@ -1,12 +1,12 @@
 /** Issue 12, pure parts: per-record errors (decode, buffer, key), rejected rows, and what they say. */
-import { DataError, FatalError } from '../../../src/core/errors';
-import { classifyError } from '../../../src/core/classify';
-import { UNAVAILABLE, type ColumnSpec, type Row, type TableBatch } from '../../../src/core/types';
+import { DataError, FatalError } from '../../../src/kernel/errors';
+import { classifyError } from '../../../src/kernel/classify';
+import { UNAVAILABLE, type ColumnSpec, type Row, type TableBatch } from '../../../src/kernel/types';
 import { BufferSet, TableBuffer } from '../../../src/buffer';
-import { Decoder } from '../../../src/decode';
-import { onlyRow, splitBatch, type RejectedRow } from '../../../src/apply/isolate';
-import { IncompatibleTypeError } from '../../../src/apply/schema/checks';
-import { describeRejection, rejectedLetter, rejectionReason } from '../../../src/deadletter';
+import { Decoder } from '../../../src/decode/decoder';
+import { onlyRow, splitBatch, type RejectedRow } from '../../../src/sink/isolate';
+import { IncompatibleTypeError } from '../../../src/sink/schema/checks';
+import { describeRejection, rejectedLetter, rejectionReason } from '../../../src/deadletter/dead-letter';
 import { TARGET, col, create, ev } from '../buffer/events';
 
 const POS = { topic: 'shop.public.orders', partition: 2, offset: '17' };
@@ -199,7 +199,7 @@ describe('classify: a dead-letter sink that is unreachable is an outage', () => 
 
 describe('PgTableDeadLetterSink.send: a failure is an outage or a fault of the sink, never poison', () => {
   const sinkWith = async (fail: Error) => {
-    const { PgTableDeadLetterSink } = await import('../../../src/deadletter/pg-table');
+    const { PgTableDeadLetterSink } = await import('../../../src/deadletter/table-sink');
     const query = async (sql: string) => {
       // init: BEGIN, the advisory lock, CREATE TABLE IF NOT EXISTS, COMMIT, then the column check.
       if (/^(BEGIN|COMMIT|ROLLBACK|SELECT pg_advisory_xact_lock|CREATE TABLE)/.test(sql)) return { rows: [] };

@@ -1,7 +1,7 @@
 /** Issue 12, pure parts: safe text for dead letters, PostgreSQL's identifier truncation, target-name collisions. */
-import { identifierBytes, pgIdentifier, safeText } from '../../../src/core/text';
-import { FatalError } from '../../../src/core/errors';
-import { Router, routerFor } from '../../../src/pipeline/route';
+import { identifierBytes, pgIdentifier, safeText } from '../../../src/kernel/text';
+import { FatalError } from '../../../src/kernel/errors';
+import { Router, routerFor } from '../../../src/engine/route';
 import type { PipelineConfig } from '../../../src/config/types';
 
 describe('safeText', () => {
@@ -122,7 +122,7 @@ describe('Router: two source tables, one target without truncation', () => {
 
 describe('sourcesOfTopics + Router.check at start-up', () => {
   it('finds the collision among the topics before any record is read', async () => {
-    const { sourcesOfTopics } = await import('../../../src/pipeline/route');
+    const { sourcesOfTopics } = await import('../../../src/engine/route');
     const long = 'x'.repeat(63);
     const sources = sourcesOfTopics([`shop.public.${long}_orders`, `shop.public.${long}_refund`, 'shop.plain', 'other.a.b'], 'shop');
     expect(sources).toEqual([{ schema: 'public', table: `${long}_orders` }, { schema: 'public', table: `${long}_refund` }, { schema: 'public', table: 'plain' }]);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { CoreEmitter } from '../../../src/core/events';
+import { CoreEmitter } from '../../../src/kernel/events';
 import { createMetrics } from '../../../src/observe/metrics';
 
 const docker = join(__dirname, '..', '..', '..', 'docker');

@@ -1,4 +1,4 @@
-import { CoreEmitter } from '../../../src/core/events';
+import { CoreEmitter } from '../../../src/kernel/events';
 import { attachLogging } from '../../../src/observe/log-events';
 import { childLogger, createLogger, flushLogSampler, scrubSecrets, type LogLevel } from '../../../src/observe/logger';
 

@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client';
-import { CoreEmitter } from '../../../src/core/events';
+import { CoreEmitter } from '../../../src/kernel/events';
 import { createMetrics } from '../../../src/observe/metrics';
 
 function setup() {

@@ -1,4 +1,4 @@
-import { CoreEmitter } from '../../../src/core/events';
+import { CoreEmitter } from '../../../src/kernel/events';
 import { attachProgressBar, formatProgress } from '../../../src/observe/progress-bar';
 
 describe('batch progress bar', () => {

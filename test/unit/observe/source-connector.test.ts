@@ -1,4 +1,4 @@
-import { CoreEmitter } from '../../../src/core/events';
+import { CoreEmitter } from '../../../src/kernel/events';
 import { createHealthTracker } from '../../../src/observe/health';
 import { createMetrics } from '../../../src/observe/metrics';
 

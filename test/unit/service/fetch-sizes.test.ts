@@ -1,5 +1,5 @@
 /** Kafka fetch sizes follow the memory budget as docs/operations.md states. */
-import { decodeThreadsFor, fetchSizes } from '../../../src/service/cdc';
+import { decodeThreadsFor, fetchSizes } from '../../../src/service/cdc-service';
 import { DEFAULTS } from '../../../src/config/defaults';
 
 const KiB = 1024;

@@ -1,6 +1,6 @@
 import { capturedTables, describeLag, lagBehind, mergeRecheck } from '../../../src/verify/cdc';
 import { compileList } from '../../../src/config/names';
-import { cdcCanonical } from '../../../src/source/pg-digest';
+import { cdcCanonical } from '../../../src/verify/pg-digest';
 import type { Verdict } from '../../../src/verify/compare';
 
 const t = (schema: string, table: string) => ({ schema, table });

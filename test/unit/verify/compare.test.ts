@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { BucketDigest, BucketSet, DigestPlan, DigestReader, DigestTableInfo, HashedRow, JsonRow } from '../../../src/source/digest';
+import type { BucketDigest, BucketSet, DigestPlan, DigestReader, DigestTableInfo, HashedRow, JsonRow } from '../../../src/verify/digest';
 import { compareTables, firstBits, COMPARE_DEFAULTS, type CompareOptions } from '../../../src/verify/compare';
 import { describeVerdict } from '../../../src/verify/run';
 import { canonicalJson, jsonEqual } from '../../../src/verify/json';

@@ -1,8 +1,0 @@
-import type { TableRef } from '../../core/types';
-import { tableName } from './ident';
-import { columnDef, type NewColumn } from './createTable';
-
-/** One ALTER for all new columns; IF NOT EXISTS: a concurrent replica may have added them first. */
-export function addColumnsSql(t: TableRef, columns: readonly NewColumn[]): string {
-  return `ALTER TABLE ${tableName(t)} ${columns.map((c) => `ADD COLUMN IF NOT EXISTS ${columnDef(c)}`).join(', ')}`;
-}

@@ -1,0 +1,115 @@
+/**
+ * The commit stage: where each assigned partition resumes, and Kafka's copy of the offsets.
+ *
+ * - On assignment (and after a fence) a partition is held back (paused, its batches not taken)
+ *   until the offset stored in PostgreSQL is read; the consumer is then moved there. A partition
+ *   with nothing stored starts wherever Kafka starts it (its first batch).
+ * - After every flush COMMITs, the same offsets are queued for Kafka (lag tools read them). The
+ *   queue is never awaited by a flush: a commit made while the group rebalances waits for the
+ *   rebalance. On shutdown `commitStored` sends exactly what PostgreSQL holds and is awaited.
+ */
+import type { CoreEmitter } from '../kernel/events';
+import { withTimeout } from '../kernel/timeout';
+import type { OffsetMark } from '../kernel/types';
+import { tpKey, type Source, type TopicPartition } from './ports';
+import { Positions } from './positions';
+
+export interface CommitterDeps {
+  readonly source: Source;
+  /** Stored next-offsets of the group for `topics`, retried until read (or the core stops). */
+  readonly readStored: (topics: readonly string[]) => Promise<readonly OffsetMark[]>;
+  readonly emitter: CoreEmitter;
+  readonly warn: (msg: string, fields: object) => void;
+}
+
+const KAFKA_COMMIT_TIMEOUT_MS = 30_000;
+
+export class Committer {
+  readonly positions = new Positions();
+  /** Partitions whose stored offset is being read: not taken from until then. */
+  readonly loading = new Set<string>();
+  private readonly highWatermarks = new Map<string, bigint>();
+  private kafkaCommits: Promise<void> = Promise.resolve();
+  /** Bumped by every load, so a slow read overtaken by a newer assignment changes nothing. */
+  private generation = 0;
+
+  constructor(private readonly deps: CommitterDeps) {}
+
+  isLoading(topic: string, partition: number): boolean {
+    return this.loading.size > 0 && this.loading.has(tpKey(topic, partition));
+  }
+
+  /** Marks `tps` as loading (synchronously, so no batch of theirs is taken meanwhile). */
+  hold(tps: readonly TopicPartition[]): void {
+    for (const tp of tps) this.loading.add(tpKey(tp.topic, tp.partition));
+  }
+
+  /**
+   * Reads the stored offsets of the held partitions and seeks each there. Resolves with the
+   * partitions now ready, or undefined when a newer load superseded this one.
+   */
+  async load(tps: readonly TopicPartition[]): Promise<TopicPartition[] | undefined> {
+    const gen = ++this.generation;
+    if (tps.length === 0) return [];
+    const stored = await this.deps.readStored([...new Set(tps.map((t) => t.topic))]);
+    if (gen !== this.generation) return undefined;
+    for (const tp of tps) {
+      const mark = stored.find((m) => m.topic === tp.topic && m.partition === tp.partition);
+      if (mark) {
+        const next = BigInt(mark.next);
+        this.positions.start(tp.topic, tp.partition, next, next);
+        this.deps.source.seek(tp, mark.next);
+      } else {
+        this.positions.forget(tp.topic, tp.partition); // starts at its first batch
+      }
+      this.loading.delete(tpKey(tp.topic, tp.partition));
+    }
+    return [...tps];
+  }
+
+  /** Forgets partitions no longer assigned. */
+  keepOnly(assigned: readonly TopicPartition[]): void {
+    const mine = new Set(assigned.map((t) => tpKey(t.topic, t.partition)));
+    for (const t of this.positions.tracked()) if (!mine.has(tpKey(t.topic, t.partition))) this.positions.forget(t.topic, t.partition);
+    for (const k of [...this.loading]) if (!mine.has(k)) this.loading.delete(k);
+  }
+
+  /** After a fence: nothing we held counts; every partition is read again from PostgreSQL. */
+  reset(): void {
+    this.positions.clear();
+    this.loading.clear();
+    this.generation++;
+  }
+
+  highWatermark(topic: string, partition: number, high: string): void {
+    this.highWatermarks.set(tpKey(topic, partition), BigInt(high));
+  }
+
+  /** Queues a Kafka commit of offsets PostgreSQL now holds; lag is reported from them. */
+  queue(marks: readonly OffsetMark[]): void {
+    if (marks.length === 0) return;
+    this.kafkaCommits = this.kafkaCommits.then(async () => {
+      await this.commitNow(marks);
+      for (const m of marks) {
+        const high = this.highWatermarks.get(tpKey(m.topic, m.partition));
+        if (high !== undefined) this.deps.emitter.emit('lag', { topic: m.topic, partition: m.partition, lag: Number(high - BigInt(m.next)) });
+      }
+    });
+  }
+
+  /** Waits for the queue, then commits exactly the offsets PostgreSQL holds for every tracked partition. */
+  async commitStored(): Promise<void> {
+    await this.kafkaCommits;
+    await this.commitNow(this.positions.storedMarks());
+  }
+
+  private async commitNow(marks: readonly OffsetMark[]): Promise<void> {
+    if (marks.length === 0) return;
+    try {
+      await withTimeout(this.deps.source.commit(marks), KAFKA_COMMIT_TIMEOUT_MS);
+    } catch (err) {
+      // PostgreSQL already holds these offsets; Kafka's copy is for lag tools only.
+      this.deps.warn('committing offsets to Kafka failed; PostgreSQL has them', { err: String(err) });
+    }
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * What the core tells observers (metrics, logs). The core emits; src/observe subscribes.
+ * The core never imports prom-client.
+ */
+import { EventEmitter } from 'node:events';
+import type { Op } from './types';
+
+export interface CoreEvents {
+  /** Records taken from Kafka and decoded, per topic/partition and op. */
+  consumed: [{ topic: string; partition: number; op: Op | 'tombstone'; count: number }];
+  /** A flush committed in PostgreSQL. */
+  flushed: [{
+    durationSeconds: number;
+    events: number;
+    tables: {
+      table: string; upserts: number; deletes: number; appends: number; truncates: number;
+      /**
+       * Rows inserted with unchanged-TOAST values that neither the buffer nor the target's row under
+       * the old key could supply (those columns got their default), and a few of their keys.
+       */
+      unresolved?: number; unresolvedKeys?: readonly string[];
+    }[];
+    /** Source commit times (ms) of the events applied, for end-to-end latency. May be sampled. */
+    sourceTsMs: number[];
+    commitTsMs: number;
+  }];
+  /** Bytes currently held in buffers. */
+  buffered: [{ bytes: number; events: number }];
+  /** Per-partition lag: high watermark − committed offset. */
+  lag: [{ topic: string; partition: number; lag: number }];
+  deadLettered: [{ topic: string; partition: number; offset: string; reason: string }];
+  retry: [{ operation: string; attempt: number; delayMs: number; error: Error }];
+  error: [{ errorClass: string; error: Error }];
+  /** A batch run began (scheduled or not). */
+  batchStarted: [{ source: string; target: string; strategy: string; trigger: 'once' | 'schedule' }];
+  /** Rows copied so far in the running batch run (at most one per progress interval). */
+  batchProgress: [{ rows: number; elapsedSeconds: number; rowsPerSecond: number; totalRows?: number; etaSeconds?: number }];
+  /** Values a batch run changed on the way, e.g. MySQL zero dates written as NULL. */
+  batchWarning: [{ kind: 'zero_date'; table: string; column: string; count: number }];
+  /**
+   * A batch run ended: committed (success), rolled back on an error (failed), stopped by a
+   * shutdown or a Replace (aborted), or not started because another run was in progress (skipped).
+   */
+  batchFinished: [{ outcome: 'success' | 'failed' | 'aborted' | 'skipped'; rows: number; durationSeconds: number; cursor?: string | null; error?: Error }];
+  /** Readiness inputs. */
+  state: [{ kafkaConnected?: boolean; pgConnected?: boolean; assigned?: number; idle?: boolean; loopTickMs?: number }];
+  /** A scheduled batch pipeline's next run time changed: null when none is due (stopped, or no cron fires again). */
+  batchScheduled: [{ nextRunAt: Date | null }];
+  /**
+   * A managed source connector's state at each status poll (src/managed/connector.ts): `healthy`
+   * is false while the connector or a task is FAILED, paused, stopped, missing or unreachable;
+   * `newlyFailed` counts the connector/tasks that turned FAILED since the previous poll.
+   */
+  sourceConnector: [{ connector: string; state: string; tasks: { id: number; state: string }[]; healthy: boolean; newlyFailed: number }];
+  /** The worker asked V8 for a full collection: its heap was above the ceiling (src/service/heap-guard.ts). */
+  heapCollected: [{ usedBeforeBytes: number; usedAfterBytes: number; ms: number }];
+}
+
+export class CoreEmitter extends EventEmitter<CoreEvents> {}

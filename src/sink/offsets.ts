@@ -1,0 +1,109 @@
+/** The offsets table: consumer group → topic-partition → next offset, written with the data. */
+import type { Pool, PoolClient } from 'pg';
+import type { OffsetMark, TableRef } from '../kernel/types';
+import type { SinkOptions } from '../config/types';
+import { ConfigError, FencedError } from '../kernel/errors';
+import { advisoryXactLockSql } from './sql/advisory-lock';
+import { createOffsetsTableSql, OFFSETS_TABLE } from './sql/create-offsets-table';
+import { SCHEMA_EXISTS_SQL } from './sql/describe-table';
+import { selectOffsetsSql } from './sql/select-offsets';
+import { tableName } from '../pg/ident';
+import { upsertOffsetsSql } from './sql/upsert-offsets';
+import { updateOffsetsFencedSql } from './sql/update-offsets-fenced';
+import { insertOffsetsNewSql } from './sql/insert-offsets-new';
+
+/** `<state_schema ?? schema of dest_table>.nilus_offsets`. */
+export function offsetsTable(sink: SinkOptions): TableRef {
+  let schema = sink.stateSchema;
+  if (schema === undefined) {
+    const dot = sink.destTable.indexOf('.');
+    schema = dot > 0 ? sink.destTable.slice(0, dot) : '';
+    if (schema === '' || schema.includes('{')) {
+      throw new ConfigError([
+        {
+          path: 'spec.sink.options.state_schema',
+          message: `cannot tell which schema holds the offsets table from dest_table "${sink.destTable}"; set state_schema`,
+        },
+      ]);
+    }
+  }
+  return { schema, table: OFFSETS_TABLE };
+}
+
+export function createOffsetsTable(pool: Pool, t: TableRef): Promise<void> {
+  return createStateTable(pool, t, createOffsetsTableSql(t), 'the offsets table');
+}
+
+/**
+ * Creates one of nilus' own tables in the state schema (`ddl` is CREATE TABLE IF NOT EXISTS),
+ * after checking the schema exists. `what` names the table in the error.
+ */
+export async function createStateTable(pool: Pool, t: TableRef, ddl: string, what: string): Promise<void> {
+  const exists = await pool.query<{ present: boolean }>(SCHEMA_EXISTS_SQL, [t.schema]);
+  if (!exists.rows[0]?.present) {
+    throw new ConfigError([
+      {
+        path: 'spec.sink.options.state_schema',
+        message: `schema "${t.schema}" for ${what} does not exist; create it or set state_schema to an existing schema`,
+      },
+    ]);
+  }
+  await createUnderLock(pool, t, ddl);
+}
+
+/**
+ * Runs `ddl` (a CREATE … IF NOT EXISTS of table `t`) under a transaction-scoped advisory lock on
+ * the table's name: replicas starting together would otherwise race it into a unique violation on
+ * the catalog, a duplicate row type or duplicate_table, depending on timing.
+ */
+export async function createUnderLock(pool: Pool, t: TableRef, ddl: string): Promise<void> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    try {
+      await client.query(advisoryXactLockSql(), [tableName(t)]);
+      await client.query(ddl);
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch((r: Error) => (broken = r));
+      throw e;
+    }
+  } finally {
+    client.release(broken);
+  }
+}
+
+export async function readOffsets(pool: Pool, t: TableRef, groupId: string, topics?: readonly string[]): Promise<OffsetMark[]> {
+  const res = await pool.query<{ topic: string; partition: number; next: string }>(selectOffsetsSql(t), [
+    groupId,
+    topics ? [...topics] : null,
+  ]);
+  return res.rows.map((r) => ({ topic: r.topic, partition: r.partition, next: r.next }));
+}
+
+/**
+ * Stores the flush's offsets. Marks with `from` are compare-and-set (see OffsetMark.from): if any
+ * partition's stored offset is not what this consumer expects, FencedError rolls the flush back.
+ * Marks without `from` overwrite unconditionally (an operator resetting a group must be obeyed).
+ */
+export async function writeOffsets(client: PoolClient, t: TableRef, groupId: string, marks: readonly OffsetMark[]): Promise<void> {
+  if (marks.length === 0) return;
+  const plain = marks.filter((m) => m.from === undefined);
+  const moved = marks.filter((m) => typeof m.from === 'string');
+  const fresh = marks.filter((m) => m.from === null);
+  if (plain.length > 0) await client.query(upsertOffsetsSql(t), [groupId, ...columns(plain)]);
+  const written = new Set<string>();
+  const note = (rows: { topic: string; partition: number }[]) => rows.forEach((r) => written.add(`${r.partition}:${r.topic}`));
+  if (moved.length > 0) {
+    const res = await client.query(updateOffsetsFencedSql(t), [groupId, ...columns(moved), moved.map((m) => m.from)]);
+    note(res.rows);
+  }
+  if (fresh.length > 0) note((await client.query(insertOffsetsNewSql(t), [groupId, ...columns(fresh)])).rows);
+  const lost = [...moved, ...fresh].filter((m) => !written.has(`${m.partition}:${m.topic}`));
+  if (lost.length > 0) throw new FencedError(lost.map((m) => ({ topic: m.topic, partition: m.partition })));
+}
+
+function columns(marks: readonly OffsetMark[]): [string[], number[], string[]] {
+  return [marks.map((m) => m.topic), marks.map((m) => m.partition), marks.map((m) => m.next)];
+}

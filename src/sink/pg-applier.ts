@@ -1,0 +1,254 @@
+/**
+ * The apply stage: every PostgreSQL write. One flush = one transaction covering every table
+ * batch and the offsets, so a crash or failure anywhere leaves both data and offsets as before.
+ */
+import type { Pool, PoolClient } from 'pg';
+import type { Flush, OffsetMark, TableBatch, TableRef } from '../kernel/types';
+import type { SinkOptions } from '../config/types';
+import type { CoreEmitter } from '../kernel/events';
+import { applyAppend, applyReplaceRows } from './append';
+import { describeTable, type TargetInfo } from './catalog';
+import { applyMerge } from './merge';
+import { batchRows, onlyRow, splitBatch, type RejectedRow } from './isolate';
+import { classifyError } from '../kernel/classify';
+import { createOffsetsTable, offsetsTable, readOffsets, writeOffsets } from './offsets';
+import { checkMergeKey, missingTableError } from './schema/checks';
+import { SchemaManager } from './schema/manager';
+import { tableName } from '../pg/ident';
+import { truncateTableSql } from './sql/truncate-table';
+
+export type { TargetInfo, TargetColumn } from './catalog';
+export { APPEND_METADATA, SOURCE_POS } from './metadata';
+
+type Log = (msg: string, fields?: object) => void;
+
+export interface ApplyOptions {
+  /** Runs inside the flush transaction, after the rows and before the offsets. */
+  readonly beforeCommit?: (client: PoolClient) => Promise<void>;
+  /** Isolate and hand over rows rejected with a data error instead of failing the flush. */
+  readonly onReject?: (r: RejectedRow) => void;
+}
+
+export type { RejectedRow } from './isolate';
+
+function sumCounts(a: TableCounts | undefined, b: TableCounts | undefined): TableCounts | undefined {
+  if (!a || !b) return a ?? b;
+  return {
+    table: a.table, upserts: a.upserts + b.upserts, deletes: a.deletes + b.deletes, appends: a.appends + b.appends, truncates: a.truncates + b.truncates,
+    unresolved: a.unresolved + b.unresolved, unresolvedKeys: [...a.unresolvedKeys, ...b.unresolvedKeys].slice(0, 5),
+  };
+}
+
+interface TableCounts {
+  table: string;
+  upserts: number;
+  deletes: number;
+  appends: number;
+  truncates: number;
+  /** Rows inserted with unchanged-TOAST values nothing could fill (see MergeOutcome). */
+  unresolved: number;
+  unresolvedKeys: readonly string[];
+}
+
+/** At most this many source timestamps per flush go to observers (latency is sampled). */
+const TS_SAMPLE = 256;
+
+export class PgApplier {
+  private readonly schema: SchemaManager;
+  private readonly emitter?: CoreEmitter;
+  private readonly log: Log;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly sink: SinkOptions,
+    opts?: { emitter?: CoreEmitter; log?: (msg: string, fields?: object) => void },
+  ) {
+    this.emitter = opts?.emitter;
+    this.log = opts?.log ?? (() => undefined);
+    this.schema = new SchemaManager(sink, this.log);
+  }
+
+  /** Create the state schema/table if missing (offsets table). Idempotent. */
+  async init(): Promise<void> {
+    await createOffsetsTable(this.pool, offsetsTable(this.sink));
+  }
+
+  /** Stored next-offsets for the group (all topics, or only `topics`). */
+  storedOffsets(groupId: string, topics?: readonly string[]): Promise<OffsetMark[]> {
+    return readOffsets(this.pool, offsetsTable(this.sink), groupId, topics);
+  }
+
+  /**
+   * Check a target before the pipeline starts. undefined when it does not exist and may be
+   * auto-created; throws when it is missing and may not be, or when its keys cannot work for merge.
+   */
+  async describeTarget(target: TableRef): Promise<TargetInfo | undefined> {
+    const info = await describeTable(this.pool, target);
+    if (!info) {
+      if (!this.sink.autoCreate) throw missingTableError(tableName(target));
+      return undefined;
+    }
+    if (this.sink.strategy === 'merge') {
+      const declared = this.sink.primaryKey ?? [];
+      // With no declared key the events' key is not known yet; the table's own key must then
+      // at least satisfy partitioning (checked again, against the events' key, on first apply).
+      const keys = declared.length > 0 ? declared : info.primaryKey;
+      if (keys.length > 0 || info.partitioned) checkMergeKey(info, keys);
+    }
+    return info;
+  }
+
+  /**
+   * One transaction: every table batch, then `beforeCommit` (dead letters that must commit with
+   * the offsets), then the offsets, then COMMIT. All or nothing.
+   * With `onReject`, rows PostgreSQL rejects with a data error (22xxx/23xxx) are bisected out
+   * under savepoints and handed to it; everything else still applies, in order.
+   */
+  async apply(flush: Flush, opts: ApplyOptions = {}): Promise<void> {
+    const started = process.hrtime.bigint();
+    const counts: TableCounts[] = [];
+    let stage = 0;
+    await this.inTransaction(async (client) => {
+      for (const batch of flush.tables) {
+        const c = opts.onReject
+          ? await this.applyIsolating(client, batch, () => stage++, opts.onReject)
+          : await this.applyBatch(client, batch, stage++);
+        if (c) counts.push(c);
+      }
+      if (opts.beforeCommit) await opts.beforeCommit(client);
+      await writeOffsets(client, offsetsTable(this.sink), flush.groupId, flush.offsets);
+    });
+    this.emitFlushed(flush, counts, started);
+  }
+
+  private async applyIsolating(
+    client: PoolClient,
+    batch: TableBatch,
+    nextStage: () => number,
+    onReject: (r: RejectedRow) => void,
+  ): Promise<TableCounts | undefined> {
+    const sp = `nilus_sp_${nextStage()}`;
+    await client.query(`SAVEPOINT ${sp}`);
+    try {
+      const c = await this.applyBatch(client, batch, nextStage());
+      await client.query(`RELEASE SAVEPOINT ${sp}`);
+      return c;
+    } catch (e) {
+      await client.query(`ROLLBACK TO SAVEPOINT ${sp}`);
+      // DDL done inside the piece is gone with it.
+      this.schema.forgetAll();
+      if (classifyError(e) !== 'data') throw e;
+      if (batchRows(batch) <= 1 && !batch.truncate) {
+        // The target as it stands after the rollback, for the column types a rejection names.
+        const info = await describeTable(client, batch.target).catch(() => undefined);
+        onReject(onlyRow(batch, tableName(batch.target), e as Error, info));
+        return undefined;
+      }
+      const [a, b] = splitBatch(batch);
+      const ca = await this.applyIsolating(client, a, nextStage, onReject);
+      const cb = await this.applyIsolating(client, b, nextStage, onReject);
+      return sumCounts(ca, cb);
+    }
+  }
+
+  /**
+   * Batch mode: every batch the source yields, in ONE transaction, so a replace or an append is
+   * all or nothing (readers see the old content until COMMIT). `beforeCommit` runs last in the
+   * same transaction (the batch cursor). Resolves with the rows written.
+   */
+  async applyAll(batches: AsyncIterable<TableBatch>, opts: { beforeCommit?: (client: PoolClient, rows: number) => Promise<void> } = {}): Promise<number> {
+    let rows = 0;
+    await this.inTransaction(async (client) => {
+      let i = 0;
+      for await (const b of batches) {
+        const c = await this.applyBatch(client, b, i++);
+        if (c) rows += c.upserts + c.deletes + c.appends;
+      }
+      if (opts.beforeCommit) await opts.beforeCommit(client, rows);
+    });
+    return rows;
+  }
+
+  private async inTransaction(body: (client: PoolClient) => Promise<void>): Promise<void> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      try {
+        await body(client);
+        await client.query('COMMIT');
+      } catch (e) {
+        // DDL cached during this transaction is gone with it.
+        this.schema.forgetAll();
+        await client.query('ROLLBACK').catch((r: Error) => (broken = r));
+        throw e;
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async applyBatch(client: PoolClient, batch: TableBatch, stage: number): Promise<TableCounts | undefined> {
+    const empty =
+      !batch.truncate && batch.upserts.length === 0 && batch.deletes.length === 0 && batch.events.length === 0;
+    if (empty) return undefined;
+    const counts: TableCounts = { table: tableName(batch.target), upserts: 0, deletes: 0, appends: 0, truncates: 0, unresolved: 0, unresolvedKeys: [] };
+    if (batch.strategy !== 'append' && batch.upserts.length === 0) {
+      // Only deletes and/or a truncate: a missing table has nothing to remove, and a truncate
+      // alone needs no columns or key (its batch may carry neither), so skip creating or checking.
+      if (!(await this.schema.describe(client, batch.target))) return counts;
+      if (batch.deletes.length === 0) {
+        await client.query(truncateTableSql(batch.target));
+        counts.truncates = 1;
+        return counts;
+      }
+    }
+    const info = await this.schema.ensure(client, batch);
+    switch (batch.strategy) {
+      case 'merge':
+        const o = await applyMerge(client, batch, { info, keys: this.schema.keyColumns(batch), guard: this.sink.staleGuard, stage });
+        counts.unresolved = o.unresolved;
+        counts.unresolvedKeys = o.unresolvedKeys;
+        counts.upserts = batch.upserts.length;
+        counts.deletes = batch.deletes.length;
+        counts.truncates = batch.truncate ? 1 : 0;
+        break;
+      case 'append':
+        counts.appends = await applyAppend(client, batch);
+        counts.truncates = batch.events.filter((e) => e.op === 't').length;
+        break;
+      case 'replace':
+        if (batch.truncate) await client.query(truncateTableSql(batch.target));
+        counts.appends = await applyReplaceRows(client, batch);
+        counts.truncates = batch.truncate ? 1 : 0;
+        break;
+    }
+    return counts;
+  }
+
+  private emitFlushed(flush: Flush, tables: TableCounts[], started: bigint): void {
+    if (!this.emitter) return;
+    let events = 0;
+    for (const b of flush.tables) events += b.strategy === 'append' ? b.events.length : b.upserts.length + b.deletes.length;
+    // Latency is sampled evenly over the whole flush: the first events alone are its oldest and
+    // would make the histogram read high.
+    const stride = Math.max(1, Math.ceil(events / TS_SAMPLE));
+    const sourceTsMs: number[] = [];
+    let i = 0;
+    const take = (ts: number | undefined): void => {
+      if (i++ % stride === 0 && ts !== undefined) sourceTsMs.push(ts);
+    };
+    for (const b of flush.tables) {
+      for (const s of b.upsertSource) take(s.tsMs);
+      for (const s of b.deleteSource) take(s.tsMs);
+      for (const e of b.events) take(e.source.tsMs);
+    }
+    this.emitter.emit('flushed', {
+      durationSeconds: Number(process.hrtime.bigint() - started) / 1e9,
+      events,
+      tables,
+      sourceTsMs,
+      commitTsMs: Date.now(),
+    });
+  }
+}

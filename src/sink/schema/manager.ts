@@ -1,0 +1,131 @@
+/**
+ * Makes a target ready for a batch inside the flush transaction: creates it or adds columns when
+ * allowed, then checks types and keys. Target shapes are cached per table; DDL happens under a
+ * transaction-level advisory lock and IF NOT EXISTS, so replicas racing on the same table are safe.
+ *
+ * Columns present in the target but absent from the batch are left alone: a column dropped at
+ * the source stays in the target and rows written from then on get its NULL/default.
+ */
+import type { PoolClient } from 'pg';
+import type { ColumnSpec, TableBatch, TableRef } from '../../kernel/types';
+import type { SinkOptions } from '../../config/types';
+import { ConfigError } from '../../kernel/errors';
+import { describeTable, type TargetInfo } from '../catalog';
+import { APPEND_METADATA, SOURCE_POS } from '../metadata';
+import { addColumnsSql } from '../sql/add-columns';
+import { advisoryXactLockSql } from '../sql/advisory-lock';
+import { createTableSql, type NewColumn } from '../sql/create-table';
+import { ident, tableName } from '../../pg/ident';
+import { assertSafeType } from './type-compat';
+import { checkColumnTypes, checkMergeKey, missingTableError, noKeyError } from './checks';
+
+type Log = (msg: string, fields?: object) => void;
+
+interface Plan {
+  readonly create: boolean;
+  /** Columns to create the table with, or to add to it. */
+  readonly columns: readonly NewColumn[];
+  /** Columns the user's data needs (not nilus's own metadata): gated by auto_evolve. */
+  readonly dataColumns: readonly string[];
+}
+
+export class SchemaManager {
+  private readonly cache = new Map<string, TargetInfo>();
+
+  constructor(
+    private readonly sink: SinkOptions,
+    private readonly log: Log,
+  ) {}
+
+  /** The key a merge uses: the declared primary key, else the events' key. */
+  keyColumns(batch: TableBatch): readonly string[] {
+    return this.sink.primaryKey && this.sink.primaryKey.length > 0 ? this.sink.primaryKey : batch.keyColumns;
+  }
+
+  /** Drops every cached shape (after a rollback: DDL we cached may not have committed). */
+  forgetAll(): void {
+    this.cache.clear();
+  }
+
+  async describe(client: PoolClient, t: TableRef, fresh = false): Promise<TargetInfo | undefined> {
+    const k = tableName(t);
+    if (!fresh) {
+      const hit = this.cache.get(k);
+      if (hit) return hit;
+    }
+    const info = await describeTable(client, t);
+    if (info) this.cache.set(k, info);
+    else this.cache.delete(k);
+    return info;
+  }
+
+  async ensure(client: PoolClient, batch: TableBatch): Promise<TargetInfo> {
+    const t = batch.target;
+    const merge = batch.strategy === 'merge';
+    const keys = merge ? this.keyColumns(batch) : (batch.createKey ?? []);
+    if (merge && keys.length === 0) throw noKeyError(tableName(t));
+    let info = await this.describe(client, t);
+    let plan = this.plan(info, batch);
+    if (plan) {
+      // The cache may be behind another replica's DDL: look again before deciding anything.
+      info = await this.describe(client, t, true);
+      plan = this.plan(info, batch);
+    }
+    if (plan) {
+      this.authorize(t, plan);
+      await client.query(advisoryXactLockSql(), [tableName(t)]);
+      info = await this.describe(client, t, true);
+      plan = this.plan(info, batch);
+      if (plan) {
+        await client.query(plan.create ? createTableSql(t, plan.columns, keys) : addColumnsSql(t, plan.columns));
+        this.log(plan.create ? 'created target table' : 'added columns to target table', {
+          table: tableName(t),
+          columns: plan.columns.map((c) => c.name),
+        });
+        info = await this.describe(client, t, true);
+      }
+    }
+    if (!info) throw new Error(`target ${tableName(t)} still missing after CREATE TABLE`);
+    checkColumnTypes(info, batch.columns);
+    if (merge) checkMergeKey(info, keys);
+    return info;
+  }
+
+  private authorize(t: TableRef, plan: Plan): void {
+    if (plan.create && !this.sink.autoCreate) throw missingTableError(tableName(t));
+    if (!plan.create && plan.dataColumns.length > 0 && !this.sink.autoEvolve) {
+      const cols = plan.columns.filter((c) => plan.dataColumns.includes(c.name));
+      throw new ConfigError([
+        {
+          path: 'spec.sink.options.auto_evolve',
+          message:
+            `table ${tableName(t)} has no column ${cols.map((c) => `${ident(c.name)} (${c.type})`).join(', ')} ` +
+            `that the events carry; add it (ALTER TABLE ${tableName(t)} ` +
+            `${cols.map((c) => `ADD COLUMN ${ident(c.name)} ${c.type}`).join(', ')}) or set auto_evolve: true`,
+        },
+      ]);
+    }
+  }
+
+  /** What DDL the batch needs, or undefined when the target already fits. */
+  private plan(info: TargetInfo | undefined, batch: TableBatch): Plan | undefined {
+    const own: NewColumn[] = [];
+    if (batch.strategy === 'append') own.push(...APPEND_METADATA);
+    if (batch.strategy === 'merge' && this.sink.staleGuard) own.push(SOURCE_POS);
+    const data = batch.columns.map(toNewColumn);
+    if (!info) return { create: true, columns: [...data, ...own], dataColumns: data.map((c) => c.name) };
+    const addData = data.filter((c) => !info.byName.has(c.name));
+    const addOwn = own.filter((c) => !info.byName.has(c.name));
+    if (addData.length === 0 && addOwn.length === 0) return undefined;
+    return { create: false, columns: [...addData, ...addOwn], dataColumns: addData.map((c) => c.name) };
+  }
+}
+
+/**
+ * A new column takes the event's pgType. No NOT NULL even for non-optional source columns: a
+ * row inserted while that column is unavailable (unchanged TOAST) must still go in.
+ */
+function toNewColumn(c: ColumnSpec): NewColumn {
+  assertSafeType(c.pgType, c.name);
+  return { name: c.name, type: c.pgType };
+}

@@ -1,0 +1,387 @@
+/**
+ * The MySQL/MariaDB table source: one connection per reader, one `START TRANSACTION WITH
+ * CONSISTENT SNAPSHOT, READ ONLY` for describe, cursorMax and pages. Rows are read with the text
+ * protocol and no conversion in mysql2 (`typeCast: false`, `rowsAsArray`): ./mysql-types.ts turns
+ * each value's bytes into PostgreSQL text input, so nothing passes through a JS number or Date.
+ * The result stream is paused between pages (TCP backpressure), so memory stays flat.
+ *
+ * TLS follows MySQL's --ssl-mode:
+ *   disabled         plain
+ *   preferred        TLS (unverified) when the server offers it, else plain. mysql2 cannot fall back
+ *                    inside one handshake, so a server without TLS costs a second connection attempt;
+ *                    a server that offers TLS but fails the TLS handshake fails, as with MySQL's client.
+ *   required         TLS, certificate not checked
+ *   verify_ca        TLS, chain checked against sslCa (Node's public CAs without it), host name not
+ *   verify_identity  TLS, chain and host name (or IP address) checked
+ */
+import { readFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { checkServerIdentity, type TLSSocket } from 'node:tls';
+import { createConnection, type Connection, type ConnectionOptions, type QueryError, type SslOptions } from 'mysql2';
+import type { MysqlConnection } from '../config/types';
+import { ConfigError } from '../kernel/errors';
+import type { Row, TableRef } from '../kernel/types';
+import { cursorBound, mapColumn, needsDoubleWidening, rowDecoder, valueDecoder, type MysqlColumnMeta } from './mysql-types';
+import type { CursorRange, ReadRequest, SourceColumn, SourceTableInfo, TableReader, TableSource } from './table-source';
+
+export interface MysqlSourceOptions {
+  readonly tinyint1AsBoolean: boolean;
+  /** Called once per zero date/datetime read (it lands as NULL), with `database.table` and the column. */
+  readonly onZeroDate?: (table: string, column: string) => void;
+}
+
+/**
+ * The server blocks writing rows while a page is being written to PostgreSQL; it would drop the
+ * connection after net_write_timeout (default 60 s) of that. Pages can take longer on a slow sink.
+ */
+const NET_WRITE_TIMEOUT_S = 3600;
+
+const bt = (name: string): string => {
+  if (name.length === 0) throw new TypeError('empty MySQL identifier');
+  return '`' + name.replace(/`/g, '``') + '`';
+};
+const qualified = (t: TableRef): string => `${bt(t.schema)}.${bt(t.table)}`;
+
+async function sslOptions(conn: MysqlConnection): Promise<SslOptions | undefined> {
+  if (conn.sslMode === 'disabled') return undefined;
+  if (conn.sslMode === 'preferred' || conn.sslMode === 'required') return { rejectUnauthorized: false };
+  let ca: string | undefined;
+  if (conn.sslCa) {
+    try {
+      ca = await readFile(conn.sslCa, 'utf8');
+    } catch (e) {
+      throw new ConfigError([{ path: 'ssl-ca', message: `cannot read the CA bundle ${conn.sslCa}: ${(e as Error).message}` }]);
+    }
+  }
+  return { rejectUnauthorized: true, verifyIdentity: conn.sslMode === 'verify_identity', ...(ca ? { ca } : {}) };
+}
+
+/**
+ * mysql2 checks the host name only when the host is a name: for an IP address it gives Node no
+ * server name, and Node then checks the certificate against "localhost". For verify_identity the
+ * certificate is checked here against the host as configured (IP SANs for an address), once TLS is
+ * up and before mysql2 sends the credentials. Fails closed if mysql2 ever stops calling startTLS.
+ */
+function checkIdentityBeforeCredentials(c: Connection, host: string): () => boolean {
+  const conn = c as unknown as { startTLS?: (onSecure: (err?: Error) => void) => void; stream: TLSSocket };
+  const startTLS = conn.startTLS;
+  if (typeof startTLS !== 'function') throw new Error('mysql2 has no startTLS: cannot verify the server identity');
+  let checked = false;
+  conn.startTLS = (onSecure) =>
+    startTLS.call(conn, (err) => {
+      if (err) return onSecure(err);
+      const mismatch = checkServerIdentity(host, conn.stream.getPeerCertificate());
+      checked = mismatch === undefined;
+      onSecure(mismatch);
+    });
+  return () => checked;
+}
+
+function connectOnce(options: ConnectionOptions, verifyHost?: string): Promise<Connection> {
+  return new Promise((resolve, reject) => {
+    const c = createConnection(options);
+    // A fatal error with no command running is emitted on the connection; the reader sees it on its next query.
+    c.on('error', () => undefined);
+    let identityChecked: (() => boolean) | undefined;
+    try {
+      if (verifyHost !== undefined) identityChecked = checkIdentityBeforeCredentials(c, verifyHost);
+    } catch (e) {
+      c.destroy();
+      return reject(e);
+    }
+    c.connect((err) => {
+      if (!err && identityChecked && !identityChecked()) err = Object.assign(new Error('the server identity was not verified'), { code: 'HANDSHAKE_SSL_ERROR' }) as QueryError;
+      if (!err) return resolve(c);
+      c.destroy();
+      reject(err);
+    });
+  });
+}
+
+/** Runs one statement; rows as objects (information_schema) unless asked otherwise. */
+function run<T>(c: Connection, sql: string, values: unknown[] = [], extra: { rowsAsArray?: boolean; typeCast?: false } = {}): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    c.query({ sql, values, ...extra }, (err: QueryError | null, rows: unknown) => (err ? reject(err) : resolve(rows as T[])));
+  });
+}
+
+export class MysqlTableSource implements TableSource {
+  readonly kind = 'mysql' as const;
+  readonly display: string;
+  private readonly readers = new Set<MysqlTableReader>();
+
+  constructor(
+    private readonly conn: MysqlConnection,
+    private readonly opts: MysqlSourceOptions,
+  ) {
+    this.display = `mysql://${conn.host}:${conn.port}/${conn.database}`;
+  }
+
+  async open(): Promise<TableReader> {
+    const c = await this.connect();
+    try {
+      // sql_mode '' : NO_BACKSLASH_ESCAPES would break mysql2's escaping of placeholders, and
+      // PAD_CHAR_TO_FULL_LENGTH would pad char(n) values; nothing else in it affects reads.
+      await run(c, 'SET NAMES utf8mb4');
+      await run(c, "SET time_zone = '+00:00', sql_mode = '', net_write_timeout = ?", [NET_WRITE_TIMEOUT_S]);
+      // WITH CONSISTENT SNAPSHOT is only a snapshot under REPEATABLE READ (the server's default may differ).
+      await run(c, 'SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+      await run(c, 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+      const [v] = await run<{ v: string }>(c, 'SELECT VERSION() AS v');
+      const reader = new MysqlTableReader(c, this.opts, /mariadb/i.test(String(v?.v)), (r) => this.readers.delete(r));
+      this.readers.add(reader);
+      return reader;
+    } catch (e) {
+      c.destroy();
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.readers].map((r) => r.close()));
+  }
+
+  private async connect(): Promise<Connection> {
+    const ssl = await sslOptions(this.conn);
+    const base: ConnectionOptions = {
+      host: this.conn.host,
+      port: this.conn.port,
+      user: this.conn.username,
+      password: this.conn.password,
+      database: this.conn.database,
+      connectTimeout: this.conn.connectTimeoutMs,
+      charset: 'UTF8MB4_UNICODE_CI',
+      // Rows are read unconverted (typeCast: false); these keep information_schema numbers exact too.
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      dateStrings: true,
+      decimalNumbers: false,
+      multipleStatements: false,
+    };
+    if (!ssl) return connectOnce(base);
+    try {
+      return await connectOnce({ ...base, ssl }, this.conn.sslMode === 'verify_identity' ? this.conn.host : undefined);
+    } catch (e) {
+      if (this.conn.sslMode === 'preferred' && (e as { code?: string }).code === 'HANDSHAKE_NO_SSL_SUPPORT') return connectOnce(base);
+      throw e;
+    }
+  }
+}
+
+interface ColumnRow {
+  tbl: string;
+  name: string;
+  dataType: string;
+  columnType: string;
+  nullable: string;
+}
+
+/**
+ * The connection a MySQL reader runs on (its TLS, session settings and snapshot), for statements
+ * of src/source/ that must see the same snapshot (./mysql-digest.ts); undefined for other readers.
+ */
+export function readerConnection(reader: TableReader): Connection | undefined {
+  return reader instanceof MysqlTableReader ? reader.connection : undefined;
+}
+
+class MysqlTableReader implements TableReader {
+  /** Set once the connection was cut (abort, a read left early, a failure): the snapshot is gone. */
+  private broken: Error | undefined;
+  private closed = false;
+  /** pages() results still streaming: the connection cannot run COMMIT behind them; a cut ends them. */
+  private readonly streams = new Set<Readable>();
+  /** Columns by table (`schema\u0000table`), from describe(): cursor bounds are converted by the column's type. */
+  private readonly described = new Map<string, SourceColumn[]>();
+
+  constructor(
+    private readonly c: Connection,
+    private readonly opts: MysqlSourceOptions,
+    private readonly mariadb: boolean,
+    private readonly onClosed: (r: MysqlTableReader) => void,
+  ) {}
+
+  get connection(): Connection {
+    return this.c;
+  }
+
+  async describe(table: TableRef): Promise<SourceTableInfo | undefined> {
+    this.usable();
+    const args = [table.schema, table.table];
+    const where = 'TABLE_SCHEMA = ? AND TABLE_NAME = ?';
+    const cols = onlyTable(
+      table,
+      await run<ColumnRow>(
+        this.c,
+        `SELECT TABLE_NAME AS tbl, COLUMN_NAME AS name, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType, IS_NULLABLE AS nullable
+           FROM information_schema.COLUMNS WHERE ${where} ORDER BY TABLE_NAME, ORDINAL_POSITION`,
+        args,
+      ),
+    );
+    if (cols.length === 0) return undefined;
+    const pk = onlyTable(
+      table,
+      await run<{ tbl: string; name: string }>(
+        this.c,
+        `SELECT TABLE_NAME AS tbl, COLUMN_NAME AS name FROM information_schema.KEY_COLUMN_USAGE
+          WHERE ${where} AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY TABLE_NAME, ORDINAL_POSITION`,
+        args,
+      ),
+    );
+    const [est] = onlyTable(table, await run<{ tbl: string; n: string | null }>(this.c, `SELECT TABLE_NAME AS tbl, TABLE_ROWS AS n FROM information_schema.TABLES WHERE ${where}`, args));
+    const jsonChecked = this.mariadb ? await this.mariadbJsonColumns(table) : new Set<string>();
+    const name = `${table.schema}.${table.table}`;
+    const columns = cols.map((r) => {
+      const meta: MysqlColumnMeta = { name: String(r.name), dataType: String(r.dataType), columnType: String(r.columnType), nullable: r.nullable === 'YES', jsonCheck: jsonChecked.has(String(r.name)) };
+      return mapColumn(name, meta, this.opts);
+    });
+    this.described.set(`${table.schema}\u0000${table.table}`, columns);
+    // TABLE_ROWS is InnoDB's estimate (MySQL 8 caches it for information_schema_stats_expiry); null for views.
+    const n = est?.n === null || est?.n === undefined ? NaN : Number(est.n);
+    return { columns, primaryKey: pk.map((r) => String(r.name)), ...(n > 0 ? { estimatedRows: n } : {}) };
+  }
+
+  async cursorMax(table: TableRef, range: CursorRange): Promise<string | null> {
+    this.usable();
+    const col = this.column(table, range.column);
+    const { where, values } = this.where(table, range);
+    const rows = await this.guard(run<(Buffer | null)[]>(this.c, `SELECT MAX(${bt(range.column)}) FROM ${qualified(table)}${where}`, values, { rowsAsArray: true, typeCast: false }));
+    // the same decoding as rows (timestamps with +00); a zero date as max is no cursor
+    return valueDecoder(col, { table: `${table.schema}.${table.table}`, column: col.name })(rows[0]?.[0] ?? null);
+  }
+
+  async *pages(req: ReadRequest): AsyncGenerator<Row[]> {
+    this.usable();
+    req.signal?.throwIfAborted();
+    const name = `${req.table.schema}.${req.table.table}`;
+    const decode = rowDecoder(name, req.columns, this.opts.onZeroDate);
+    const select = req.columns.map((c) => (needsDoubleWidening(c) ? `${bt(c.name)} * 1e0` : bt(c.name))).join(', ');
+    const { where, values } = req.range ? this.where(req.table, req.range) : { where: '', values: [] };
+    const query = this.c.query({ sql: `SELECT ${select} FROM ${qualified(req.table)}${where}`, values, rowsAsArray: true, typeCast: false });
+    // After the stream is destroyed the query has no listener left; its late errors must not go unhandled.
+    query.on('error', () => undefined);
+    const stream = query.stream({ highWaterMark: Math.max(1, Math.min(req.pageRows, 1000)) });
+    const onAbort = (): void => {
+      stream.destroy(req.signal?.reason instanceof Error ? req.signal.reason : new Error('the read was aborted'));
+      this.cut(new Error('the read was aborted'));
+    };
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    let finished = false;
+    this.streams.add(stream);
+    try {
+      let page: Row[] = [];
+      // for await pulls one row at a time: while a page is held, the stream (and the socket) stays paused.
+      for await (const raw of stream as AsyncIterable<(Buffer | null)[]>) {
+        page.push(decode(raw));
+        if (page.length >= req.pageRows) {
+          yield page;
+          req.signal?.throwIfAborted();
+          page = [];
+        }
+      }
+      finished = true;
+      this.streams.delete(stream);
+      if (page.length > 0) yield page;
+    } finally {
+      req.signal?.removeEventListener('abort', onAbort);
+      if (!finished) {
+        this.streams.delete(stream);
+        // Destroying the stream alone would make mysql2 read (and drop) the rest of the result before
+        // the next statement; cutting the connection stops the server now. The snapshot goes with it.
+        if (!stream.destroyed) stream.destroy();
+        this.cut(new Error('a read of this snapshot ended before its last row'));
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClosed(this);
+    if (this.streams.size > 0) this.cut(new Error('the snapshot was closed during a read'));
+    if (this.broken) return;
+    try {
+      await run(this.c, 'COMMIT');
+    } catch {
+      // a read-only snapshot has nothing to lose: a connection that cannot commit is just dropped
+      this.c.destroy();
+      return;
+    }
+    await new Promise<void>((resolve) => this.c.end(() => resolve()));
+  }
+
+  private usable(): void {
+    if (this.closed) throw new Error('this MySQL snapshot is closed');
+    if (this.broken) throw new Error(`this MySQL snapshot is no longer usable: ${this.broken.message}`);
+  }
+
+  /**
+   * Drops the connection now. mysql2's destroy() only half-closes the socket, which a server blocked
+   * writing a result never notices; destroying the socket makes its next write fail, ending the query.
+   */
+  private cut(reason: Error): void {
+    this.broken ??= reason;
+    for (const s of this.streams) if (!s.destroyed) s.destroy(reason);
+    this.c.destroy();
+    (this.c as unknown as { stream?: { destroy(): void } }).stream?.destroy();
+  }
+
+  /** A failed statement may have left the connection broken; later calls say so instead of hanging. */
+  private async guard<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p;
+    } catch (e) {
+      if ((e as { fatal?: boolean }).fatal) this.cut(e as Error);
+      throw e;
+    }
+  }
+
+  private column(table: TableRef, name: string): SourceColumn {
+    const col = this.described.get(`${table.schema}\u0000${table.table}`)?.find((c) => c.name === name);
+    if (!col) throw new Error(`cursor column ${name} of ${table.schema}.${table.table} is unknown: describe() the table first`);
+    return col;
+  }
+
+  /** ` WHERE col >= ? AND col < ?` with the bounds as placeholders (none: every non-null cursor). */
+  private where(table: TableRef, range: CursorRange): { where: string; values: string[] } {
+    const col = this.column(table, range.column);
+    const c = bt(col.name);
+    const parts: string[] = [];
+    const values: string[] = [];
+    if (range.from) {
+      parts.push(`${c} ${range.from.inclusive ? '>=' : '>'} ?`);
+      values.push(cursorBound(col, range.from.value));
+    }
+    if (range.to) {
+      parts.push(`${c} ${range.to.inclusive ? '<=' : '<'} ?`);
+      values.push(cursorBound(col, range.to.value));
+    }
+    if (parts.length === 0) parts.push(`${c} IS NOT NULL`);
+    return { where: ` WHERE ${parts.join(' AND ')}`, values };
+  }
+
+  /** MariaDB's JSON is longtext with a `json_valid(col)` check; those columns map as json. */
+  private async mariadbJsonColumns(table: TableRef): Promise<Set<string>> {
+    const rows = await run<{ tbl: string; clause: string }>(
+      this.c,
+      'SELECT TABLE_NAME AS tbl, CHECK_CLAUSE AS clause FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?',
+      [table.schema, table.table],
+    ).catch(() => []); // before 10.2.22 there is no such view: such columns stay text
+    const out = new Set<string>();
+    for (const r of onlyTable(table, rows)) {
+      const m = /^json_valid\(`((?:[^`]|``)+)`\)$/i.exec(String(r.clause).trim());
+      if (m) out.add(m[1]!.replace(/``/g, '`'));
+    }
+    return out;
+  }
+}
+
+/**
+ * information_schema may compare names without case (lower_case_table_names, collations): keep the
+ * rows of the exactly named table when there are some, else those of the one table that matched.
+ */
+function onlyTable<T extends { tbl: string }>(table: TableRef, rows: T[]): T[] {
+  const exact = rows.filter((r) => String(r.tbl) === table.table);
+  if (exact.length > 0) return exact;
+  const names = new Set(rows.map((r) => String(r.tbl)));
+  return names.size === 1 ? rows : [];
+}

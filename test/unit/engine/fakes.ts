@@ -1,0 +1,300 @@
+/**
+ * In-memory stand-ins for the core's ports: a Source with partitions of records (fetch position
+ * moves only on resolve, like Kafka's), an applier with compare-and-set offsets, and a decoder of
+ * tiny JSON values. Enough to drive every state of the core in milliseconds.
+ */
+import { rowOf } from '../../../src/copy-text/line';
+import { BufferSet } from '../../../src/buffer';
+import { CdcCore, type CoreDeps } from '../../../src/engine/cdc-engine';
+import { DataError, FencedError } from '../../../src/kernel/errors';
+import { CoreEmitter } from '../../../src/kernel/events';
+import { Flusher, type ApplierPort } from '../../../src/engine/flusher';
+import { Intake } from '../../../src/engine/intake';
+import type { ChangeEvent, Flush, OffsetMark, RawRecord } from '../../../src/kernel/types';
+import type { ApplyOptions } from '../../../src/sink/pg-applier';
+import type { DeadLetter } from '../../../src/deadletter/dead-letter';
+import { tpKey, type Source, type SourceHandler, type TopicPartition } from '../../../src/engine/ports';
+import { PrefetchSource } from '../../../src/decode/decode-ahead';
+
+export const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Values: `{"id":1,"v":2}` (upsert), `{"id":1,"del":true}` (delete); anything else is undecodable. */
+export function decodeTiny(rec: RawRecord): ChangeEvent | null {
+  if (rec.value === null) return null;
+  const pos = { topic: rec.topic, partition: rec.partition, offset: rec.offset };
+  let v: { id: number; v?: number; del?: boolean };
+  try {
+    v = JSON.parse(rec.value.toString()) as typeof v;
+  } catch {
+    throw new DataError('value is not JSON', pos);
+  }
+  if (typeof v.id !== 'number') throw new DataError('value has no id', pos);
+  const row = { id: String(v.id), v: v.v === undefined ? null : String(v.v) };
+  return {
+    pos,
+    table: { schema: 'public', table: 't' },
+    op: v.del ? 'd' : 'u',
+    key: { id: row.id },
+    keyColumns: KEY,
+    before: v.del ? row : null,
+    after: v.del ? null : row,
+    columns: COLUMNS,
+    source: {},
+    bytes: rec.value.length,
+  };
+}
+const KEY = ['id'];
+const COLUMNS = [
+  { name: 'id', pgType: 'int', optional: false, connectType: 'int32' },
+  { name: 'v', pgType: 'int', optional: true, connectType: 'int32' },
+];
+
+export class FakeSource implements Source {
+  handler!: SourceHandler;
+  readonly logs = new Map<string, { tp: TopicPartition; records: RawRecord[]; fetchAt: number }>();
+  readonly paused = new Set<string>();
+  readonly commits: OffsetMark[][] = [];
+  assigned: TopicPartition[] = [];
+  stopped = false;
+  startFailures: Error[] = [];
+  /** Partitions the first join hands over while start() is still under way (kafkajs does that). */
+  assignOnStart: TopicPartition[] | undefined;
+  batchSize = 10;
+  private seekGen = new Map<string, number>();
+
+  async start(handler: SourceHandler): Promise<void> {
+    const err = this.startFailures.shift();
+    if (err) throw err;
+    this.handler = handler;
+    handler.connected(true);
+    if (this.assignOnStart) this.assign(this.assignOnStart);
+  }
+
+  /** Appends records; values are strings (or null for a tombstone). */
+  produce(tp: TopicPartition, values: (string | null)[]): void {
+    const log = this.log(tp);
+    for (const v of values) {
+      const offset = String(log.records.length);
+      log.records.push({ topic: tp.topic, partition: tp.partition, offset, key: null, value: v === null ? null : Buffer.from(v) });
+    }
+  }
+
+  assign(tps: TopicPartition[]): void {
+    this.assigned = tps;
+    for (const tp of tps) this.log(tp);
+    this.handler.assigned(tps);
+  }
+
+  /** One fetch round: a batch for every assigned, unpaused partition with records past its position. */
+  async fetchOnce(): Promise<number> {
+    let delivered = 0;
+    for (const tp of this.assigned) {
+      const log = this.log(tp);
+      const k = tpKey(tp.topic, tp.partition);
+      if (this.paused.has(k) || log.fetchAt >= log.records.length) continue;
+      const records = log.records.slice(log.fetchAt, log.fetchAt + this.batchSize);
+      const gen = this.seekGen.get(k) ?? 0;
+      await this.handler.batch({
+        topic: tp.topic,
+        partition: tp.partition,
+        records,
+        highWatermark: String(log.records.length),
+        isStale: () => (this.seekGen.get(k) ?? 0) !== gen,
+        resolve: (o) => {
+          if ((this.seekGen.get(k) ?? 0) === gen) log.fetchAt = Number(o) + 1;
+        },
+      });
+      delivered += records.length;
+    }
+    return delivered;
+  }
+
+  /** Fetch rounds (a few ms apart, like a fetch loop), `rounds` of them. */
+  async pump(rounds = 50): Promise<void> {
+    for (let i = 0; i < rounds; i++) {
+      await this.fetchOnce();
+      await tick(2);
+    }
+  }
+
+  /** Fetch rounds until `cond` holds (the core's timers flush on age meanwhile). */
+  async pumpUntil(what: string, cond: () => boolean, ms = 3000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await this.fetchOnce();
+      await tick(2);
+    }
+  }
+
+  seek(tp: TopicPartition, offset: string): void {
+    const k = tpKey(tp.topic, tp.partition);
+    this.log(tp).fetchAt = Number(offset);
+    this.seekGen.set(k, (this.seekGen.get(k) ?? 0) + 1);
+  }
+
+  pause(tps: readonly TopicPartition[]): void {
+    for (const tp of tps) this.paused.add(tpKey(tp.topic, tp.partition));
+  }
+
+  resume(tps: readonly TopicPartition[]): void {
+    for (const tp of tps) this.paused.delete(tpKey(tp.topic, tp.partition));
+  }
+
+  async commit(marks: readonly OffsetMark[]): Promise<void> {
+    this.commits.push([...marks]);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+  }
+
+  /** The offsets Kafka would hold: the last commit per partition. */
+  committed(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const c of this.commits) for (const m of c) out[tpKey(m.topic, m.partition)] = m.next;
+    return out;
+  }
+
+  private log(tp: TopicPartition) {
+    const k = tpKey(tp.topic, tp.partition);
+    let log = this.logs.get(k);
+    if (!log) this.logs.set(k, (log = { tp, records: [], fetchAt: 0 }));
+    return log;
+  }
+}
+
+/** A PostgreSQL stand-in: rows by id, offsets with compare-and-set, injectable failures and stalls. */
+export class FakeApplier implements ApplierPort {
+  readonly rows = new Map<string, string | null>();
+  readonly stored = new Map<string, string>();
+  readonly flushes: Flush[] = [];
+  readonly dead: DeadLetter[] = [];
+  failures: Error[] = [];
+  private stall: Promise<void> | undefined;
+  private release: (() => void) | undefined;
+  attempts = 0;
+
+  /** Every apply waits until `unblock()`. */
+  block(): void {
+    this.stall = new Promise((r) => (this.release = r));
+  }
+
+  unblock(): void {
+    this.release?.();
+    this.stall = undefined;
+  }
+
+  async apply(flush: Flush, opts: ApplyOptions = {}): Promise<void> {
+    this.attempts++;
+    if (this.stall) await this.stall;
+    const err = this.failures.shift();
+    if (err) throw err;
+    for (const m of flush.offsets) {
+      const have = this.stored.get(tpKey(m.topic, m.partition)) ?? null;
+      if (m.from !== undefined && m.from !== have) throw new FencedError([{ topic: m.topic, partition: m.partition }]);
+    }
+    const staged = new Map(this.rows);
+    for (const t of flush.tables) {
+      if (t.truncate) staged.clear();
+      for (const d of t.deletes) staged.delete(String(d.id));
+      for (const held of t.upserts) {
+        const u = rowOf(held);
+        staged.set(String(u.id), u.v as string | null);
+      }
+    }
+    const client = { dead: this.dead } as unknown as import('pg').PoolClient;
+    await opts.beforeCommit?.(client);
+    this.rows.clear();
+    for (const [k, v] of staged) this.rows.set(k, v);
+    for (const m of flush.offsets) this.stored.set(tpKey(m.topic, m.partition), m.next);
+    this.flushes.push(flush);
+  }
+
+  async storedOffsets(_group: string, topics?: readonly string[]): Promise<OffsetMark[]> {
+    const out: OffsetMark[] = [];
+    for (const [k, next] of this.stored) {
+      const [p, ...rest] = k.split(':');
+      const topic = rest.join(':');
+      if (!topics || topics.includes(topic)) out.push({ topic, partition: Number(p), next });
+    }
+    return out;
+  }
+
+  storedOf(tp: TopicPartition): string | undefined {
+    return this.stored.get(tpKey(tp.topic, tp.partition));
+  }
+}
+
+/**
+ * `prefetch`: the core reads through a PrefetchSource over the fake source (as with decode
+ * threads), its preparation finishing after 0–2 ms in no fixed order across batches; the fake
+ * source's fetch position then moves on arrival, and the prefetch layer seeks back.
+ */
+export const harnessDefaults = { prefetch: false };
+
+export interface Harness {
+  core: CdcCore;
+  source: FakeSource;
+  applier: FakeApplier;
+  emitter: CoreEmitter;
+  logs: { level: string; msg: string; fields: object }[];
+  retries: number;
+}
+
+export function harness(o: Partial<Pick<CoreDeps, 'tolerance' | 'memoryBudgetBytes' | 'prepare'>> & { maxRows?: number; maxAgeMs?: number; maxAttempts?: number; prefetch?: boolean } = {}): Harness {
+  const source = new FakeSource();
+  let n = 0;
+  let core: Source = source;
+  if (o.prefetch ?? harnessDefaults.prefetch) {
+    const prefetch = new PrefetchSource(source, { prepare: async () => void (await tick(n++ % 3)), maxQueuedBytes: 64 });
+    core = prefetch;
+    // A fetch round ends once the core has what it would take of it, as without the prefetch layer.
+    const fetchOnce = source.fetchOnce.bind(source);
+    source.fetchOnce = async () => {
+      const got = await fetchOnce();
+      for (const end = Date.now() + 1000; !prefetch.settled && Date.now() < end; ) await tick(1);
+      return got;
+    };
+  }
+  const applier = new FakeApplier();
+  const emitter = new CoreEmitter();
+  const logs: Harness['logs'] = [];
+  const log = (level: string) => (fields: object, msg: string) => void logs.push({ level, msg, fields });
+  const buffers = new BufferSet({ maxRows: o.maxRows ?? 5, maxBytes: 1 << 30, maxAgeMs: o.maxAgeMs ?? 10 });
+  const intake = new Intake({ decode: decodeTiny, route: () => ({ schema: 'public', table: 't' }), keys: (ev) => ev.keyColumns, strategy: 'merge', buffers });
+  const h: Harness = { core: undefined as unknown as CdcCore, source, applier, emitter, logs, retries: 0 };
+  emitter.on('retry', () => h.retries++);
+  emitter.on('error', () => undefined); // observed through core.done
+  const flusher = new Flusher({
+    applier,
+    errors: { tolerance: o.tolerance ?? 'none', retry: { maxAttempts: o.maxAttempts ?? Infinity, initialMs: 1, maxMs: 2 } },
+    emitter,
+    warn: (msg, fields) => logs.push({ level: 'warn', msg, fields }),
+    deadLetter: { init: async () => undefined, close: async () => undefined, send: async (items) => void applier.dead.push(...items) },
+  });
+  h.core = new CdcCore({
+    groupId: 'g',
+    source: core,
+    intake,
+    buffers,
+    flusher,
+    emitter,
+    log: { info: log('info'), warn: log('warn'), debug: log('debug') },
+    tolerance: o.tolerance ?? 'none',
+    memoryBudgetBytes: o.memoryBudgetBytes ?? 1 << 30,
+    maxAgeMs: o.maxAgeMs ?? 10,
+    ...(o.prepare ? { prepare: o.prepare } : {}),
+  });
+  return h;
+}
+
+export const up = (id: number, v: number): string => JSON.stringify({ id, v });
+export const del = (id: number): string => JSON.stringify({ id, del: true });
+export const P0: TopicPartition = { topic: 'pfx.public.t', partition: 0 };
+export const P1: TopicPartition = { topic: 'pfx.public.t', partition: 1 };
+
+/** A connection loss as pg reports it: retriable. */
+export function connectionLost(): Error {
+  return Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+}

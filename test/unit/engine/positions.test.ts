@@ -1,0 +1,31 @@
+import { Positions } from '../../../src/engine/positions';
+
+describe('Positions', () => {
+  it('reports a new partition with from=null, then only what moved past the stored offset', () => {
+    const p = new Positions();
+    p.start('t', 0, 5n, null);
+    p.advance('t', 0, 5n);
+    p.advance('t', 0, 6n);
+    expect(p.pending()).toEqual([{ topic: 't', partition: 0, next: '7', from: null }]);
+    p.markStored(p.pending());
+    expect(p.pending()).toEqual([]);
+    p.advance('t', 0, 7n);
+    expect(p.pending()).toEqual([{ topic: 't', partition: 0, next: '8', from: '7' }]);
+  });
+
+  it('never moves backwards', () => {
+    const p = new Positions();
+    p.start('t', 1, 10n, 10n);
+    p.advance('t', 1, 12n);
+    p.advance('t', 1, 11n);
+    expect(p.get('t', 1)).toMatchObject({ stored: 10n, next: 13n });
+  });
+
+  it('refuses to advance an untracked partition and forgets on request', () => {
+    const p = new Positions();
+    expect(() => p.advance('t', 0, 1n)).toThrow(/not tracked/);
+    p.start('t', 0, 0n, 0n);
+    p.forget('t', 0);
+    expect(p.get('t', 0)).toBeUndefined();
+  });
+});
