@@ -11,7 +11,7 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import type { RawRecord } from '../src/kernel/types';
-import { CopyLine } from '../src/copy-text/line';
+import { CopyLine } from '../src/kernel/types';
 import { Decoder } from '../src/decode/decoder';
 import { records } from './copy-ready';
 

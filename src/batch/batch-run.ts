@@ -21,7 +21,7 @@ import { ConfigError } from '../kernel/errors';
 import type { ColumnSpec, Row, TableBatch, TableRef } from '../kernel/types';
 import type { PgApplier } from '../sink/pg-applier';
 import { batchStateTable, readCursor, writeCursor, type StoredCursor } from '../sink/batch-cursor';
-import type { Pool } from 'pg';
+import type { Pool } from '../pg/pool';
 import { resolveDestTable, requirePrimaryKey } from '../config';
 import type { Logger } from '../observe/logger';
 import type { CursorRange, SourceTableInfo, TableReader, TableSource } from '../tables/table-source';

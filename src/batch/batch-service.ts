@@ -5,7 +5,7 @@
  * clean) and reports its outcome as a `batchFinished` event. A stop aborts a run in progress:
  * its transaction rolls back and the next start loads the same rows again.
  */
-import type { Pool } from 'pg';
+import type { Pool } from '../pg/pool';
 import type { PipelineConfig, SourceDatabase } from '../config/types';
 import type { CoreEmitter } from '../kernel/events';
 import { reportedRetry, RetryAbortedError } from '../kernel/retry';
@@ -16,11 +16,12 @@ import { MysqlTableSource } from '../tables/mysql-table';
 import type { TableSource } from '../tables/table-source';
 import { runBatch } from './batch-run';
 import { Scheduler } from './schedule';
-import { SinkConnection } from '../sink/pg-sink';
+import { PgSink } from '../sink/pg-sink';
 
 export interface BatchService {
   readonly done: Promise<void>;
-  readonly pool: () => Pool | undefined;
+  /** The PostgreSQL sink (closed by the caller once `done` settles). */
+  readonly sink: PgSink;
   stop(): Promise<void>;
 }
 
@@ -29,7 +30,7 @@ export function createTableSource(db: SourceDatabase, opts: { tinyint1AsBoolean:
 }
 
 export function startBatchService(cfg: PipelineConfig, emitter: CoreEmitter, log: Logger, watch: (pool: Pool) => void): BatchService {
-  const sink = new SinkConnection(cfg, emitter, log, watch);
+  const sink = new PgSink(cfg.sink.pg, cfg.sink.options, { watch, log: (msg, fields) => log.info(fields ?? {}, msg) });
   // MySQL zero dates written as NULL in the run, per table and column (a batchWarning each at the end)
   const zeroDates = new Map<string, { table: string; column: string; count: number }>();
   const source = createTableSource(cfg.batch!.db, {
@@ -50,9 +51,9 @@ export function startBatchService(cfg: PipelineConfig, emitter: CoreEmitter, log
     const started = Date.now();
     zeroDates.clear();
     try {
-      const { pool, applier } = await reportedRetry(emitter, cfg.errors.retry, 'start-up', () => sink.open(), { signal, system: 'postgresql' });
+      await reportedRetry(emitter, cfg.errors.retry, 'start-up', () => sink.open(), { signal, system: 'postgresql' });
       emitter.emit('state', { pgConnected: true });
-      const result = await reportedRetry(emitter, cfg.errors.retry, 'batch run', () => runBatch(cfg, { pool, applier, source, emitter, log, signal, trigger }), { signal });
+      const result = await reportedRetry(emitter, cfg.errors.retry, 'batch run', () => runBatch(cfg, { pool: sink.pool!, applier: sink.applier, source, emitter, log, signal, trigger }), { signal });
       for (const w of zeroDates.values()) emitter.emit('batchWarning', { kind: 'zero_date', ...w });
       emitter.emit('batchFinished', { outcome: 'success', rows: result.rows, durationSeconds: (Date.now() - started) / 1000, cursor: result.cursor ?? null });
     } catch (err) {
@@ -64,9 +65,9 @@ export function startBatchService(cfg: PipelineConfig, emitter: CoreEmitter, log
 
   const done = (async () => {
     try {
-      const { pool } = await reportedRetry(emitter, cfg.errors.retry, 'start-up', () => sink.open(), { signal: stopping.signal, system: 'postgresql' });
+      await reportedRetry(emitter, cfg.errors.retry, 'start-up', () => sink.open(), { signal: stopping.signal, system: 'postgresql' });
       emitter.emit('state', { pgConnected: true });
-      if (cfg.sink.options.strategy !== 'replace' && cfg.batch!.incrementalKey !== undefined) await createBatchStateTable(pool, batchStateTable(cfg.sink.options));
+      if (cfg.sink.options.strategy !== 'replace' && cfg.batch!.incrementalKey !== undefined) await createBatchStateTable(sink.pool!, batchStateTable(cfg.sink.options));
       if (!cfg.schedule) {
         await runOnce(stopping.signal, 'once');
         return;
@@ -87,7 +88,7 @@ export function startBatchService(cfg: PipelineConfig, emitter: CoreEmitter, log
 
   return {
     done,
-    pool: () => sink.pool,
+    sink,
     stop: async () => {
       stopping.abort(new Error('shutting down'));
       release();

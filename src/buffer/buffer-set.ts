@@ -5,7 +5,7 @@
  */
 import { DataError } from '../kernel/errors';
 import type { ChangeEvent, Position, TableBatch, TableRef } from '../kernel/types';
-import type { CopyReadyEvent } from '../copy-text/line';
+import type { CopyReadyEvent } from '../kernel/types';
 import { TableBuffer, type BufferStrategy } from './table-buffer';
 
 /** The flush limits (the config's BufferLimits has the same fields). */

@@ -6,7 +6,8 @@
  * deletes without changing the result.
  */
 import { hasUnavailable, setColumn, UNAVAILABLE, type ColumnSpec, type Position, type Row, type SourceInfo } from '../kernel/types';
-import { CopyLine, rowOf, type HeldRow } from '../copy-text/line';
+import { rowOf } from '../copy-text/line';
+import { CopyLine, type HeldRow } from '../kernel/types';
 
 const NO_COLUMNS: readonly ColumnSpec[] = Object.freeze([]);
 

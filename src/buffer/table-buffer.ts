@@ -16,7 +16,8 @@
  */
 import { DataError } from '../kernel/errors';
 import { UNAVAILABLE, type ChangeEvent, type Row, type TableBatch, type TableRef } from '../kernel/types';
-import { CopyLine, lineValues, type CopyReadyEvent } from '../copy-text/line';
+import { lineValues } from '../copy-text/line';
+import { CopyLine, type CopyReadyEvent } from '../kernel/types';
 import { ColumnUnion } from './columns';
 import { encodeKey, keyRow, keyValue } from './keys';
 import { Reducer } from './reducer';

@@ -3,7 +3,7 @@
  * source server, one line each with the fix (the seed's troubleshooting style). Read-only: the
  * statements run inside the read-only snapshot transaction the batch reader opens.
  */
-import type { Connection, QueryError } from 'mysql2';
+import type { Connection, QueryError } from '../tables/mysql-connection';
 import type { CdcSource, ManagedSource, SinkOptions } from '../config/types';
 import { tableSelected } from '../config/names';
 import { MysqlTableSource, readerConnection } from '../tables/mysql-table';

@@ -3,7 +3,7 @@
  * database (MySQL/MariaDB: ./check-mysql-source.ts) and of Kafka Connect, one line each with the
  * fix. Read-only.
  */
-import type pg from 'pg';
+import type { Client } from '../pg/pool';
 import type { CdcSource, ManagedSource } from '../config/types';
 import { tableSelected } from '../config/names';
 import { connectPg } from '../pg/pool';
@@ -35,7 +35,7 @@ const PLUGIN: Readonly<Record<string, { label: string; artifact: string }>> = {
 
 async function checkSourceDatabase(cdc: CdcSource, m: Extract<ManagedSource, { kind: 'postgresql' }>, add: Add): Promise<void> {
   const db = m.db;
-  let c: pg.Client;
+  let c: Client;
   try {
     c = await connectPg(db);
   } catch (e) {

@@ -2,7 +2,7 @@
  * `nilus-pg check`: connect with the manifest's settings and confirm each thing the pipeline
  * will need, one line per check, before anything runs. Read-only: it creates nothing.
  */
-import type pg from 'pg';
+import type { Client } from '../pg/pool';
 import { NilusError } from '../kernel/errors';
 import type { PipelineConfig } from '../config/types';
 import { parseTableName, tableSelected } from '../config/names';
@@ -25,14 +25,14 @@ export function neededTablePrivileges(strategy: PipelineConfig['sink']['options'
   return strategy === 'append' ? ['INSERT', 'SELECT'] : ['INSERT', 'UPDATE', 'DELETE', 'SELECT'];
 }
 
-async function one(c: pg.Client, sql: string, params: unknown[]): Promise<unknown> {
+async function one(c: Client, sql: string, params: unknown[]): Promise<unknown> {
   const r = await c.query(sql, params);
   return r.rows[0] ? Object.values(r.rows[0])[0] : undefined;
 }
 
 async function checkSink(cfg: PipelineConfig, add: Add): Promise<void> {
   const pgc = cfg.sink.pg;
-  let c: pg.Client;
+  let c: Client;
   try {
     c = await connectPg(pgc);
   } catch (e) {
@@ -50,7 +50,7 @@ async function checkSink(cfg: PipelineConfig, add: Add): Promise<void> {
   }
 }
 
-async function checkTarget(cfg: PipelineConfig, c: pg.Client, add: Add): Promise<void> {
+async function checkTarget(cfg: PipelineConfig, c: Client, add: Add): Promise<void> {
   const o = cfg.sink.options;
   const dest = parseTableName(o.destTable);
   if (typeof dest === 'string') return add(false, dest);

@@ -6,15 +6,7 @@
  * values (a batch whose columns differ, a dead letter, a placeholder carried from it) reads them
  * back with `rowOf`, the exact inverse of apply's appendRow for such rows.
  */
-import type { ColumnSpec, Op, PgValue, Position, Row, SourceInfo, SourceTable } from '../kernel/types';
-
-export class CopyLine {
-  /** `line` holds the values of `names`, in that order. */
-  constructor(readonly line: string, readonly names: readonly string[]) {}
-}
-
-/** A row as the merge buffer holds it. */
-export type HeldRow = Row | CopyLine;
+import { CopyLine, type CopyReadyEvent, type HeldRow, type PgValue, type Row } from '../kernel/types';
 
 const ESCAPED = /\\(.)/g;
 
@@ -57,52 +49,6 @@ export function rowOf(r: HeldRow): Row {
 /** The values of a line's fields, in order (a delete's key line). */
 export function lineValues(line: string): PgValue[] {
   return line.split('\t').map(fieldValue);
-}
-
-/**
- * What the COPY-ready decode path (src/decode/copy-ready.ts) makes of one change event: what the
- * merge buffer and apply need of it. Each field names the general-path expression it equals.
- */
-export interface CopyReadyEvent {
-  /** Tells it apart from a ChangeEvent. */
-  readonly copyReady: true;
-  readonly op: Op;
-  /**
-   * `encodeKey(keyColumns, ev.key, ev.op === 'd' ? ev.before : ev.after)`: the buffer's Map key;
-   * undefined when a key column is missing or is the unchanged-TOAST placeholder, and for 't'.
-   */
-  readonly key: string | undefined;
-  /** 'c' | 'r' | 'u': `appendRow('', ev.after, names)` (names = `columns`' names); null otherwise. */
-  readonly line: string | null;
-  /** 'c' | 'r' | 'u': `unavailableMask(ev.after, names)`; null otherwise (and when no placeholder). */
-  readonly mask: string | null;
-  /**
-   * 'c' | 'r' | 'u': the buffer's requireKeyInRow check passes (every key column is in `after`
-   * and not a placeholder); false otherwise.
-   */
-  readonly keyInRow: boolean;
-  /** 'd' with a key: `appendRow('', keyRow(keyColumns, ev.key, ev.before), keyColumns)`; null otherwise. */
-  readonly keyLine: string | null;
-  /** 'u' with a `before` image: `encodeKey(keyColumns, null, ev.before)` (an update that moved the key); undefined otherwise. */
-  readonly beforeKey: string | undefined;
-  /** `ev.columns` (the same array instance). */
-  readonly columns: readonly ColumnSpec[];
-  /** `ev.source`. */
-  readonly source: SourceInfo;
-  /** `ev.table`: the table the event names (source block or `__` fields), else the topic's. */
-  readonly table: SourceTable;
-  /** `ev.pos`. */
-  readonly pos: Position;
-  /** `ev.bytes` (memory accounting). */
-  readonly bytes: number;
-  /** The names of `columns`, in `line`'s order (one array per schema). */
-  readonly names: readonly string[];
-  /** The columns `key` and `keyLine` are made of (the encoder's). */
-  readonly keyColumns: readonly string[];
-}
-
-export function isCopyReady(x: object): x is CopyReadyEvent {
-  return (x as { copyReady?: unknown }).copyReady === true;
 }
 
 /**

@@ -3,13 +3,13 @@ import type { Kafka } from '../kafka/client';
 import type { Pool } from 'pg';
 import type { ErrorHandling } from '../config/types';
 import { ConfigError } from '../kernel/errors';
-import type { DeadLetterSink } from './dead-letter';
+import type { DeadLetterSink } from '../engine/ports';
 import { KafkaTopicDeadLetterSink } from './topic-sink';
 import { PgTableDeadLetterSink } from './table-sink';
 
 export interface DeadLetterDeps {
-  /** The sink's pool (a table sink writes to the destination database). */
-  readonly pool?: Pool;
+  /** The sink's pool, or how to get it once connected (a table sink writes to the destination database). */
+  readonly pool?: Pool | (() => Pool | undefined);
   /** The source's Kafka client (a topic sink writes to the source cluster). */
   readonly kafka?: Kafka;
   readonly pipeline?: string;

@@ -18,10 +18,11 @@ import {
 } from '../sink/sql/dead-letter';
 import { tableName } from '../pg/ident';
 import { createUnderLock } from '../sink/offsets';
-import type { DeadLetter, DeadLetterSink } from './dead-letter';
+import type { DeadLetter, DeadLetterSink } from '../engine/ports';
 
 export interface PgTableSinkOptions {
-  readonly pool: Pool;
+  /** The destination's pool, or how to get it once the sink has connected. */
+  readonly pool: Pool | (() => Pool | undefined);
   readonly table: TableRef;
   /** Manifest path named in configuration errors. */
   readonly configPath?: string;
@@ -37,12 +38,19 @@ export class PgTableDeadLetterSink implements DeadLetterSink {
     this.insertSql = insertDeadLettersSql(opts.table);
   }
 
+  private pool(): Pool {
+    const pool = typeof this.opts.pool === 'function' ? this.opts.pool() : this.opts.pool;
+    if (!pool) throw new Error('the dead-letter table was used before the PostgreSQL sink connected');
+    return pool;
+  }
+
+
   async init(): Promise<void> {
     const name = tableName(this.opts.table);
     const path = this.opts.configPath ?? 'errors.deadLetter.table';
     try {
       // Under an advisory lock: replicas starting together would race CREATE TABLE IF NOT EXISTS.
-      await createUnderLock(this.opts.pool, this.opts.table, createDeadLetterTableSql(this.opts.table));
+      await createUnderLock(this.pool(), this.opts.table, createDeadLetterTableSql(this.opts.table));
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === '3F000') {
@@ -53,7 +61,7 @@ export class PgTableDeadLetterSink implements DeadLetterSink {
         throw err;
       }
     }
-    const res = await this.opts.pool.query<{ attname: string; type: string }>(deadLetterColumnsSql(this.opts.table));
+    const res = await this.pool().query<{ attname: string; type: string }>(deadLetterColumnsSql(this.opts.table));
     const have = new Map(res.rows.map((r) => [r.attname, r.type]));
     const missing = DEAD_LETTER_COLUMNS.filter((c) => !have.has(c));
     if (missing.length > 0) {
@@ -91,7 +99,7 @@ export class PgTableDeadLetterSink implements DeadLetterSink {
       params[7]!.push(safeText(d.errorClass));
     }
     try {
-      await (tx ?? this.opts.pool).query(this.insertSql, params);
+      await (tx ?? this.pool()).query(this.insertSql, params);
     } catch (err) {
       // A connection lost or a server going down is an outage (retriable) and passes through as
       // it is. A data-class failure here would be a fault of the sink, not of the records: it

@@ -8,9 +8,9 @@
  * dead-letter an event twice, never lose one. The producer is idempotent so its own retries do
  * not duplicate.
  */
-import type { Admin, IHeaders, Kafka, Producer } from 'kafkajs';
-import type { PoolClient } from 'pg';
-import type { DeadLetter, DeadLetterSink } from './dead-letter';
+import type { Kafka } from '../kafka/client';
+import { connectProducer, ensureTopic, type TopicProducer } from '../kafka/producer';
+import type { DeadLetter, DeadLetterSink } from '../engine/ports';
 import { safeText } from '../kernel/text';
 
 export const DEAD_LETTER_HEADERS = {
@@ -32,39 +32,32 @@ export interface KafkaTopicSinkOptions {
 }
 
 export class KafkaTopicDeadLetterSink implements DeadLetterSink {
-  private producer: Producer | undefined;
+  private producer: TopicProducer | undefined;
 
   constructor(private readonly opts: KafkaTopicSinkOptions) {
     if (opts.topic.trim() === '') throw new TypeError('dead-letter topic name is empty; set errors.deadLetter.topic');
   }
 
   async init(): Promise<void> {
-    if (this.opts.createTopic ?? true) await this.ensureTopic();
-    // kafkajs keeps its default unlimited retries for an idempotent producer: bounding them would
-    // void the no-duplicate guarantee. A broker gone for good shows up as a stuck loop (/healthz).
-    const producer = this.opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    await producer.connect();
-    this.producer = producer;
+    if (this.opts.createTopic ?? true) await ensureTopic(this.opts.kafka, this.opts.topic);
+    this.producer ??= await connectProducer(this.opts.kafka);
   }
 
-  async send(items: readonly DeadLetter[], _tx?: PoolClient): Promise<void> {
+  /** A topic cannot join the sink's transaction: acknowledged before the caller commits. */
+  async send(items: readonly DeadLetter[]): Promise<void> {
     if (!this.producer) throw new Error('KafkaTopicDeadLetterSink.send called before init()');
     if (items.length === 0) return;
-    await this.producer.send({
-      topic: this.opts.topic,
-      acks: -1,
-      messages: items.map((d) => ({ key: d.key, value: d.value, headers: this.headers(d) })),
-    });
+    await this.producer.send(this.opts.topic, items.map((d) => ({ key: d.key, value: d.value, headers: this.headers(d) })));
   }
 
   async close(): Promise<void> {
     const p = this.producer;
     this.producer = undefined;
-    if (p) await p.disconnect();
+    if (p) await p.close();
   }
 
-  headers(d: DeadLetter): IHeaders {
-    const h: IHeaders = {
+  headers(d: DeadLetter): Record<string, string> {
+    const h: Record<string, string> = {
       [DEAD_LETTER_HEADERS.topic]: d.topic,
       [DEAD_LETTER_HEADERS.partition]: String(d.partition),
       [DEAD_LETTER_HEADERS.offset]: d.offset,
@@ -73,19 +66,5 @@ export class KafkaTopicDeadLetterSink implements DeadLetterSink {
     };
     if (this.opts.pipeline) h[DEAD_LETTER_HEADERS.connector] = this.opts.pipeline;
     return h;
-  }
-
-  private async ensureTopic(): Promise<void> {
-    const admin: Admin = this.opts.kafka.admin();
-    await admin.connect();
-    try {
-      const existing = await admin.listTopics();
-      if (!existing.includes(this.opts.topic)) {
-        // Returns false (no error) when a sibling replica created it first.
-        await admin.createTopics({ topics: [{ topic: this.opts.topic }], waitForLeaders: true });
-      }
-    } finally {
-      await admin.disconnect();
-    }
   }
 }

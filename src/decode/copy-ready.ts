@@ -17,7 +17,7 @@
  * general path from the same parse.
  */
 import type { ColumnSpec, Op, PgValue, Position, Row, SourceInfo, SourceTable } from '../kernel/types';
-import type { CopyReadyEvent } from '../copy-text/line';
+import type { CopyReadyEvent } from '../kernel/types';
 import { UNAVAILABLE } from '../kernel/types';
 import type { Convert } from './codecs/registry';
 import { ConvertError } from './codecs/registry';
@@ -25,7 +25,7 @@ import type { CompiledRow, CompiledValue } from './schema';
 import { decodeRow } from './schema';
 import { flatSourceInfo, sourceInfo, tableFromFlat, tableFromSource } from './source';
 
-export type { CopyReadyEvent } from '../copy-text/line';
+export type { CopyReadyEvent } from '../kernel/types';
 
 /** What an encoder is told of the record besides its payloads. */
 export interface RecordInfo {

@@ -1,5 +1,5 @@
 /**
- * A Source that lets fetching and decoding run ahead of the core (decode on worker threads,
+ * A ChangeSource that lets fetching and decoding run ahead of the core (decode on worker threads,
  * src/decode/pool.ts). Without it the client fetches the next batch only once the core has taken
  * this one, so decoding could not overlap with anything.
  *
@@ -21,7 +21,7 @@
  */
 import type { OffsetMark } from '../kernel/types';
 import type { Prepared } from './pool';
-import { tpKey, type Source, type SourceBatch, type SourceHandler, type TopicPartition } from '../engine/ports';
+import { tpKey, type ChangeSource, type SourceBatch, type SourceHandler, type TopicPartition } from '../engine/ports';
 
 export interface PrefetchOptions {
   /** Never rejects; undefined: the core decodes the batch itself. */
@@ -39,7 +39,7 @@ interface Entry {
   done: boolean;
 }
 
-export class PrefetchSource implements Source {
+export class PrefetchSource implements ChangeSource {
   private handler: SourceHandler | undefined;
   private readonly queue: Entry[] = [];
   private queuedBytes = 0;
@@ -58,7 +58,7 @@ export class PrefetchSource implements Source {
   /** Partitions the core paused: their queued batches wait for the resume. */
   private readonly paused = new Set<string>();
 
-  constructor(private readonly inner: Source, private readonly opts: PrefetchOptions) {}
+  constructor(private readonly inner: ChangeSource, private readonly opts: PrefetchOptions) {}
 
   start(handler: SourceHandler): Promise<void> {
     this.handler = handler;

@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ColumnSpec, RawRecord, SourceInfo } from '../kernel/types';
-import { isCopyReady } from '../copy-text/line';
+import { isCopyReady } from '../kernel/types';
 import { Decoder } from './decoder';
 import { Kind, META_FIELDS, type DecodeReply, type DecodeRequest, type DecodeResponse, type RequestPart, type WireDesc, type WorkerInit } from './pool-protocol';
 

@@ -12,7 +12,7 @@
  */
 import { extname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { CopyReadyEvent } from '../copy-text/line';
+import type { CopyReadyEvent } from '../kernel/types';
 import type { RawRecord, SourceTable } from '../kernel/types';
 import { isKeyChange } from './record';
 import { Kind, META_FIELDS, type DecodeReply, type DecodeRequest, type DecodeResponse, type RequestPart, type WireDesc, type WorkerInit } from './pool-protocol';

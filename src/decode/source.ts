@@ -96,3 +96,20 @@ export function tableFromTopic(topic: string, prefix: string): SourceTable {
       'and the event names no source table; check topic.prefix or add source/__table fields',
   );
 }
+
+/**
+ * The source tables behind a list of topics (`<prefix>.<schema>.<table>`), for `Router.check` at
+ * start-up. Topics whose names do not say (their records name the table in their `source` block)
+ * are left out: those are checked as their first record is routed.
+ */
+export function sourcesOfTopics(topics: readonly string[], prefix: string): SourceTable[] {
+  const out: SourceTable[] = [];
+  for (const t of topics) {
+    try {
+      out.push(tableFromTopic(t, prefix));
+    } catch {
+      // not <prefix>.<schema>.<table>: routed (and checked) per record
+    }
+  }
+  return out;
+}

@@ -1,7 +1,7 @@
 /**
- * The CDC core: source → intake (decode, route, buffer) → flusher (apply) → committer, driven as
- * the state machine of machine.ts. It does no I/O itself; every stage is injected, so unit tests
- * run it over an in-memory source and applier.
+ * The CDC engine: source → intake (decode, route, buffer) → flusher (sink) → committer, driven as
+ * the state machine of machine.ts. It does no I/O itself; it is handed its ports (./ports.ts), so
+ * unit tests run it over an in-memory source and sink.
  *
  * - A batch is taken or refused at once, never held up by PostgreSQL: fetching keeps the group
  *   session alive however long a flush waits.
@@ -13,18 +13,19 @@
  */
 import type { BufferSet } from '../buffer';
 import { Committer } from './committer';
-import type { DeadLetter } from '../deadletter/dead-letter';
+import type { DeadLetter } from './ports';
 import type { SourceBatch, SourceHandler, TopicPartition } from './ports';
 import { tpKey } from './ports';
 import { FatalError, FencedError } from '../kernel/errors';
-import { STOPPED } from './flusher';
+import { STOPPED, type Flusher } from './flusher';
 import type { Intake } from './intake';
 import { Lifecycle, type LifecycleDeps } from './lifecycle';
 import { FLUSHING, TAKING } from './machine';
 import type { ChangeEvent, Flush } from '../kernel/types';
 
-export interface CoreDeps extends LifecycleDeps {
+export interface EngineDeps extends LifecycleDeps {
   readonly groupId: string;
+  readonly flusher: Flusher;
   readonly intake: Intake;
   readonly buffers: BufferSet;
   readonly tolerance: 'none' | 'all';
@@ -37,7 +38,7 @@ export interface CoreDeps extends LifecycleDeps {
 
 const NO_COUNTS: ReadonlyMap<string, number> = new Map();
 
-export class CdcCore extends Lifecycle {
+export class CdcEngine extends Lifecycle {
   private readonly committer: Committer;
   private readonly now: () => number;
   protected readonly tickMs: number;
@@ -49,7 +50,7 @@ export class CdcCore extends Lifecycle {
   /** When the first record since the last flush was taken: tombstones count, their offsets must be stored too. */
   private firstTakenMs: number | undefined;
 
-  constructor(private readonly deps: CoreDeps) {
+  constructor(private readonly deps: EngineDeps) {
     super(deps);
     this.now = deps.now ?? Date.now;
     this.tickMs = Math.max(50, Math.min(1000, Math.floor(deps.maxAgeMs / 4)));

@@ -11,11 +11,11 @@
 import type { CoreEmitter } from '../kernel/events';
 import { withTimeout } from '../kernel/timeout';
 import type { OffsetMark } from '../kernel/types';
-import { tpKey, type Source, type TopicPartition } from './ports';
+import { tpKey, type ChangeSource, type TopicPartition } from './ports';
 import { Positions } from './positions';
 
 export interface CommitterDeps {
-  readonly source: Source;
+  readonly source: ChangeSource;
   /** Stored next-offsets of the group for `topics`, retried until read (or the core stops). */
   readonly readStored: (topics: readonly string[]) => Promise<readonly OffsetMark[]>;
   readonly emitter: CoreEmitter;

@@ -7,22 +7,17 @@
  */
 import { DataError } from '../kernel/errors';
 import type { ChangeEvent, RawRecord, SourceTable, Strategy, TableRef } from '../kernel/types';
-import type { DeadLetter } from '../deadletter/dead-letter';
+import type { ChangeDecoder, DeadLetter } from './ports';
 import type { BufferSet } from '../buffer';
-import { isCopyReady, type CopyReadyEvent } from '../copy-text/line';
+import { isCopyReady, type CopyReadyEvent } from '../kernel/types';
 
 /** Key of a table whose first event is a truncate: nothing to match yet, apply only truncates. */
 const TRUNCATE_ONLY: readonly string[] = ['(truncate)'];
 
 export interface IntakeDeps {
-  readonly decode: (rec: RawRecord) => ChangeEvent | null;
-  /**
-   * merge only, used instead of `decode` when given: Decoder.decodeForMerge, which hands a record
-   * the merge buffer can hold as its COPY line over as a CopyReadyEvent (src/decode/copy-ready.ts)
-   * and anything else as `decode` would, parsing each record once.
-   */
-  readonly decodeForMerge?: (rec: RawRecord) => ChangeEvent | CopyReadyEvent | null;
-  readonly route: (src: SourceTable) => TableRef;
+  readonly decoder: ChangeDecoder;
+  /** Source table → target table (./route.ts). */
+  readonly router: { route(src: SourceTable): TableRef };
   /** Key columns for a (non-truncate) event bound for `target`; throws DataError when merge has none. */
   readonly keys: (ev: ChangeEvent, target: TableRef) => readonly string[];
   readonly strategy: Exclude<Strategy, 'replace'>;
@@ -61,20 +56,30 @@ export class Intake {
   /** By the Router's TableRef, which is one object per destination. */
   private readonly keysByTarget = new Map<TableRef, readonly string[]>();
 
-  constructor(private readonly deps: IntakeDeps) {}
+  /**
+   * merge: the decoder's decodeForMerge (a record the merge buffer can hold as its COPY line comes
+   * as a CopyReadyEvent, parsed once), with the declared primary key; else its decode.
+   */
+  private readonly decode: (rec: RawRecord) => ChangeEvent | CopyReadyEvent | null;
+
+  constructor(private readonly deps: IntakeDeps) {
+    const { decoder } = deps;
+    const declared = deps.primaryKey && deps.primaryKey.length > 0 ? deps.primaryKey : undefined;
+    this.decode = deps.strategy === 'merge' && decoder.decodeForMerge ? (rec) => decoder.decodeForMerge!(rec, declared) : (rec) => decoder.decode(rec);
+  }
 
   /** `pre`: the record decoded ahead (SourceBatch.prepared); else it is decoded here. */
   take(rec: RawRecord, nowMs: number, pre?: CopyReadyEvent): Taken {
     try {
-      const d = pre ?? (this.deps.decodeForMerge ? this.deps.decodeForMerge(rec) : this.deps.decode(rec));
+      const d = pre ?? this.decode(rec);
       if (d === null) return TOMBSTONE;
       if (isCopyReady(d)) {
-        const target = this.deps.route(d.table);
+        const target = this.deps.router.route(d.table);
         this.deps.buffers.addCopy(target, d, nowMs);
         if (this.keysByTarget.get(target) !== d.keyColumns) this.keysByTarget.set(target, d.keyColumns);
         return { kind: 'event', op: d.op };
       }
-      const target = this.deps.route(d.table);
+      const target = this.deps.router.route(d.table);
       this.deps.buffers.add(target, this.deps.strategy, this.keysOf(d, target), d, nowMs);
       return { kind: 'event', op: d.op };
     } catch (err) {

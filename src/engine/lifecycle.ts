@@ -1,11 +1,11 @@
 /**
- * The core's life around its data flow: start-up inside retries (PostgreSQL first, then the
- * source), a graceful stop, a failure. CdcCore extends it with what moves records; the states
+ * The engine's life around its data flow: start-up inside its own retries (the sink and the
+ * dead-letter sink first, then the source), a graceful stop, a failure. CdcEngine extends it with what moves records; the states
  * and transitions used here are the ones of machine.ts.
  */
-import type { Source, SourceHandler } from './ports';
 import type { CoreEmitter } from '../kernel/events';
-import type { Flusher } from './flusher';
+import { reportedRetry, type RetryPolicy } from '../kernel/retry';
+import type { ChangeSource, DeadLetterSink, Sink, SourceHandler } from './ports';
 import { Machine, type CoreState } from './machine';
 import { withTimeout } from '../kernel/timeout';
 
@@ -19,11 +19,14 @@ export interface CoreLog {
 }
 
 export interface LifecycleDeps {
-  readonly source: Source;
-  readonly flusher: Flusher;
+  readonly source: ChangeSource;
+  readonly sink: Sink;
+  readonly deadLetter?: DeadLetterSink;
   readonly emitter: CoreEmitter;
   readonly log: CoreLog;
-  /** Start-up work before the source starts (PostgreSQL, dead-letter sink); retried like the rest. */
+  /** errors.retry: start-up is retried with it (transient failures until stop(), by default). */
+  readonly retry: RetryPolicy;
+  /** Start-up work before the sink opens (e.g. a managed source's connector); retried with it. */
   readonly prepare?: () => Promise<void>;
 }
 
@@ -57,11 +60,16 @@ export abstract class Lifecycle {
   /** Connects (retrying transient failures until stop()), then runs until stopped or failed. */
   async start(): Promise<void> {
     this.machine.to('starting', 'start');
-    const { flusher, prepare, emitter } = this.life;
+    const { prepare, sink, deadLetter, emitter, retry } = this.life;
+    const open = async (): Promise<void> => {
+      await prepare?.();
+      await sink.open();
+      await deadLetter?.init();
+    };
     try {
-      if (prepare) await flusher.withRetry('start-up', prepare, { signal: this.abort.signal, system: 'postgresql' });
+      await reportedRetry(emitter, retry, 'start-up', open, { signal: this.abort.signal, system: 'postgresql' });
       emitter.emit('state', { pgConnected: true });
-      await flusher.withRetry('connect to Kafka', () => this.startSource(), { signal: this.abort.signal, system: 'kafka' });
+      await reportedRetry(emitter, retry, 'connect to Kafka', () => this.startSource(), { signal: this.abort.signal, system: 'kafka' });
     } catch (err) {
       if (this.machine.is('starting')) this.fail(err as Error);
       return;

@@ -14,9 +14,6 @@
 import { FatalError } from '../kernel/errors';
 import { pgIdentifier, PG_MAX_IDENT_BYTES } from '../kernel/text';
 import type { SourceTable, TableRef } from '../kernel/types';
-import type { PipelineConfig } from '../config/types';
-import { offsetsTable } from '../sink/offsets';
-import { tableFromTopic } from '../decode/source';
 
 const PLACEHOLDER = /\{(schema|table)\}/;
 
@@ -133,37 +130,4 @@ export class Router {
         ` or exclude one of the tables (collection.exclude.list), then restart`,
     );
   }
-}
-
-/**
- * The Router for a pipeline, with the tables nilus writes itself (the offsets table and a
- * dead-letter table) reserved, so a source table that resolves to one of them stops the pipeline.
- */
-export function routerFor(cfg: PipelineConfig, dest: TableRef): Router {
-  const reserved: ReservedTable[] = [];
-  try {
-    reserved.push({ ref: offsetsTable(cfg.sink.options), role: 'the offsets table (spec.sink.options.state_schema)' });
-  } catch {
-    // No schema for the offsets table yet: start-up reports that as a configuration error.
-  }
-  const dl = cfg.errors.deadLetter;
-  if (dl?.kind === 'table') reserved.push({ ref: dl.table, role: 'the dead-letter table (spec.sink.options.errors.deadletter.table)' });
-  return new Router(dest, { reserved });
-}
-
-/**
- * The source tables behind a list of topics (`<prefix>.<schema>.<table>`), for `Router.check` at
- * start-up. Topics whose names do not say (their records name the table in their `source` block)
- * are left out: those are checked as their first record is routed.
- */
-export function sourcesOfTopics(topics: readonly string[], prefix: string): SourceTable[] {
-  const out: SourceTable[] = [];
-  for (const t of topics) {
-    try {
-      out.push(tableFromTopic(t, prefix));
-    } catch {
-      // not <prefix>.<schema>.<table>: routed (and checked) per record
-    }
-  }
-  return out;
 }

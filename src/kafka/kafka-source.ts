@@ -1,5 +1,5 @@
 /**
- * The Source over kafkajs: a consumer on every topic matching the pipeline's prefix and include
+ * The ChangeSource over kafkajs: a consumer on every topic matching the pipeline's prefix and include
  * list. Offsets are NOT auto-committed: PostgreSQL holds the truth (stored in the flush's own
  * transaction); Kafka gets the same offsets afterwards so lag tools see them.
  *
@@ -17,7 +17,7 @@ import { classifyError } from '../kernel/classify';
 import { ConfigError } from '../kernel/errors';
 import { matchingTopics, type TopicFilter } from './topics';
 import { registerCompressionCodecs } from './codecs';
-import type { Source, SourceBatch, SourceHandler, TopicPartition } from '../engine/ports';
+import type { ChangeSource, SourceBatch, SourceHandler, TopicPartition } from '../engine/ports';
 
 export interface KafkaSourceOptions {
   readonly groupId: string;
@@ -37,7 +37,7 @@ const SESSION_TIMEOUT_KEY = 'spec.source.cdc.session.timeout.ms';
 /** A crash kafkajs does not restart from but a new consumer may (see classify.ts): tried again after this. */
 const RESTART_AFTER_MS = 2_000;
 
-export class KafkaSource implements Source {
+export class KafkaSource implements ChangeSource {
   private consumer: Consumer | undefined;
   private admin: Admin | undefined;
   private topics: string[] = [];

@@ -3,7 +3,7 @@
  * The core never imports prom-client.
  */
 import { EventEmitter } from 'node:events';
-import type { Op } from './types';
+import type { FlushedTable, Op } from './types';
 
 export interface CoreEvents {
   /** Records taken from Kafka and decoded, per topic/partition and op. */
@@ -12,14 +12,7 @@ export interface CoreEvents {
   flushed: [{
     durationSeconds: number;
     events: number;
-    tables: {
-      table: string; upserts: number; deletes: number; appends: number; truncates: number;
-      /**
-       * Rows inserted with unchanged-TOAST values that neither the buffer nor the target's row under
-       * the old key could supply (those columns got their default), and a few of their keys.
-       */
-      unresolved?: number; unresolvedKeys?: readonly string[];
-    }[];
+    tables: readonly FlushedTable[];
     /** Source commit times (ms) of the events applied, for end-to-end latency. May be sampled. */
     sourceTsMs: number[];
     commitTsMs: number;

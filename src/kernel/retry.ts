@@ -51,13 +51,16 @@ export class RetryAbortedError extends NilusError {
   }
 }
 
+/** How long and how often to retry: errors.retry of the manifest. */
+export type RetryPolicy = Pick<RetryOptions, 'maxAttempts' | 'initialMs' | 'maxMs'>;
+
 /**
  * `retry` that reports each failed attempt: a `retry` event (metric, log line) and the system it
  * needs marked as down (readiness). The CDC core's flushes and start-up, and a batch run's start-up.
  */
 export function reportedRetry<T>(
   emitter: CoreEmitter,
-  policy: Pick<RetryOptions, 'maxAttempts' | 'initialMs' | 'maxMs'>,
+  policy: RetryPolicy,
   operation: string,
   fn: () => Promise<T>,
   o: { signal?: AbortSignal; system?: 'postgresql' | 'kafka' } = {},

@@ -3,8 +3,6 @@
  * Everything here is plain data; no stage imports another stage's internals, only these types.
  */
 
-import type { HeldRow } from '../copy-text/line';
-
 /** Debezium operation: create, read (snapshot), update, delete, truncate. */
 export type Op = 'c' | 'r' | 'u' | 'd' | 't';
 
@@ -204,4 +202,77 @@ export interface Flush {
   readonly groupId: string;
   readonly tables: readonly TableBatch[];
   readonly offsets: readonly OffsetMark[];
+}
+
+/**
+ * A row held as its COPY text line (FORMAT text, src/copy-text/): what the COPY-ready decode path
+ * hands the merge buffer for a row with every column known. src/copy-text/line.ts reads it back.
+ */
+export class CopyLine {
+  /** `line` holds the values of `names`, in that order. */
+  constructor(readonly line: string, readonly names: readonly string[]) {}
+}
+
+/** A row as the merge buffer holds it. */
+export type HeldRow = Row | CopyLine;
+
+/**
+ * What the COPY-ready decode path (src/decode/copy-ready.ts) makes of one change event: what the
+ * merge buffer and apply need of it. Each field names the general-path expression it equals.
+ */
+export interface CopyReadyEvent {
+  /** Tells it apart from a ChangeEvent. */
+  readonly copyReady: true;
+  readonly op: Op;
+  /**
+   * `encodeKey(keyColumns, ev.key, ev.op === 'd' ? ev.before : ev.after)`: the buffer's Map key;
+   * undefined when a key column is missing or is the unchanged-TOAST placeholder, and for 't'.
+   */
+  readonly key: string | undefined;
+  /** 'c' | 'r' | 'u': `appendRow('', ev.after, names)` (names = `columns`' names); null otherwise. */
+  readonly line: string | null;
+  /** 'c' | 'r' | 'u': `unavailableMask(ev.after, names)`; null otherwise (and when no placeholder). */
+  readonly mask: string | null;
+  /**
+   * 'c' | 'r' | 'u': the buffer's requireKeyInRow check passes (every key column is in `after`
+   * and not a placeholder); false otherwise.
+   */
+  readonly keyInRow: boolean;
+  /** 'd' with a key: `appendRow('', keyRow(keyColumns, ev.key, ev.before), keyColumns)`; null otherwise. */
+  readonly keyLine: string | null;
+  /** 'u' with a `before` image: `encodeKey(keyColumns, null, ev.before)` (an update that moved the key); undefined otherwise. */
+  readonly beforeKey: string | undefined;
+  /** `ev.columns` (the same array instance). */
+  readonly columns: readonly ColumnSpec[];
+  /** `ev.source`. */
+  readonly source: SourceInfo;
+  /** `ev.table`: the table the event names (source block or `__` fields), else the topic's. */
+  readonly table: SourceTable;
+  /** `ev.pos`. */
+  readonly pos: Position;
+  /** `ev.bytes` (memory accounting). */
+  readonly bytes: number;
+  /** The names of `columns`, in `line`'s order (one array per schema). */
+  readonly names: readonly string[];
+  /** The columns `key` and `keyLine` are made of (the encoder's). */
+  readonly keyColumns: readonly string[];
+}
+
+export function isCopyReady(x: object): x is CopyReadyEvent {
+  return (x as { copyReady?: unknown }).copyReady === true;
+}
+
+/** What one flush wrote to one table (the `flushed` event and metrics). */
+export interface FlushedTable {
+  readonly table: string;
+  readonly upserts: number;
+  readonly deletes: number;
+  readonly appends: number;
+  readonly truncates: number;
+  /**
+   * Rows inserted with unchanged-TOAST values that neither the buffer nor the target's row under
+   * the old key could supply (those columns got their default), and a few of their keys.
+   */
+  readonly unresolved?: number;
+  readonly unresolvedKeys?: readonly string[];
 }

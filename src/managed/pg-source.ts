@@ -2,7 +2,7 @@
  * The SQL a managed PostgreSQL source needs on the source database: the prerequisites
  * `nilus-pg check` reports, and dropping the replication slot and publication on teardown.
  */
-import type pg from 'pg';
+import type { Client } from '../pg/pool';
 import { ident } from '../pg/ident';
 
 export interface SourcePrereqs {
@@ -21,7 +21,7 @@ export interface SourcePrereqs {
   readonly serverVersion: number;
 }
 
-export async function readPrereqs(c: pg.Client, slot: string, publication: string): Promise<SourcePrereqs> {
+export async function readPrereqs(c: Client, slot: string, publication: string): Promise<SourcePrereqs> {
   const r = await c.query<Record<string, unknown>>(`
     SELECT current_setting('wal_level') AS wal_level, current_user AS "user",
            r.rolsuper AS superuser, r.rolreplication AS replication,
@@ -62,7 +62,7 @@ export interface SourceTable {
 }
 
 /** Ordinary and partitioned tables outside the system schemas, with what capture needs of each. */
-export async function listTables(c: pg.Client): Promise<SourceTable[]> {
+export async function listTables(c: Client): Promise<SourceTable[]> {
   const r = await c.query<{ schema: string; table: string; has_pk: boolean; replident: string; owned: boolean; selectable: boolean }>(`
     SELECT n.nspname AS schema, t.relname AS "table",
            EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = t.oid AND k.contype = 'p') AS has_pk,
@@ -82,7 +82,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * Drops the slot once no walsender holds it (the connector's task lets go asynchronously after
  * DELETE), then the publication. Returns what it dropped.
  */
-export async function dropSlotAndPublication(c: pg.Client, slot: string, publication: string, timeoutMs = 60_000): Promise<{ slot: boolean; publication: boolean }> {
+export async function dropSlotAndPublication(c: Client, slot: string, publication: string, timeoutMs = 60_000): Promise<{ slot: boolean; publication: boolean }> {
   const deadline = Date.now() + timeoutMs;
   let droppedSlot = false;
   for (;;) {

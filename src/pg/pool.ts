@@ -15,6 +15,9 @@ import { ConfigError } from '../kernel/errors';
 import type { PgConnection } from '../config/types';
 import { explainPgError } from './explain';
 
+/** The driver's types, for the rooms that pass pools and clients around without using the driver. */
+export type { Client, Pool, PoolClient } from 'pg';
+
 type SslSetting = false | ConnectionOptions;
 
 interface Plan {

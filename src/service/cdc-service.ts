@@ -1,35 +1,37 @@
 /**
- * Assembles a CDC pipeline's stages around the core: the Kafka source, the decoder, the router,
- * the buffers, the applier and the dead-letter sink. PostgreSQL (pool, offsets table, dead-letter
- * sink) is prepared inside the core's `starting` state, so an unreachable database at start-up is
- * retried like any outage, and a stop during start-up ends cleanly.
+ * Assembles a CDC pipeline: the engine handed its ports — the Kafka source (with decode-ahead
+ * threads for merge), the decoder, the PostgreSQL sink and the dead-letter sink — plus the router
+ * and the buffers. The sinks connect inside the engine's `starting` state, so an unreachable
+ * database at start-up is retried like any outage, and a stop during start-up ends cleanly.
  */
-import type { Pool } from 'pg';
+import type { Pool } from '../pg/pool';
 import type { PipelineConfig } from '../config/types';
 import { requirePrimaryKey } from '../config';
 import type { CoreEmitter } from '../kernel/events';
 import { FatalError } from '../kernel/errors';
-import type { RawRecord, TableRef } from '../kernel/types';
+import type { TableRef } from '../kernel/types';
 import { BufferSet } from '../buffer';
 import { Decoder } from '../decode/decoder';
-import { createDeadLetterSink, type DeadLetterSink } from '../deadletter/dead-letter';
-import { CdcCore } from '../engine/cdc-engine';
-import { Flusher, type ApplierPort } from '../engine/flusher';
+import { createDeadLetterSink } from '../deadletter/factory';
+import { CdcEngine } from '../engine/cdc-engine';
+import { Flusher } from '../engine/flusher';
 import { Intake } from '../engine/intake';
-import { routerFor, sourcesOfTopics } from '../engine/route';
+import { Router } from '../engine/route';
+import { sourcesOfTopics } from '../decode/source';
 import { createKafka } from '../kafka/client';
 import { KafkaSource } from '../kafka/kafka-source';
 import { PrefetchSource } from '../decode/decode-ahead';
 import { DecodePool } from '../decode/pool';
-import type { Source } from '../engine/ports';
+import type { ChangeSource } from '../engine/ports';
 import type { Logger } from '../observe/logger';
-import { SinkConnection } from '../sink/pg-sink';
+import { PgSink } from '../sink/pg-sink';
+import { reservedTables } from '../sink/reserved';
 import { availableCores } from './cores';
 
 export interface CdcService {
-  readonly core: CdcCore;
-  /** The pool, once start-up made it (for cleanup). */
-  pool(): Pool | undefined;
+  readonly core: CdcEngine;
+  /** The PostgreSQL sink (closed by the caller once the engine is done). */
+  readonly sink: PgSink;
 }
 
 /**
@@ -82,14 +84,13 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
     ...(cdc.binaryHandlingMode === 'hex' ? { binaryStringMode: 'hex' as const } : {}),
   };
   const decoder = new Decoder(decoderOptions);
-  const router = routerFor(cfg, dest);
   const buffers = new BufferSet(cfg.buffer);
   // merge: rows the COPY-ready path encodes are held as their COPY lines (one parse per record).
   const declaredKey = cfg.sink.options.primaryKey && cfg.sink.options.primaryKey.length > 0 ? cfg.sink.options.primaryKey : undefined;
   // merge: fetched batches are decoded on threads while the main thread takes and applies.
   const threads = strategy === 'merge' ? decodeThreadsFor(cfg.sink.options.decodeThreads) : 0;
   let pool: DecodePool | undefined;
-  let source: Source = kafkaSource;
+  let source: ChangeSource = kafkaSource;
   if (threads > 0) {
     const p = new DecodePool({
       decoder: decoderOptions,
@@ -105,45 +106,33 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
       maxQueuedBytes: Math.max(sizes.maxBytes, Math.floor(cfg.buffer.memoryBudgetBytes / 16)),
     });
   }
+  const router = new Router(dest, { reserved: reservedTables(cfg) });
   const intake = new Intake({
-    decode: (rec) => decoder.decode(rec),
-    ...(strategy === 'merge' ? { decodeForMerge: (rec: RawRecord) => decoder.decodeForMerge(rec, declaredKey) } : {}),
-    route: (src) => router.route(src),
+    decoder,
+    router,
     keys: (ev, target) => requirePrimaryKey(cfg, ev.keyColumns, ev.table, { pos: ev.pos, target }),
     strategy,
     ...(cfg.sink.options.primaryKey ? { primaryKey: cfg.sink.options.primaryKey } : {}),
     buffers,
   });
 
-  // Made during start-up (inside the core's retries); the ports below reach them once made.
-  const sink = new SinkConnection(cfg, emitter, log, watch);
-  let deadLetter: DeadLetterSink | undefined;
-  const ready = <T>(x: T | undefined): T => {
-    if (x === undefined) throw new FatalError('PostgreSQL used before start-up finished');
-    return x;
-  };
-  const applierPort: ApplierPort = {
-    apply: (flush, opts) => ready(sink.applier).apply(flush, opts),
-    storedOffsets: (groupId, topics) => ready(sink.applier).storedOffsets(groupId, topics),
-  };
-  const deadLetterPort: DeadLetterSink | undefined = cfg.errors.deadLetter
-    ? {
-        init: async () => undefined,
-        send: (items, tx) => ready(deadLetter).send(items, tx),
-        close: async () => deadLetter?.close(),
-      }
-    : undefined;
-
+  // Connected during start-up (inside the engine's retries), so an unreachable database is an outage.
+  const sink = new PgSink(cfg.sink.pg, cfg.sink.options, { watch, log: (msg, fields) => log.info(fields ?? {}, msg) });
+  const deadLetter = createDeadLetterSink(cfg.errors.deadLetter, { pool: () => sink.pool, kafka, pipeline: cfg.name });
   const flusher = new Flusher({
-    applier: applierPort,
-    errors: cfg.errors,
+    sink,
+    tolerance: cfg.errors.tolerance,
+    retry: cfg.errors.retry,
     emitter,
     warn: (msg, fields) => log.warn(fields, msg),
-    ...(deadLetterPort ? { deadLetter: deadLetterPort } : {}),
+    ...(deadLetter ? { deadLetter } : {}),
   });
-  const core = new CdcCore({
+  const core = new CdcEngine({
     groupId: cdc.groupId,
     source,
+    sink,
+    ...(deadLetter ? { deadLetter } : {}),
+    retry: cfg.errors.retry,
     intake,
     buffers,
     flusher,
@@ -154,16 +143,8 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
     maxAgeMs: cfg.buffer.maxAgeMs,
     // Two source tables that would land in one target stop the pipeline before either is written.
     onTopics: (topics) => router.check(sourcesOfTopics(topics, cdc.topicPrefix)),
-    prepare: async () => {
-      await beforeSink?.();
-      const { pool } = await sink.open();
-      if (cfg.errors.deadLetter && !deadLetter) {
-        const sink = createDeadLetterSink(cfg.errors.deadLetter, { pool, kafka, pipeline: cfg.name });
-        await sink?.init();
-        deadLetter = sink;
-      }
-    },
+    ...(beforeSink ? { prepare: beforeSink } : {}),
   });
   void core.done.finally(() => Promise.all([deadLetter?.close(), pool?.close()])).catch(() => undefined);
-  return { core, pool: () => sink.pool };
+  return { core, sink };
 }

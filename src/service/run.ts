@@ -3,7 +3,7 @@
  * SIGTERM/SIGINT stop gracefully (stop fetching, flush, commit, disconnect); a second signal
  * exits at once.
  */
-import type { Pool } from 'pg';
+import type { Pool } from '../pg/pool';
 import type { PipelineConfig } from '../config/types';
 import { maskConfig } from '../config';
 import { parseTableName } from '../config/names';
@@ -71,7 +71,7 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
   const health = createHealthTracker(emitter, { stuckAfterMs: 60_000, requireKafka: cfg.mode === 'cdc', requireLoop: cfg.mode === 'cdc', requireSourceConnector: managed !== undefined });
   const http = await startHttpServer({ port: cfg.observe.httpPort, registry: metrics.registry, health: () => health.health() });
   log.info({ port: http.port }, 'serving /metrics /healthz /readyz');
-  let pool: () => Pool | undefined = () => undefined;
+  let sink: { close(): Promise<void> } | undefined;
   let connectorWatch: ConnectorWatch | undefined;
   let heapGuard: HeapGuard | undefined;
   const cleanup = async () => {
@@ -82,7 +82,7 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
     metrics.close();
     health.close();
     await http.close();
-    await pool()?.end();
+    await sink?.close();
   };
   const finish = (p: Promise<void>): Promise<number> =>
     p.then(
@@ -95,7 +95,7 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
   try {
     if (cfg.mode === 'batch') {
       const batch = startBatchService(cfg, emitter, log, (p) => watchClients(p, log));
-      pool = batch.pool;
+      sink = batch.sink;
       const done = finish(batch.done);
       return {
         httpPort: http.port,
@@ -123,7 +123,7 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
       log.warn({ connector: managed.connectorName }, 'the source database password is written into the connector config in plain text (Kafka Connect stores it in its config topic and shows it on GET /connectors/…/config): configure a config provider on the Connect worker and set connect_password on the database connection (docs/manifest.md#managed-sources)');
     }
     const cdc = createCdc(cfg, dest, emitter, log, (p) => watchClients(p, log), ensure);
-    pool = cdc.pool;
+    sink = cdc.sink;
     const guard = (heapGuard = createHeapGuard({
       ceilingBytes: heapCeilingFor(cfg.buffer.memoryBudgetBytes),
       intervalMs: 100,

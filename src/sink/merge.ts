@@ -7,7 +7,8 @@
  */
 import type { PoolClient } from 'pg';
 import { hasUnavailable, type TableBatch } from '../kernel/types';
-import { CopyLine, rowOf } from '../copy-text/line';
+import { rowOf } from '../copy-text/line';
+import { CopyLine } from '../kernel/types';
 import { FatalError } from '../kernel/errors';
 import type { TargetInfo } from './catalog';
 import { appendRow, copyChunks, unavailableMask } from '../copy-text/encode';

@@ -1,15 +1,17 @@
 /**
- * The apply stage: every PostgreSQL write. One flush = one transaction covering every table
- * batch and the offsets, so a crash or failure anywhere leaves both data and offsets as before.
+ * Every PostgreSQL write of the sink, over a pool. One flush = one transaction covering every
+ * table batch and the offsets, so a crash or failure anywhere leaves both data and offsets as
+ * before. PgSink (./pg-sink.ts) owns the pool and offers this to the engine and to batch runs.
  */
 import type { Pool, PoolClient } from 'pg';
-import type { Flush, OffsetMark, TableBatch, TableRef } from '../kernel/types';
+import type { Flush, FlushedTable, OffsetMark, TableBatch, TableRef } from '../kernel/types';
 import type { SinkOptions } from '../config/types';
-import type { CoreEmitter } from '../kernel/events';
+import type { WriteOptions } from '../engine/ports';
 import { applyAppend, applyReplaceRows } from './append';
 import { describeTable, type TargetInfo } from './catalog';
 import { applyMerge } from './merge';
-import { batchRows, onlyRow, splitBatch, type RejectedRow } from './isolate';
+import { batchRows, onlyRow, splitBatch } from './isolate';
+import { rejection } from './rejection';
 import { classifyError } from '../kernel/classify';
 import { createOffsetsTable, offsetsTable, readOffsets, writeOffsets } from './offsets';
 import { checkMergeKey, missingTableError } from './schema/checks';
@@ -21,15 +23,6 @@ export type { TargetInfo, TargetColumn } from './catalog';
 export { APPEND_METADATA, SOURCE_POS } from './metadata';
 
 type Log = (msg: string, fields?: object) => void;
-
-export interface ApplyOptions {
-  /** Runs inside the flush transaction, after the rows and before the offsets. */
-  readonly beforeCommit?: (client: PoolClient) => Promise<void>;
-  /** Isolate and hand over rows rejected with a data error instead of failing the flush. */
-  readonly onReject?: (r: RejectedRow) => void;
-}
-
-export type { RejectedRow } from './isolate';
 
 function sumCounts(a: TableCounts | undefined, b: TableCounts | undefined): TableCounts | undefined {
   if (!a || !b) return a ?? b;
@@ -50,20 +43,15 @@ interface TableCounts {
   unresolvedKeys: readonly string[];
 }
 
-/** At most this many source timestamps per flush go to observers (latency is sampled). */
-const TS_SAMPLE = 256;
-
 export class PgApplier {
   private readonly schema: SchemaManager;
-  private readonly emitter?: CoreEmitter;
   private readonly log: Log;
 
   constructor(
     private readonly pool: Pool,
     private readonly sink: SinkOptions,
-    opts?: { emitter?: CoreEmitter; log?: (msg: string, fields?: object) => void },
+    opts?: { log?: (msg: string, fields?: object) => void },
   ) {
-    this.emitter = opts?.emitter;
     this.log = opts?.log ?? (() => undefined);
     this.schema = new SchemaManager(sink, this.log);
   }
@@ -102,10 +90,10 @@ export class PgApplier {
    * One transaction: every table batch, then `beforeCommit` (dead letters that must commit with
    * the offsets), then the offsets, then COMMIT. All or nothing.
    * With `onReject`, rows PostgreSQL rejects with a data error (22xxx/23xxx) are bisected out
-   * under savepoints and handed to it; everything else still applies, in order.
+   * under savepoints and handed to it; everything else still applies, in order. Resolves with
+   * what was written per table.
    */
-  async apply(flush: Flush, opts: ApplyOptions = {}): Promise<void> {
-    const started = process.hrtime.bigint();
+  async apply(flush: Flush, opts: WriteOptions = {}): Promise<FlushedTable[]> {
     const counts: TableCounts[] = [];
     let stage = 0;
     await this.inTransaction(async (client) => {
@@ -118,14 +106,14 @@ export class PgApplier {
       if (opts.beforeCommit) await opts.beforeCommit(client);
       await writeOffsets(client, offsetsTable(this.sink), flush.groupId, flush.offsets);
     });
-    this.emitFlushed(flush, counts, started);
+    return counts;
   }
 
   private async applyIsolating(
     client: PoolClient,
     batch: TableBatch,
     nextStage: () => number,
-    onReject: (r: RejectedRow) => void,
+    onReject: NonNullable<WriteOptions['onReject']>,
   ): Promise<TableCounts | undefined> {
     const sp = `nilus_sp_${nextStage()}`;
     await client.query(`SAVEPOINT ${sp}`);
@@ -141,7 +129,7 @@ export class PgApplier {
       if (batchRows(batch) <= 1 && !batch.truncate) {
         // The target as it stands after the rollback, for the column types a rejection names.
         const info = await describeTable(client, batch.target).catch(() => undefined);
-        onReject(onlyRow(batch, tableName(batch.target), e as Error, info));
+        onReject(rejection(onlyRow(batch, tableName(batch.target), e as Error, info)));
         return undefined;
       }
       const [a, b] = splitBatch(batch);
@@ -224,31 +212,5 @@ export class PgApplier {
         break;
     }
     return counts;
-  }
-
-  private emitFlushed(flush: Flush, tables: TableCounts[], started: bigint): void {
-    if (!this.emitter) return;
-    let events = 0;
-    for (const b of flush.tables) events += b.strategy === 'append' ? b.events.length : b.upserts.length + b.deletes.length;
-    // Latency is sampled evenly over the whole flush: the first events alone are its oldest and
-    // would make the histogram read high.
-    const stride = Math.max(1, Math.ceil(events / TS_SAMPLE));
-    const sourceTsMs: number[] = [];
-    let i = 0;
-    const take = (ts: number | undefined): void => {
-      if (i++ % stride === 0 && ts !== undefined) sourceTsMs.push(ts);
-    };
-    for (const b of flush.tables) {
-      for (const s of b.upsertSource) take(s.tsMs);
-      for (const s of b.deleteSource) take(s.tsMs);
-      for (const e of b.events) take(e.source.tsMs);
-    }
-    this.emitter.emit('flushed', {
-      durationSeconds: Number(process.hrtime.bigint() - started) / 1e9,
-      events,
-      tables,
-      sourceTsMs,
-      commitTsMs: Date.now(),
-    });
   }
 }

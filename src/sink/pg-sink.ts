@@ -1,33 +1,70 @@
 /**
- * The sink's PostgreSQL side as start-up makes it: the pool (made once, its clients watched) and
- * the applier with its offsets table. `open()` is called inside retries until PostgreSQL answers,
- * by the CDC core's start-up and by a batch run alike.
+ * The PostgreSQL sink, one object for CDC and batch alike: connect (the pool, made once, its
+ * clients watched; the offsets table), write a flush with its offsets in one transaction, read the
+ * stored offsets, close. It implements the engine's Sink port; `open()` is called inside the
+ * start-up retries until PostgreSQL answers, by the CDC engine and by a batch run.
  */
 import type { Pool } from 'pg';
-import type { PipelineConfig } from '../config/types';
-import type { CoreEmitter } from '../kernel/events';
+import type { Flush, FlushedTable, OffsetMark } from '../kernel/types';
+import { FatalError } from '../kernel/errors';
+import type { Sink, WriteOptions } from '../engine/ports';
+import type { PgConnection, SinkOptions } from '../config/types';
 import { createPool } from '../pg/pool';
 import { PgApplier } from './pg-applier';
-import type { Logger } from '../observe/logger';
 
-export class SinkConnection {
-  pool: Pool | undefined;
-  applier: PgApplier | undefined;
+export interface PgSinkDeps {
+  /** Each pool made is handed here once (e.g. to watch its clients). */
+  readonly watch?: (pool: Pool) => void;
+  readonly log?: (msg: string, fields?: object) => void;
+}
+
+export class PgSink implements Sink {
+  private made: { pool: Pool; applier: PgApplier } | undefined;
+  private closed = false;
 
   constructor(
-    private readonly cfg: PipelineConfig,
-    private readonly emitter: CoreEmitter,
-    private readonly log: Logger,
-    private readonly watch: (pool: Pool) => void,
+    private readonly conn: PgConnection,
+    private readonly options: SinkOptions,
+    private readonly deps: PgSinkDeps = {},
   ) {}
 
-  async open(): Promise<{ pool: Pool; applier: PgApplier }> {
-    if (!this.pool) {
-      this.pool = await createPool(this.cfg.sink.pg);
-      this.watch(this.pool);
+  /** The pool, once open() made it. */
+  get pool(): Pool | undefined {
+    return this.made?.pool;
+  }
+
+  /** The writer over the pool, for batch runs (every page in one transaction). Throws before open(). */
+  get applier(): PgApplier {
+    return this.opened().applier;
+  }
+
+  async open(): Promise<void> {
+    if (this.closed) throw new FatalError('the PostgreSQL sink was closed');
+    if (!this.made) {
+      const pool = await createPool(this.conn);
+      this.deps.watch?.(pool);
+      this.made = { pool, applier: new PgApplier(pool, this.options, this.deps.log ? { log: this.deps.log } : {}) };
     }
-    this.applier ??= new PgApplier(this.pool, this.cfg.sink.options, { emitter: this.emitter, log: (msg, fields) => this.log.info(fields ?? {}, msg) });
-    await this.applier.init();
-    return { pool: this.pool, applier: this.applier };
+    await this.made.applier.init();
+  }
+
+  write(flush: Flush, opts?: WriteOptions): Promise<FlushedTable[]> {
+    return this.opened().applier.apply(flush, opts);
+  }
+
+  storedOffsets(groupId: string, topics?: readonly string[]): Promise<OffsetMark[]> {
+    return this.opened().applier.storedOffsets(groupId, topics);
+  }
+
+  /** Ends the pool (once). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.made?.pool.end();
+  }
+
+  private opened(): { pool: Pool; applier: PgApplier } {
+    if (!this.made) throw new FatalError('PostgreSQL used before start-up finished');
+    return this.made;
   }
 }

@@ -3,9 +3,9 @@
  * `COPY (SELECT …) TO STDOUT` (text format, parsed by ./copy-text.ts) and handed out in pages.
  * The COPY stream is paused between pages, so memory stays bounded whatever the table's size.
  */
-import type { PoolClient } from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
-import type { Pool } from 'pg';
+import type { PoolClient } from '../pg/pool';
+import { copyTo } from '../pg/copy';
+import type { Pool } from '../pg/pool';
 import type { PgConnection } from '../config/types';
 import type { Row, TableRef } from '../kernel/types';
 import { createPool } from '../pg/pool';

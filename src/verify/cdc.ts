@@ -11,7 +11,7 @@
  * reaches Kafka only after the connector's own delay) until nothing differs or the settle time
  * runs out. What still differs then is reported, with the lag if it did not drain.
  */
-import type { Pool } from 'pg';
+import type { Pool } from '../pg/pool';
 import { ConfigError } from '../kernel/errors';
 import type { OffsetMark, TableRef } from '../kernel/types';
 import type { PipelineConfig } from '../config/types';
@@ -24,7 +24,7 @@ import { PgDigestSource } from './pg-digest';
 import { MysqlDigestSource } from './mysql-digest';
 import type { DigestReader, DigestSource } from './digest';
 import { COMPARE_DEFAULTS, type CompareOptions, type Verdict } from './compare';
-import { describeVerdict, KAFKA_SOURCE_NOT_VERIFIABLE, name, verifyTable, withReaders, type TableCheck, type TableJob, type TableReport, type VerifyOptions } from './run';
+import { describeVerdict, KAFKA_SOURCE_NOT_VERIFIABLE, name, verifyTable, withReaders, type TableCheck, type TableJob, type TableReport, type VerifyOptions } from './table';
 
 export const DEFAULT_SETTLE_TIMEOUT_MS = 120_000;
 /** How long the same differences, with no new message in the topics, are waited on before they are reported. */

@@ -11,7 +11,7 @@
  * `YYYY-MM-DD[ HH:MM:SS.ffffff]` (year 0 as `0001 … BC`, zero dates NULL), time as seconds with 6
  * decimals, text/enum/set as is, JSON by shape only in the digest (digest.ts, 'json').
  */
-import type { Connection, QueryError } from 'mysql2';
+import type { Connection, QueryError } from '../tables/mysql-connection';
 import type { MysqlConnection } from '../config/types';
 import type { TableRef } from '../kernel/types';
 import { MysqlTableSource, readerConnection } from '../tables/mysql-table';

@@ -10,8 +10,8 @@
  *  - plan.canon 'debezium' (a CDC pipeline from PostgreSQL): each column rendered by its *source*
  *    type on both sides, the source value as Debezium delivers it (see cdcCanonical below).
  */
-import type { PoolClient, Pool } from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
+import type { PoolClient, Pool } from '../pg/pool';
+import { copyTo } from '../pg/copy';
 import type { PgConnection } from '../config/types';
 import type { TableRef } from '../kernel/types';
 import { createPool } from '../pg/pool';

@@ -1,7 +1,9 @@
 import type { Pool } from 'pg';
 import { ConfigError } from '../../../src/kernel/errors';
 import { classifyError } from '../../../src/kernel/classify';
-import { createDeadLetterSink, PgTableDeadLetterSink, type DeadLetter } from '../../../src/deadletter/dead-letter';
+import { createDeadLetterSink } from '../../../src/deadletter/factory';
+import { PgTableDeadLetterSink } from '../../../src/deadletter/table-sink';
+import type { DeadLetter } from '../../../src/engine/ports';
 import { createTestSchema, dropTestSchema, newPool, uniqueName } from '../../helpers/pg';
 
 const bad = (offset: string, value: Buffer | null, key: Buffer | null = Buffer.from('{"id":1}')): DeadLetter => ({

@@ -1,5 +1,7 @@
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
-import { createDeadLetterSink, DEAD_LETTER_HEADERS, KafkaTopicDeadLetterSink, type DeadLetter } from '../../../src/deadletter/dead-letter';
+import { createDeadLetterSink } from '../../../src/deadletter/factory';
+import { DEAD_LETTER_HEADERS, KafkaTopicDeadLetterSink } from '../../../src/deadletter/topic-sink';
+import type { DeadLetter } from '../../../src/engine/ports';
 import { uniqueName } from '../../helpers/pg';
 
 const brokers = (process.env.NILUS_TEST_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');

@@ -2,7 +2,7 @@
 import type { Pool } from 'pg';
 import type { SinkOptions } from '../../../src/config/types';
 import type { ChangeEvent, ColumnSpec, Flush, Op, Row, SourceInfo, TableBatch, TableRef } from '../../../src/kernel/types';
-import type { HeldRow } from '../../../src/copy-text/line';
+import type { HeldRow } from '../../../src/kernel/types';
 
 export function sinkOptions(schema: string, over: Partial<SinkOptions> = {}): SinkOptions {
   return {

@@ -1,7 +1,8 @@
 import type { Pool } from 'pg';
+import { Flusher } from '../../../src/engine/flusher';
 import { PgApplier } from '../../../src/sink/pg-applier';
 import { UNAVAILABLE, type Row } from '../../../src/kernel/types';
-import { CopyLine } from '../../../src/copy-text/line';
+import { CopyLine } from '../../../src/kernel/types';
 import { appendRow } from '../../../src/copy-text/encode';
 import { CoreEmitter, type CoreEvents } from '../../../src/kernel/events';
 import { dropTestSchema, useTestSchema } from '../../helpers/pg';
@@ -81,10 +82,7 @@ describe('merge', () => {
 
   it('a moved row (primary-key change) takes its unchanged-TOAST values from the target row under its old key', async () => {
     const t = { schema, table: 'moved' };
-    const emitter = new CoreEmitter();
-    const flushed: CoreEvents['flushed'][0][] = [];
-    emitter.on('flushed', (e) => flushed.push(e));
-    const applier = new PgApplier(pool, sinkOptions(schema), { emitter });
+    const applier = new PgApplier(pool, sinkOptions(schema));
     await applier.init();
     const c = cols({ a: 'integer', b: 'text', title: 'text', body: 'text', n: 'integer' });
     await applier.apply(flush([mergeBatch(t, ['a', 'b'], c, { upserts: [
@@ -92,7 +90,7 @@ describe('merge', () => {
       { a: '2', b: 'y', title: 't2', body: 'long body 2', n: '2' },
     ] })]));
     // 1/x moves to 10/x (body and n unchanged, so placeholders); 2/y is updated in place.
-    await applier.apply(flush([{
+    const written = await applier.apply(flush([{
       ...mergeBatch(t, ['a', 'b'], c, {
         deletes: [{ a: '1', b: 'x' }],
         upserts: [{ a: '10', b: 'x', title: 't1 moved', body: UNAVAILABLE, n: UNAVAILABLE }, { a: '2', b: 'y', title: 't2b', body: UNAVAILABLE, n: '20' }],
@@ -103,19 +101,16 @@ describe('merge', () => {
       [2, 'y', 't2b', 'long body 2', 20],
       [10, 'x', 't1 moved', 'long body 1', 1],
     ]);
-    expect(flushed[1]!.tables[0]).toMatchObject({ upserts: 2, deletes: 1, unresolved: 0 });
+    expect(written[0]).toMatchObject({ upserts: 2, deletes: 1, unresolved: 0 });
   });
 
   it('counts (never silently NULLs) placeholder rows whose value no stored row holds', async () => {
     const t = { schema, table: 'lost' };
-    const emitter = new CoreEmitter();
-    const flushed: CoreEvents['flushed'][0][] = [];
-    emitter.on('flushed', (e) => flushed.push(e));
-    const applier = new PgApplier(pool, sinkOptions(schema), { emitter });
+    const applier = new PgApplier(pool, sinkOptions(schema));
     await applier.init();
     const c = cols({ id: 'integer', body: 'text', n: 'integer' });
     await applier.apply(flush([mergeBatch(t, ['id'], c, { upserts: [{ id: '1', body: 'kept', n: '1' }] })]));
-    await applier.apply(flush([{
+    const written = await applier.apply(flush([{
       ...mergeBatch(t, ['id'], c, { upserts: [
         { id: '1', body: UNAVAILABLE, n: '2' },
         { id: '5', body: UNAVAILABLE, n: '5' },
@@ -129,7 +124,7 @@ describe('merge', () => {
       [5, null, 5],
       [6, null, 6],
     ]);
-    expect(flushed[1]!.tables[0]).toMatchObject({ upserts: 3, unresolved: 2, unresolvedKeys: ['5', '6'] });
+    expect(written[0]).toMatchObject({ upserts: 3, unresolved: 2, unresolvedKeys: ['5', '6'] });
   });
 
   it('truncates before the rows that followed the truncate', async () => {
@@ -265,16 +260,18 @@ describe('merge edge batches', () => {
     expect(await applier.storedOffsets('g1')).toEqual([{ topic: 'x', partition: 1, next: '4' }]);
   });
 
-  it('reports each committed flush to the emitter with per-table counts', async () => {
+  it('the engine reports each committed flush with the per-table counts the sink wrote, and no failed one', async () => {
     const emitter = new CoreEmitter();
     const seen: CoreEvents['flushed'][0][] = [];
     emitter.on('flushed', (e) => seen.push(e));
-    const applier = new PgApplier(pool, sinkOptions(schema), { emitter });
+    const applier = new PgApplier(pool, sinkOptions(schema));
     await applier.init();
+    const sink = { open: async () => undefined, close: async () => undefined, write: applier.apply.bind(applier), storedOffsets: applier.storedOffsets.bind(applier) };
+    const flusher = new Flusher({ sink, tolerance: 'none', retry: { maxAttempts: 1, initialMs: 1, maxMs: 1 }, emitter, warn: () => undefined });
     const t = { schema, table: 'em' };
     const c = cols({ id: 'integer' });
-    await applier.apply(flush([mergeBatch(t, ['id'], c, { upserts: [{ id: '1' }, { id: '2' }], upsertSource: [{ tsMs: 10 }, { tsMs: 20 }] })]));
-    await expect(applier.apply(flush([mergeBatch(t, ['id'], c, { upserts: [{ id: 'x' }] })]))).rejects.toThrow();
+    await flusher.apply(flush([mergeBatch(t, ['id'], c, { upserts: [{ id: '1' }, { id: '2' }], upsertSource: [{ tsMs: 10 }, { tsMs: 20 }] })]), []);
+    await expect(flusher.apply(flush([mergeBatch(t, ['id'], c, { upserts: [{ id: 'x' }] })]), [])).rejects.toThrow();
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({ events: 2, sourceTsMs: [10, 20], tables: [{ table: `"${schema}"."em"`, upserts: 2, deletes: 0, appends: 0, truncates: 0 }] });
   });

@@ -1,5 +1,6 @@
 import { appendRow } from '../../../src/copy-text/encode';
-import { CopyLine, lineValues, rowOf } from '../../../src/copy-text/line';
+import { lineValues, rowOf } from '../../../src/copy-text/line';
+import { CopyLine } from '../../../src/kernel/types';
 import type { Row } from '../../../src/kernel/types';
 
 describe('CopyLine: a held COPY line reads back as the row it was written from', () => {

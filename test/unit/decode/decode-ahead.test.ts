@@ -4,13 +4,13 @@
  * sought back to — with every later queued batch of that partition dropped — so nothing is lost
  * or taken twice; seeks, rebalances and stop drop what is queued.
  */
-import type { CopyReadyEvent } from '../../../src/copy-text/line';
+import type { CopyReadyEvent } from '../../../src/kernel/types';
 import type { OffsetMark, RawRecord } from '../../../src/kernel/types';
 import type { Prepared } from '../../../src/decode/pool';
 import { PrefetchSource } from '../../../src/decode/decode-ahead';
-import type { Source, SourceBatch, SourceHandler, TopicPartition } from '../../../src/engine/ports';
+import type { ChangeSource, SourceBatch, SourceHandler, TopicPartition } from '../../../src/engine/ports';
 
-class FakeInner implements Source {
+class FakeInner implements ChangeSource {
   handler!: SourceHandler;
   readonly seeks: string[] = [];
   readonly resolved: string[] = [];

@@ -5,7 +5,7 @@
  * source, table, position, bytes, columns), every other record is left to the main thread, and an
  * Intake fed the threads' events holds exactly what an Intake decoding everything itself holds.
  */
-import { isCopyReady, type CopyReadyEvent } from '../../../src/copy-text/line';
+import { isCopyReady, type CopyReadyEvent } from '../../../src/kernel/types';
 import type { BatchControl } from '../../../src/engine/intake';
 import type { ChangeEvent, RawRecord } from '../../../src/kernel/types';
 import { Decoder, type DecoderOptions } from '../../../src/decode/decoder';

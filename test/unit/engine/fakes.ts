@@ -1,19 +1,18 @@
 /**
- * In-memory stand-ins for the core's ports: a Source with partitions of records (fetch position
+ * In-memory stand-ins for the core's ports: a ChangeSource with partitions of records (fetch position
  * moves only on resolve, like Kafka's), an applier with compare-and-set offsets, and a decoder of
  * tiny JSON values. Enough to drive every state of the core in milliseconds.
  */
 import { rowOf } from '../../../src/copy-text/line';
 import { BufferSet } from '../../../src/buffer';
-import { CdcCore, type CoreDeps } from '../../../src/engine/cdc-engine';
+import { CdcEngine, type EngineDeps } from '../../../src/engine/cdc-engine';
 import { DataError, FencedError } from '../../../src/kernel/errors';
 import { CoreEmitter } from '../../../src/kernel/events';
-import { Flusher, type ApplierPort } from '../../../src/engine/flusher';
+import { Flusher } from '../../../src/engine/flusher';
 import { Intake } from '../../../src/engine/intake';
-import type { ChangeEvent, Flush, OffsetMark, RawRecord } from '../../../src/kernel/types';
-import type { ApplyOptions } from '../../../src/sink/pg-applier';
-import type { DeadLetter } from '../../../src/deadletter/dead-letter';
-import { tpKey, type Source, type SourceHandler, type TopicPartition } from '../../../src/engine/ports';
+import type { ChangeEvent, Flush, FlushedTable, OffsetMark, RawRecord } from '../../../src/kernel/types';
+import type { DeadLetter, Sink, WriteOptions } from '../../../src/engine/ports';
+import { tpKey, type ChangeSource, type SourceHandler, type TopicPartition } from '../../../src/engine/ports';
 import { PrefetchSource } from '../../../src/decode/decode-ahead';
 
 export const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -49,7 +48,7 @@ const COLUMNS = [
   { name: 'v', pgType: 'int', optional: true, connectType: 'int32' },
 ];
 
-export class FakeSource implements Source {
+export class FakeSource implements ChangeSource {
   handler!: SourceHandler;
   readonly logs = new Map<string, { tp: TopicPartition; records: RawRecord[]; fetchAt: number }>();
   readonly paused = new Set<string>();
@@ -165,7 +164,7 @@ export class FakeSource implements Source {
 }
 
 /** A PostgreSQL stand-in: rows by id, offsets with compare-and-set, injectable failures and stalls. */
-export class FakeApplier implements ApplierPort {
+export class FakeApplier implements Sink {
   readonly rows = new Map<string, string | null>();
   readonly stored = new Map<string, string>();
   readonly flushes: Flush[] = [];
@@ -185,7 +184,11 @@ export class FakeApplier implements ApplierPort {
     this.stall = undefined;
   }
 
-  async apply(flush: Flush, opts: ApplyOptions = {}): Promise<void> {
+  async open(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  async write(flush: Flush, opts: WriteOptions = {}): Promise<FlushedTable[]> {
     this.attempts++;
     if (this.stall) await this.stall;
     const err = this.failures.shift();
@@ -203,12 +206,12 @@ export class FakeApplier implements ApplierPort {
         staged.set(String(u.id), u.v as string | null);
       }
     }
-    const client = { dead: this.dead } as unknown as import('pg').PoolClient;
-    await opts.beforeCommit?.(client);
+    await opts.beforeCommit?.({ dead: this.dead });
     this.rows.clear();
     for (const [k, v] of staged) this.rows.set(k, v);
     for (const m of flush.offsets) this.stored.set(tpKey(m.topic, m.partition), m.next);
     this.flushes.push(flush);
+    return [];
   }
 
   async storedOffsets(_group: string, topics?: readonly string[]): Promise<OffsetMark[]> {
@@ -234,7 +237,7 @@ export class FakeApplier implements ApplierPort {
 export const harnessDefaults = { prefetch: false };
 
 export interface Harness {
-  core: CdcCore;
+  core: CdcEngine;
   source: FakeSource;
   applier: FakeApplier;
   emitter: CoreEmitter;
@@ -242,10 +245,10 @@ export interface Harness {
   retries: number;
 }
 
-export function harness(o: Partial<Pick<CoreDeps, 'tolerance' | 'memoryBudgetBytes' | 'prepare'>> & { maxRows?: number; maxAgeMs?: number; maxAttempts?: number; prefetch?: boolean } = {}): Harness {
+export function harness(o: Partial<Pick<EngineDeps, 'tolerance' | 'memoryBudgetBytes' | 'prepare'>> & { maxRows?: number; maxAgeMs?: number; maxAttempts?: number; prefetch?: boolean } = {}): Harness {
   const source = new FakeSource();
   let n = 0;
-  let core: Source = source;
+  let core: ChangeSource = source;
   if (o.prefetch ?? harnessDefaults.prefetch) {
     const prefetch = new PrefetchSource(source, { prepare: async () => void (await tick(n++ % 3)), maxQueuedBytes: 64 });
     core = prefetch;
@@ -262,20 +265,26 @@ export function harness(o: Partial<Pick<CoreDeps, 'tolerance' | 'memoryBudgetByt
   const logs: Harness['logs'] = [];
   const log = (level: string) => (fields: object, msg: string) => void logs.push({ level, msg, fields });
   const buffers = new BufferSet({ maxRows: o.maxRows ?? 5, maxBytes: 1 << 30, maxAgeMs: o.maxAgeMs ?? 10 });
-  const intake = new Intake({ decode: decodeTiny, route: () => ({ schema: 'public', table: 't' }), keys: (ev) => ev.keyColumns, strategy: 'merge', buffers });
-  const h: Harness = { core: undefined as unknown as CdcCore, source, applier, emitter, logs, retries: 0 };
+  const intake = new Intake({ decoder: { decode: decodeTiny }, router: { route: () => ({ schema: 'public', table: 't' }) }, keys: (ev) => ev.keyColumns, strategy: 'merge', buffers });
+  const h: Harness = { core: undefined as unknown as CdcEngine, source, applier, emitter, logs, retries: 0 };
   emitter.on('retry', () => h.retries++);
   emitter.on('error', () => undefined); // observed through core.done
+  const retry = { maxAttempts: o.maxAttempts ?? Infinity, initialMs: 1, maxMs: 2 };
+  const deadLetter = { init: async () => undefined, close: async () => undefined, send: async (items: readonly DeadLetter[]) => void applier.dead.push(...items) };
   const flusher = new Flusher({
-    applier,
-    errors: { tolerance: o.tolerance ?? 'none', retry: { maxAttempts: o.maxAttempts ?? Infinity, initialMs: 1, maxMs: 2 } },
+    sink: applier,
+    tolerance: o.tolerance ?? 'none',
+    retry,
     emitter,
     warn: (msg, fields) => logs.push({ level: 'warn', msg, fields }),
-    deadLetter: { init: async () => undefined, close: async () => undefined, send: async (items) => void applier.dead.push(...items) },
+    deadLetter,
   });
-  h.core = new CdcCore({
+  h.core = new CdcEngine({
     groupId: 'g',
     source: core,
+    sink: applier,
+    deadLetter,
+    retry,
     intake,
     buffers,
     flusher,

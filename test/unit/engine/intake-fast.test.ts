@@ -6,7 +6,7 @@
  * codec (placeholders, key changes, deletes without before images, records without a key,
  * flattened rows, a truncate).
  */
-import { CopyLine } from '../../../src/copy-text/line';
+import { CopyLine } from '../../../src/kernel/types';
 import type { Taken } from '../../../src/engine/intake';
 import type { RawRecord } from '../../../src/kernel/types';
 import { Decoder, type DecoderOptions } from '../../../src/decode/decoder';

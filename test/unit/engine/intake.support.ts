@@ -32,9 +32,8 @@ export function intake(opts: DecoderOptions, fast: boolean, declared?: readonly 
   return {
     buffers,
     intake: new Intake({
-      decode: (r) => decoder.decode(r),
-      ...(fast ? { decodeForMerge: (r: RawRecord) => decoder.decodeForMerge(r, declared) } : {}),
-      route: router(),
+      decoder: fast ? decoder : { decode: (r: RawRecord) => decoder.decode(r) },
+      router: { route: router() },
       keys,
       strategy: 'merge',
       ...(declared ? { primaryKey: declared } : {}),

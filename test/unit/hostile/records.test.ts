@@ -6,7 +6,7 @@ import { BufferSet, TableBuffer } from '../../../src/buffer';
 import { Decoder } from '../../../src/decode/decoder';
 import { onlyRow, splitBatch, type RejectedRow } from '../../../src/sink/isolate';
 import { IncompatibleTypeError } from '../../../src/sink/schema/checks';
-import { describeRejection, rejectedLetter, rejectionReason } from '../../../src/deadletter/dead-letter';
+import { describeRejection, rejectedLetter, rejectionReason } from '../../../src/sink/rejection';
 import { TARGET, col, create, ev } from '../buffer/events';
 
 const POS = { topic: 'shop.public.orders', partition: 2, offset: '17' };

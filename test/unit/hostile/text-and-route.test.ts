@@ -1,7 +1,8 @@
 /** Issue 12, pure parts: safe text for dead letters, PostgreSQL's identifier truncation, target-name collisions. */
 import { identifierBytes, pgIdentifier, safeText } from '../../../src/kernel/text';
 import { FatalError } from '../../../src/kernel/errors';
-import { Router, routerFor } from '../../../src/engine/route';
+import { Router } from '../../../src/engine/route';
+import { reservedTables } from '../../../src/sink/reserved';
 import type { PipelineConfig } from '../../../src/config/types';
 
 describe('safeText', () => {
@@ -96,7 +97,7 @@ describe('Router: collisions as PostgreSQL names tables', () => {
       sink: { options: { destTable: 'analytics.{table}', strategy: 'merge' } },
       errors: { tolerance: 'all', deadLetter: { kind: 'table', table: { schema: 'analytics', table: 'dead_letters' } }, retry: { maxAttempts: 1, initialMs: 1, maxMs: 1 } },
     } as unknown as PipelineConfig;
-    const r = routerFor(cfg, { schema: 'analytics', table: '{table}' });
+    const r = new Router({ schema: 'analytics', table: '{table}' }, { reserved: reservedTables(cfg) });
     expect(r.route({ schema: 'public', table: 'orders' })).toEqual({ schema: 'analytics', table: 'orders' });
     expect(() => r.route({ schema: 'public', table: 'nilus_offsets' })).toThrow(/public\.nilus_offsets resolves to "analytics"\."nilus_offsets".*offsets table.*dest_table/);
     expect(() => r.route({ schema: 'public', table: 'dead_letters' })).toThrow(/dead-letter table/);
@@ -122,7 +123,7 @@ describe('Router: two source tables, one target without truncation', () => {
 
 describe('sourcesOfTopics + Router.check at start-up', () => {
   it('finds the collision among the topics before any record is read', async () => {
-    const { sourcesOfTopics } = await import('../../../src/engine/route');
+    const { sourcesOfTopics } = await import('../../../src/decode/source');
     const long = 'x'.repeat(63);
     const sources = sourcesOfTopics([`shop.public.${long}_orders`, `shop.public.${long}_refund`, 'shop.plain', 'other.a.b'], 'shop');
     expect(sources).toEqual([{ schema: 'public', table: `${long}_orders` }, { schema: 'public', table: `${long}_refund` }, { schema: 'public', table: 'plain' }]);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { BucketDigest, BucketSet, DigestPlan, DigestReader, DigestTableInfo, HashedRow, JsonRow } from '../../../src/verify/digest';
 import { compareTables, firstBits, COMPARE_DEFAULTS, type CompareOptions } from '../../../src/verify/compare';
-import { describeVerdict } from '../../../src/verify/run';
+import { describeVerdict } from '../../../src/verify/table';
 import { canonicalJson, jsonEqual } from '../../../src/verify/json';
 
 /** JS shifts by the count mod 32, so depth 0 is spelled out. */

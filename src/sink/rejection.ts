@@ -5,12 +5,12 @@
  * it can be told, PostgreSQL's message and SQLSTATE, and, when the target column's type differs
  * from the type the event carries, the incompatible change with the old and new type.
  */
-import type { RejectedRow } from '../sink/pg-applier';
-import { IncompatibleTypeError, incompatibleMessage } from '../sink/schema/checks';
-import { typeFits } from '../sink/schema/type-compat';
+import type { RejectedRow } from './isolate';
+import { IncompatibleTypeError, incompatibleMessage } from './schema/checks';
+import { typeFits } from './schema/type-compat';
 import { safeText } from '../kernel/text';
 import { UNAVAILABLE, type Row } from '../kernel/types';
-import type { DeadLetter } from './dead-letter';
+import type { DeadLetter, Rejection } from '../engine/ports';
 
 const json = (row: Row): string => JSON.stringify(row, (_k, v: unknown) => (v === UNAVAILABLE ? '__debezium_unavailable_value' : v));
 const qi = (s: string): string => `"${s.replace(/"/g, '""')}"`;
@@ -102,4 +102,9 @@ function typeChange(r: RejectedRow, column: string | undefined): string | undefi
   if (target === undefined || spec === undefined) return undefined;
   if (typeFits(spec.pgType, target)) return undefined;
   return incompatibleMessage(r.table, column, target, spec.pgType);
+}
+
+/** A rejected row as the engine takes it: its dead letter, and the message that stops the pipeline. */
+export function rejection(r: RejectedRow): Rejection {
+  return { letter: rejectedLetter(r), description: describeRejection(r), error: r.error };
 }
