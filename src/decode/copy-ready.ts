@@ -16,7 +16,7 @@
  * fails to convert: the general path raises the error with its position) is decoded by the
  * general path from the same parse.
  */
-import type { ColumnSpec, Op, PgValue, Position, Row, SourceInfo, SourceTable } from '../kernel/types';
+import type { Op, PgValue, Position, Row, SourceInfo, SourceTable } from '../kernel/types';
 import type { CopyReadyEvent } from '../kernel/types';
 import { UNAVAILABLE } from '../kernel/types';
 import type { Convert } from './codecs/registry';

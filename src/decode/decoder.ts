@@ -3,7 +3,7 @@
  * Hot path: each distinct schema text is parsed and compiled once (cached), only the payload is
  * parsed per message, and converters are plain functions chosen at compile time.
  */
-import type { ChangeEvent, ColumnSpec, Op, RawRecord, Row, SourceInfo, SourceTable } from '../kernel/types';
+import type { ChangeEvent, ColumnSpec, RawRecord, Row, SourceTable } from '../kernel/types';
 import { DataError } from '../kernel/errors';
 import { safeText } from '../kernel/text';
 import type { CodecContext } from './codecs/registry';
@@ -17,9 +17,10 @@ import { holdsAsLine } from '../copy-text/line';
 import { type CopyReadyEvent } from '../kernel/types';
 import { protectBigInts } from './json';
 import { inferRow, ShapeCache } from './infer';
-import { isMongoStyleKey, mongoKey, mongoRow, parseDocument } from './mongo';
+import { isMongoStyleKey, mongoKey } from './mongo';
 import { isKeyChange, NEW_KEY_HEADER, OLD_KEY_HEADER, wireHint } from './record';
-import { flatSourceInfo, sourceInfo, tableFromFlat, tableFromSource, tableFromTopic } from './source';
+import { tableFromTopic } from './source';
+import { Bodies, type Body, type Payload } from './body';
 
 export interface DecoderOptions {
   /** Debezium topic.prefix; topics are <prefix>.<schema>.<table> (prefix may contain dots). */
@@ -32,20 +33,8 @@ export interface DecoderOptions {
   binaryStringMode?: 'base64' | 'hex';
 }
 
-const OPS: ReadonlySet<string> = new Set(['c', 'r', 'u', 'd', 't']);
 const NO_KEY: readonly string[] = Object.freeze([]);
-const NO_COLUMNS: readonly ColumnSpec[] = Object.freeze([]);
 
-interface Body {
-  readonly table: SourceTable | undefined;
-  readonly op: Op;
-  readonly before: Row | null;
-  readonly after: Row | null;
-  readonly columns: readonly ColumnSpec[];
-  readonly source: SourceInfo;
-  /** MongoDB envelope: the key is `{"id": "<extended JSON>"}`. */
-  readonly mongo?: boolean;
-}
 
 interface KeyPart {
   readonly key: Row | null;
@@ -56,7 +45,6 @@ interface KeyPart {
   readonly compiled?: CompiledRow;
 }
 
-type Payload = Record<string, unknown>;
 
 /** A record's value and key as parsed once by decodeForMerge, with their accounted bytes. */
 interface PreParsed {
@@ -70,10 +58,10 @@ interface PreParsed {
 export class Decoder {
   private readonly ctx: CodecContext;
   private readonly prefix: string;
-  private readonly mongoMode: 'flatten' | 'jsonb';
   private readonly values: MessageParser<CompiledValue>;
   private readonly keys: MessageParser<CompiledRow>;
   private readonly shapes = new ShapeCache();
+  private readonly bodies: Bodies;
   /** COPY-ready encoders per (value schema, key schema, key columns); null: that schema takes the general path. */
   private readonly encoders = new WeakMap<CompiledValue, { key: CompiledRow | null; keyColumns: readonly string[] | undefined; encoder: CopyReadyEncoder | null }[]>();
   /** The table of each topic's name, once per topic; null: the name gives none. */
@@ -86,8 +74,8 @@ export class Decoder {
     const mode = opts.mongoMode ?? 'flatten';
     if (mode !== 'flatten' && mode !== 'jsonb') throw new TypeError(`DecoderOptions.mongoMode must be 'flatten' or 'jsonb', got '${String(mode)}'`);
     this.prefix = opts.topicPrefix;
-    this.mongoMode = mode;
     this.ctx = codecContext(opts, 'DecoderOptions');
+    this.bodies = new Bodies(this.ctx.placeholder, this.shapes, mode);
     this.values = new MessageParser((schema) => compileValue(schema, this.ctx));
     this.keys = new MessageParser((schema) => compileKey(schema, this.ctx));
   }
@@ -284,80 +272,7 @@ export class Decoder {
     if (typeof payload !== 'object' || Array.isArray(payload)) {
       throw new ConvertError(`expected a JSON object (Debezium envelope or row), got ${Array.isArray(payload) ? 'an array' : typeof payload}`);
     }
-    return this.dispatch(payload as Payload, compiled ?? undefined, exact);
-  }
-
-  private dispatch(p: Payload, compiled: CompiledValue | undefined, exact: boolean): Body {
-    if (compiled !== undefined) {
-      if (compiled.kind === 'mongo') return this.mongoEnvelope(p, exact);
-      if (compiled.kind === 'envelope') return this.envelope(p, compiled.row!);
-      return this.flat(p, compiled.row!);
-    }
-    const isEnvelope = 'op' in p || ('source' in p && ('after' in p || 'before' in p));
-    if (!isEnvelope) return this.flat(p, null);
-    const connector = p.source !== null && typeof p.source === 'object' ? (p.source as Payload).connector : undefined;
-    if (typeof p.after === 'string' || typeof p.before === 'string' || connector === 'mongodb') return this.mongoEnvelope(p, exact);
-    return this.envelope(p, null);
-  }
-
-  private op(p: Payload): Op {
-    const op = p.op;
-    if (op === undefined || op === null) throw new ConvertError('Debezium envelope has no "op"; expected one of c, r, u, d, t');
-    if (typeof op !== 'string' || !OPS.has(op)) throw new ConvertError(`unknown op ${JSON.stringify(op)}; expected one of c, r, u, d, t`);
-    return op as Op;
-  }
-
-  private row(p: Payload, field: 'before' | 'after', row: CompiledRow | null): { row: Row; columns: readonly ColumnSpec[] } | null {
-    const v = p[field];
-    if (v === null || v === undefined) return null;
-    if (row !== null) return { row: decodeRow(row, v, this.ctx.placeholder, field), columns: row.columns };
-    if (typeof v !== 'object' || Array.isArray(v)) throw new ConvertError(`"${field}" is not an object`);
-    return inferRow(v as Payload, this.shapes, this.ctx.placeholder, false);
-  }
-
-  private envelope(p: Payload, compiled: CompiledRow | null): Body {
-    const op = this.op(p);
-    const source = sourceInfo(p.source, p.ts_ms);
-    const table = tableFromSource(p.source);
-    if (op === 't') return { table, op, before: null, after: null, columns: compiled?.columns ?? NO_COLUMNS, source };
-    const after = op === 'd' ? null : this.row(p, 'after', compiled);
-    const before = this.row(p, 'before', compiled);
-    if (op !== 'd' && after === null) throw new ConvertError(`op "${op}" without "after"; expected the new row`);
-    const columns = compiled?.columns ?? (after ?? before)?.columns ?? NO_COLUMNS;
-    return { table, op, before: before?.row ?? null, after: after?.row ?? null, columns, source };
-  }
-
-  private flat(p: Payload, compiled: CompiledRow | null): Body {
-    const deleted = p.__deleted === 'true' || p.__deleted === true;
-    let op: Op = deleted ? 'd' : 'c';
-    if (p.__op !== undefined && p.__op !== null) op = this.op({ op: p.__op });
-    const r = compiled !== null
-      ? { row: decodeRow(compiled, p, this.ctx.placeholder, 'value'), columns: compiled.columns }
-      : inferRow(p, this.shapes, this.ctx.placeholder, true);
-    const source = flatSourceInfo(p);
-    const table = tableFromFlat(p);
-    if (op === 't') return { table, op, before: null, after: null, columns: r.columns, source };
-    // delete.handling.mode=rewrite: the row carries the deleted row's last values.
-    if (op === 'd') return { table, op, before: r.row, after: null, columns: r.columns, source };
-    return { table, op, before: null, after: r.row, columns: r.columns, source };
-  }
-
-  private mongoEnvelope(p: Payload, exact: boolean): Body {
-    const op = this.op(p);
-    const source = sourceInfo(p.source, p.ts_ms);
-    const table = tableFromSource(p.source);
-    if (op === 't') return { table, op, before: null, after: null, columns: NO_COLUMNS, source, mongo: true };
-    const doc = (f: 'before' | 'after') =>
-      p[f] === null || p[f] === undefined ? null : mongoRow(parseDocument(p[f], f, exact), this.mongoMode, this.shapes, this.ctx.placeholder);
-    const before = doc('before');
-    if (op === 'd') return { table, op, before: before?.row ?? null, after: null, columns: before?.columns ?? NO_COLUMNS, source, mongo: true };
-    const after = doc('after');
-    if (after === null) {
-      throw new ConvertError(
-        `MongoDB op "${op}" without a full document in "after"; configure the connector with capture.mode=change_streams_update_full`,
-      );
-    }
-    return { table, op, before: before?.row ?? null, after: after.row, columns: after.columns, source, mongo: true };
+    return this.bodies.dispatch(payload as Payload, compiled ?? undefined, exact);
   }
 
   /** `parsed`: the key parsed already (null: no key); undefined: parse it here. */
