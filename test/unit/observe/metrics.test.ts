@@ -1,5 +1,7 @@
 import { Registry } from 'prom-client';
 import { CoreEmitter } from '../../../src/core/events';
+import { DataError, FatalError } from '../../../src/core/errors';
+import { RetriesExhaustedError } from '../../../src/core/retry';
 import { createMetrics } from '../../../src/observe/metrics';
 
 function setup() {
@@ -97,6 +99,20 @@ describe('createMetrics', () => {
     ]);
     expect(await samples(text, 'nilus_retries_total')).toEqual(['nilus_retries_total{pipeline="orders-cdc",operation="flush"} 2']);
     expect(await text()).not.toMatch(/offset="|key="|reason="/);
+  });
+
+  test('nilus_errors_total: its help names the class values it has, the class names of the errors that stop a pipeline', async () => {
+    const { emitter, text } = setup();
+    // as the core reports the error that stopped it (src/core/lifecycle.ts: errorClass is err.name)
+    for (const err of [new DataError('bad row', undefined), new FatalError('gone'), new RetriesExhaustedError('apply', 3, new Error('down'))]) {
+      emitter.emit('error', { errorClass: err.name, error: err });
+    }
+    const classes = (await samples(text, 'nilus_errors_total')).map((l) => /class="([^"]*)"/.exec(l)![1]);
+    expect(classes).toEqual(['DataError', 'FatalError', 'RetriesExhaustedError']);
+    const help = /^# HELP nilus_errors_total (.*)$/m.exec(await text())![1];
+    for (const c of classes) expect(help).toContain(c);
+    // not the classification words (retriable, data, fatal): no error carries them as its class
+    expect(help).not.toMatch(/\b(retriable|data|fatal)\b/);
   });
 
   test('batch runs: outcomes counted, last-run gauges from runs that ran, rows of the run in progress', async () => {
