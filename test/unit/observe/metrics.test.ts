@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { CoreEmitter } from '../../../src/core/events';
 import { DataError, FatalError } from '../../../src/core/errors';
@@ -197,5 +199,38 @@ describe('createMetrics', () => {
     emitter.emit('heapCollected', { usedBeforeBytes: 120e6, usedAfterBytes: 60e6, ms: 20 });
     emitter.emit('heapCollected', { usedBeforeBytes: 110e6, usedAfterBytes: 50e6, ms: 18 });
     expect(await samples(text, 'nilus_heap_collections_total')).toEqual(['nilus_heap_collections_total{pipeline="orders-cdc"} 2']);
+  });
+});
+
+describe('docs/operations.md names every retry operation', () => {
+  /** The operation names passed to withRetry / reportedRetry anywhere under src/. */
+  function operationsInSource(): Set<string> {
+    const found = new Set<string>();
+    const walk = (dir: string): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.name.endsWith('.ts')) {
+          const text = readFileSync(p, 'utf8');
+          for (const m of text.matchAll(/\bwithRetry\(\s*'([^']+)'/g)) found.add(m[1]!);
+          for (const m of text.matchAll(/\breportedRetry\(\s*[^,()]+,\s*[^,()]+,\s*'([^']+)'/g)) found.add(m[1]!);
+        }
+      }
+    };
+    walk(join(__dirname, '../../../src'));
+    return found;
+  }
+
+  test('in the nilus_retries_total row and in the retries section', () => {
+    const ops = operationsInSource();
+    // the scan sees the CDC core's and the batch service's calls
+    expect([...ops]).toEqual(expect.arrayContaining(['apply', 'start-up', 'batch run']));
+    const doc = readFileSync(join(__dirname, '../../../docs/operations.md'), 'utf8');
+    const row = doc.split('\n').find((l) => l.startsWith('| `nilus_retries_total`'))!;
+    const prose = /`nilus_retries_total\{operation\}` \(([^)]*)\)/.exec(doc)![1]!;
+    for (const op of ops) {
+      expect({ op, inRow: row.includes(`\`${op}\``) }).toEqual({ op, inRow: true });
+      expect({ op, inProse: prose.includes(`\`${op}\``) }).toEqual({ op, inProse: true });
+    }
   });
 });
