@@ -6,6 +6,8 @@ import { loadConfig, maskConfig, maskUri, requirePrimaryKey, resolveDestTable, t
 import { loadSchema } from '../../../src/config/schema-check';
 import { canMatchSeveral, parseTableName } from '../../../src/config/names';
 import { closest } from '../../../src/config/hints';
+import { Registry } from 'prom-client';
+import { startHttpServer } from '../../../src/observe/http';
 
 const dir = mkdtempSync(join(tmpdir(), 'nilus-cfg-'));
 function write(name: string, text: string): string {
@@ -140,6 +142,18 @@ describe('schema and defaults agree', () => {
     expect([cdc['topic.refresh.ms'].default, cdc['auto.offset.reset'].default, cdc['session.timeout.ms'].default, cdc['heartbeat.interval.ms'].default]).toEqual([
       DEFAULTS.cdc.topicRefreshMs, DEFAULTS.cdc.autoOffsetReset, DEFAULTS.cdc.sessionTimeoutMs, DEFAULTS.cdc.heartbeatIntervalMs,
     ]);
+  });
+
+  it('http_port 0 is described as the code treats it: any free port, logged at start', async () => {
+    const desc = (loadSchema('manifest') as any).properties.spec.properties.sink.properties.options.properties.http_port.description as string;
+    expect(desc).toMatch(/0 = any free port, logged at start/);
+    expect(desc).not.toMatch(/\boff\b/);
+    const server = await startHttpServer({ port: 0, host: '127.0.0.1', registry: new Registry(), health: () => ({}) as never });
+    try {
+      expect(server.port).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+    }
   });
 
   it('docs/manifest.md and the README carry the reference generated from the current schema', () => {
