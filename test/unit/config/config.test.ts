@@ -158,11 +158,18 @@ describe('schema and defaults agree', () => {
 
   it('docs/manifest.md and the README carry the reference generated from the current schema', () => {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const gen = require('../../../scripts/gen-manifest-doc.js') as { update(doc: string): string; DOCS: string[] };
+    const gen = require('../../../scripts/gen-manifest-doc.js') as { update(doc: string): string; render(): string; DOCS: string[] };
     expect(gen.DOCS.length).toBe(2);
     for (const file of gen.DOCS) {
       const doc = require('node:fs').readFileSync(file, 'utf8') as string;
       expect(gen.update(doc)).toBe(doc);
     }
+    // The connections reference: one section per entry type, named, each with type required (the schema requires it of every entry).
+    const conns = gen.render().split('### Connections file entries')[1]!;
+    expect(conns).not.toContain('undefined');
+    expect([...conns.matchAll(/^\*\*type: (.*)\*\*$/gm)].map((m) => m[1])).toEqual(['postgresql', 'kafka', 'mysql or mariadb']);
+    const typeRows = conns.split('\n').filter((l) => l.startsWith('| `type` |'));
+    expect(typeRows).toHaveLength(3);
+    for (const row of typeRows) expect(row.split(' | ')[2]).toBe('yes');
   });
 });
