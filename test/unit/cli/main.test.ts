@@ -23,6 +23,27 @@ describe('nilus-pg CLI', () => {
     expect(r.out.split('\n').filter((l) => l.startsWith('ok: '))).toHaveLength(files.length);
   });
 
+  it('every example, the seed page\'s two included, validates with its dataos:// names resolved through config/connections.example.yaml', async () => {
+    const files = readdirSync(examples).map((f) => join(examples, f));
+    expect(files).toEqual(expect.arrayContaining([join(examples, 'seed-batch.yaml'), join(examples, 'seed-cdc.yaml')]));
+    const r = await cli('validate', ...files, '--connections', join(__dirname, '../../../config/connections.example.yaml'));
+    expect(r).toMatchObject({ code: 0, err: '' });
+    expect(r.out.split('\n').filter((l) => l.startsWith('ok: '))).toHaveLength(files.length);
+  });
+
+  it("the seed page's CDC example as the page has it (no name/version/type) is refused: seed-cdc.yaml adds them", async () => {
+    const { readFileSync } = require('node:fs') as typeof import('node:fs');
+    const asOnThePage = readFileSync(join(examples, 'seed-cdc.yaml'), 'utf8')
+      .split('\n')
+      .filter((l) => !l.startsWith('#') && !/^(name|version|type):/.test(l))
+      .join('\n');
+    const f = join(dir, 'seed-cdc-as-on-the-page.yaml');
+    writeFileSync(f, asOnThePage);
+    const r = await cli('validate', f);
+    expect(r.code).toBe(2);
+    for (const key of ['name', 'version', 'type']) expect(r.err).toContain(`${f}:1:1: (document): missing required key "${key}"`);
+  });
+
   it('the compose and demo manifests validate and resolve through their connections files', async () => {
     const config = join(__dirname, '../../../config');
     const pairs = [
