@@ -49,8 +49,12 @@ function connectionsTable(schema) {
   const entry = schema.properties.connections.additionalProperties;
   const out = [];
   for (const branch of entry.allOf) {
-    const kind = branch.then.properties.type.const;
-    out.push(`**type: ${kind}**`, '', table({ properties: branch.then.properties, required: branch.then.required }), '');
+    // Each branch is chosen by its `if` on type: a const, or an enum of aliases (mysql, mariadb).
+    const when = branch.if.properties.type;
+    const kinds = when.const !== undefined ? [when.const] : when.enum;
+    // type is required by the entry itself, the other keys by the branch.
+    const required = [...(entry.required || []), ...(branch.then.required || [])];
+    out.push(`**type: ${kinds.join(' or ')}**`, '', table({ properties: branch.then.properties, required }), '');
   }
   return out.join('\n').trim();
 }

@@ -25,6 +25,12 @@ command -v java >/dev/null || { echo "stack: java not found; install a JDK 17+ (
 mkdir -p "$CACHE"
 TMP="$(mktemp -d "$CACHE/.fetch.XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
+# -B already turns Maven's colours off, but Maven 3.8's Jansi still writes a reset (ESC[0m) to
+# stdout and stderr around every run, which shows up as `[0m` in logs and pipes. jansi.noreset is a
+# JVM property (read before Maven parses its -D options), so it goes in MAVEN_OPTS.
+if [[ ! -t 1 || ! -t 2 ]]; then
+  export MAVEN_OPTS="${MAVEN_OPTS:+$MAVEN_OPTS }-Djansi.noreset=true"
+fi
 MVN=(mvn -B -ntp -q -s "$STACK_DIR/maven-settings.xml" -Dkafka.version="$KAFKA_VERSION" -Ddebezium.version="$DEBEZIUM_VERSION"
      -Dpgjdbc.version="$PGJDBC_VERSION" -Dlog4j.version="$LOG4J_VERSION" -Dhibernate.version="$HIBERNATE_VERSION"
      -Dslf4j.version="$SLF4J_VERSION")

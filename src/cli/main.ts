@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, NilusError, type ConfigProblem } from '../kernel/errors';
 import { loadConfig } from '../config/load';
+import { connectionNameProblems, loadConnectionsFile, type ConnectionsFile } from '../config/connections';
 import { parseManifest } from '../config/manifest';
 import { runChecks } from './check';
 import { TEARDOWN_HELP, teardownCommand } from './teardown';
@@ -22,7 +23,7 @@ const HELP: Record<string, string> = {
   main: `Usage: nilus-pg <command> [options]
 
 Commands:
-  validate <manifest…>               check manifests offline (schema and rules); exit 0 or 2
+  validate <manifest…> [--connections f]  check manifests offline (schema, rules, dataos:// names); exit 0 or 2
   check <manifest> [--connections f] connect and check reachability and privileges; exit 0 or 1
   run <manifest> [--connections f]   run the pipeline until stopped (SIGTERM/SIGINT stop gracefully)
   verify <manifest> [--connections f] compare the source table(s) with the target; exit 0 equal, 1 not
@@ -30,9 +31,13 @@ Commands:
 
 Options: --help (per command too), --version
 Environment: NILUS_CONNECTIONS (connections file), NILUS_KAFKA_BROKERS (overrides the brokers)`,
-  validate: `Usage: nilus-pg validate <manifest.yaml> [more.yaml…]
+  validate: `Usage: nilus-pg validate <manifest.yaml> [more.yaml…] [--connections <file>]
 
 Validates each manifest against the schema and the semantic rules without connecting anywhere.
+With --connections, every dataos:// name a manifest uses (sink, source, spec.source.options.kafka,
+and a managed source's database connection's kafka) is looked up in that file: a name it lacks, or
+one of the wrong type (a kafka connection where a postgresql one is needed), is a problem. Only
+names and types are checked: no \${ENV} variable, secret file or network is read.
 Every problem is listed as <file>:<line>:<col>: <path>: <message>. Exit 0 when all are valid, 2 otherwise.`,
   check: `Usage: nilus-pg check <manifest.yaml> [--connections <file>]
 
@@ -80,16 +85,28 @@ async function version(): Promise<string> {
   return pkg.version;
 }
 
-async function validate(files: string[], io: Io): Promise<number> {
+async function validate(files: string[], connectionsPath: string | undefined, io: Io): Promise<number> {
   if (files.length === 0) {
     io.err(HELP.validate);
     return 2;
   }
+  let connections: ConnectionsFile | undefined;
+  if (connectionsPath !== undefined) {
+    try {
+      connections = await loadConnectionsFile(connectionsPath);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      for (const p of e.problems) io.err(formatProblem(connectionsPath, p));
+      return 2;
+    }
+  }
   let failed = 0;
   for (const f of files) {
     try {
-      const { warnings } = parseManifest(await readFile(f, 'utf8'), f);
+      const { manifest, warnings, source } = parseManifest(await readFile(f, 'utf8'), f);
       for (const w of warnings) io.out(`warning: ${formatProblem(f, w)}`);
+      const names = connections ? connectionNameProblems(manifest, source, connections) : [];
+      if (names.length) throw new ConfigError(names);
       io.out(`ok: ${f}`);
     } catch (e) {
       failed++;
@@ -189,7 +206,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     return 2;
   }
   try {
-    if (cmd === 'validate') return await validate(rest, io);
+    if (cmd === 'validate') return await validate(rest, values.connections, io);
     if (cmd === 'check') return await check(rest[0], values.connections, io);
     if (cmd === 'verify') return await verify(rest[0], values.connections, { timeout: values['settle-timeout'], quiet: values['settle-quiet'] }, io);
     if (cmd === 'teardown') return await teardownCommand(rest[0], values.connections, { yes: values.yes, dropSlot: values['drop-slot'] }, io);

@@ -9,7 +9,8 @@ import { ConfigError, type ConfigProblem } from '../kernel/errors';
 import type { KafkaConnection, MysqlConnection, MysqlSslMode, PgConnection, SourceDatabase, SslMode } from './types';
 import { DEFAULTS } from './defaults';
 import { schemaProblems } from './schema-check';
-import { parseYaml, problemAt, type YamlSource } from './yaml-source';
+import { dotted, parseYaml, problemAt, type PathSeg, type YamlSource } from './yaml-source';
+import type { RawManifest } from './manifest';
 
 const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
 
@@ -77,17 +78,62 @@ function lookup(file: ConnectionsFile | undefined, name: string, want: Connectio
   if (!file) {
     throw new ConfigError([{ path: field, message: `dataos://${name} needs a connections file: pass --connections <file> or set ${DEFAULTS.env.connectionsPath}` }]);
   }
+  const wanted = typeof want === 'string' ? [want] : want;
+  const kinds = wanted.join(' or ');
+  // A field of the connections file itself (a database connection's kafka) reads "connections.NAME.kafka in <file>".
+  const where = field.startsWith(`${file.path}: `) ? `${field.slice(file.path.length + 2)} in ${file.path}` : field;
   const e = file.entries[name];
   if (!e) {
     const known = Object.keys(file.entries);
-    throw new ConfigError([{ path: field, message: `connection "${name}" is not in ${file.path} (it has: ${known.join(', ') || 'none'})` }]);
+    throw new ConfigError([{ path: field, message: `connection "${name}" is not in ${file.path} (it has: ${known.join(', ') || 'none'}): add a ${kinds} connection "${name}" to that file, or set ${where} to dataos://NAME of one it has` }]);
   }
-  const wanted = typeof want === 'string' ? [want] : want;
   if (!wanted.includes(e.type as ConnectionType)) {
-    const p = problemAt(file.src, ['connections', name, 'type'], `connection "${name}" is type ${String(e.type)}, but ${field} needs a ${wanted.join(' or ')} connection`);
+    const fitting = Object.keys(file.entries).filter((k) => wanted.includes(file.entries[k]!.type as ConnectionType));
+    const p = problemAt(
+      file.src,
+      ['connections', name, 'type'],
+      `connection "${name}" is type ${String(e.type)}, but ${where} needs a ${kinds} connection: set ${where} to dataos://NAME of a ${kinds} connection (${fitting.length ? `${file.path} has: ${fitting.join(', ')}` : `${file.path} has none yet`})`,
+    );
     throw new ConfigError([{ ...p, path: `${file.path}: ${p.path}` }]);
   }
   return e;
+}
+
+/**
+ * `nilus-pg validate --connections`: every dataos:// name the manifest uses — the sink, the source,
+ * spec.source.options.kafka, and for a managed cdc source the database connection's own kafka —
+ * looked up in the connections file by name and type only. No ${ENV} is substituted, no secret
+ * or CA file read, nothing connected to: the rest is resolved when the pipeline is built.
+ */
+export function connectionNameProblems(m: RawManifest, manifest: YamlSource, file: ConnectionsFile): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const resolve = (address: unknown, want: readonly ConnectionType[], path: readonly PathSeg[], src: YamlSource, field: string): Record<string, unknown> | undefined => {
+    if (typeof address !== 'string' || !address.startsWith('dataos://')) return undefined;
+    try {
+      return lookup(file, address.slice('dataos://'.length), want, field);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      // An unknown name is placed where it is written (the manifest, or the connections file).
+      const pos = src.locate(path);
+      problems.push(...e.problems.map((p) => (p.line === undefined && pos ? { ...p, line: pos.line, col: pos.col } : p)));
+      return undefined;
+    }
+  };
+  const inManifest = (address: unknown, want: readonly ConnectionType[], path: readonly PathSeg[]) => resolve(address, want, path, manifest, dotted(path));
+  inManifest(m.spec.sink.address, ['postgresql'], ['spec', 'sink', 'address']);
+  if (m.spec.type === 'batch') {
+    inManifest(m.spec.source.address, ['postgresql', 'mysql', 'mariadb'], ['spec', 'source', 'address']);
+    return problems;
+  }
+  const source = inManifest(m.spec.source.address, ['kafka', 'postgresql', 'mysql', 'mariadb'], ['spec', 'source', 'address']);
+  const optionsKafka = m.spec.source.options?.kafka;
+  inManifest(optionsKafka, ['kafka'], ['spec', 'source', 'options', 'kafka']);
+  // A database connection may name its Kafka itself; the manifest's options.kafka wins over it.
+  if (source && source.type !== 'kafka' && optionsKafka === undefined) {
+    const name = m.spec.source.address.slice('dataos://'.length);
+    resolve(source.kafka, ['kafka'], ['connections', name, 'kafka'], file.src, `${file.path}: connections.${name}.kafka`);
+  }
+  return problems;
 }
 
 function sslModeOf(v: unknown, field: string, problems: ConfigProblem[]): SslMode | undefined {

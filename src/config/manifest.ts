@@ -186,8 +186,15 @@ function semanticProblems(m: RawManifest, src: YamlSource, out: ConfigProblem[],
   if ((o['errors.retry.initial_ms'] ?? 0) > (o['errors.retry.max_ms'] ?? Infinity)) {
     at([...SINK, 'errors.retry.initial_ms'], 'errors.retry.initial_ms must not exceed errors.retry.max_ms');
   }
-  if (o['batch.max_bytes'] !== undefined && o.memory_budget_bytes !== undefined && o['batch.max_bytes'] > o.memory_budget_bytes) {
-    at([...SINK, 'batch.max_bytes'], 'batch.max_bytes must not exceed memory_budget_bytes (a flush could never be reached before fetching pauses)');
+  // Against the budget in effect: memory_budget_bytes, or its default when unset.
+  const budget = o.memory_budget_bytes ?? DEFAULTS.buffer.memoryBudgetBytes;
+  if (o['batch.max_bytes'] !== undefined && o['batch.max_bytes'] > budget) {
+    const which = o.memory_budget_bytes !== undefined ? `memory_budget_bytes (${budget})` : `memory_budget_bytes (unset: the default, ${budget})`;
+    at(
+      [...SINK, 'batch.max_bytes'],
+      `batch.max_bytes (${o['batch.max_bytes']}) must not exceed ${which}: a flush could never be reached before fetching pauses. ` +
+        `Lower batch.max_bytes to at most ${budget}, or set memory_budget_bytes to at least ${o['batch.max_bytes']}`,
+    );
   }
 }
 

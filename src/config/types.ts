@@ -36,7 +36,7 @@ export interface KafkaConnection {
 
 /**
  * A cdc source whose address names a database: nilus-pg creates and watches the Debezium
- * connector itself (src/connector/). PostgreSQL (pg-config.ts) or MySQL/MariaDB (other-configs.ts).
+ * connector itself (src/managed/). PostgreSQL (pg-config.ts) or MySQL/MariaDB (other-configs.ts).
  */
 interface ManagedBase {
   /** Kafka Connect REST base URL, without a trailing slash. */

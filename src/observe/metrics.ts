@@ -122,7 +122,7 @@ function defineMetrics(registry: Registry) {
     lag: gauge('nilus_consumer_lag', 'Records behind the high watermark, per partition.', ['pipeline', 'topic', 'partition']),
     latency: histogram('nilus_end_to_end_latency_seconds', 'PostgreSQL commit time minus source commit time (source.ts_ms).', ['pipeline'], LATENCY_SECONDS_BUCKETS),
     deadLettered: counter('nilus_dead_lettered_total', 'Events sent to the dead-letter sink, by source topic.', ['pipeline', 'topic']),
-    errors: counter('nilus_errors_total', 'Errors seen, by class (retriable, data, fatal).', ['pipeline', 'class']),
+    errors: counter('nilus_errors_total', 'Errors that stopped a CDC pipeline, by class: the error\'s class name, e.g. DataError, FatalError, RetriesExhaustedError (other when it is not a plain identifier).', ['pipeline', 'class']),
     retries: counter('nilus_retries_total', 'Retries after a retriable error, by operation.', ['pipeline', 'operation']),
     bufferedBytes: gauge('nilus_buffered_bytes', 'Record bytes (key and payload, a JsonConverter schema not counted) held in buffers, not yet committed.', ['pipeline']),
     bufferedEvents: gauge('nilus_buffered_events', 'Events held in buffers, not yet committed.', ['pipeline']),

@@ -103,13 +103,6 @@ export async function connectPg(conn: PgConnection): Promise<pg.Client> {
   return (await connectWith(conn)).client;
 }
 
-/** Which TLS setting the server accepted, decided by one probe connection. */
-export async function probeSsl(conn: PgConnection): Promise<{ tls: boolean }> {
-  const { client, ssl } = await connectWith(conn);
-  await client.end();
-  return { tls: ssl !== false };
-}
-
 /**
  * A pool whose connections all use the mode a probe connection found working, so allow/prefer
  * negotiate once instead of on every new connection.

@@ -82,7 +82,7 @@ interface ColumnRow {
 
 /**
  * The connection a MySQL reader runs on (its TLS, session settings and snapshot), for statements
- * of src/source/ that must see the same snapshot (./mysql-digest.ts); undefined for other readers.
+ * of verify and check that must see the same snapshot (src/verify/mysql-digest.ts); undefined for other readers.
  */
 export function readerConnection(reader: TableReader): Connection | undefined {
   return reader instanceof MysqlTableReader ? reader.connection : undefined;

@@ -1,6 +1,6 @@
 /**
  * The table source: what a batch pipeline reads from. One interface, two implementations
- * (PostgreSQL in ./pg-table.ts, MySQL/MariaDB in ./mysql-table.ts); nothing outside src/source/
+ * (PostgreSQL in ./pg-table.ts, MySQL/MariaDB in ./mysql-table.ts); nothing outside src/tables/
  * knows which client library is behind it.
  *
  * Values come out as PostgreSQL text input (`PgValue`: a string PostgreSQL parses for the column's

@@ -23,6 +23,27 @@ describe('nilus-pg CLI', () => {
     expect(r.out.split('\n').filter((l) => l.startsWith('ok: '))).toHaveLength(files.length);
   });
 
+  it('every example, the seed page\'s two included, validates with its dataos:// names resolved through config/connections.example.yaml', async () => {
+    const files = readdirSync(examples).map((f) => join(examples, f));
+    expect(files).toEqual(expect.arrayContaining([join(examples, 'seed-batch.yaml'), join(examples, 'seed-cdc.yaml')]));
+    const r = await cli('validate', ...files, '--connections', join(__dirname, '../../../config/connections.example.yaml'));
+    expect(r).toMatchObject({ code: 0, err: '' });
+    expect(r.out.split('\n').filter((l) => l.startsWith('ok: '))).toHaveLength(files.length);
+  });
+
+  it("the seed page's CDC example as the page has it (no name/version/type) is refused: seed-cdc.yaml adds them", async () => {
+    const { readFileSync } = require('node:fs') as typeof import('node:fs');
+    const asOnThePage = readFileSync(join(examples, 'seed-cdc.yaml'), 'utf8')
+      .split('\n')
+      .filter((l) => !l.startsWith('#') && !/^(name|version|type):/.test(l))
+      .join('\n');
+    const f = join(dir, 'seed-cdc-as-on-the-page.yaml');
+    writeFileSync(f, asOnThePage);
+    const r = await cli('validate', f);
+    expect(r.code).toBe(2);
+    for (const key of ['name', 'version', 'type']) expect(r.err).toContain(`${f}:1:1: (document): missing required key "${key}"`);
+  });
+
   it('the compose and demo manifests validate and resolve through their connections files', async () => {
     const config = join(__dirname, '../../../config');
     const pairs = [
@@ -50,6 +71,102 @@ describe('nilus-pg CLI', () => {
     expect(r.err).toContain(`${bad}:15:29: spec.sink.options.incremental_strategy: replace is for batch pipelines only`);
     expect(r.err).toContain('1 of 2 manifest(s) invalid');
     expect(r.out).toContain('ok: ');
+  });
+
+  describe('validate --connections resolves every dataos:// name, offline', () => {
+    // Secrets and CA files that do not exist and variables that are not set: validate reads none of them.
+    const conns = join(dir, 'names.yaml');
+    writeFileSync(conns, `connections:
+  pg:
+    type: postgresql
+    host: db
+    database: d
+    username: u
+    password: \${NILUS_UNSET_FOR_VALIDATE}
+  src:
+    type: postgresql
+    host: src
+    database: shop
+    username: cdc
+    password_file: /nonexistent/pg-password
+    kafka: dataos://pg
+  src-own-kafka:
+    type: postgresql
+    host: src
+    database: shop
+    username: cdc
+    password: pw
+    kafka: dataos://kafka-nope
+  k:
+    type: kafka
+    brokers: \${NILUS_UNSET_BROKERS}
+    tls:
+      ca_file: /nonexistent/ca.pem
+    connect_url: http://connect:8083
+  my:
+    type: mariadb
+    host: m
+    database: sales
+    username: u
+    password: p
+`);
+    const manifest = (name: string, source: string, sink: string, cdc = true, options = ''): string => {
+      const text = `name: ${name}\nversion: v1alpha\ntype: nilus\nspec:\n  type: ${cdc ? 'cdc' : 'batch'}\n  source:\n    address: ${source}\n${options}${
+        cdc ? '    cdc:\n      topic.prefix: shop\n      table.include.list: public.orders\n' : '    options:\n      source_table: sales.orders\n'
+      }  sink:\n    address: ${sink}\n    options:\n      dest_table: analytics.orders\n      incremental_strategy: merge\n`;
+      const p = join(dir, `${name}.yaml`);
+      writeFileSync(p, text);
+      return p;
+    };
+
+    it('names that resolve to the right types pass, without reading a variable, a secret file or the network', async () => {
+      const files = [
+        manifest('kafka-src', 'dataos://k', 'dataos://pg'),
+        manifest('batch-maria', 'dataos://my', 'dataos://pg', false),
+        manifest('managed-opts', 'dataos://src', 'dataos://pg', true, '    options:\n      kafka: dataos://k\n'),
+      ];
+      const r = await cli('validate', ...files, '--connections', conns);
+      expect(r).toMatchObject({ code: 0, err: '' });
+      expect(r.out.split('\n')).toEqual(files.map((f) => `ok: ${f}`));
+    });
+
+    it('an unknown name is placed where the manifest writes it, naming the field and the fix', async () => {
+      const f = manifest('unknown-sink', 'dataos://k', 'dataos://pg-typo');
+      expect((await cli('validate', f)).code).toBe(0); // without --connections, names are not checked
+      const r = await cli('validate', f, '--connections', conns);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(
+        `${f}:12:14: spec.sink.address: connection "pg-typo" is not in ${conns} (it has: pg, src, src-own-kafka, k, my): add a postgresql connection "pg-typo" to that file, or set spec.sink.address to dataos://NAME of one it has`,
+      );
+    });
+
+    it('a name of the wrong type is placed at its type in the connections file, naming the manifest field and the fix', async () => {
+      const r = await cli('validate', manifest('kafka-as-sink', 'dataos://k', 'dataos://k'), '--connections', conns);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(
+        `${conns}:23:11: connections.k.type: connection "k" is type kafka, but spec.sink.address needs a postgresql connection: set spec.sink.address to dataos://NAME of a postgresql connection (${conns} has: pg, src, src-own-kafka)`,
+      );
+      const batch = await cli('validate', manifest('batch-from-kafka', 'dataos://k', 'dataos://pg', false), '--connections', conns);
+      expect(batch.err).toMatch(/connections\.k\.type: connection "k" is type kafka, but spec\.source\.address needs a postgresql or mysql or mariadb connection: set spec\.source\.address to dataos:\/\/NAME of a postgresql or mysql or mariadb connection \(.* has: pg, src, src-own-kafka, my\)/);
+    });
+
+    it("a managed source's Kafka: spec.source.options.kafka, else the database connection's kafka, each must be a kafka connection", async () => {
+      const viaEntry = await cli('validate', manifest('managed-entry', 'dataos://src', 'dataos://pg'), '--connections', conns);
+      expect(viaEntry.code).toBe(2);
+      expect(viaEntry.err).toContain(`${conns}:3:11: connections.pg.type: connection "pg" is type postgresql, but connections.src.kafka in ${conns} needs a kafka connection: set connections.src.kafka in ${conns} to dataos://NAME of a kafka connection (${conns} has: k)`);
+      const unknownInFile = await cli('validate', manifest('managed-entry-unknown', 'dataos://src-own-kafka', 'dataos://pg'), '--connections', conns);
+      expect(unknownInFile.err).toContain(`${conns}:21:12: connections.src-own-kafka.kafka: connection "kafka-nope" is not in ${conns} (it has: pg, src, src-own-kafka, k, my): add a kafka connection "kafka-nope" to that file, or set connections.src-own-kafka.kafka in ${conns} to dataos://NAME of one it has`);
+      // options.kafka wins: the entry's kafka is then not used, so not checked
+      expect((await cli('validate', manifest('managed-opts-wins', 'dataos://src-own-kafka', 'dataos://pg', true, '    options:\n      kafka: dataos://k\n'), '--connections', conns)).code).toBe(0);
+      const badOption = await cli('validate', manifest('managed-opts-bad', 'dataos://src', 'dataos://pg', true, '    options:\n      kafka: dataos://nope\n'), '--connections', conns);
+      expect(badOption.err).toMatch(/:9:14: spec\.source\.options\.kafka: connection "nope" is not in .*: add a kafka connection "nope" to that file/);
+    });
+
+    it('an unreadable connections file is one problem, exit 2', async () => {
+      const r = await cli('validate', join(examples, 'cdc-merge.yaml'), '--connections', join(dir, 'none.yaml'));
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/none\.yaml: connections: cannot read the connections file/);
+    });
   });
 
   it('prints help per command, the version, and refuses unknown commands', async () => {

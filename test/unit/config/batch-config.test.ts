@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ConfigError, type ConfigProblem } from '../../../src/kernel/errors';
 import { buildConfig, parseManifest } from '../../../src/config';
 import { loadConnectionsFile, parseMysqlAddress, resolveSourceDatabase } from '../../../src/config/connections';
+import { DEFAULTS } from '../../../src/config/defaults';
 
 const dir = mkdtempSync(join(tmpdir(), 'nilus-batch-conf-'));
 function file(name: string, text: string): string {
@@ -181,6 +182,21 @@ describe('memory budget and flush size', () => {
     expect((await cfgOf('')).buffer).toMatchObject({ memoryBudgetBytes: 64 * 2 ** 20, maxBytes: 32 * 2 ** 20 });
     expect((await cfgOf('      memory_budget_bytes: 536870912\n')).buffer.maxBytes).toBe(32 * 2 ** 20);
     expect((await cfgOf('      memory_budget_bytes: 16777216\n      batch.max_bytes: 12000000\n')).buffer.maxBytes).toBe(12000000);
+  });
+
+  it('batch.max_bytes above the budget in effect is refused, the default budget included, naming both fields and the fix', async () => {
+    const budget = DEFAULTS.buffer.memoryBudgetBytes;
+    // explicit budget below max_bytes
+    expect(problems(seed('', '      memory_budget_bytes: 16777216\n      batch.max_bytes: 20000000\n'))).toEqual([
+      expect.objectContaining({ path: 'spec.sink.options.batch.max_bytes', message: 'batch.max_bytes (20000000) must not exceed memory_budget_bytes (16777216): a flush could never be reached before fetching pauses. Lower batch.max_bytes to at most 16777216, or set memory_budget_bytes to at least 20000000' }),
+    ]);
+    // no budget set: the default budget is the one in effect
+    expect(problems(seed('', `      batch.max_bytes: ${budget + 1}\n`))).toEqual([
+      expect.objectContaining({ path: 'spec.sink.options.batch.max_bytes', message: `batch.max_bytes (${budget + 1}) must not exceed memory_budget_bytes (unset: the default, ${budget}): a flush could never be reached before fetching pauses. Lower batch.max_bytes to at most ${budget}, or set memory_budget_bytes to at least ${budget + 1}` }),
+    ]);
+    // up to the budget is fine, and a raised budget takes a larger max_bytes
+    expect((await cfgOf(`      batch.max_bytes: ${budget}\n`)).buffer).toMatchObject({ maxBytes: budget, memoryBudgetBytes: budget });
+    expect((await cfgOf(`      memory_budget_bytes: ${2 * budget}\n      batch.max_bytes: ${budget + 1}\n`)).buffer.maxBytes).toBe(budget + 1);
   });
 
   it('decode_threads: unset by default, kept when set, refused outside 0–16 naming the field', async () => {

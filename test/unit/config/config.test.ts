@@ -6,6 +6,8 @@ import { loadConfig, maskConfig, maskUri, requirePrimaryKey, resolveDestTable, t
 import { loadSchema } from '../../../src/config/schema-check';
 import { canMatchSeveral, parseTableName } from '../../../src/config/names';
 import { closest } from '../../../src/config/hints';
+import { Registry } from 'prom-client';
+import { startHttpServer } from '../../../src/observe/http';
 
 const dir = mkdtempSync(join(tmpdir(), 'nilus-cfg-'));
 function write(name: string, text: string): string {
@@ -140,15 +142,37 @@ describe('schema and defaults agree', () => {
     expect([cdc['topic.refresh.ms'].default, cdc['auto.offset.reset'].default, cdc['session.timeout.ms'].default, cdc['heartbeat.interval.ms'].default]).toEqual([
       DEFAULTS.cdc.topicRefreshMs, DEFAULTS.cdc.autoOffsetReset, DEFAULTS.cdc.sessionTimeoutMs, DEFAULTS.cdc.heartbeatIntervalMs,
     ]);
+    // topic.refresh.ms has a second default, for managed sources (src/config/load.ts): the reference states both.
+    expect(cdc['topic.refresh.ms']['x-default-text']).toBe(`\`${DEFAULTS.cdc.topicRefreshMs}\`; \`${DEFAULTS.managed.topicRefreshMs}\` for a managed source`);
+    expect(cdc['topic.refresh.ms'].description).toContain(`Unset: ${DEFAULTS.cdc.topicRefreshMs} with a Kafka address, ${DEFAULTS.managed.topicRefreshMs} for a managed source`);
+  });
+
+  it('http_port 0 is described as the code treats it: any free port, logged at start', async () => {
+    const desc = (loadSchema('manifest') as any).properties.spec.properties.sink.properties.options.properties.http_port.description as string;
+    expect(desc).toMatch(/0 = any free port, logged at start/);
+    expect(desc).not.toMatch(/\boff\b/);
+    const server = await startHttpServer({ port: 0, host: '127.0.0.1', registry: new Registry(), health: () => ({}) as never });
+    try {
+      expect(server.port).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+    }
   });
 
   it('docs/manifest.md and the README carry the reference generated from the current schema', () => {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const gen = require('../../../scripts/gen-manifest-doc.js') as { update(doc: string): string; DOCS: string[] };
+    const gen = require('../../../scripts/gen-manifest-doc.js') as { update(doc: string): string; render(): string; DOCS: string[] };
     expect(gen.DOCS.length).toBe(2);
     for (const file of gen.DOCS) {
       const doc = require('node:fs').readFileSync(file, 'utf8') as string;
       expect(gen.update(doc)).toBe(doc);
     }
+    // The connections reference: one section per entry type, named, each with type required (the schema requires it of every entry).
+    const conns = gen.render().split('### Connections file entries')[1]!;
+    expect(conns).not.toContain('undefined');
+    expect([...conns.matchAll(/^\*\*type: (.*)\*\*$/gm)].map((m) => m[1])).toEqual(['postgresql', 'kafka', 'mysql or mariadb']);
+    const typeRows = conns.split('\n').filter((l) => l.startsWith('| `type` |'));
+    expect(typeRows).toHaveLength(3);
+    for (const row of typeRows) expect(row.split(' | ')[2]).toBe('yes');
   });
 });

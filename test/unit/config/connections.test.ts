@@ -99,7 +99,7 @@ describe('connections file', () => {
   it('requires a password, names unknown connections and wrong types', async () => {
     const f = await loadConnectionsFile(conns);
     expect((await problemsOf(resolvePg('dataos://nopw', 'spec.sink.address', f, {})))[0].message).toMatch(/password is required/);
-    expect((await problemsOf(resolvePg('dataos://pgg', 'spec.sink.address', f, {})))[0].message).toBe(`connection "pgg" is not in ${conns} (it has: pg, pg-env, nopw, kafka)`);
+    expect((await problemsOf(resolvePg('dataos://pgg', 'spec.sink.address', f, {})))[0].message).toBe(`connection "pgg" is not in ${conns} (it has: pg, pg-env, nopw, kafka): add a postgresql connection "pgg" to that file, or set spec.sink.address to dataos://NAME of one it has`);
     const wrong = await problemsOf(resolvePg('dataos://kafka', 'spec.sink.address', f, {}));
     expect(wrong[0]).toMatchObject({ line: 22, col: 11 });
     expect(wrong[0].message).toMatch(/is type kafka, but spec.sink.address needs a postgresql connection/);

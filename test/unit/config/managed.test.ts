@@ -124,7 +124,7 @@ describe('managed cdc sources: configuration', () => {
     expect(resolved).toEqual([expect.objectContaining({ path: 'spec.source.options.kafka', message: expect.stringMatching(/PostgreSQL database, so nilus-pg manages.*set kafka .* on the connection pg-source, or spec.source.options.kafka/) })]);
   });
 
-  it("the seed's CDC manifest runs as written when the database connection names its Kafka", async () => {
+  it("the seed's CDC manifest shape needs no spec.source.options when the database connection names its Kafka", async () => {
     const cfg = await build(manifest('dataos://pg-source-own-kafka', ''));
     expect(cfg.cdc!.managed).toMatchObject({ connectUrl: 'http://connect:8083', connectorName: 'nilus-orders-cdc' });
     expect(cfg.cdc!.kafka.brokers).toEqual(['k1:9092']);

@@ -1,5 +1,9 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { CoreEmitter } from '../../../src/kernel/events';
+import { DataError, FatalError } from '../../../src/kernel/errors';
+import { RetriesExhaustedError } from '../../../src/kernel/retry';
 import { createMetrics } from '../../../src/observe/metrics';
 
 function setup() {
@@ -99,6 +103,20 @@ describe('createMetrics', () => {
     expect(await text()).not.toMatch(/offset="|key="|reason="/);
   });
 
+  test('nilus_errors_total: its help names the class values it has, the class names of the errors that stop a pipeline', async () => {
+    const { emitter, text } = setup();
+    // as the core reports the error that stopped it (src/engine/lifecycle.ts: errorClass is err.name)
+    for (const err of [new DataError('bad row', undefined), new FatalError('gone'), new RetriesExhaustedError('apply', 3, new Error('down'))]) {
+      emitter.emit('error', { errorClass: err.name, error: err });
+    }
+    const classes = (await samples(text, 'nilus_errors_total')).map((l) => /class="([^"]*)"/.exec(l)![1]);
+    expect(classes).toEqual(['DataError', 'FatalError', 'RetriesExhaustedError']);
+    const help = /^# HELP nilus_errors_total (.*)$/m.exec(await text())![1];
+    for (const c of classes) expect(help).toContain(c);
+    // not the classification words (retriable, data, fatal): no error carries them as its class
+    expect(help).not.toMatch(/\b(retriable|data|fatal)\b/);
+  });
+
   test('batch runs: outcomes counted, last-run gauges from runs that ran, rows of the run in progress', async () => {
     const { emitter, text } = setup();
     const one = async (name: string) => samples(text, name);
@@ -181,5 +199,38 @@ describe('createMetrics', () => {
     emitter.emit('heapCollected', { usedBeforeBytes: 120e6, usedAfterBytes: 60e6, ms: 20 });
     emitter.emit('heapCollected', { usedBeforeBytes: 110e6, usedAfterBytes: 50e6, ms: 18 });
     expect(await samples(text, 'nilus_heap_collections_total')).toEqual(['nilus_heap_collections_total{pipeline="orders-cdc"} 2']);
+  });
+});
+
+describe('docs/operations.md names every retry operation', () => {
+  /** The operation names passed to withRetry / reportedRetry anywhere under src/. */
+  function operationsInSource(): Set<string> {
+    const found = new Set<string>();
+    const walk = (dir: string): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.name.endsWith('.ts')) {
+          const text = readFileSync(p, 'utf8');
+          for (const m of text.matchAll(/\bwithRetry\(\s*'([^']+)'/g)) found.add(m[1]!);
+          for (const m of text.matchAll(/\breportedRetry\(\s*[^,()]+,\s*[^,()]+,\s*'([^']+)'/g)) found.add(m[1]!);
+        }
+      }
+    };
+    walk(join(__dirname, '../../../src'));
+    return found;
+  }
+
+  test('in the nilus_retries_total row and in the retries section', () => {
+    const ops = operationsInSource();
+    // the scan sees the CDC core's and the batch service's calls
+    expect([...ops]).toEqual(expect.arrayContaining(['apply', 'start-up', 'batch run']));
+    const doc = readFileSync(join(__dirname, '../../../docs/operations.md'), 'utf8');
+    const row = doc.split('\n').find((l) => l.startsWith('| `nilus_retries_total`'))!;
+    const prose = /`nilus_retries_total\{operation\}` \(([^)]*)\)/.exec(doc)![1]!;
+    for (const op of ops) {
+      expect({ op, inRow: row.includes(`\`${op}\``) }).toEqual({ op, inRow: true });
+      expect({ op, inProse: prose.includes(`\`${op}\``) }).toEqual({ op, inProse: true });
+    }
   });
 });
