@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, type ConfigProblem } from '../../../src/kernel/errors';
 import { buildConfig, parseManifest } from '../../../src/config';
-import { loadConnectionsFile, parseMysqlAddress, resolveSourceDatabase } from '../../../src/config/connections';
+import { loadConnectionsFile } from '../../../src/config/connections';
+import { parseMysqlAddress, resolveSourceDatabase } from '../../../src/config/addresses';
 import { DEFAULTS } from '../../../src/config/defaults';
 
 const dir = mkdtempSync(join(tmpdir(), 'nilus-batch-conf-'));

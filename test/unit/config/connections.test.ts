@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../../src/kernel/errors';
-import { loadConnectionsFile, parsePgAddress, resolveKafka, resolvePg, substituteEnv } from '../../../src/config/connections';
+import { loadConnectionsFile, substituteEnv } from '../../../src/config/connections';
+import { parsePgAddress, resolveKafka, resolvePg } from '../../../src/config/addresses';
 
 const dir = mkdtempSync(join(tmpdir(), 'nilus-conn-'));
 function file(name: string, text: string): string {
