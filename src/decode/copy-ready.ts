@@ -19,6 +19,7 @@
 import type { Op, PgValue, Position, Row, SourceInfo, SourceTable } from '../kernel/types';
 import type { CopyReadyEvent } from '../kernel/types';
 import { UNAVAILABLE } from '../kernel/types';
+import { copyField, escapeSpecial, SPECIAL } from '../copy-text/encode';
 import type { Convert } from './codecs/registry';
 import { ConvertError } from './codecs/registry';
 import type { CompiledRow, CompiledValue } from './schema';
@@ -49,27 +50,6 @@ export interface CopyReadyEncoder {
 }
 
 const OPS: ReadonlySet<string> = new Set(['c', 'r', 'u', 'd', 't']);
-
-const SPECIAL = /[\\\t\n\r]/;
-
-const BACKSLASH_G = /\\/g;
-const TAB_G = /\t/g;
-const LF_G = /\n/g;
-const CR_G = /\r/g;
-
-/**
- * COPY's escapes of a text holding at least one special character. Backslashes first, so the
- * backslashes the other three add are not doubled; string replacements, no per-match callback.
- */
-function escapeSpecial(t: string): string {
-  return t.replace(BACKSLASH_G, '\\\\').replace(TAB_G, '\\t').replace(LF_G, '\\n').replace(CR_G, '\\r');
-}
-
-/** COPY text (FORMAT text) of one value: the same rule as apply's copyField. */
-function copyText(v: PgValue): string {
-  if (v === null || v === UNAVAILABLE) return '\\N';
-  return SPECIAL.test(v) ? escapeSpecial(v) : v;
-}
 
 /** Names a row object built by decodeRow cannot hold faithfully (assignment to it changes the prototype). */
 function unsafeNames(names: readonly string[]): boolean {
@@ -235,7 +215,7 @@ export function compileCopyReady(value: CompiledValue, key: CompiledRow | null, 
     let out = '';
     for (let j = 0; j < nk; j++) {
       if (j > 0) out += '\t';
-      out += copyText(keyPart(j, hasKey, null, image)!);
+      out += copyField(keyPart(j, hasKey, null, image)!);
     }
     return out;
   }

@@ -1,6 +1,8 @@
 /**
- * A ChangeSource that lets fetching and decoding run ahead of the core (decode on worker threads,
- * src/decode/pool.ts). Without it the client fetches the next batch only once the core has taken
+ * Decode-ahead: the decode stage run ahead of the engine, on worker threads (src/decode/pool.ts).
+ * It sits between the Kafka source and the engine as a ChangeSource over the inner one, because
+ * what the engine does not take of a decoded batch must be sought back to or kept for the resume,
+ * which only a layer that sees seek/pause/resume can do. Without it the client fetches the next batch only once the core has taken
  * this one, so decoding could not overlap with anything.
  *
  * Each batch the inner source hands over is resolved there at once (the client fetches on from
@@ -23,7 +25,7 @@ import type { OffsetMark } from '../kernel/types';
 import type { Prepared } from './pool';
 import { tpKey, type ChangeSource, type SourceBatch, type SourceHandler, type TopicPartition } from '../engine/ports';
 
-export interface PrefetchOptions {
+export interface DecodeAheadOptions {
   /** Never rejects; undefined: the core decodes the batch itself. */
   readonly prepare: (b: SourceBatch) => Promise<Prepared | undefined>;
   readonly maxQueuedBytes: number;
@@ -39,7 +41,7 @@ interface Entry {
   done: boolean;
 }
 
-export class PrefetchSource implements ChangeSource {
+export class DecodeAhead implements ChangeSource {
   private handler: SourceHandler | undefined;
   private readonly queue: Entry[] = [];
   private queuedBytes = 0;
@@ -58,7 +60,7 @@ export class PrefetchSource implements ChangeSource {
   /** Partitions the core paused: their queued batches wait for the resume. */
   private readonly paused = new Set<string>();
 
-  constructor(private readonly inner: ChangeSource, private readonly opts: PrefetchOptions) {}
+  constructor(private readonly inner: ChangeSource, private readonly opts: DecodeAheadOptions) {}
 
   start(handler: SourceHandler): Promise<void> {
     this.handler = handler;

@@ -23,7 +23,7 @@ export interface SourceBatch {
   readonly records: readonly RawRecord[];
   readonly highWatermark: string;
   /**
-   * What was decoded ahead of the core (PrefetchSource with decode threads), by record index:
+   * What was decoded ahead of the core (DecodeAhead with decode threads), by record index:
    * the event the intake takes as it is; undefined where the intake decodes the record itself.
    */
   readonly prepared?: readonly (CopyReadyEvent | undefined)[];

@@ -20,7 +20,7 @@ import { Router } from '../engine/route';
 import { sourcesOfTopics } from '../decode/source';
 import { createKafka } from '../kafka/client';
 import { KafkaSource } from '../kafka/kafka-source';
-import { PrefetchSource } from '../decode/decode-ahead';
+import { DecodeAhead } from '../decode/decode-ahead';
 import { DecodePool } from '../decode/pool';
 import type { ChangeSource } from '../engine/ports';
 import type { Logger } from '../observe/logger';
@@ -100,7 +100,7 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
     });
     pool = p;
     log.info({ threads }, 'fetched batches are decoded on worker threads (decode_threads)');
-    source = new PrefetchSource(kafkaSource, {
+    source = new DecodeAhead(kafkaSource, {
       prepare: (b) => p.decode(b.topic, b.partition, b.records),
       // Fetched records waiting for a thread, beside the budget (like the fetch response itself).
       maxQueuedBytes: Math.max(sizes.maxBytes, Math.floor(cfg.buffer.memoryBudgetBytes / 16)),

@@ -1,5 +1,5 @@
 /**
- * PrefetchSource over a fake inner source: batches are resolved at the client as they arrive,
+ * DecodeAhead over a fake inner source: batches are resolved at the client as they arrive,
  * handed to the core in arrival order once prepared, and whatever the core does not take is
  * sought back to — with every later queued batch of that partition dropped — so nothing is lost
  * or taken twice; seeks, rebalances and stop drop what is queued.
@@ -7,7 +7,7 @@
 import type { CopyReadyEvent } from '../../../src/kernel/types';
 import type { OffsetMark, RawRecord } from '../../../src/kernel/types';
 import type { Prepared } from '../../../src/decode/pool';
-import { PrefetchSource } from '../../../src/decode/decode-ahead';
+import { DecodeAhead } from '../../../src/decode/decode-ahead';
 import type { ChangeSource, SourceBatch, SourceHandler, TopicPartition } from '../../../src/engine/ports';
 
 class FakeInner implements ChangeSource {
@@ -94,19 +94,19 @@ function manualPrepare(): { prepare: (b: SourceBatch) => Promise<Prepared | unde
 const tick = () => new Promise((r) => setImmediate(r));
 
 /**
- * A started PrefetchSource over a fake source, a core taking `take(b, src)` records of each batch
+ * A started DecodeAhead over a fake source, a core taking `take(b, src)` records of each batch
  * (all by default) and preparations finished by hand.
  */
-async function setup(take?: (b: SourceBatch, src: PrefetchSource) => number, maxQueuedBytes = 1 << 20) {
+async function setup(take?: (b: SourceBatch, src: DecodeAhead) => number, maxQueuedBytes = 1 << 20) {
   const inner = new FakeInner();
   const p = manualPrepare();
-  const src = new PrefetchSource(inner, { prepare: p.prepare, maxQueuedBytes });
+  const src = new DecodeAhead(inner, { prepare: p.prepare, maxQueuedBytes });
   const c = core(take ? (b) => take(b, src) : undefined);
   await src.start(c.handler);
   return { inner, p, src, c };
 }
 
-describe('PrefetchSource', () => {
+describe('DecodeAhead', () => {
   it('resolves at the client on arrival and hands batches to the core in arrival order per partition, each once prepared', async () => {
     const { inner, p, src, c } = await setup();
     await inner.fetch('t', 0, 0, 3);

@@ -38,9 +38,9 @@ describe('machine', () => {
   });
 });
 
-// Every case also through PrefetchSource (decode threads): the same outcomes when batches are
+// Every case also through DecodeAhead (decode threads): the same outcomes when batches are
 // resolved at the source on arrival and handed to the core later.
-describe.each([[''], [', reading through PrefetchSource']])('CdcEngine%s', (via) => {
+describe.each([[''], [', reading through DecodeAhead']])('CdcEngine%s', (via) => {
   beforeAll(() => void (harnessDefaults.prefetch = via !== ''));
   afterAll(() => void (harnessDefaults.prefetch = false));
 

@@ -13,7 +13,7 @@ import { Intake } from '../../../src/engine/intake';
 import type { ChangeEvent, Flush, FlushedTable, OffsetMark, RawRecord } from '../../../src/kernel/types';
 import type { DeadLetter, Sink, WriteOptions } from '../../../src/engine/ports';
 import { tpKey, type ChangeSource, type SourceHandler, type TopicPartition } from '../../../src/engine/ports';
-import { PrefetchSource } from '../../../src/decode/decode-ahead';
+import { DecodeAhead } from '../../../src/decode/decode-ahead';
 
 export const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -230,7 +230,7 @@ export class FakeApplier implements Sink {
 }
 
 /**
- * `prefetch`: the core reads through a PrefetchSource over the fake source (as with decode
+ * `prefetch`: the core reads through a DecodeAhead over the fake source (as with decode
  * threads), its preparation finishing after 0–2 ms in no fixed order across batches; the fake
  * source's fetch position then moves on arrival, and the prefetch layer seeks back.
  */
@@ -250,7 +250,7 @@ export function harness(o: Partial<Pick<EngineDeps, 'tolerance' | 'memoryBudgetB
   let n = 0;
   let core: ChangeSource = source;
   if (o.prefetch ?? harnessDefaults.prefetch) {
-    const prefetch = new PrefetchSource(source, { prepare: async () => void (await tick(n++ % 3)), maxQueuedBytes: 64 });
+    const prefetch = new DecodeAhead(source, { prepare: async () => void (await tick(n++ % 3)), maxQueuedBytes: 64 });
     core = prefetch;
     // A fetch round ends once the core has what it would take of it, as without the prefetch layer.
     const fetchOnce = source.fetchOnce.bind(source);
