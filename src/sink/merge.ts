@@ -21,6 +21,9 @@ import { deleteUsingStagingSql } from './sql/delete-using-staging';
 import { ident, tableName } from '../pg/ident';
 import { truncateTableSql } from './sql/truncate-table';
 import { upsertFromStagingSql } from './sql/upsert-from-staging';
+import { INDEX_JOINS_SQL } from './sql/index-joins';
+import { fillFromOldKeysSql, stagedMasksSql } from './sql/fill-from-old-keys';
+import { countUnresolvedSql } from './sql/count-unresolved';
 
 export interface MergeContext {
   readonly info: TargetInfo;
@@ -59,15 +62,6 @@ export interface MergeOutcome {
 const NONE: MergeOutcome = { unresolved: 0, unresolvedKeys: [] };
 
 /**
- * The joins of staging with the target (DELETE … USING, the old-key fill, the unresolved count)
- * probe the target's key index row by row. Unsteered, the planner knows nothing of the fresh
- * staging table and hashes the whole target instead: a scan of every target row per flush
- * (measured: 1,250 deletes from a 150k-row table 45 ms hashed, 7 ms by the index; deleting all
- * 150k rows 174 vs 245 ms, the worst case). For the rest of the flush's transaction only.
- */
-const INDEX_JOINS = 'SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off';
-
-/**
  * Upserts are staged first so a moved row's placeholders can be filled from the target's row
  * under its old key before the deletes remove that row; the statements then run deletes, then
  * upserts, as before.
@@ -75,7 +69,7 @@ const INDEX_JOINS = 'SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin
 export async function applyMerge(client: PoolClient, batch: TableBatch, ctx: MergeContext): Promise<MergeOutcome> {
   if (batch.truncate) await client.query(truncateTableSql(batch.target));
   const staged = batch.upserts.length > 0 ? await stageUpserts(client, batch, ctx) : undefined;
-  if (batch.deletes.length > 0 || staged?.carry) await client.query(INDEX_JOINS);
+  if (batch.deletes.length > 0 || staged?.carry) await client.query(INDEX_JOINS_SQL);
   let outcome = NONE;
   if (staged?.carry) {
     if (staged.from) await fillFromOldKeys(client, batch, ctx, staged);
@@ -202,28 +196,15 @@ async function stageUpserts(client: PoolClient, batch: TableBatch, ctx: MergeCon
 async function fillFromOldKeys(client: PoolClient, batch: TableBatch, ctx: MergeContext, staged: Staged): Promise<void> {
   const masked = new Set<number>();
   for (const m of staged.masks) if (m !== null) for (const j of m.split(',')) masked.add(Number(j));
-  const mask = `s.${ident(STAGE_MASK)}`;
-  const sets = [...masked].sort((a, b) => a - b).map((j) => {
-    const c = ident(staged.dataCols[j]!);
-    return `${c} = CASE WHEN strpos(',' || ${mask} || ',', ',${j},') > 0 THEN t.${c} ELSE s.${c} END`;
-  });
-  const join = ctx.keys.map((k, j) => `t.${ident(k)} = s.${ident(STAGE_FROM + j)}`).join(' AND ');
-  await client.query(
-    `UPDATE ${ident(staged.name)} AS s SET ${sets.join(', ')}, ${ident(STAGE_MASK)} = NULL, ${ident(STAGE_CARRY)} = false ` +
-      `FROM ${tableName(batch.target)} AS t WHERE s.${ident(STAGE_CARRY)} AND ${join}`,
-  );
-  const res = await client.query<{ m: string | null }>(`SELECT DISTINCT ${ident(STAGE_MASK)} AS m FROM ${ident(staged.name)}`);
+  const maskedColumns = [...masked].sort((a, b) => a - b).map((index) => ({ index, name: staged.dataCols[index]! }));
+  await client.query(fillFromOldKeysSql({ staging: staged.name, target: batch.target, keyColumns: ctx.keys, maskedColumns }));
+  const res = await client.query<{ m: string | null }>(stagedMasksSql(staged.name));
   staged.masks = new Set(res.rows.map((r) => r.m));
 }
 
 /** Placeholder rows whose key the target does not hold: they are inserted without those values. */
 async function countUnresolved(client: PoolClient, batch: TableBatch, ctx: MergeContext, staging: string): Promise<MergeOutcome> {
-  const keyText = ctx.keys.length === 1 ? `s.${ident(ctx.keys[0]!)}::text` : `ROW(${ctx.keys.map((k) => `s.${ident(k)}`).join(', ')})::text`;
-  const match = ctx.keys.map((k) => `t.${ident(k)} = s.${ident(k)}`).join(' AND ');
-  const res = await client.query<{ n: number; keys: string[] | null }>(
-    `SELECT count(*)::int AS n, (array_agg(${keyText}))[1:5] AS keys FROM ${ident(staging)} AS s ` +
-      `WHERE s.${ident(STAGE_CARRY)} AND NOT EXISTS (SELECT 1 FROM ${tableName(batch.target)} AS t WHERE ${match})`,
-  );
+  const res = await client.query<{ n: number; keys: string[] | null }>(countUnresolvedSql(staging, batch.target, ctx.keys));
   const r = res.rows[0];
   return r && r.n > 0 ? { unresolved: r.n, unresolvedKeys: r.keys ?? [] } : NONE;
 }

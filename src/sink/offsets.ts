@@ -8,6 +8,7 @@ import { createOffsetsTableSql, OFFSETS_TABLE } from './sql/create-offsets-table
 import { SCHEMA_EXISTS_SQL } from './sql/describe-table';
 import { selectOffsetsSql } from './sql/select-offsets';
 import { tableName } from '../pg/ident';
+import { inTransaction } from '../pg/transaction';
 import { upsertOffsetsSql } from './sql/upsert-offsets';
 import { updateOffsetsFencedSql } from './sql/update-offsets-fenced';
 import { insertOffsetsNewSql } from './sql/insert-offsets-new';
@@ -56,22 +57,11 @@ export async function createStateTable(pool: Pool, t: TableRef, ddl: string, wha
  * the table's name: replicas starting together would otherwise race it into a unique violation on
  * the catalog, a duplicate row type or duplicate_table, depending on timing.
  */
-export async function createUnderLock(pool: Pool, t: TableRef, ddl: string): Promise<void> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query('BEGIN');
-    try {
-      await client.query(advisoryXactLockSql(), [tableName(t)]);
-      await client.query(ddl);
-      await client.query('COMMIT');
-    } catch (e) {
-      await client.query('ROLLBACK').catch((r: Error) => (broken = r));
-      throw e;
-    }
-  } finally {
-    client.release(broken);
-  }
+export function createUnderLock(pool: Pool, t: TableRef, ddl: string): Promise<void> {
+  return inTransaction(pool, async (client) => {
+    await client.query(advisoryXactLockSql(), [tableName(t)]);
+    await client.query(ddl);
+  });
 }
 
 export async function readOffsets(pool: Pool, t: TableRef, groupId: string, topics?: readonly string[]): Promise<OffsetMark[]> {

@@ -17,6 +17,7 @@ import { createOffsetsTable, offsetsTable, readOffsets, writeOffsets } from './o
 import { checkMergeKey, missingTableError } from './schema/checks';
 import { SchemaManager } from './schema/manager';
 import { tableName } from '../pg/ident';
+import { inTransaction, withSavepoint } from '../pg/transaction';
 import { truncateTableSql } from './sql/truncate-table';
 
 export type { TargetInfo, TargetColumn } from './catalog';
@@ -116,13 +117,9 @@ export class PgApplier {
     onReject: NonNullable<WriteOptions['onReject']>,
   ): Promise<TableCounts | undefined> {
     const sp = `nilus_sp_${nextStage()}`;
-    await client.query(`SAVEPOINT ${sp}`);
     try {
-      const c = await this.applyBatch(client, batch, nextStage());
-      await client.query(`RELEASE SAVEPOINT ${sp}`);
-      return c;
+      return await withSavepoint(client, sp, () => this.applyBatch(client, batch, nextStage()));
     } catch (e) {
-      await client.query(`ROLLBACK TO SAVEPOINT ${sp}`);
       // DDL done inside the piece is gone with it.
       this.schema.forgetAll();
       if (classifyError(e) !== 'data') throw e;
@@ -157,23 +154,9 @@ export class PgApplier {
     return rows;
   }
 
-  private async inTransaction(body: (client: PoolClient) => Promise<void>): Promise<void> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      try {
-        await body(client);
-        await client.query('COMMIT');
-      } catch (e) {
-        // DDL cached during this transaction is gone with it.
-        this.schema.forgetAll();
-        await client.query('ROLLBACK').catch((r: Error) => (broken = r));
-        throw e;
-      }
-    } finally {
-      client.release(broken);
-    }
+  private inTransaction(body: (client: PoolClient) => Promise<void>): Promise<void> {
+    // DDL cached during a rolled-back transaction is gone with it.
+    return inTransaction(this.pool, body, () => this.schema.forgetAll());
   }
 
   private async applyBatch(client: PoolClient, batch: TableBatch, stage: number): Promise<TableCounts | undefined> {
