@@ -9,6 +9,7 @@ import { tableSelected } from '../config/names';
 import { MysqlTableSource, readerConnection } from '../tables/mysql-table';
 import type { TableReader } from '../tables/table-source';
 import { MYSQL_CONNECTOR_CLASS, mariadbAdapter } from '../managed/other-configs';
+import { BLOB_COLUMNS, CAPTURE_TABLES, probeSelect, SERVER_SETTINGS, SHOW_GRANTS } from '../tables/sql/mysql';
 
 type Add = (ok: boolean, text: string) => void;
 type MysqlManaged = Extract<ManagedSource, { kind: 'mysql' }>;
@@ -51,8 +52,8 @@ export function globalPrivileges(grants: readonly string[]): Set<string> {
 const has = (p: MysqlPrereqs, ...names: string[]): boolean => p.global.has('ALL') || names.some((n) => p.global.has(n));
 
 export async function readMysqlPrereqs(c: Connection): Promise<MysqlPrereqs> {
-  const [v] = await run<Record<string, unknown>>(c, 'SELECT VERSION() AS version, @@log_bin AS log_bin, @@binlog_format AS binlog_format, @@binlog_row_image AS binlog_row_image, @@server_id AS server_id, CURRENT_USER() AS account');
-  const grants = (await run<Record<string, string>>(c, 'SHOW GRANTS')).map((r) => String(Object.values(r)[0]));
+  const [v] = await run<Record<string, unknown>>(c, SERVER_SETTINGS);
+  const grants = (await run<Record<string, string>>(c, SHOW_GRANTS)).map((r) => String(Object.values(r)[0]));
   const account = String(v.account);
   const at = account.lastIndexOf('@');
   return {
@@ -142,9 +143,7 @@ function grantLines(p: MysqlPrereqs, m: MysqlManaged, add: Add): void {
  */
 async function blobLine(c: Connection, database: string, selected: readonly { table: string }[], config: Readonly<Record<string, string>>, add: Add): Promise<void> {
   if (!mariadbAdapter(config) || ['never', 'no_data', 'schema_only'].includes(config['snapshot.mode'] ?? '')) return;
-  const rows = await run<{ t: string; c: string }>(c, `
-    SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS
-     WHERE TABLE_SCHEMA = ? AND DATA_TYPE IN ('tinyblob', 'blob', 'mediumblob', 'longblob') ORDER BY TABLE_NAME, ORDINAL_POSITION`, [database]);
+  const rows = await run<{ t: string; c: string }>(c, BLOB_COLUMNS, [database]);
   const names = new Set(selected.map((t) => t.table));
   const cols = rows.filter((r) => names.has(String(r.t))).map((r) => `${database}.${r.t}.${r.c}`);
   if (cols.length === 0) return;
@@ -152,11 +151,7 @@ async function blobLine(c: Connection, database: string, selected: readonly { ta
 }
 
 async function tableLines(c: Connection, cdc: CdcSource, database: string, p: MysqlPrereqs, add: Add, sink?: SinkKeys, connectorConfig: Readonly<Record<string, string>> = {}): Promise<void> {
-  const rows = await run<{ t: string; pk: number | string }>(c, `
-    SELECT t.TABLE_NAME AS t,
-           EXISTS (SELECT 1 FROM information_schema.COLUMNS k
-                    WHERE k.TABLE_SCHEMA = t.TABLE_SCHEMA AND k.TABLE_NAME = t.TABLE_NAME AND k.COLUMN_KEY = 'PRI') AS pk
-      FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = ? AND t.TABLE_TYPE = 'BASE TABLE' ORDER BY 1`, [database]);
+  const rows = await run<{ t: string; pk: number | string }>(c, CAPTURE_TABLES, [database]);
   const selected = rows.map((r) => ({ schema: database, table: String(r.t), pk: Number(r.pk) === 1 })).filter((t) => tableSelected(cdc, t));
   if (selected.length === 0) {
     const inc = cdc.include.map((r) => r.source).join(',');
@@ -167,7 +162,7 @@ async function tableLines(c: Connection, cdc: CdcSource, database: string, p: My
   const unreadable: { table: string }[] = [];
   for (const t of selected) {
     try {
-      await run(c, `SELECT 1 FROM \`${database.replace(/`/g, '``')}\`.\`${t.table.replace(/`/g, '``')}\` LIMIT 0`);
+      await run(c, probeSelect({ schema: database, table: t.table }));
     } catch {
       unreadable.push(t);
     }

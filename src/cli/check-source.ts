@@ -13,6 +13,7 @@ import { PG_CONNECTOR_CLASS } from '../managed/pg-config';
 import { MARIADB_CONNECTOR_CLASS, MYSQL_CONNECTOR_CLASS, mariadbAdapter } from '../managed/other-configs';
 import { checkMysqlSource, type SinkKeys } from './check-mysql-source';
 import { listTables, readPrereqs, type SourcePrereqs, type SourceTable } from '../managed/pg-source';
+import { replicaIdentityFull } from '../tables/sql/postgresql';
 
 type Add = (ok: boolean, text: string) => void;
 
@@ -86,7 +87,7 @@ function tableLines(p: SourcePrereqs, selected: readonly SourceTable[], cdc: Cdc
   // Without a key in the old row image, Debezium's updates and deletes carry no key to apply by.
   const keyless = selected.filter((t) => t.replicaIdentity === 'n' || (!t.hasPrimaryKey && t.replicaIdentity === 'd'));
   add(keyless.length === 0, keyless.length === 0 ? 'every selected table has a primary key or REPLICA IDENTITY FULL'
-    : `${list(keyless)} ${keyless.length === 1 ? 'has' : 'have'} no primary key and no REPLICA IDENTITY FULL, so updates and deletes arrive without their key — ${keyless.map((t) => `ALTER TABLE ${tableName(t)} REPLICA IDENTITY FULL;`).join(' ')}`);
+    : `${list(keyless)} ${keyless.length === 1 ? 'has' : 'have'} no primary key and no REPLICA IDENTITY FULL, so updates and deletes arrive without their key — ${keyless.map(replicaIdentityFull).join(' ')}`);
 }
 
 /**

@@ -9,6 +9,7 @@ import { parseTableName, tableSelected } from '../config/names';
 import { connectPg } from '../pg/pool';
 import { createKafka } from '../kafka/client';
 import { tableName } from '../pg/ident';
+import { CHECK_CONNECT, CHECK_SCHEMA_CREATE, CHECK_SCHEMA_EXISTS, CHECK_SCHEMA_USAGE, CHECK_TABLE_EXISTS, CHECK_TABLE_PRIVILEGE, CHECK_TLS } from '../tables/sql/postgresql';
 import { createTableSource } from '../batch/batch-service';
 import type { TableReader } from '../tables/table-source';
 import { checkManagedSource } from './check-source';
@@ -40,9 +41,9 @@ async function checkSink(cfg: PipelineConfig, add: Add): Promise<void> {
     return;
   }
   try {
-    const tls = await one(c, 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()', []);
+    const tls = await one(c, CHECK_TLS, []);
     add(true, `PostgreSQL reachable at ${pgc.host}:${pgc.port} as ${pgc.username} (${tls ? 'TLS' : 'no TLS'}, sslmode=${pgc.sslmode ?? 'prefer'})`);
-    const connect = await one(c, "SELECT has_database_privilege(current_database(), 'CONNECT')", []);
+    const connect = await one(c, CHECK_CONNECT, []);
     add(connect === true, `CONNECT on database ${pgc.database}${connect ? '' : ` — GRANT CONNECT ON DATABASE "${pgc.database}" TO "${pgc.username}"`}`);
     await checkTarget(cfg, c, add);
   } finally {
@@ -55,15 +56,15 @@ async function checkTarget(cfg: PipelineConfig, c: Client, add: Add): Promise<vo
   const dest = parseTableName(o.destTable);
   if (typeof dest === 'string') return add(false, dest);
   if (dest.schema.includes('{')) return add(true, `schema of ${o.destTable} depends on the source table: privileges are checked when each table is first written`);
-  const exists = await one(c, 'SELECT count(*)::int FROM pg_namespace WHERE nspname = $1', [dest.schema]);
+  const exists = await one(c, CHECK_SCHEMA_EXISTS, [dest.schema]);
   if (exists === 0) return add(false, `schema "${dest.schema}" does not exist — CREATE SCHEMA "${dest.schema}" and grant USAGE, CREATE on it to ${cfg.sink.pg.username}`);
-  const usage = await one(c, "SELECT has_schema_privilege($1, 'USAGE')", [dest.schema]);
+  const usage = await one(c, CHECK_SCHEMA_USAGE, [dest.schema]);
   add(usage === true, `USAGE on schema ${dest.schema}${usage ? '' : ` — GRANT USAGE ON SCHEMA "${dest.schema}" TO "${cfg.sink.pg.username}"`}`);
   const templated = dest.table.includes('{');
-  const present = templated ? null : await one(c, 'SELECT to_regclass($1) IS NOT NULL', [tableName(dest)]);
+  const present = templated ? null : await one(c, CHECK_TABLE_EXISTS, [tableName(dest)]);
   const needCreate = o.strategy === 'replace' || (o.autoCreate && present !== true);
   if (needCreate) {
-    const create = await one(c, "SELECT has_schema_privilege($1, 'CREATE')", [dest.schema]);
+    const create = await one(c, CHECK_SCHEMA_CREATE, [dest.schema]);
     const why = o.strategy === 'replace' ? 'replace builds a new copy of the table' : 'auto_create may create missing tables';
     add(create === true, `CREATE on schema ${dest.schema} (${why})${create ? '' : ` — GRANT CREATE ON SCHEMA "${dest.schema}" TO "${cfg.sink.pg.username}"`}`);
   }
@@ -73,7 +74,7 @@ async function checkTarget(cfg: PipelineConfig, c: Client, add: Add): Promise<vo
   }
   const privs = neededTablePrivileges(o.strategy);
   const missing: string[] = [];
-  for (const p of privs) if ((await one(c, 'SELECT has_table_privilege($1, $2)', [tableName(dest), p])) !== true) missing.push(p);
+  for (const p of privs) if ((await one(c, CHECK_TABLE_PRIVILEGE, [tableName(dest), p])) !== true) missing.push(p);
   add(missing.length === 0, `${privs.join('/')} on ${o.destTable} (${o.strategy})${missing.length ? ` — missing ${missing.join(', ')}: GRANT ${missing.join(', ')} ON ${tableName(dest)} TO "${cfg.sink.pg.username}"` : ''}`);
 }
 

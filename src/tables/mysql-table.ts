@@ -11,6 +11,7 @@ import type { MysqlConnection } from '../config/types';
 import type { Row, TableRef } from '../kernel/types';
 import { cursorBound, mapColumn, needsDoubleWidening, rowDecoder, valueDecoder, type MysqlColumnMeta } from './mysql-types';
 import type { CursorRange, ReadRequest, SourceColumn, SourceTableInfo, TableReader, TableSource } from './table-source';
+import { CHECK_CLAUSES, cursorMax, DESCRIBE_COLUMNS, PRIMARY_KEY_COLUMNS, rangeWhere, READER_SESSION, REPEATABLE_READ, ROWS_ESTIMATE, selectRows, SERVER_VERSION, SET_NAMES } from './sql/mysql';
 
 export interface MysqlSourceOptions {
   readonly tinyint1AsBoolean: boolean;
@@ -23,13 +24,6 @@ export interface MysqlSourceOptions {
  * connection after net_write_timeout (default 60 s) of that. Pages can take longer on a slow sink.
  */
 const NET_WRITE_TIMEOUT_S = 3600;
-
-const bt = (name: string): string => {
-  if (name.length === 0) throw new TypeError('empty MySQL identifier');
-  return '`' + name.replace(/`/g, '``') + '`';
-};
-const qualified = (t: TableRef): string => `${bt(t.schema)}.${bt(t.table)}`;
-
 
 export class MysqlTableSource implements TableSource {
   readonly kind = 'mysql' as const;
@@ -48,12 +42,12 @@ export class MysqlTableSource implements TableSource {
     try {
       // sql_mode '' : NO_BACKSLASH_ESCAPES would break mysql2's escaping of placeholders, and
       // PAD_CHAR_TO_FULL_LENGTH would pad char(n) values; nothing else in it affects reads.
-      await run(c, 'SET NAMES utf8mb4');
-      await run(c, "SET time_zone = '+00:00', sql_mode = '', net_write_timeout = ?", [NET_WRITE_TIMEOUT_S]);
+      await run(c, SET_NAMES);
+      await run(c, READER_SESSION, [NET_WRITE_TIMEOUT_S]);
       // WITH CONSISTENT SNAPSHOT is only a snapshot under REPEATABLE READ (the server's default may differ).
-      await run(c, 'SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+      await run(c, REPEATABLE_READ);
       await run(c, 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
-      const [v] = await run<{ v: string }>(c, 'SELECT VERSION() AS v');
+      const [v] = await run<{ v: string }>(c, SERVER_VERSION);
       const reader = new MysqlTableReader(c, this.opts, /mariadb/i.test(String(v?.v)), (r) => this.readers.delete(r));
       this.readers.add(reader);
       return reader;
@@ -111,27 +105,10 @@ class MysqlTableReader implements TableReader {
   async describe(table: TableRef): Promise<SourceTableInfo | undefined> {
     this.usable();
     const args = [table.schema, table.table];
-    const where = 'TABLE_SCHEMA = ? AND TABLE_NAME = ?';
-    const cols = onlyTable(
-      table,
-      await run<ColumnRow>(
-        this.c,
-        `SELECT TABLE_NAME AS tbl, COLUMN_NAME AS name, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType, IS_NULLABLE AS nullable
-           FROM information_schema.COLUMNS WHERE ${where} ORDER BY TABLE_NAME, ORDINAL_POSITION`,
-        args,
-      ),
-    );
+    const cols = onlyTable(table, await run<ColumnRow>(this.c, DESCRIBE_COLUMNS, args));
     if (cols.length === 0) return undefined;
-    const pk = onlyTable(
-      table,
-      await run<{ tbl: string; name: string }>(
-        this.c,
-        `SELECT TABLE_NAME AS tbl, COLUMN_NAME AS name FROM information_schema.KEY_COLUMN_USAGE
-          WHERE ${where} AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY TABLE_NAME, ORDINAL_POSITION`,
-        args,
-      ),
-    );
-    const [est] = onlyTable(table, await run<{ tbl: string; n: string | null }>(this.c, `SELECT TABLE_NAME AS tbl, TABLE_ROWS AS n FROM information_schema.TABLES WHERE ${where}`, args));
+    const pk = onlyTable(table, await run<{ tbl: string; name: string }>(this.c, PRIMARY_KEY_COLUMNS, args));
+    const [est] = onlyTable(table, await run<{ tbl: string; n: string | null }>(this.c, ROWS_ESTIMATE, args));
     const jsonChecked = this.mariadb ? await this.mariadbJsonColumns(table) : new Set<string>();
     const name = `${table.schema}.${table.table}`;
     const columns = cols.map((r) => {
@@ -148,7 +125,7 @@ class MysqlTableReader implements TableReader {
     this.usable();
     const col = this.column(table, range.column);
     const { where, values } = this.where(table, range);
-    const rows = await this.guard(run<(Buffer | null)[]>(this.c, `SELECT MAX(${bt(range.column)}) FROM ${qualified(table)}${where}`, values, { rowsAsArray: true, typeCast: false }));
+    const rows = await this.guard(run<(Buffer | null)[]>(this.c, cursorMax(table, range.column, where), values, { rowsAsArray: true, typeCast: false }));
     // the same decoding as rows (timestamps with +00); a zero date as max is no cursor
     return valueDecoder(col, { table: `${table.schema}.${table.table}`, column: col.name })(rows[0]?.[0] ?? null);
   }
@@ -158,9 +135,9 @@ class MysqlTableReader implements TableReader {
     req.signal?.throwIfAborted();
     const name = `${req.table.schema}.${req.table.table}`;
     const decode = rowDecoder(name, req.columns, this.opts.onZeroDate);
-    const select = req.columns.map((c) => (needsDoubleWidening(c) ? `${bt(c.name)} * 1e0` : bt(c.name))).join(', ');
+    const columns = req.columns.map((c) => ({ name: c.name, widen: needsDoubleWidening(c) }));
     const { where, values } = req.range ? this.where(req.table, req.range) : { where: '', values: [] };
-    const query = this.c.query({ sql: `SELECT ${select} FROM ${qualified(req.table)}${where}`, values, rowsAsArray: true, typeCast: false });
+    const query = this.c.query({ sql: selectRows(req.table, columns, where), values, rowsAsArray: true, typeCast: false });
     // After the stream is destroyed the query has no listener left; its late errors must not go unhandled.
     query.on('error', () => undefined);
     const stream = query.stream({ highWaterMark: Math.max(1, Math.min(req.pageRows, 1000)) });
@@ -245,31 +222,15 @@ class MysqlTableReader implements TableReader {
     return col;
   }
 
-  /** ` WHERE col >= ? AND col < ?` with the bounds as placeholders (none: every non-null cursor). */
+  /** ` WHERE col >= ? AND col < ?` with the bounds as placeholders, converted by the column's type. */
   private where(table: TableRef, range: CursorRange): { where: string; values: string[] } {
     const col = this.column(table, range.column);
-    const c = bt(col.name);
-    const parts: string[] = [];
-    const values: string[] = [];
-    if (range.from) {
-      parts.push(`${c} ${range.from.inclusive ? '>=' : '>'} ?`);
-      values.push(cursorBound(col, range.from.value));
-    }
-    if (range.to) {
-      parts.push(`${c} ${range.to.inclusive ? '<=' : '<'} ?`);
-      values.push(cursorBound(col, range.to.value));
-    }
-    if (parts.length === 0) parts.push(`${c} IS NOT NULL`);
-    return { where: ` WHERE ${parts.join(' AND ')}`, values };
+    return rangeWhere(range, (v) => cursorBound(col, v));
   }
 
   /** MariaDB's JSON is longtext with a `json_valid(col)` check; those columns map as json. */
   private async mariadbJsonColumns(table: TableRef): Promise<Set<string>> {
-    const rows = await run<{ tbl: string; clause: string }>(
-      this.c,
-      'SELECT TABLE_NAME AS tbl, CHECK_CLAUSE AS clause FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?',
-      [table.schema, table.table],
-    ).catch(() => []); // before 10.2.22 there is no such view: such columns stay text
+    const rows = await run<{ tbl: string; clause: string }>(this.c, CHECK_CLAUSES, [table.schema, table.table]).catch(() => []); // before 10.2.22 there is no such view: such columns stay text
     const out = new Set<string>();
     for (const r of onlyTable(table, rows)) {
       const m = /^json_valid\(`((?:[^`]|``)+)`\)$/i.exec(String(r.clause).trim());

@@ -9,30 +9,10 @@ import type { Pool } from '../pg/pool';
 import type { PgConnection } from '../config/types';
 import type { Row, TableRef } from '../kernel/types';
 import { createPool } from '../pg/pool';
-import { ident, literal, tableName } from '../pg/ident';
+import { tableName } from '../pg/ident';
+import { copyRows, cursorMax, DESCRIBE_TABLE, rangeWhere, READER_SESSION } from './sql/postgresql';
 import { CopyTextParser } from '../copy-text/parse';
 import type { CursorRange, ReadRequest, SourceColumn, SourceTableInfo, TableReader, TableSource } from './table-source';
-
-/**
- * Columns (in order, with format_type), primary key and the planner's row estimate of a table or
- * view the user may SELECT from; $1 schema, $2 name. Also read by ./pg-digest.ts.
- */
-export const DESCRIBE_SQL = `
-SELECT c.relkind AS kind,
-       GREATEST(c.reltuples, 0)::float8 AS estimate,
-       (SELECT json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
-                                          'base', t.typname, 'category', t.typcategory, 'notNull', a.attnotnull)
-                        ORDER BY a.attnum)
-          FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns,
-       (SELECT json_agg(a.attname ORDER BY k.ord)
-          FROM pg_constraint p
-          CROSS JOIN LATERAL unnest(p.conkey) WITH ORDINALITY AS k(attnum, ord)
-          JOIN pg_attribute a ON a.attrelid = p.conrelid AND a.attnum = k.attnum
-         WHERE p.conrelid = c.oid AND p.contype = 'p') AS pk
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-   AND has_table_privilege(c.oid, 'SELECT')`;
 
 interface RawColumn {
   name: string;
@@ -60,7 +40,7 @@ export class PgTableSource implements TableSource {
     try {
       // Bounds are written as literals (COPY takes no parameters): standard strings make
       // literal() the whole escaping; UTC makes timestamptz text stable across runs.
-      await client.query("SET standard_conforming_strings = on; SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'");
+      await client.query(READER_SESSION);
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     } catch (e) {
       client.release(true);
@@ -85,7 +65,7 @@ class PgTableReader implements TableReader {
   constructor(private readonly client: PoolClient) {}
 
   async describe(table: TableRef): Promise<SourceTableInfo | undefined> {
-    const res = await this.client.query<{ kind: string; estimate: number; columns: RawColumn[] | null; pk: string[] | null }>(DESCRIBE_SQL, [table.schema, table.table]);
+    const res = await this.client.query<{ kind: string; estimate: number; columns: RawColumn[] | null; pk: string[] | null }>(DESCRIBE_TABLE, [table.schema, table.table]);
     const r = res.rows[0];
     if (!r || !r.columns) return undefined;
     const columns: SourceColumn[] = r.columns.map((c) => {
@@ -97,13 +77,13 @@ class PgTableReader implements TableReader {
   }
 
   async cursorMax(table: TableRef, range: CursorRange): Promise<string | null> {
-    const res = await this.client.query<{ max: string | null }>(`SELECT max(${ident(range.column)})::text AS max FROM ${tableName(table)}${this.where(table, range)}`);
+    const res = await this.client.query<{ max: string | null }>(cursorMax(table, range.column, this.where(table, range)));
     return res.rows[0]?.max ?? null;
   }
 
   async *pages(req: ReadRequest): AsyncGenerator<Row[]> {
     const names = req.columns.map((c) => c.name);
-    const sql = `COPY (SELECT ${names.map(ident).join(', ')} FROM ${tableName(req.table)}${req.range ? this.where(req.table, req.range) : ''}) TO STDOUT`;
+    const sql = copyRows(req.table, names, req.range ? this.where(req.table, req.range) : '');
     const parser = new CopyTextParser(names);
     const stream = this.client.query(copyTo(sql));
     stream.setEncoding('utf8');
@@ -141,15 +121,8 @@ class PgTableReader implements TableReader {
     this.client.release(true);
   }
 
-  /** ` WHERE col >= 'v'::type AND col < 'w'::type` for the range's bounds (none: every non-null cursor). */
+  /** ` WHERE col >= 'v'::type AND col < 'w'::type` for the range's bounds, cast to the column's type. */
   private where(table: TableRef, range: CursorRange): string {
-    const col = ident(range.column);
-    const type = this.types.get(`${tableName(table)}.${range.column}`);
-    const cast = (v: string): string => (type ? `CAST(${literal(v)} AS ${type})` : literal(v));
-    const parts: string[] = [];
-    if (range.from) parts.push(`${col} ${range.from.inclusive ? '>=' : '>'} ${cast(range.from.value)}`);
-    if (range.to) parts.push(`${col} ${range.to.inclusive ? '<=' : '<'} ${cast(range.to.value)}`);
-    if (parts.length === 0) parts.push(`${col} IS NOT NULL`);
-    return ` WHERE ${parts.join(' AND ')}`;
+    return rangeWhere(range, this.types.get(`${tableName(table)}.${range.column}`));
   }
 }

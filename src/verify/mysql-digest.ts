@@ -17,9 +17,9 @@ import type { TableRef } from '../kernel/types';
 import { MysqlTableSource, readerConnection } from '../tables/mysql-table';
 import type { BucketDigest, BucketSet, DigestPlan, DigestReader, DigestSource, DigestTableInfo, HashedRow, JsonRow } from './digest';
 import type { SourceColumn, TableReader } from '../tables/table-source';
+import { bt, qualified } from '../tables/mysql-ident';
+import { bucketDigest, bucketRows, DIGEST_TABLES, hashedRows } from '../tables/sql/mysql';
 
-const bt = (name: string): string => '`' + name.replace(/`/g, '``') + '`';
-const qualified = (t: TableRef): string => `${bt(t.schema)}.${bt(t.table)}`;
 const baseType = (sourceType: string): string => (/^[a-z0-9_]+/i.exec(sourceType)?.[0] ?? '').toLowerCase();
 const bitsOf = (sourceType: string): number => Number(/\((\d+)/.exec(sourceType)?.[1] ?? 1);
 
@@ -115,9 +115,6 @@ function joined(parts: readonly string[]): string {
   return `CONCAT_WS('|', ${parts.map((p) => `COALESCE(CONCAT(CHAR_LENGTH(${p}), ':', ${p}), 'N')`).join(', ')})`;
 }
 
-const h32 = (keyText: string): string => `CAST(CONV(SUBSTRING(MD5(${keyText}), 1, 8), 16, 10) AS UNSIGNED)`;
-const r60 = (rowText: string): string => `CAST(CONV(SUBSTRING(MD5(${rowText}), 1, 15), 16, 10) AS UNSIGNED)`;
-
 function run(c: Connection, sql: string, values: unknown[]): Promise<(Buffer | null)[][]> {
   return new Promise((resolve, reject) => {
     c.query({ sql, values, rowsAsArray: true, typeCast: false }, (err: QueryError | null, rows: unknown) => (err ? reject(err) : resolve(rows as (Buffer | null)[][])));
@@ -169,19 +166,13 @@ class MysqlDigestReader implements DigestReader {
 
   async digest(plan: DigestPlan, bits: number, within?: BucketSet): Promise<BucketDigest[]> {
     const { keyText, rowText } = this.texts(plan);
-    const sql = `SELECT (h >> ${32 - bits}) AS b, COUNT(*) AS n, CAST(SUM(r) AS CHAR) AS s
-                   FROM (SELECT ${h32(keyText)} AS h, ${r60(rowText)} AS r FROM ${qualified(plan.table)}) q
-                  ${within ? `WHERE (h >> ${32 - within.bits}) IN (?)` : ''} GROUP BY 1`;
-    const rows = await run(this.c, sql, within ? [within.buckets] : []);
+    const rows = await run(this.c, bucketDigest(plan.table, keyText, rowText, bits, within), within ? [within.buckets] : []);
     return rows.map((r) => ({ bucket: Number(String(r[0])), rows: Number(String(r[1])), sum: String(r[2]) }));
   }
 
   async *rows(plan: DigestPlan, within: readonly BucketSet[]): AsyncGenerator<HashedRow> {
     const { keyText, keys, values } = this.texts(plan);
-    const h = h32(keyText);
-    const where = within.map((s) => `(${h} >> ${32 - s.bits}) IN (?)`).join(' OR ');
-    const sql = `SELECT ${h}, ${[...keys, ...values].join(', ')} FROM ${qualified(plan.table)} WHERE ${where} ORDER BY 1`;
-    for await (const r of this.stream(sql, within.map((s) => s.buckets))) {
+    for await (const r of this.stream(bucketRows(plan.table, keyText, [...keys, ...values], within), within.map((s) => s.buckets))) {
       yield { hash: Number(r[0]), key: r.slice(1, 1 + keys.length).map((k) => k ?? 'NULL'), values: r.slice(1 + keys.length) };
     }
   }
@@ -189,16 +180,13 @@ class MysqlDigestReader implements DigestReader {
   async *jsonRows(plan: DigestPlan, within?: BucketSet): AsyncGenerator<JsonRow> {
     const { keyText, keys } = this.texts(plan);
     const docs = plan.columns.filter((c) => c.mode === 'json').map((c) => `CONVERT(${bt(c.name)} USING utf8mb4)`);
-    const h = h32(keyText);
-    const where = within ? ` WHERE (${h} >> ${32 - within.bits}) IN (?)` : '';
-    for await (const r of this.stream(`SELECT ${h}, ${[...keys, ...docs].join(', ')} FROM ${qualified(plan.table)}${where}`, within ? [within.buckets] : [])) {
+    for await (const r of this.stream(hashedRows(plan.table, keyText, [...keys, ...docs], within), within ? [within.buckets] : [])) {
       yield { hash: Number(r[0]), key: r.slice(1, 1 + keys.length).map((k) => k ?? 'NULL'), docs: r.slice(1 + keys.length) };
     }
   }
 
   async tables(): Promise<TableRef[]> {
-    const rows = await run(this.c, `SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES
-      WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') ORDER BY 1, 2`, []);
+    const rows = await run(this.c, DIGEST_TABLES, []);
     return rows.map((r) => ({ schema: String(r[0]), table: String(r[1]) }));
   }
 

@@ -17,7 +17,7 @@ import type { TableRef } from '../kernel/types';
 import { createPool } from '../pg/pool';
 import { ident, tableName } from '../pg/ident';
 import { CopyTextParser } from '../copy-text/parse';
-import { DESCRIBE_SQL } from '../tables/pg-table';
+import { BUILTIN_TYPES, bucketDigest, bucketRows, countWhere, DESCRIBE_TABLE, DIGEST_SESSION, DIGEST_TABLES, hashedRows, keysWhere } from '../tables/sql/postgresql';
 import type { BucketDigest, BucketSet, CdcCanon, CdcColumnType, DigestColumn, DigestPlan, DigestReader, DigestSource, DigestTableInfo, HashedRow, JsonRow, KnownLoss } from './digest';
 
 /**
@@ -149,32 +149,6 @@ function joined(parts: readonly string[]): string {
   return `concat_ws('|', ${parts.map((p) => `COALESCE(length(${p}) || ':' || ${p}, 'N')`).join(', ')})`;
 }
 
-/**
- * Rows of the bucket sets, as SQL. COPY takes no parameters: the bucket numbers are integers
- * written into the statement.
- */
-function inBuckets(h: string, sets: readonly BucketSet[]): string {
-  return '(' + sets.map((s) => `${h} >> ${32 - s.bits} = ANY('{${s.buckets.map((b) => Math.trunc(b)).join(',')}}'::bigint[])`).join(' OR ') + ')';
-}
-
-/** Whether each column's type is built in (pg_catalog), which the 'debezium' canonical form needs. */
-const BUILTIN_SQL = `
-SELECT a.attname AS name, t.typnamespace = 'pg_catalog'::regnamespace AS builtin
-  FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-  JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped`;
-
-/** Ordinary and partitioned tables (not partitions) outside the system schemas. */
-const TABLES_SQL = `
-SELECT n.nspname AS schema, c.relname AS "table"
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
-   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
- ORDER BY 1, 2`;
-
-const h32 = (keyText: string): string => `('x' || substr(md5(${keyText}), 1, 8))::bit(32)::bigint`;
-const r60 = (rowText: string): string => `('x' || substr(md5(${rowText}), 1, 15))::bit(60)::bigint`;
-
 export class PgDigestSource implements DigestSource {
   readonly display: string;
 
@@ -187,7 +161,7 @@ export class PgDigestSource implements DigestSource {
     let client: PoolClient | undefined;
     try {
       client = await pool.connect();
-      await client.query("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 1; SET bytea_output = 'hex'");
+      await client.query(DIGEST_SESSION);
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     } catch (e) {
       client?.release(true);
@@ -208,11 +182,11 @@ class PgDigestReader implements DigestReader {
   ) {}
 
   async describe(table: TableRef): Promise<DigestTableInfo | undefined> {
-    const res = await this.client.query<{ estimate: number; columns: { name: string; type: string; base: string }[] | null; pk: string[] | null }>(DESCRIBE_SQL, [table.schema, table.table]);
+    const res = await this.client.query<{ estimate: number; columns: { name: string; type: string; base: string }[] | null; pk: string[] | null }>(DESCRIBE_TABLE, [table.schema, table.table]);
     const r = res.rows[0];
     if (!r || !r.columns) return undefined;
     this.bases.set(tableName(table), new Map(r.columns.map((c) => [c.name, c.base])));
-    const b = await this.client.query<{ name: string; builtin: boolean }>(BUILTIN_SQL, [table.schema, table.table]);
+    const b = await this.client.query<{ name: string; builtin: boolean }>(BUILTIN_TYPES, [table.schema, table.table]);
     const builtin = new Map(b.rows.map((x) => [x.name, x.builtin]));
     const columns: DigestColumn[] = r.columns.map((c) => ({ name: c.name, type: c.type, sqlExact: true, base: c.base, builtin: builtin.get(c.name) ?? false }));
     return { columns, primaryKey: r.pk ?? [], ...(r.estimate > 0 ? { estimatedRows: Math.round(r.estimate) } : {}) };
@@ -220,19 +194,14 @@ class PgDigestReader implements DigestReader {
 
   async digest(plan: DigestPlan, bits: number, within?: BucketSet): Promise<BucketDigest[]> {
     const { keyText, rowText } = this.texts(plan);
-    const sql = `SELECT h >> ${32 - bits} AS b, count(*)::int AS n, sum(r)::text AS s
-                   FROM (SELECT ${h32(keyText)} AS h, ${r60(rowText)} AS r FROM ${tableName(plan.table)}) q
-                  ${within ? `WHERE h >> ${32 - within.bits} = ANY($1::bigint[])` : ''} GROUP BY 1`;
     // bigint: at depth 32 a bucket number passes int's range
-    const res = await this.client.query<{ b: string; n: number; s: string }>(sql, within ? [within.buckets] : []);
+    const res = await this.client.query<{ b: string; n: number; s: string }>(bucketDigest(plan.table, keyText, rowText, bits, within), within ? [within.buckets] : []);
     return res.rows.map((x) => ({ bucket: Number(x.b), rows: x.n, sum: x.s }));
   }
 
   async *rows(plan: DigestPlan, within: readonly BucketSet[]): AsyncGenerator<HashedRow> {
     const { keyText, keys, values } = this.texts(plan);
-    const h = h32(keyText);
-    const sql = `SELECT ${h}, ${[...keys, ...values].join(', ')} FROM ${tableName(plan.table)} WHERE ${inBuckets(h, within)} ORDER BY 1`;
-    for await (const r of this.copyRows(sql, 1 + keys.length + values.length)) {
+    for await (const r of this.copyRows(bucketRows(plan.table, keyText, [...keys, ...values], within), 1 + keys.length + values.length)) {
       yield { hash: Number(r[0]), key: r.slice(1, 1 + keys.length).map((k) => k ?? 'NULL'), values: r.slice(1 + keys.length) };
     }
   }
@@ -240,17 +209,15 @@ class PgDigestReader implements DigestReader {
   async *jsonRows(plan: DigestPlan, within?: BucketSet): AsyncGenerator<JsonRow> {
     const { keyText, keys } = this.texts(plan);
     const docs = plan.columns.filter((c) => c.mode === 'json').map((c) => `${ident(c.name)}::text`);
-    const h = h32(keyText);
-    const sql = `SELECT ${h}, ${[...keys, ...docs].join(', ')} FROM ${tableName(plan.table)}${within ? ` WHERE ${inBuckets(h, [within])}` : ''}`;
-    for await (const r of this.copyRows(sql, 1 + keys.length + docs.length)) {
+    for await (const r of this.copyRows(hashedRows(plan.table, keyText, [...keys, ...docs], within), 1 + keys.length + docs.length)) {
       yield { hash: Number(r[0]), key: r.slice(1, 1 + keys.length).map((k) => k ?? 'NULL'), docs: r.slice(1 + keys.length) };
     }
   }
 
-  /** A query's rows as text arrays, streamed with COPY (the stream is paused while the consumer works). */
-  private async *copyRows(select: string, width: number): AsyncGenerator<(string | null)[]> {
+  /** A COPY … TO STDOUT's rows as text arrays (the stream is paused while the consumer works). */
+  private async *copyRows(copy: string, width: number): AsyncGenerator<(string | null)[]> {
     const names = Array.from({ length: width }, (_, i) => `c${i}`);
-    const stream = this.client.query(copyTo(`COPY (${select}) TO STDOUT`));
+    const stream = this.client.query(copyTo(copy));
     stream.setEncoding('utf8');
     const parser = new CopyTextParser(names);
     const str = (x: unknown): string | null => (typeof x === 'string' ? x : null);
@@ -261,7 +228,7 @@ class PgDigestReader implements DigestReader {
   }
 
   async tables(): Promise<TableRef[]> {
-    return (await this.client.query<TableRef>(TABLES_SQL)).rows.map((r) => ({ schema: r.schema, table: r.table }));
+    return (await this.client.query<TableRef>(DIGEST_TABLES)).rows.map((r) => ({ schema: r.schema, table: r.table }));
   }
 
   async knownLosses(plan: DigestPlan, samples: number): Promise<KnownLoss[]> {
@@ -274,14 +241,13 @@ class PgDigestReader implements DigestReader {
       return loss ? [{ column: col.name, ...loss }] : [];
     });
     if (lossy.length === 0) return [];
-    const counts = await this.client.query<Record<string, string>>(
-      `SELECT ${lossy.map((l, i) => `count(*) FILTER (WHERE ${l.where})::text AS c${i}`).join(', ')} FROM ${tableName(plan.table)}`);
+    const counts = await this.client.query<Record<string, string>>(countWhere(plan.table, lossy.map((l) => l.where)));
     const { keys } = this.texts(plan);
     const out: KnownLoss[] = [];
     for (const [i, l] of lossy.entries()) {
       const rows = Number(counts.rows[0]?.[`c${i}`] ?? 0);
       if (rows === 0) continue;
-      const res = await this.client.query<{ k: (string | null)[] }>(`SELECT ARRAY[${keys.join(', ')}] AS k FROM ${tableName(plan.table)} WHERE ${l.where} LIMIT ${Math.max(0, Math.trunc(samples))}`);
+      const res = await this.client.query<{ k: (string | null)[] }>(keysWhere(plan.table, keys, l.where, samples));
       const show = (k: (string | null)[]): string => (k.length === 1 ? k[0] ?? 'NULL' : `(${k.map((x) => x ?? 'NULL').join(', ')})`);
       out.push({ column: l.column, what: l.what, rows, samples: res.rows.map((x) => show(x.k)) });
     }
