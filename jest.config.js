@@ -4,9 +4,6 @@ const tsJest = ['ts-jest', { isolatedModules: true, diagnostics: false }];
 module.exports = {
   // Integration tests wait on real brokers and databases; unit tests finish far sooner.
   testTimeout: 180000,
-  // A kafkajs connection to the broker was once seen to outlive the last test (1 full run in 3;
-  // not yet traced to its client), which would hold a finished run until CI's timeout.
-  forceExit: true,
   projects: [
     {
       displayName: 'unit',

@@ -10,7 +10,7 @@
  *
  * Chosen once per (value schema, key schema, key columns): `compileCopyReady` returns null when
  * the fast path cannot reproduce the general one exactly (MongoDB, schemaless, and the structural
- * corner cases listed there). Decoder.decodeForMerge (./index.ts) uses it for merge: a record the
+ * corner cases listed there). Decoder.decodeForMerge (./decoder.ts) uses it for merge: a record the
  * merge buffer can hold as its COPY line (copy-text/line.ts `holdsAsLine`) comes out as the
  * encoder's event; anything else (headers of a primary-key change, placeholders, a value that
  * fails to convert: the general path raises the error with its position) is decoded by the
