@@ -97,6 +97,20 @@ describe.each([[''], [', reading through DecodeAhead']])('offset gaps%s', (via) 
     await h.core.stop();
   });
 
+  it('skip with every record deleted: nothing to read, the log start is still stored by the final flush of a stop', async () => {
+    const h = harness({ maxAgeMs: 5, onOffsetGap: 'skip' });
+    h.applier.stored.set(K0, '3');
+    h.source.produce(P0, ups(0, 6));
+    h.source.deleteBefore(P0, 6);
+    await h.core.start();
+    h.source.assign([P0]);
+    await h.source.pump(10);
+    expect(h.applier.storedOf(P0)).toBe('3'); // nothing taken: no flush yet
+    await h.core.stop();
+    expect(h.applier.storedOf(P0)).toBe('6');
+    expect(h.applier.rows.size).toBe(0);
+  });
+
   it('stop: a re-created topic (stored offset above the high watermark) names the stored offset and the high watermark', async () => {
     const h = harness({ maxAgeMs: 5 });
     h.applier.stored.set(K0, '120');
