@@ -267,7 +267,7 @@ export class CdcEngine extends Lifecycle {
     } catch (err) {
       // A gap under stop: what came before it is applied and committed, then the pipeline stops.
       if (err instanceof OffsetGapError && this.machine.can('halting')) return void this.halt(err);
-      return this.fail(err as Error);
+      return this.failUnlessStopping(err as Error);
     }
     if (from === undefined || !this.machine.is('running')) return; // superseded; or paused: maybeResume resumes it
     if (this.assigned.some((a) => a.topic === tp.topic && a.partition === tp.partition)) this.deps.source.resume([tp]);
@@ -275,10 +275,24 @@ export class CdcEngine extends Lifecycle {
 
   /** Reads the stored offsets of held partitions, then lets them fetch (unless memory is short). */
   private async loadAndResume(tps: readonly TopicPartition[]): Promise<void> {
-    const ready = await this.committer.load(tps).catch((err: Error) => void this.fail(err));
+    const ready = await this.committer.load(tps).catch((err: Error) => void this.failUnlessStopping(err));
     if (ready === undefined || !this.machine.is('starting', 'running', 'fenced')) return;
     const mine = new Set(this.assigned.map((tp) => tpKey(tp.topic, tp.partition)));
     this.deps.source.resume(ready.filter((tp) => mine.has(tpKey(tp.topic, tp.partition))));
+  }
+
+  /**
+   * A partition's load or check failed. During a graceful stop its answer no longer matters (the
+   * source is being left, maybe already disconnected under the read): the stop goes on.
+   */
+  private failUnlessStopping(err: Error): void {
+    if (this.machine.is('stopping', 'stopped')) {
+      // A gap found meanwhile is told all the same; the restart meets it again (and stops at it).
+      if (err instanceof OffsetGapError) this.deps.log.warn({ err: err.message }, 'an offset gap was found while the pipeline stopped');
+      else this.deps.log.debug({ err: String(err) }, 'reading where a partition resumes ended with the stop');
+      return;
+    }
+    this.fail(err);
   }
 
   /**

@@ -194,6 +194,29 @@ describe.each([[''], [', reading through DecodeAhead']])('offset gaps%s', (via) 
     await h.core.stop();
   });
 
+  it('a bounds read that fails while the pipeline stops (the source leaving under it) does not fail the stop', async () => {
+    const h = harness({ maxAgeMs: 5 });
+    h.applier.stored.set(K0, '2');
+    h.source.produce(P0, ups(0, 4));
+    let failBounds: ((e: Error) => void) | undefined;
+    h.source.bounds = () => new Promise((_resolve, reject) => (failBounds = reject));
+    let leave: (() => void) | undefined;
+    h.source.stop = () => new Promise<void>((resolve) => (leave = resolve));
+    await h.core.start();
+    h.source.assign([P0]);
+    await until('the bounds asked for', () => failBounds !== undefined);
+    const stopping = h.core.stop();
+    await until('the source asked to stop', () => leave !== undefined);
+    expect(h.core.state).toBe('stopping');
+    failBounds!(new Error('the Kafka source is not started'));
+    await tick(5);
+    leave!();
+    await stopping;
+    expect(h.core.state).toBe('stopped');
+    await expect(h.core.done).resolves.toBeUndefined();
+    expect(h.applier.rows.size).toBe(0);
+  });
+
   it('reading the bounds is retried like any transient Kafka failure', async () => {
     const h = harness({ maxAgeMs: 5 });
     h.applier.stored.set(K0, '2');
