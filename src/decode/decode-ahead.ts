@@ -227,9 +227,11 @@ export class DecodeAhead implements ChangeSource {
     if (this.paused.has(e.key)) {
       // Paused while taking it (or before): the rest waits here for the resume, in its place.
       const rest = b.records.slice(n);
+      // The rest continues what the core took: no fetch of its own (the core checks where a fetch starts).
+      const { fetchedOffset: _checked, ...taken } = b;
       const held: Entry = {
         ...e,
-        b: { ...b, records: rest, isStale: b.isStale, resolve: () => undefined },
+        b: { ...taken, records: rest, isStale: b.isStale, resolve: () => undefined },
         bytes: bytesOf(rest),
         prepared: e.prepared?.slice(n),
       };

@@ -108,7 +108,7 @@ export class CdcEngine extends Lifecycle {
     if (this.committer.isLoading(topic, partition)) return; // not resolved: fetched again once loaded
     const positions = this.committer.positions;
     const p = positions.get(topic, partition);
-    if (p && b.fetchedOffset !== undefined && BigInt(b.fetchedOffset) > p.next) {
+    if (p && b.fetchedOffset !== undefined && BigInt(b.fetchedOffset) !== p.next) {
       void this.checkJump({ topic, partition }, p.next, BigInt(b.fetchedOffset));
       return; // not resolved: fetched again from where the check leaves the partition
     }
@@ -256,8 +256,8 @@ export class CdcEngine extends Lifecycle {
   }
 
   /**
-   * A fetch started past the offset expected next (the Kafka client moved by itself): the
-   * partition is held until its bounds say whether events were lost (Committer.jumped).
+   * A fetch started elsewhere than the offset expected next (the Kafka client moved by itself):
+   * the partition is held until its bounds say whether events were lost (Committer.jumped).
    */
   private async checkJump(tp: TopicPartition, expected: bigint, fetched: bigint): Promise<void> {
     this.deps.source.pause([tp]);

@@ -8,7 +8,7 @@
  *   offset and high watermark (`ChangeSource.bounds`, kernel/offset-gap.ts). A gap stops the
  *   pipeline (on_offset_gap: stop, OffsetGapError) or is reported and skipped (skip: the partition
  *   goes on from the log start). Never a silent reset: that is what the Kafka client would do.
- *   The same check runs when a fetch starts past the expected offset (`jumped`).
+ *   The same check runs when a fetch starts elsewhere than the expected offset (`jumped`).
  * - After every flush COMMITs, the same offsets are queued for Kafka (lag tools read them). The
  *   queue is never awaited by a flush: a commit made while the group rebalances waits for the
  *   rebalance. On shutdown `commitStored` sends exactly what PostgreSQL holds and is awaited.
@@ -94,12 +94,15 @@ export class Committer {
   }
 
   /**
-   * A fetch of a tracked partition started at `fetched`, past `expected`, the offset the engine
-   * expects next: the Kafka client moved by itself. Either it stepped over records it never hands
-   * over (transaction markers, aborted records: no gap, the partition goes on from `fetched`), or
-   * it reset an out-of-range offset (a gap, handled as on assignment). The partition is held (its
-   * batches not taken) until this resolves with the offset it goes on from, or undefined when a
-   * newer load or a fence superseded it. Throws OffsetGapError under stop.
+   * A fetch of a tracked partition started at `fetched`, not at `expected`, the offset the engine
+   * expects next: the Kafka client moved by itself. Past it, either the client stepped over records
+   * it never hands over (transaction markers, aborted records: no gap, the partition goes on from
+   * `fetched`) or it reset an out-of-range offset to the log start (a gap, handled as on
+   * assignment). Before it, either the client went back to Kafka's committed offset (a rejoin that
+   * missed the engine's seek: no gap, back to `expected`) or it reset an offset above the high
+   * watermark of a re-created topic to its start (a gap). The partition is held (its batches not
+   * taken) until this resolves with the offset it goes on from, or undefined when a newer load or
+   * a fence superseded it. Throws OffsetGapError under stop.
    */
   async jumped(tp: TopicPartition, expected: bigint, fetched: bigint): Promise<bigint | undefined> {
     const gen = this.generation;
@@ -108,7 +111,7 @@ export class Committer {
     if (gen !== this.generation || !this.positions.get(tp.topic, tp.partition)) return undefined;
     const b = boundsOf(bounds, tp);
     const gap = offsetGap(tp.topic, tp.partition, expected, b);
-    const from = gap === undefined ? fetched : this.resumeFrom(tp, expected, b);
+    const from = gap !== undefined ? this.resumeFrom(tp, expected, b) : fetched > expected ? fetched : expected;
     this.positions.moveTo(tp.topic, tp.partition, from);
     this.deps.source.seek(tp, from.toString());
     this.loading.delete(tpKey(tp.topic, tp.partition));

@@ -24,9 +24,10 @@ export interface SourceBatch {
   readonly records: readonly RawRecord[];
   readonly highWatermark: string;
   /**
-   * The offset this fetch started at (the client's fetch position), when the source knows it. Past
-   * the offset the engine expects next, the client moved by itself: past control records, or after
-   * an out-of-range reset (see KafkaSource); the engine then checks the partition's bounds.
+   * The offset this fetch started at (the client's fetch position), when the source knows it.
+   * Elsewhere than the offset the engine expects next, the client moved by itself: past control
+   * records, back to its committed offset, or after an out-of-range reset (see KafkaSource); the
+   * engine then checks the partition's bounds.
    */
   readonly fetchedOffset?: string;
   /**

@@ -23,10 +23,12 @@
  * that opens after the check (a partition paused for long, e.g. while PostgreSQL is down and
  * retention passes its position, or retention racing the assignment) would be skipped silently.
  * What kafkajs does leave visible is where each fetch started (`Batch.fetchedOffset`): it is
- * handed over as `SourceBatch.fetchedOffset`, and the engine treats a fetch that starts past the
- * offset it expects as a possible gap and checks the bounds again. (kafkajs also moves past
- * batches of only control records or aborted records by itself, runner.js `isEmptyDueToFiltering`:
- * that jump finds the expected offset within the bounds and is not a gap.)
+ * handed over as `SourceBatch.fetchedOffset`, and the engine treats a fetch that starts elsewhere
+ * than the offset it expects as a possible gap and checks the bounds again: past it after a reset
+ * to the log start, before it after a reset to the start of a re-created topic. (kafkajs also
+ * moves past batches of only control records or aborted records by itself, runner.js
+ * `isEmptyDueToFiltering`, and goes back to the group's committed offset after a rejoin that
+ * missed a seek: there the expected offset is within the bounds, and it is not a gap.)
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { OffsetMark, RawRecord } from '../kernel/types';

@@ -97,6 +97,44 @@ describe.each([[''], [', reading through DecodeAhead']])('offset gaps%s', (via) 
     await h.core.stop();
   });
 
+  it('stop mid-stream: the topic re-created while read (the client resets to the new start, before the expected offset)', async () => {
+    const h = harness({ maxAgeMs: 5 });
+    await h.core.start();
+    h.source.assign([P0]);
+    await tick(5);
+    h.source.produce(P0, ups(0, 8));
+    await h.source.pumpUntil('offset 8 stored', () => h.applier.storedOf(P0) === '8');
+    h.source.recreate(P0); // the fake's position goes to 0, as kafkajs resets an offset above the high watermark
+    h.source.produce(P0, ups(100, 103));
+    await h.source.pump(20);
+    const err = await h.core.done.then(() => undefined, (e: Error) => e);
+    expect(err).toBeInstanceOf(OffsetGapError);
+    expect(err!.message).toContain('the offset stored in PostgreSQL is 8');
+    expect(err!.message).toContain("the partition's high watermark is 3");
+    expect(Object.fromEntries(h.applier.rows)).toEqual(ids(0, 8));
+    expect(h.applier.storedOf(P0)).toBe('8');
+  });
+
+  it('a fetch before the expected offset that the log still holds (a rejoin went back to the committed offset) is no gap: back to the expected offset', async () => {
+    const h = harness({ maxAgeMs: 5 });
+    const seen = gaps(h);
+    await h.core.start();
+    h.source.assign([P0]);
+    await tick(5);
+    h.source.produce(P0, ups(0, 6));
+    await h.source.pumpUntil('offset 6 stored', () => h.applier.storedOf(P0) === '6');
+    h.source.produce(P0, ups(6, 9));
+    h.source.logs.get(K0)!.fetchAt = 2;
+    await h.source.pumpUntil('offset 9 stored', () => h.applier.storedOf(P0) === '9');
+    expect(h.source.boundsCalls).toEqual([[P0]]);
+    expect(seen).toEqual([]);
+    expect(Object.fromEntries(h.applier.rows)).toEqual(ids(0, 9));
+    // nothing was taken twice: each offset in exactly one flush
+    expect(h.applier.flushes.flatMap((f) => f.tables.flatMap((t) => t.upserts))).toHaveLength(9);
+    expect(h.core.state).toBe('running');
+    await h.core.stop();
+  });
+
   it('skip with every record deleted: nothing to read, the log start is still stored by the final flush of a stop', async () => {
     const h = harness({ maxAgeMs: 5, onOffsetGap: 'skip' });
     h.applier.stored.set(K0, '3');
