@@ -49,6 +49,7 @@ export const DEFAULTS = {
     autoEvolve: true,
     mongoMode: 'flatten' as const,
     staleGuard: false,
+    onOffsetGap: 'stop' as const,
   },
   buffer: {
     maxRows: 25_000,

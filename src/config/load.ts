@@ -95,6 +95,7 @@ export async function buildConfig(m: RawManifest, file: ConnectionsFile | undefi
         mongoMode: o.mongo_mode ?? DEFAULTS.sink.mongoMode,
         staleGuard: o.stale_guard ?? DEFAULTS.sink.staleGuard,
         ...(o.decode_threads !== undefined ? { decodeThreads: o.decode_threads } : {}),
+        onOffsetGap: o.on_offset_gap ?? DEFAULTS.sink.onOffsetGap,
       },
     },
     ...(cdc ? { cdc } : {}),

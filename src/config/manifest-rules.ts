@@ -124,6 +124,7 @@ const BATCH_ONLY = ['incremental_key', 'interval_start', 'interval_end', 'page_s
 function batchRules(m: RawManifest, src: YamlSource, at: (p: PathSeg[], msg: string) => void, warn: (p: PathSeg[], msg: string) => void): void {
   if (m.spec.source.address.startsWith('kafka://')) at(['spec', 'source', 'address'], 'a batch source is a database: use postgresql://…, mysql://… or dataos://NAME (kafka:// is for cdc)');
   if (m.spec.source.cdc) at(['spec', 'source', 'cdc'], 'spec.source.cdc is for cdc pipelines; set spec.type: cdc or remove it');
+  if (m.spec.sink.options.on_offset_gap !== undefined) at(['spec', 'sink', 'options', 'on_offset_gap'], 'on_offset_gap is for cdc pipelines (spec.type: cdc): a batch run reads no Kafka offsets');
   for (const k of ['kafka', 'connect_url'] as const) {
     if (m.spec.source.options?.[k] !== undefined) at([...SRC_OPTS, k], `${k} is for managed cdc sources (spec.type: cdc)`);
   }

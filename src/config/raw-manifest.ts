@@ -48,6 +48,7 @@ export interface RawSinkOptions {
   'batch.max_age_ms'?: number;
   memory_budget_bytes?: number;
   decode_threads?: number;
+  on_offset_gap?: 'stop' | 'skip';
   'errors.tolerance'?: 'none' | 'all';
   'errors.deadletter.topic'?: string;
   'errors.deadletter.table'?: string;

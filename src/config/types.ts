@@ -103,6 +103,12 @@ export interface SinkOptions {
    * thread. Unset: by the cores available (src/service/cdc-service.ts `decodeThreadsFor`).
    */
   readonly decodeThreads?: number;
+  /**
+   * CDC: a partition whose stored offset Kafka no longer holds (retention deleted events before
+   * they were applied, or the topic was re-created) stops the pipeline ('stop') or goes on from
+   * the log start, reported and counted ('skip'). src/kernel/offset-gap.ts.
+   */
+  readonly onOffsetGap: 'stop' | 'skip';
 }
 
 export interface ErrorHandling {

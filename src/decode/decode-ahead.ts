@@ -22,6 +22,7 @@
  * records (keys and values) beyond the one arriving; arrivals wait for room.
  */
 import type { OffsetMark } from '../kernel/types';
+import type { PartitionBounds } from '../kernel/offset-gap';
 import type { Prepared } from './pool';
 import { tpKey, type ChangeSource, type SourceBatch, type SourceHandler, type TopicPartition } from '../engine/ports';
 
@@ -105,6 +106,10 @@ export class DecodeAhead implements ChangeSource {
 
   commit(marks: readonly OffsetMark[]): Promise<void> {
     return this.inner.commit(marks);
+  }
+
+  bounds(tps: readonly TopicPartition[]): Promise<readonly PartitionBounds[]> {
+    return this.inner.bounds(tps);
   }
 
   async stop(): Promise<void> {
@@ -196,6 +201,7 @@ export class DecodeAhead implements ChangeSource {
       partition: b.partition,
       records: b.records,
       highWatermark: b.highWatermark,
+      ...(b.fetchedOffset !== undefined ? { fetchedOffset: b.fetchedOffset } : {}),
       ...(e.prepared !== undefined ? { prepared: e.prepared } : {}),
       isStale: () => this.dropped(e),
       resolve: (offset) => {
@@ -221,9 +227,11 @@ export class DecodeAhead implements ChangeSource {
     if (this.paused.has(e.key)) {
       // Paused while taking it (or before): the rest waits here for the resume, in its place.
       const rest = b.records.slice(n);
+      // The rest continues what the core took: no fetch of its own (the core checks where a fetch starts).
+      const { fetchedOffset: _checked, ...taken } = b;
       const held: Entry = {
         ...e,
-        b: { ...b, records: rest, isStale: b.isStale, resolve: () => undefined },
+        b: { ...taken, records: rest, isStale: b.isStale, resolve: () => undefined },
         bytes: bytesOf(rest),
         prepared: e.prepared?.slice(n),
       };

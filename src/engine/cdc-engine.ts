@@ -17,6 +17,8 @@ import type { DeadLetter } from './ports';
 import type { SourceBatch, SourceHandler, TopicPartition } from './ports';
 import { tpKey } from './ports';
 import { FatalError, FencedError } from '../kernel/errors';
+import { OffsetGapError, describeOffsetGap, type OffsetGapPolicy } from '../kernel/offset-gap';
+import { reportedRetry } from '../kernel/retry';
 import { STOPPED, type Flusher } from './flusher';
 import type { Intake } from './intake';
 import { Lifecycle, type LifecycleDeps } from './lifecycle';
@@ -31,6 +33,8 @@ export interface EngineDeps extends LifecycleDeps {
   readonly tolerance: 'none' | 'all';
   readonly memoryBudgetBytes: number;
   readonly maxAgeMs: number;
+  /** on_offset_gap: a stored offset Kafka no longer holds stops the pipeline (default) or is skipped. */
+  readonly onOffsetGap?: OffsetGapPolicy;
   /** Called with the topics read, at start and when new ones appear (e.g. name-collision checks). */
   readonly onTopics?: (topics: readonly string[]) => void;
   readonly now?: () => number;
@@ -57,6 +61,16 @@ export class CdcEngine extends Lifecycle {
     this.committer = new Committer({
       source: deps.source,
       readStored: (topics) => deps.flusher.storedOffsets(deps.groupId, topics),
+      readBounds: async (tps) => {
+        const bounds = await reportedRetry(deps.emitter, deps.retry, 'read partition offsets', () => deps.source.bounds(tps), { system: 'kafka' });
+        deps.emitter.emit('state', { kafkaConnected: true }); // answered: a retry on the way had reported it down
+        return bounds;
+      },
+      onOffsetGap: deps.onOffsetGap ?? 'stop',
+      gapSkipped: (g) => {
+        deps.log.warn({ topic: g.topic, partition: g.partition, stored: g.stored.toString(), logStart: g.low.toString(), highWatermark: g.high.toString(), skipped: g.skipped.toString() }, describeOffsetGap(g, 'skip'));
+        deps.emitter.emit('offsetGap', { topic: g.topic, partition: g.partition, kind: g.kind, stored: g.stored.toString(), low: g.low.toString(), high: g.high.toString(), skipped: Number(g.skipped) });
+      },
       emitter: deps.emitter,
       warn: (msg, fields) => deps.log.warn(fields, msg),
     });
@@ -93,7 +107,12 @@ export class CdcEngine extends Lifecycle {
     const { topic, partition } = b;
     if (this.committer.isLoading(topic, partition)) return; // not resolved: fetched again once loaded
     const positions = this.committer.positions;
-    if (!positions.get(topic, partition)) positions.start(topic, partition, BigInt(b.records[0]!.offset), null);
+    const p = positions.get(topic, partition);
+    if (p && b.fetchedOffset !== undefined && BigInt(b.fetchedOffset) !== p.next) {
+      void this.checkJump({ topic, partition }, p.next, BigInt(b.fetchedOffset));
+      return; // not resolved: fetched again from where the check leaves the partition
+    }
+    if (!p) positions.start(topic, partition, BigInt(b.records[0]!.offset), null);
     this.committer.highWatermark(topic, partition, b.highWatermark);
     const r = this.deps.intake.takeBatch(b.records, positions.get(topic, partition)!.next, this.now, this.deps.tolerance, {
       afterRecord: (offset, now) => this.afterRecord(b, offset, now),
@@ -236,12 +255,44 @@ export class CdcEngine extends Lifecycle {
     await this.loadAndResume(fresh);
   }
 
+  /**
+   * A fetch started elsewhere than the offset expected next (the Kafka client moved by itself):
+   * the partition is held until its bounds say whether events were lost (Committer.jumped).
+   */
+  private async checkJump(tp: TopicPartition, expected: bigint, fetched: bigint): Promise<void> {
+    this.deps.source.pause([tp]);
+    let from: bigint | undefined;
+    try {
+      from = await this.committer.jumped(tp, expected, fetched);
+    } catch (err) {
+      // A gap under stop: what came before it is applied and committed, then the pipeline stops.
+      if (err instanceof OffsetGapError && this.machine.can('halting')) return void this.halt(err);
+      return this.failUnlessStopping(err as Error);
+    }
+    if (from === undefined || !this.machine.is('running')) return; // superseded; or paused: maybeResume resumes it
+    if (this.assigned.some((a) => a.topic === tp.topic && a.partition === tp.partition)) this.deps.source.resume([tp]);
+  }
+
   /** Reads the stored offsets of held partitions, then lets them fetch (unless memory is short). */
   private async loadAndResume(tps: readonly TopicPartition[]): Promise<void> {
-    const ready = await this.committer.load(tps).catch((err: Error) => void this.fail(err));
+    const ready = await this.committer.load(tps).catch((err: Error) => void this.failUnlessStopping(err));
     if (ready === undefined || !this.machine.is('starting', 'running', 'fenced')) return;
     const mine = new Set(this.assigned.map((tp) => tpKey(tp.topic, tp.partition)));
     this.deps.source.resume(ready.filter((tp) => mine.has(tpKey(tp.topic, tp.partition))));
+  }
+
+  /**
+   * A partition's load or check failed. During a graceful stop its answer no longer matters (the
+   * source is being left, maybe already disconnected under the read): the stop goes on.
+   */
+  private failUnlessStopping(err: Error): void {
+    if (this.machine.is('stopping', 'stopped')) {
+      // A gap found meanwhile is told all the same; the restart meets it again (and stops at it).
+      if (err instanceof OffsetGapError) this.deps.log.warn({ err: err.message }, 'an offset gap was found while the pipeline stopped');
+      else this.deps.log.debug({ err: String(err) }, 'reading where a partition resumes ended with the stop');
+      return;
+    }
+    this.fail(err);
   }
 
   /**

@@ -4,6 +4,11 @@
  * - On assignment (and after a fence) a partition is held back (paused, its batches not taken)
  *   until the offset stored in PostgreSQL is read; the consumer is then moved there. A partition
  *   with nothing stored starts wherever Kafka starts it (its first batch).
+ * - Kafka must still hold the stored offset: it is checked against the partition's log-start
+ *   offset and high watermark (`ChangeSource.bounds`, kernel/offset-gap.ts). A gap stops the
+ *   pipeline (on_offset_gap: stop, OffsetGapError) or is reported and skipped (skip: the partition
+ *   goes on from the log start). Never a silent reset: that is what the Kafka client would do.
+ *   The same check runs when a fetch starts elsewhere than the expected offset (`jumped`).
  * - After every flush COMMITs, the same offsets are queued for Kafka (lag tools read them). The
  *   queue is never awaited by a flush: a commit made while the group rebalances waits for the
  *   rebalance. On shutdown `commitStored` sends exactly what PostgreSQL holds and is awaited.
@@ -11,6 +16,7 @@
 import type { CoreEmitter } from '../kernel/events';
 import { withTimeout } from '../kernel/timeout';
 import type { OffsetMark } from '../kernel/types';
+import { offsetGap, OffsetGapError, type OffsetGap, type OffsetGapPolicy, type PartitionBounds } from '../kernel/offset-gap';
 import { tpKey, type ChangeSource, type TopicPartition } from './ports';
 import { Positions } from './positions';
 
@@ -18,11 +24,23 @@ export interface CommitterDeps {
   readonly source: ChangeSource;
   /** Stored next-offsets of the group for `topics`, retried until read (or the core stops). */
   readonly readStored: (topics: readonly string[]) => Promise<readonly OffsetMark[]>;
+  /** The partitions' log-start offsets and high watermarks, retried until read (or the core stops). */
+  readonly readBounds: (tps: readonly TopicPartition[]) => Promise<readonly PartitionBounds[]>;
+  /** on_offset_gap. */
+  readonly onOffsetGap: OffsetGapPolicy;
+  /** A gap accepted (skip): reported before the partition goes on from `gap.low`. */
+  readonly gapSkipped: (gap: OffsetGap) => void;
   readonly emitter: CoreEmitter;
   readonly warn: (msg: string, fields: object) => void;
 }
 
 const KAFKA_COMMIT_TIMEOUT_MS = 30_000;
+
+function boundsOf(all: readonly PartitionBounds[], tp: TopicPartition): PartitionBounds {
+  const b = all.find((x) => x.topic === tp.topic && x.partition === tp.partition);
+  if (!b) throw new Error(`the source gave no offsets for ${tp.topic}[${tp.partition}]`);
+  return b;
+}
 
 export class Committer {
   readonly positions = new Positions();
@@ -49,22 +67,64 @@ export class Committer {
    * partitions now ready, or undefined when a newer load superseded this one.
    */
   async load(tps: readonly TopicPartition[]): Promise<TopicPartition[] | undefined> {
-    const gen = ++this.generation;
+    // An assignment with nothing new to read supersedes no load (a fence's, still reading).
     if (tps.length === 0) return [];
+    const gen = ++this.generation;
     const stored = await this.deps.readStored([...new Set(tps.map((t) => t.topic))]);
     if (gen !== this.generation) return undefined;
+    const markOf = (tp: TopicPartition) => stored.find((m) => m.topic === tp.topic && m.partition === tp.partition);
+    const known = tps.filter((tp) => markOf(tp) !== undefined);
+    const bounds = known.length > 0 ? await this.deps.readBounds(known) : [];
+    if (gen !== this.generation) return undefined;
     for (const tp of tps) {
-      const mark = stored.find((m) => m.topic === tp.topic && m.partition === tp.partition);
+      if (!this.loading.has(tpKey(tp.topic, tp.partition))) continue; // no longer assigned meanwhile
+      const mark = markOf(tp);
       if (mark) {
         const next = BigInt(mark.next);
-        this.positions.start(tp.topic, tp.partition, next, next);
-        this.deps.source.seek(tp, mark.next);
+        // A gap under stop throws here: the load fails, the partition is never resumed.
+        const from = this.resumeFrom(tp, next, boundsOf(bounds, tp));
+        this.positions.start(tp.topic, tp.partition, from, next);
+        this.deps.source.seek(tp, from.toString());
       } else {
         this.positions.forget(tp.topic, tp.partition); // starts at its first batch
       }
       this.loading.delete(tpKey(tp.topic, tp.partition));
     }
     return [...tps];
+  }
+
+  /**
+   * A fetch of a tracked partition started at `fetched`, not at `expected`, the offset the engine
+   * expects next: the Kafka client moved by itself. Past it, either the client stepped over records
+   * it never hands over (transaction markers, aborted records: no gap, the partition goes on from
+   * `fetched`) or it reset an out-of-range offset to the log start (a gap, handled as on
+   * assignment). Before it, either the client went back to Kafka's committed offset (a rejoin that
+   * missed the engine's seek: no gap, back to `expected`) or it reset an offset above the high
+   * watermark of a re-created topic to its start (a gap). The partition is held (its batches not
+   * taken) until this resolves with the offset it goes on from, or undefined when a newer load or
+   * a fence superseded it. Throws OffsetGapError under stop.
+   */
+  async jumped(tp: TopicPartition, expected: bigint, fetched: bigint): Promise<bigint | undefined> {
+    const gen = this.generation;
+    this.hold([tp]);
+    const bounds = await this.deps.readBounds([tp]);
+    if (gen !== this.generation || !this.positions.get(tp.topic, tp.partition)) return undefined;
+    const b = boundsOf(bounds, tp);
+    const gap = offsetGap(tp.topic, tp.partition, expected, b);
+    const from = gap !== undefined ? this.resumeFrom(tp, expected, b) : fetched > expected ? fetched : expected;
+    this.positions.moveTo(tp.topic, tp.partition, from);
+    this.deps.source.seek(tp, from.toString());
+    this.loading.delete(tpKey(tp.topic, tp.partition));
+    return from;
+  }
+
+  /** Where a partition whose next offset is `next` goes on from: `next`, or past a gap (skip); throws under stop. */
+  private resumeFrom(tp: TopicPartition, next: bigint, bounds: PartitionBounds): bigint {
+    const gap = offsetGap(tp.topic, tp.partition, next, bounds);
+    if (gap === undefined) return next;
+    if (this.deps.onOffsetGap === 'stop') throw new OffsetGapError(gap);
+    this.deps.gapSkipped(gap);
+    return gap.low;
   }
 
   /** Forgets partitions no longer assigned. */

@@ -8,6 +8,7 @@
  * is short it pauses partitions, and the source keeps the group session alive while paused.
  */
 import type { ChangeEvent, CopyReadyEvent, Flush, FlushedTable, OffsetMark, RawRecord } from '../kernel/types';
+import type { PartitionBounds } from '../kernel/offset-gap';
 
 // ---- the change source ----------------------------------------------------------------------
 
@@ -22,6 +23,13 @@ export interface SourceBatch {
   /** In offset order. */
   readonly records: readonly RawRecord[];
   readonly highWatermark: string;
+  /**
+   * The offset this fetch started at (the client's fetch position), when the source knows it.
+   * Elsewhere than the offset the engine expects next, the client moved by itself: past control
+   * records, back to its committed offset, or after an out-of-range reset (see KafkaSource); the
+   * engine then checks the partition's bounds.
+   */
+  readonly fetchedOffset?: string;
   /**
    * What was decoded ahead of the core (DecodeAhead with decode threads), by record index:
    * the event the intake takes as it is; undefined where the intake decodes the record itself.
@@ -61,6 +69,11 @@ export interface ChangeSource {
   /** Stop / restart fetching these partitions; the group session stays alive meanwhile. */
   pause(tps: readonly TopicPartition[]): void;
   resume(tps: readonly TopicPartition[]): void;
+  /**
+   * Each partition's log-start offset and high watermark, now (one round trip; not retried: the
+   * engine retries it). Every partition asked for is in the answer.
+   */
+  bounds(tps: readonly TopicPartition[]): Promise<readonly PartitionBounds[]>;
   /** Tells the brokers these offsets (for lag tools; PostgreSQL holds the truth). */
   commit(marks: readonly OffsetMark[]): Promise<void>;
   /** Leaves the group and disconnects. */

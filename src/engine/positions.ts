@@ -37,11 +37,22 @@ export class Positions {
     if (offset + 1n > e.next) e.next = offset + 1n;
   }
 
-  /** Offsets to store with the next flush: partitions that moved past what is stored. */
+  /**
+   * The next offset moves to `next`, either way: past a gap the source cannot fill, or back to the
+   * start of a re-created topic (on_offset_gap: skip). `stored` stays, so the next flush
+   * compare-and-sets from it.
+   */
+  moveTo(topic: string, partition: number, next: bigint): void {
+    const e = this.entries.get(tpKey(topic, partition));
+    if (!e) throw new Error(`partition ${topic}[${partition}] is not tracked`);
+    e.next = next;
+  }
+
+  /** Offsets to store with the next flush: partitions that moved from what is stored (forward, or back by moveTo). */
   pending(): OffsetMark[] {
     const out: OffsetMark[] = [];
     for (const e of this.entries.values()) {
-      if (e.stored === null || e.next > e.stored) {
+      if (e.stored === null || e.next !== e.stored) {
         out.push({ topic: e.topic, partition: e.partition, next: e.next.toString(), from: e.stored === null ? null : e.stored.toString() });
       }
     }

@@ -10,9 +10,29 @@
  *
  * New matching topics are looked for every `topicRefreshMs`; when the set grows the consumer
  * re-subscribes (a rebalance, which the core handles like any other).
+ *
+ * Offsets Kafka no longer holds. The engine checks a partition's stored offset against `bounds`
+ * (log start, high watermark) before it seeks there (src/engine/committer.ts). That check alone
+ * is not enough, because of what kafkajs 2.2.4 does on its own when a fetch answers
+ * OFFSET_OUT_OF_RANGE (consumerGroup.js `recoverFromFetch` → `recoverFromOffsetOutOfRange` →
+ * offsetManager `setDefaultOffset`): it logs "Offset out of range, resetting to default offset",
+ * COMMITS the default offset to the group (-2, the earliest, with `fromBeginning`; -1, the
+ * latest, without), clears its offsets, and the next fetch resolves that to the log start (or the
+ * high watermark) and goes on: no error reaches `eachBatch` or CRASH, nothing tells the handler.
+ * `seek` does not stop it either: with autoCommit off it only sets the fetch position. So a gap
+ * that opens after the check (a partition paused for long, e.g. while PostgreSQL is down and
+ * retention passes its position, or retention racing the assignment) would be skipped silently.
+ * What kafkajs does leave visible is where each fetch started (`Batch.fetchedOffset`): it is
+ * handed over as `SourceBatch.fetchedOffset`, and the engine treats a fetch that starts elsewhere
+ * than the offset it expects as a possible gap and checks the bounds again: past it after a reset
+ * to the log start, before it after a reset to the start of a re-created topic. (kafkajs also
+ * moves past batches of only control records or aborted records by itself, runner.js
+ * `isEmptyDueToFiltering`, and goes back to the group's committed offset after a rejoin that
+ * missed a seek: there the expected offset is within the bounds, and it is not a gap.)
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { OffsetMark, RawRecord } from '../kernel/types';
+import type { PartitionBounds } from '../kernel/offset-gap';
 import { classifyError } from '../kernel/classify';
 import { ConfigError } from '../kernel/errors';
 import { matchingTopics, type TopicFilter } from './topics';
@@ -123,6 +143,21 @@ export class KafkaSource implements ChangeSource {
   async commit(marks: readonly OffsetMark[]): Promise<void> {
     if (!this.consumer || marks.length === 0) return;
     await this.consumer.commitOffsets(marks.map((m) => ({ topic: m.topic, partition: m.partition, offset: m.next })));
+  }
+
+  async bounds(tps: readonly TopicPartition[]): Promise<readonly PartitionBounds[]> {
+    const admin = this.admin;
+    if (!admin) throw new Error('the Kafka source is not started');
+    const out: PartitionBounds[] = [];
+    for (const [topic, partitions] of byTopic(tps).map((t) => [t.topic, t.partitions] as const)) {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      for (const partition of partitions) {
+        const o = offsets.find((x) => x.partition === partition);
+        if (!o) throw new Error(`Kafka reports no partition ${partition} of topic ${topic}`);
+        out.push({ topic, partition, low: o.low, high: o.high });
+      }
+    }
+    return out;
   }
 
   async stop(): Promise<void> {
@@ -259,6 +294,8 @@ function toSourceBatch(p: EachBatchPayload): SourceBatch {
     partition,
     records,
     highWatermark: batch.highWatermark,
+    // Not in kafkajs' typings, but set on every Batch (consumer/batch.js): where this fetch started.
+    ...(typeof (batch as { fetchedOffset?: unknown }).fetchedOffset === 'string' ? { fetchedOffset: (batch as unknown as { fetchedOffset: string }).fetchedOffset } : {}),
     isStale: () => p.isStale() || !p.isRunning(),
     resolve: (o) => p.resolveOffset(o),
   };

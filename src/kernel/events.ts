@@ -22,6 +22,12 @@ export interface CoreEvents {
   /** Per-partition lag: high watermark − committed offset. */
   lag: [{ topic: string; partition: number; lag: number }];
   deadLettered: [{ topic: string; partition: number; offset: string; reason: string }];
+  /**
+   * A partition's stored offset was gone from Kafka and on_offset_gap: skip went on from the log
+   * start (src/kernel/offset-gap.ts): `deleted` by retention ([stored, low) lost, `skipped` offsets),
+   * or `recreated` (stored above the high watermark: the topic was re-created; `skipped` is 0).
+   */
+  offsetGap: [{ topic: string; partition: number; kind: 'deleted' | 'recreated'; stored: string; low: string; high: string; skipped: number }];
   retry: [{ operation: string; attempt: number; delayMs: number; error: Error }];
   error: [{ errorClass: string; error: Error }];
   /** A batch run began (scheduled or not). */

@@ -55,6 +55,11 @@ export function createMetrics(emitter: CoreEmitter, labels: { pipeline: string }
     heapCollected: () => m.heapCollections.inc({ pipeline }),
     lag: (e) => m.lag.set({ pipeline, topic: e.topic, partition: String(e.partition) }, e.lag),
     deadLettered: (e) => m.deadLettered.inc({ pipeline, topic: e.topic }),
+    offsetGap: (e) => {
+      const where = { pipeline, topic: e.topic, partition: String(e.partition) };
+      m.offsetGaps.inc(where);
+      m.offsetGapEvents.inc(where, e.skipped);
+    },
     retry: (e) => m.retries.inc({ pipeline, operation: e.operation }),
     error: (e) => m.errors.inc({ pipeline, class: errorClassLabel(e.errorClass) }),
     batchStarted: () => m.batchRunRows.set({ pipeline }, 0),
@@ -122,6 +127,16 @@ function defineMetrics(registry: Registry) {
     lag: gauge('nilus_consumer_lag', 'Records behind the high watermark, per partition.', ['pipeline', 'topic', 'partition']),
     latency: histogram('nilus_end_to_end_latency_seconds', 'PostgreSQL commit time minus source commit time (source.ts_ms).', ['pipeline'], LATENCY_SECONDS_BUCKETS),
     deadLettered: counter('nilus_dead_lettered_total', 'Events sent to the dead-letter sink, by source topic.', ['pipeline', 'topic']),
+    offsetGaps: counter(
+      'nilus_offset_gaps_total',
+      'Times a partition resumed past events Kafka no longer held (its stored offset below the log-start offset, or above the high watermark of a re-created topic), with on_offset_gap: skip; by topic and partition.',
+      ['pipeline', 'topic', 'partition'],
+    ),
+    offsetGapEvents: counter(
+      'nilus_offset_gap_events_total',
+      'Offsets skipped by those gaps (log-start offset minus stored offset; 0 for a re-created topic, whose lost events cannot be counted), by topic and partition.',
+      ['pipeline', 'topic', 'partition'],
+    ),
     errors: counter('nilus_errors_total', 'Errors that stopped a CDC pipeline, by class: the error\'s class name, e.g. DataError, FatalError, RetriesExhaustedError (other when it is not a plain identifier).', ['pipeline', 'class']),
     retries: counter('nilus_retries_total', 'Retries after a retriable error, by operation.', ['pipeline', 'operation']),
     bufferedBytes: gauge('nilus_buffered_bytes', 'Record bytes (key and payload, a JsonConverter schema not counted) held in buffers, not yet committed.', ['pipeline']),

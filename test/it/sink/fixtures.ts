@@ -12,6 +12,7 @@ export function sinkOptions(schema: string, over: Partial<SinkOptions> = {}): Si
     autoEvolve: true,
     mongoMode: 'flatten',
     staleGuard: false,
+    onOffsetGap: 'stop',
     ...over,
   };
 }

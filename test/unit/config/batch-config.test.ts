@@ -200,6 +200,12 @@ describe('memory budget and flush size', () => {
     expect((await cfgOf(`      memory_budget_bytes: ${2 * budget}\n      batch.max_bytes: ${budget + 1}\n`)).buffer.maxBytes).toBe(budget + 1);
   });
 
+  it('on_offset_gap is refused in a batch pipeline: it reads no Kafka offsets', () => {
+    expect(problems(seed('', '      on_offset_gap: skip\n'))).toEqual([
+      expect.objectContaining({ path: 'spec.sink.options.on_offset_gap', message: 'on_offset_gap is for cdc pipelines (spec.type: cdc): a batch run reads no Kafka offsets' }),
+    ]);
+  });
+
   it('decode_threads: unset by default, kept when set, refused outside 0–16 naming the field', async () => {
     expect((await cfgOf('')).sink.options.decodeThreads).toBeUndefined();
     expect((await cfgOf('      decode_threads: 0\n')).sink.options.decodeThreads).toBe(0);

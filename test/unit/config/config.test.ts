@@ -42,7 +42,7 @@ describe('loadConfig', () => {
     expect(cfg.buffer).toEqual({ maxRows: 25000, maxBytes: 32 * 1024 * 1024, maxAgeMs: 250, memoryBudgetBytes: 64 * 1024 * 1024 });
     expect(cfg.errors).toEqual({ tolerance: 'none', retry: { maxAttempts: Infinity, initialMs: 200, maxMs: 30000 } });
     expect(cfg.observe).toEqual({ httpPort: 9464, logLevel: 'info', flushLogIntervalMs: 10000 });
-    expect(cfg.sink.options).toEqual({ destTable: 'analytics.{table}', strategy: 'merge', autoCreate: true, autoEvolve: true, mongoMode: 'flatten', staleGuard: false });
+    expect(cfg.sink.options).toEqual({ destTable: 'analytics.{table}', strategy: 'merge', autoCreate: true, autoEvolve: true, mongoMode: 'flatten', staleGuard: false, onOffsetGap: 'stop' });
     expect(cfg.sink.pg.password).toBe('hunter2');
     expect(Object.isFrozen(cfg.sink.options)).toBe(true);
     expect(tableSelected(cfg.cdc!, { schema: 'public', table: 'orders' })).toBe(true);
@@ -58,6 +58,15 @@ describe('loadConfig', () => {
     expect(cfg.errors.deadLetter).toEqual({ kind: 'table', table: { schema: 'ops', table: 'dlq' } });
     expect([cfg.buffer.maxRows, cfg.observe.httpPort, cfg.cdc?.kafka.brokers]).toEqual([7, 0, ['c:1']]);
     await expect(loadConfig(write('c.yaml', manifest()), { env: {} })).rejects.toThrow(/environment variable PG_PW is not set/);
+  });
+
+  it('on_offset_gap: stop by default, skip when set, anything else refused naming the field', async () => {
+    const env = { PG_PW: 'x' };
+    expect((await loadConfig(write('gap-default.yaml', manifest()), { env })).sink.options.onOffsetGap).toBe('stop');
+    expect((await loadConfig(write('gap-skip.yaml', manifest('      on_offset_gap: skip\n')), { env })).sink.options.onOffsetGap).toBe('skip');
+    const err = await loadConfig(write('gap-bad.yaml', manifest('      on_offset_gap: ignore\n')), { env }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems.map((p) => p.path)).toEqual(['spec.sink.options.on_offset_gap']);
   });
 
   it('masks passwords everywhere and keeps the rest readable', async () => {
@@ -126,8 +135,8 @@ describe('schema and defaults agree', () => {
   it('every schema default equals src/config/defaults.ts', () => {
     const opts = (loadSchema('manifest') as any).properties.spec.properties.sink.properties.options.properties;
     const cdc = (loadSchema('manifest') as any).properties.spec.properties.source.properties.cdc.properties;
-    expect([opts.auto_create.default, opts.auto_evolve.default, opts.mongo_mode.default, opts.stale_guard.default]).toEqual([
-      DEFAULTS.sink.autoCreate, DEFAULTS.sink.autoEvolve, DEFAULTS.sink.mongoMode, DEFAULTS.sink.staleGuard,
+    expect([opts.auto_create.default, opts.auto_evolve.default, opts.mongo_mode.default, opts.stale_guard.default, opts.on_offset_gap.default]).toEqual([
+      DEFAULTS.sink.autoCreate, DEFAULTS.sink.autoEvolve, DEFAULTS.sink.mongoMode, DEFAULTS.sink.staleGuard, DEFAULTS.sink.onOffsetGap,
     ]);
     expect([opts['batch.max_rows'].default, opts['batch.max_bytes'].default, opts['batch.max_age_ms'].default, opts.memory_budget_bytes.default]).toEqual([
       DEFAULTS.buffer.maxRows, DEFAULTS.buffer.maxBytes, DEFAULTS.buffer.maxAgeMs, DEFAULTS.buffer.memoryBudgetBytes,

@@ -9,6 +9,7 @@ import type { OffsetMark, RawRecord } from '../../../src/kernel/types';
 import type { Prepared } from '../../../src/decode/pool';
 import { DecodeAhead } from '../../../src/decode/decode-ahead';
 import type { ChangeSource, SourceBatch, SourceHandler, TopicPartition } from '../../../src/engine/ports';
+import type { PartitionBounds } from '../../../src/kernel/offset-gap';
 
 class FakeInner implements ChangeSource {
   handler!: SourceHandler;
@@ -35,6 +36,10 @@ class FakeInner implements ChangeSource {
   async stop(): Promise<void> {
     this.calls.push('stop');
   }
+  async bounds(tps: readonly TopicPartition[]): Promise<readonly PartitionBounds[]> {
+    this.calls.push(`bounds ${tps.length}`);
+    return tps.map((tp) => ({ topic: tp.topic, partition: tp.partition, low: '3', high: '9' }));
+  }
 
   /** Hands over a batch of `n` 10-byte records from `from`, as the client's fetch loop would. */
   fetch(topic: string, partition: number, from: number, n: number): Promise<void> {
@@ -45,6 +50,7 @@ class FakeInner implements ChangeSource {
       partition,
       records,
       highWatermark: String(from + n),
+      fetchedOffset: String(from),
       isStale: () => this.stale.has(key),
       resolve: (o) => this.resolved.push(`${key}@${o}`),
     });
@@ -107,6 +113,21 @@ async function setup(take?: (b: SourceBatch, src: DecodeAhead) => number, maxQue
 }
 
 describe('DecodeAhead', () => {
+  it('hands the core where each fetch started and asks the inner source for partition bounds', async () => {
+    const fetched: (string | undefined)[] = [];
+    const { inner, p, src } = await setup((b) => {
+      fetched.push(b.fetchedOffset);
+      return b.records.length;
+    });
+    const arrived = inner.fetch('t', 0, 4, 2);
+    p.finish(0);
+    await arrived;
+    for (let i = 0; i < 5; i++) await tick();
+    expect(fetched).toEqual(['4']);
+    expect(await src.bounds([{ topic: 't', partition: 0 }])).toEqual([{ topic: 't', partition: 0, low: '3', high: '9' }]);
+    expect(inner.calls).toContain('bounds 1');
+  });
+
   it('resolves at the client on arrival and hands batches to the core in arrival order per partition, each once prepared', async () => {
     const { inner, p, src, c } = await setup();
     await inner.fetch('t', 0, 0, 3);

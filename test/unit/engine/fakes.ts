@@ -14,6 +14,7 @@ import type { ChangeEvent, Flush, FlushedTable, OffsetMark, RawRecord } from '..
 import type { DeadLetter, Sink, WriteOptions } from '../../../src/engine/ports';
 import { tpKey, type ChangeSource, type SourceHandler, type TopicPartition } from '../../../src/engine/ports';
 import { DecodeAhead } from '../../../src/decode/decode-ahead';
+import type { PartitionBounds } from '../../../src/kernel/offset-gap';
 
 export const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -50,7 +51,10 @@ const COLUMNS = [
 
 export class FakeSource implements ChangeSource {
   handler!: SourceHandler;
-  readonly logs = new Map<string, { tp: TopicPartition; records: RawRecord[]; fetchAt: number }>();
+  /** `start`: the log-start offset (records below it are deleted, as by retention or deleteRecords). */
+  readonly logs = new Map<string, { tp: TopicPartition; records: RawRecord[]; fetchAt: number; start: number }>();
+  /** Calls of `bounds` (each a list of partitions). */
+  readonly boundsCalls: TopicPartition[][] = [];
   readonly paused = new Set<string>();
   readonly commits: OffsetMark[][] = [];
   assigned: TopicPartition[] = [];
@@ -90,7 +94,10 @@ export class FakeSource implements ChangeSource {
     for (const tp of this.assigned) {
       const log = this.log(tp);
       const k = tpKey(tp.topic, tp.partition);
-      if (this.paused.has(k) || log.fetchAt >= log.records.length) continue;
+      if (this.paused.has(k)) continue;
+      // An offset Kafka no longer holds: reset to the log start by itself, as kafkajs does (fromBeginning).
+      if (log.fetchAt < log.start) log.fetchAt = log.start;
+      if (log.fetchAt >= log.records.length) continue;
       const records = log.records.slice(log.fetchAt, log.fetchAt + this.batchSize);
       const gen = this.seekGen.get(k) ?? 0;
       await this.handler.batch({
@@ -98,6 +105,7 @@ export class FakeSource implements ChangeSource {
         partition: tp.partition,
         records,
         highWatermark: String(log.records.length),
+        fetchedOffset: String(log.fetchAt),
         isStale: () => (this.seekGen.get(k) ?? 0) !== gen,
         resolve: (o) => {
           if ((this.seekGen.get(k) ?? 0) === gen) log.fetchAt = Number(o) + 1;
@@ -144,6 +152,27 @@ export class FakeSource implements ChangeSource {
     this.commits.push([...marks]);
   }
 
+  async bounds(tps: readonly TopicPartition[]): Promise<readonly PartitionBounds[]> {
+    this.boundsCalls.push([...tps]);
+    return tps.map((tp) => {
+      const log = this.log(tp);
+      return { topic: tp.topic, partition: tp.partition, low: String(log.start), high: String(log.records.length) };
+    });
+  }
+
+  /** Deletes the records before `offset` (Kafka's deleteRecords, or retention): the log now starts there. */
+  deleteBefore(tp: TopicPartition, offset: number): void {
+    this.log(tp).start = offset;
+  }
+
+  /** The topic deleted and re-created: an empty log from offset 0. */
+  recreate(tp: TopicPartition): void {
+    const log = this.log(tp);
+    log.records.length = 0;
+    log.start = 0;
+    log.fetchAt = 0;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
   }
@@ -158,7 +187,7 @@ export class FakeSource implements ChangeSource {
   private log(tp: TopicPartition) {
     const k = tpKey(tp.topic, tp.partition);
     let log = this.logs.get(k);
-    if (!log) this.logs.set(k, (log = { tp, records: [], fetchAt: 0 }));
+    if (!log) this.logs.set(k, (log = { tp, records: [], fetchAt: 0, start: 0 }));
     return log;
   }
 }
@@ -245,7 +274,7 @@ export interface Harness {
   retries: number;
 }
 
-export function harness(o: Partial<Pick<EngineDeps, 'tolerance' | 'memoryBudgetBytes' | 'prepare'>> & { maxRows?: number; maxAgeMs?: number; maxAttempts?: number; prefetch?: boolean } = {}): Harness {
+export function harness(o: Partial<Pick<EngineDeps, 'tolerance' | 'memoryBudgetBytes' | 'prepare' | 'onOffsetGap'>> & { maxRows?: number; maxAgeMs?: number; maxAttempts?: number; prefetch?: boolean } = {}): Harness {
   const source = new FakeSource();
   let n = 0;
   let core: ChangeSource = source;
@@ -294,6 +323,7 @@ export function harness(o: Partial<Pick<EngineDeps, 'tolerance' | 'memoryBudgetB
     memoryBudgetBytes: o.memoryBudgetBytes ?? 1 << 30,
     maxAgeMs: o.maxAgeMs ?? 10,
     ...(o.prepare ? { prepare: o.prepare } : {}),
+    ...(o.onOffsetGap ? { onOffsetGap: o.onOffsetGap } : {}),
   });
   return h;
 }

@@ -21,6 +21,19 @@ describe('Positions', () => {
     expect(p.get('t', 1)).toMatchObject({ stored: 10n, next: 13n });
   });
 
+  it('moveTo goes past a gap or back to a re-created topic; the next flush compare-and-sets from what is stored', () => {
+    const p = new Positions();
+    p.start('t', 0, 10n, 10n);
+    p.moveTo('t', 0, 25n);
+    expect(p.pending()).toEqual([{ topic: 't', partition: 0, next: '25', from: '10' }]);
+    p.start('t', 1, 120n, 120n);
+    p.moveTo('t', 1, 0n); // a re-created topic starts again at 0: stored backwards
+    expect(p.pending()).toContainEqual({ topic: 't', partition: 1, next: '0', from: '120' });
+    p.markStored(p.pending());
+    expect(p.pending()).toEqual([]);
+    expect(() => p.moveTo('t', 2, 1n)).toThrow(/not tracked/);
+  });
+
   it('refuses to advance an untracked partition and forgets on request', () => {
     const p = new Positions();
     expect(() => p.advance('t', 0, 1n)).toThrow(/not tracked/);

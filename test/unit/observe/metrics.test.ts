@@ -103,6 +103,22 @@ describe('createMetrics', () => {
     expect(await text()).not.toMatch(/offset="|key="|reason="/);
   });
 
+  test('offset gaps skipped: counted per topic and partition, with the offsets they skipped', async () => {
+    const { emitter, text } = setup();
+    emitter.emit('offsetGap', { topic: 'cdc.s.t', partition: 1, kind: 'deleted', stored: '10', low: '25', high: '60', skipped: 15 });
+    emitter.emit('offsetGap', { topic: 'cdc.s.t', partition: 1, kind: 'deleted', stored: '70', low: '80', high: '90', skipped: 10 });
+    emitter.emit('offsetGap', { topic: 'cdc.s.u', partition: 0, kind: 'recreated', stored: '120', low: '0', high: '4', skipped: 0 });
+    expect(await samples(text, 'nilus_offset_gaps_total')).toEqual([
+      'nilus_offset_gaps_total{pipeline="orders-cdc",topic="cdc.s.t",partition="1"} 2',
+      'nilus_offset_gaps_total{pipeline="orders-cdc",topic="cdc.s.u",partition="0"} 1',
+    ]);
+    expect(await samples(text, 'nilus_offset_gap_events_total')).toEqual([
+      'nilus_offset_gap_events_total{pipeline="orders-cdc",topic="cdc.s.t",partition="1"} 25',
+      'nilus_offset_gap_events_total{pipeline="orders-cdc",topic="cdc.s.u",partition="0"} 0',
+    ]);
+    expect(await text()).not.toMatch(/offset="|stored="|low="/);
+  });
+
   test('nilus_errors_total: its help names the class values it has, the class names of the errors that stop a pipeline', async () => {
     const { emitter, text } = setup();
     // as the core reports the error that stopped it (src/engine/lifecycle.ts: errorClass is err.name)
