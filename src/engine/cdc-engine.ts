@@ -12,13 +12,10 @@
  *   flush continues from; a fenced flush drops everything held and re-reads from PostgreSQL.
  */
 import type { BufferSet } from '../buffer';
-import { Committer } from './committer';
-import type { DeadLetter } from './ports';
-import type { SourceBatch, SourceHandler, TopicPartition } from './ports';
-import { tpKey } from './ports';
+import { Committer, committerDeps } from './committer';
+import { tpKey, type DeadLetter, type SourceBatch, type SourceHandler, type TopicPartition } from './ports';
 import { FatalError, FencedError } from '../kernel/errors';
-import { OffsetGapError, describeOffsetGap, type OffsetGapPolicy } from '../kernel/offset-gap';
-import { reportedRetry } from '../kernel/retry';
+import { OffsetGapError, type OffsetGapPolicy } from '../kernel/offset-gap';
 import { STOPPED, type Flusher } from './flusher';
 import type { Intake } from './intake';
 import { Lifecycle, type LifecycleDeps } from './lifecycle';
@@ -58,22 +55,7 @@ export class CdcEngine extends Lifecycle {
     super(deps);
     this.now = deps.now ?? Date.now;
     this.tickMs = Math.max(50, Math.min(1000, Math.floor(deps.maxAgeMs / 4)));
-    this.committer = new Committer({
-      source: deps.source,
-      readStored: (topics) => deps.flusher.storedOffsets(deps.groupId, topics),
-      readBounds: async (tps) => {
-        const bounds = await reportedRetry(deps.emitter, deps.retry, 'read partition offsets', () => deps.source.bounds(tps), { system: 'kafka' });
-        deps.emitter.emit('state', { kafkaConnected: true }); // answered: a retry on the way had reported it down
-        return bounds;
-      },
-      onOffsetGap: deps.onOffsetGap ?? 'stop',
-      gapSkipped: (g) => {
-        deps.log.warn({ topic: g.topic, partition: g.partition, stored: g.stored.toString(), logStart: g.low.toString(), highWatermark: g.high.toString(), skipped: g.skipped.toString() }, describeOffsetGap(g, 'skip'));
-        deps.emitter.emit('offsetGap', { topic: g.topic, partition: g.partition, kind: g.kind, stored: g.stored.toString(), low: g.low.toString(), high: g.high.toString(), skipped: Number(g.skipped) });
-      },
-      emitter: deps.emitter,
-      warn: (msg, fields) => deps.log.warn(fields, msg),
-    });
+    this.committer = new Committer(committerDeps(deps, (tps) => deps.flusher.storedOffsets(deps.groupId, tps)));
   }
 
   protected handler(): SourceHandler {
@@ -279,20 +261,6 @@ export class CdcEngine extends Lifecycle {
     if (ready === undefined || !this.machine.is('starting', 'running', 'fenced')) return;
     const mine = new Set(this.assigned.map((tp) => tpKey(tp.topic, tp.partition)));
     this.deps.source.resume(ready.filter((tp) => mine.has(tpKey(tp.topic, tp.partition))));
-  }
-
-  /**
-   * A partition's load or check failed. During a graceful stop its answer no longer matters (the
-   * source is being left, maybe already disconnected under the read): the stop goes on.
-   */
-  private failUnlessStopping(err: Error): void {
-    if (this.machine.is('stopping', 'stopped')) {
-      // A gap found meanwhile is told all the same; the restart meets it again (and stops at it).
-      if (err instanceof OffsetGapError) this.deps.log.warn({ err: err.message }, 'an offset gap was found while the pipeline stopped');
-      else this.deps.log.debug({ err: String(err) }, 'reading where a partition resumes ended with the stop');
-      return;
-    }
-    this.fail(err);
   }
 
   /**

@@ -19,6 +19,9 @@ import type { OffsetMark } from '../kernel/types';
 import { offsetGap, OffsetGapError, type OffsetGap, type OffsetGapPolicy, type PartitionBounds } from '../kernel/offset-gap';
 import { tpKey, type ChangeSource, type TopicPartition } from './ports';
 import { Positions } from './positions';
+import { describeOffsetGap } from '../kernel/offset-gap';
+import { reportedRetry } from '../kernel/retry';
+import type { LifecycleDeps } from './lifecycle';
 
 export interface CommitterDeps {
   readonly source: ChangeSource;
@@ -32,6 +35,32 @@ export interface CommitterDeps {
   readonly gapSkipped: (gap: OffsetGap) => void;
   readonly emitter: CoreEmitter;
   readonly warn: (msg: string, fields: object) => void;
+}
+
+/**
+ * The engine's committer deps: bounds read through the source port with the start-up retry
+ * policy (reported as Kafka retries), a skipped gap logged and emitted as `offsetGap`.
+ */
+export function committerDeps(
+  deps: LifecycleDeps & { readonly onOffsetGap?: OffsetGapPolicy },
+  readStored: CommitterDeps['readStored'],
+): CommitterDeps {
+  return {
+    source: deps.source,
+    readStored,
+    readBounds: async (tps) => {
+      const bounds = await reportedRetry(deps.emitter, deps.retry, 'read partition offsets', () => deps.source.bounds(tps), { system: 'kafka' });
+      deps.emitter.emit('state', { kafkaConnected: true }); // answered: a retry on the way had reported it down
+      return bounds;
+    },
+    onOffsetGap: deps.onOffsetGap ?? 'stop',
+    gapSkipped: (g) => {
+      deps.log.warn({ topic: g.topic, partition: g.partition, stored: g.stored.toString(), logStart: g.low.toString(), highWatermark: g.high.toString(), skipped: g.skipped.toString() }, describeOffsetGap(g, 'skip'));
+      deps.emitter.emit('offsetGap', { topic: g.topic, partition: g.partition, kind: g.kind, stored: g.stored.toString(), low: g.low.toString(), high: g.high.toString(), skipped: Number(g.skipped) });
+    },
+    emitter: deps.emitter,
+    warn: (msg, fields) => deps.log.warn(fields, msg),
+  };
 }
 
 const KAFKA_COMMIT_TIMEOUT_MS = 30_000;

@@ -8,6 +8,7 @@ import { reportedRetry, type RetryPolicy } from '../kernel/retry';
 import type { ChangeSource, DeadLetterSink, Sink, SourceHandler } from './ports';
 import { Machine, type CoreState } from './machine';
 import { withTimeout } from '../kernel/timeout';
+import { OffsetGapError } from '../kernel/offset-gap';
 
 /** How long a failed pipeline waits for the consumer to leave the group before it reports. */
 const STOP_SOURCE_TIMEOUT_MS = 15_000;
@@ -95,6 +96,20 @@ export abstract class Lifecycle {
       this.fail(err as Error);
     }
     return this.done.catch(() => undefined);
+  }
+
+  /**
+   * A partition's load or check failed. During a graceful stop its answer no longer matters (the
+   * source is being left, maybe already disconnected under the read): the stop goes on.
+   */
+  protected failUnlessStopping(err: Error): void {
+    if (this.machine.is('stopping', 'stopped')) {
+      // A gap found meanwhile is told all the same; the restart meets it again (and stops at it).
+      if (err instanceof OffsetGapError) this.life.log.warn({ err: err.message }, 'an offset gap was found while the pipeline stopped');
+      else this.life.log.debug({ err: String(err) }, 'reading where a partition resumes ended with the stop');
+      return;
+    }
+    this.fail(err);
   }
 
   protected fail(err: Error): void {

@@ -12,23 +12,16 @@
  * re-subscribes (a rebalance, which the core handles like any other).
  *
  * Offsets Kafka no longer holds. The engine checks a partition's stored offset against `bounds`
- * (log start, high watermark) before it seeks there (src/engine/committer.ts). That check alone
- * is not enough, because of what kafkajs 2.2.4 does on its own when a fetch answers
- * OFFSET_OUT_OF_RANGE (consumerGroup.js `recoverFromFetch` → `recoverFromOffsetOutOfRange` →
- * offsetManager `setDefaultOffset`): it logs "Offset out of range, resetting to default offset",
- * COMMITS the default offset to the group (-2, the earliest, with `fromBeginning`; -1, the
- * latest, without), clears its offsets, and the next fetch resolves that to the log start (or the
- * high watermark) and goes on: no error reaches `eachBatch` or CRASH, nothing tells the handler.
- * `seek` does not stop it either: with autoCommit off it only sets the fetch position. So a gap
- * that opens after the check (a partition paused for long, e.g. while PostgreSQL is down and
- * retention passes its position, or retention racing the assignment) would be skipped silently.
- * What kafkajs does leave visible is where each fetch started (`Batch.fetchedOffset`): it is
- * handed over as `SourceBatch.fetchedOffset`, and the engine treats a fetch that starts elsewhere
- * than the offset it expects as a possible gap and checks the bounds again: past it after a reset
- * to the log start, before it after a reset to the start of a re-created topic. (kafkajs also
- * moves past batches of only control records or aborted records by itself, runner.js
- * `isEmptyDueToFiltering`, and goes back to the group's committed offset after a rejoin that
- * missed a seek: there the expected offset is within the bounds, and it is not a gap.)
+ * (log start, high watermark) before it seeks there (src/engine/committer.ts). Not enough alone:
+ * on OFFSET_OUT_OF_RANGE kafkajs 2.2.4 (consumerGroup.js `recoverFromOffsetOutOfRange` →
+ * offsetManager `setDefaultOffset`) logs "Offset out of range, resetting to default offset",
+ * COMMITS the default (earliest with `fromBeginning`, else latest) and fetches on from there; no
+ * error reaches `eachBatch` or CRASH, and `seek` does not prevent it. So a gap that opens after the
+ * check (a partition paused while retention passes it) would be skipped silently. Where each fetch
+ * started (`Batch.fetchedOffset`) is handed over as `SourceBatch.fetchedOffset`; the engine checks
+ * the bounds again when it differs from the offset expected. (kafkajs also skips batches of only
+ * control or aborted records, and returns to the committed offset after a rejoin that missed a
+ * seek: the expected offset is then within the bounds, not a gap.)
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { OffsetMark, RawRecord } from '../kernel/types';
