@@ -138,7 +138,6 @@ function clientClass(limits: SessionLimits | undefined): typeof pg.Client {
     }
 
     // The driver's overloads are many; every form is forwarded as it came, with its completion watched.
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     override query(config: any, values?: any, callback?: any): any {
       const watchErr = (err: unknown): void => {
         if (isQueryReadTimeout(err)) this.abandon();
