@@ -15,7 +15,7 @@ import { BlackholeProxy } from '../../helpers/blackhole-proxy';
 import { createTestSchema, dropTestSchemaUnlessFailed, newPool, targetPgUrl, uniqueName } from '../../helpers/pg';
 import { cdcManifest, produceMany, startInProcess } from '../../helpers/pipeline';
 import { EventFactory, ordersTable } from '../../fixtures/factory';
-import { churn, expectedOrders, ORDERS_TEXT, ordersRows, sleep, until } from '../ops/support';
+import { churn, expectedOrders, httpGet, metricSum, ORDERS_TEXT, ordersRows, scrape, sleep, until } from '../ops/support';
 import { highWatermarks, storedOffsets, storedTotal } from '../ops/group';
 
 /** The protocol's CopyData message type ('d'). */
@@ -100,9 +100,21 @@ describe('a dropped-packet partition to PostgreSQL', () => {
       // Once flushes are landing, the partition starts in the middle of one: right after the
       // worker sent COPY data (a CopyData message, 'd') into the staging table.
       await until('the first flushes to commit', async () => ((await storedTotal(pool, schema, groupId)) > 1_000 ? true : undefined), 60_000, 50);
-      await proxy.blackholeAfter((chunk) => chunk[0] === COPY_DATA);
+      let noCopy: NodeJS.Timeout | undefined;
+      await Promise.race([
+        proxy.blackholeAfter((chunk) => chunk[0] === COPY_DATA),
+        new Promise<never>((_, reject) => (noCopy = setTimeout(() => reject(new Error('no COPY data went through the proxy within 30 s')), 30_000))),
+      ]);
+      clearTimeout(noCopy);
       blackholedAt = Date.now();
-      await sleep(PARTITION_MS);
+      // While it lasts, once the worker noticed: not ready (PostgreSQL missing), alive, retries counted.
+      await until('the worker to notice the partition', async () => (svc.logs().includes('"msg":"retrying apply"') ? true : undefined), DEADLINE_MS + 5_000, 50);
+      expect({ stillPartitioned: Date.now() - blackholedAt < PARTITION_MS }).toEqual({ stillPartitioned: true });
+      const ready = await httpGet(svc.httpPort, '/readyz');
+      expect({ readyz: ready.status, postgresqlMissing: (JSON.parse(ready.body).missing as string[]).includes('postgresql') }).toEqual({ readyz: 503, postgresqlMissing: true });
+      expect({ healthz: (await httpGet(svc.httpPort, '/healthz')).status }).toEqual({ healthz: 200 });
+      expect({ applyRetriesCounted: metricSum(await scrape(svc.httpPort), 'nilus_retries_total', { operation: 'apply' }) > 0 }).toEqual({ applyRetriesCounted: true });
+      await sleep(PARTITION_MS - (Date.now() - blackholedAt));
       dropped = proxy.dropped;
       const storedAtHeal = await storedTotal(pool, schema, groupId);
       healedAt = Date.now();
