@@ -50,6 +50,10 @@ export const DEFAULTS = {
     mongoMode: 'flatten' as const,
     staleGuard: false,
     onOffsetGap: 'stop' as const,
+    /** A statement of a flush may run this long; the client gives up 5 s later (src/pg/pool.ts). */
+    statementTimeoutMs: 300_000,
+    /** A statement waits this long for a lock, then the flush is retried. */
+    lockTimeoutMs: 60_000,
   },
   buffer: {
     maxRows: 25_000,

@@ -94,6 +94,8 @@ export async function buildConfig(m: RawManifest, file: ConnectionsFile | undefi
         ...(o.state_schema !== undefined ? { stateSchema: o.state_schema } : {}),
         mongoMode: o.mongo_mode ?? DEFAULTS.sink.mongoMode,
         staleGuard: o.stale_guard ?? DEFAULTS.sink.staleGuard,
+        statementTimeoutMs: o.statement_timeout_ms ?? DEFAULTS.sink.statementTimeoutMs,
+        lockTimeoutMs: o.lock_timeout_ms ?? DEFAULTS.sink.lockTimeoutMs,
         ...(o.decode_threads !== undefined ? { decodeThreads: o.decode_threads } : {}),
         onOffsetGap: o.on_offset_gap ?? DEFAULTS.sink.onOffsetGap,
       },

@@ -58,6 +58,12 @@ export function semanticProblems(m: RawManifest, src: YamlSource, out: ConfigPro
   if ((o['errors.retry.initial_ms'] ?? 0) > (o['errors.retry.max_ms'] ?? Infinity)) {
     at([...SINK, 'errors.retry.initial_ms'], 'errors.retry.initial_ms must not exceed errors.retry.max_ms');
   }
+  // Against the statement bound in effect, as batch.max_bytes against the budget below.
+  const statementMs = o.statement_timeout_ms ?? DEFAULTS.sink.statementTimeoutMs;
+  if (o.lock_timeout_ms !== undefined && o.lock_timeout_ms > statementMs) {
+    const which = o.statement_timeout_ms !== undefined ? `statement_timeout_ms (${statementMs})` : `statement_timeout_ms (unset: the default, ${statementMs})`;
+    at([...SINK, 'lock_timeout_ms'], `lock_timeout_ms (${o.lock_timeout_ms}) must not exceed ${which}: the statement would be cancelled before the lock wait ends, and a cancelled statement stops the pipeline where a lock timeout is retried`);
+  }
   // Against the budget in effect: memory_budget_bytes, or its default when unset.
   const budget = o.memory_budget_bytes ?? DEFAULTS.buffer.memoryBudgetBytes;
   if (o['batch.max_bytes'] !== undefined && o['batch.max_bytes'] > budget) {

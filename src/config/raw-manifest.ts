@@ -43,6 +43,8 @@ export interface RawSinkOptions {
   state_schema?: string;
   mongo_mode?: 'flatten' | 'jsonb';
   stale_guard?: boolean;
+  statement_timeout_ms?: number;
+  lock_timeout_ms?: number;
   'batch.max_rows'?: number;
   'batch.max_bytes'?: number;
   'batch.max_age_ms'?: number;

@@ -99,6 +99,13 @@ export interface SinkOptions {
   /** Refuse events older (by source position) than the stored one for the same key. */
   readonly staleGuard: boolean;
   /**
+   * The sink's sessions: statement_timeout and idle_in_transaction_session_timeout on the server,
+   * and the client's own deadline for an answer (this + 5 s, then the connection is dropped).
+   */
+  readonly statementTimeoutMs: number;
+  /** The sink's sessions' lock_timeout (55P03 when hit: the flush is retried). */
+  readonly lockTimeoutMs: number;
+  /**
    * CDC merge: threads that decode fetched batches ahead of the core; 0 decodes on the main
    * thread. Unset: by the cores available (src/service/cdc-service.ts `decodeThreadsFor`).
    */

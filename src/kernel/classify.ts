@@ -65,6 +65,10 @@ const NETWORK_MESSAGES: readonly RegExp[] = [
   /socket hang up/i,
   /Client has encountered a connection error and is not queryable/i,
   /timeout exceeded when trying to connect/i, // pg.Pool connectionTimeoutMillis
+  // pg's query_timeout: no answer at all within the client's deadline (past statement_timeout, which
+  // the server would have answered with 57014): the connection is dropped (src/pg/pool.ts) and the
+  // work retried on a new one.
+  /^Query read timeout$/,
 ];
 
 /** kafkajs protocol error types that are transient for a consumer although kafkajs marks them otherwise. */

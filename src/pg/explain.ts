@@ -5,6 +5,7 @@
  */
 import { FatalError, type NilusError, RetriableError } from '../kernel/errors';
 import type { PgConnection } from '../config/types';
+import { classifySqlState } from '../kernel/classify';
 
 const SEED = {
   auth: 're-check the credentials and confirm the user still exists with the same password',
@@ -16,6 +17,8 @@ interface PgLikeError {
   code?: string;
   message?: string;
   errno?: number;
+  /** Set on errors the server sent (ERROR, FATAL): their code is a SQLSTATE. */
+  severity?: string;
 }
 
 function scrub(text: string, conn: PgConnection): string {
@@ -47,6 +50,13 @@ export function explainPgError(err: unknown, conn: PgConnection): NilusError {
   if (e.code === '3D000') return fatal(`${at}: database "${conn.database}" does not exist — check the database name in the URI or connections file (names are case-sensitive)`);
   if (e.code === '42501' && /database/i.test(raw)) {
     return fatal(`${at}: ${raw} — the user needs CONNECT on the target database: GRANT CONNECT ON DATABASE "${conn.database}" TO "${conn.username}"`);
+  }
+  if (e.code === '53300') {
+    return retry(`${at}: ${raw} — the server's max_connections, or the CONNECTION LIMIT of user "${conn.username}" or database "${conn.database}", is reached; retrying with backoff. Free connections or raise the limit (the sink of one worker holds up to 4)`);
+  }
+  if (e.code === '57P03') return retry(`${at}: ${raw} — the server is starting up or recovering; retrying with backoff`);
+  if (typeof e.code === 'string' && typeof e.severity === 'string' && classifySqlState(e.code) === 'retriable') {
+    return retry(`${at}: ${raw} (SQLSTATE ${e.code}, transient); retrying with backoff`);
   }
   if (/does not support SSL/i.test(raw)) {
     return fatal(`${at}: The server does not support SSL connections, but sslmode=${mode} requires TLS — sslmode must match what the server offers: enable ssl on the server and ${SEED.ssl}, or use sslmode=prefer/disable for a server without TLS`);

@@ -7,11 +7,19 @@
  *   verify-ca    TLS, certificate chain checked against sslrootcert, host name not
  *   verify-full  TLS, chain and host name checked
  * Without sslrootcert, verify-* use Node's bundled public CAs (managed services' certificates).
+ *
+ * Every connection has TCP keepalive (an idle connection whose peer vanished is found by the
+ * kernel). A connection given SessionLimits (the sink's) also bounds each statement: the server
+ * cancels it after statement_timeout, and when the server cannot even say so (a partition that
+ * drops packets: keepalive does not probe while data is in flight, and Node cannot set
+ * TCP_USER_TIMEOUT) the client gives up CLIENT_GRACE_MS later, destroys the socket, and the
+ * statement fails as a lost connection ("Query read timeout"), retried on a new connection.
  */
 import { readFile } from 'node:fs/promises';
 import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import { ConfigError } from '../kernel/errors';
+import { DEFAULTS } from '../config/defaults';
 import type { PgConnection } from '../config/types';
 import { explainPgError } from './explain';
 
@@ -56,8 +64,135 @@ export async function sslPlan(conn: PgConnection): Promise<Plan> {
   }
 }
 
-function clientConfig(conn: PgConnection, ssl: SslSetting): pg.ClientConfig {
+/** Bounds a session puts on its statements (the sink's: spec.sink.options.statement_timeout_ms, lock_timeout_ms). */
+export interface SessionLimits {
+  /** Server-side statement_timeout and idle_in_transaction_session_timeout, ms. */
+  readonly statementTimeoutMs: number;
+  /** Server-side lock_timeout, ms (55P03 when hit: retried). */
+  readonly lockTimeoutMs: number;
+}
+
+/** TCP keepalive of nilus-pg's side: the first probe after this long idle. */
+export const KEEPALIVE_IDLE_MS = 10_000;
+/**
+ * How much longer than statement_timeout the client waits for an answer before it decides the
+ * server cannot be heard: the server's own cancellation gets this long to arrive first.
+ */
+export const CLIENT_GRACE_MS = 5_000;
+/**
+ * The server's side of the same connection (tcp_keepalives_*): a session whose client vanished
+ * behind a partition is ended after 30 s idle + 3 unanswered probes 10 s apart, so the
+ * transaction and locks it holds do not outlive the partition by long.
+ */
+const SERVER_KEEPALIVE = { idleS: 30, intervalS: 10, count: 3 } as const;
+
+/** How long the client waits for one statement under these limits. */
+export function clientDeadlineMs(limits: SessionLimits): number {
+  return limits.statementTimeoutMs + CLIENT_GRACE_MS;
+}
+
+/** The SETs a new session under `limits` runs before anything else (one round trip). */
+export function sessionSetup(limits: SessionLimits): string {
+  const ms = (n: number): string => String(Math.max(0, Math.floor(n)));
+  return [
+    `SET statement_timeout = ${ms(limits.statementTimeoutMs)}`,
+    `SET lock_timeout = ${ms(limits.lockTimeoutMs)}`,
+    `SET idle_in_transaction_session_timeout = ${ms(limits.statementTimeoutMs)}`,
+    `SET tcp_keepalives_idle = ${SERVER_KEEPALIVE.idleS}`,
+    `SET tcp_keepalives_interval = ${SERVER_KEEPALIVE.intervalS}`,
+    `SET tcp_keepalives_count = ${SERVER_KEEPALIVE.count}`,
+  ].join('; ');
+}
+
+const READ_TIMEOUT = 'Query read timeout';
+
+/** The error node-postgres rejects a statement with when query_timeout passed without an answer. */
+export function isQueryReadTimeout(err: unknown): boolean {
+  return err instanceof Error && err.message === READ_TIMEOUT;
+}
+
+type Callback = (err: Error | null | undefined, res?: unknown) => unknown;
+type ConnectCallback = ((err: Error) => void) | ((err: null, c: pg.Client) => void);
+
+/**
+ * A pg.Client that, with `limits`, runs sessionSetup() as part of connecting and, when a statement
+ * outlives query_timeout, destroys its socket: node-postgres only rejects the statement and leaves
+ * the connection waiting on an answer that will never come, so the ROLLBACK after it would wait as
+ * long again. With the socket gone every queued statement fails at once ("Connection terminated
+ * unexpectedly") and the pool discards the client when it is released.
+ */
+function clientClass(limits: SessionLimits | undefined): typeof pg.Client {
+  const setup = limits ? sessionSetup(limits) : undefined;
+  class BoundedClient extends pg.Client {
+    private abandoned = false;
+
+    override connect(): Promise<pg.Client>;
+    override connect(callback: ConnectCallback): void;
+    override connect(callback?: ConnectCallback): Promise<pg.Client> | void {
+      const ready = this.connectAndSetUp();
+      if (!callback) return ready;
+      ready.then(
+        (c) => (callback as (err: null, c: pg.Client) => void)(null, c),
+        (e: Error) => (callback as (err: Error) => void)(e),
+      );
+    }
+
+    // The driver's overloads are many; every form is forwarded as it came, with its completion watched.
+    override query(config: any, values?: any, callback?: any): any {
+      const watchErr = (err: unknown): void => {
+        if (isQueryReadTimeout(err)) this.abandon();
+      };
+      const wrap = (cb: Callback): Callback =>
+        function (this: unknown, err, res) {
+          if (err) watchErr(err);
+          return cb.call(this, err, res);
+        };
+      if (config !== null && typeof config === 'object' && typeof config.submit === 'function') {
+        // A submittable (COPY streams): node-postgres reports its timeout through query.callback.
+        const own: Callback | undefined = typeof config.callback === 'function' ? config.callback : undefined;
+        if (own) config.callback = wrap(own);
+        else if (typeof values === 'function') values = wrap(values as Callback);
+        else if (typeof callback === 'function') callback = wrap(callback as Callback);
+        return super.query(config, values, callback);
+      }
+      if (typeof values === 'function') return super.query(config, wrap(values as Callback));
+      if (typeof callback === 'function') return super.query(config, values, wrap(callback as Callback));
+      const result = super.query(config, values) as Promise<unknown>;
+      // Observes the outcome only; the caller still gets `result` and its rejection.
+      result.then(undefined, watchErr);
+      return result;
+    }
+
+    private async connectAndSetUp(): Promise<pg.Client> {
+      await super.connect();
+      if (!setup) return this;
+      try {
+        await super.query(setup);
+      } catch (e) {
+        this.abandon();
+        throw e;
+      }
+      return this;
+    }
+
+    /** Drops the connection without a goodbye (a goodbye would wait on the same silent peer). */
+    private abandon(): void {
+      if (this.abandoned) return;
+      this.abandoned = true;
+      // The 'error' the client emits for its lost socket is ours; every statement on it fails on its own.
+      this.on('error', () => undefined);
+      // After node-postgres has handed the timeout to the statement (it does so on the next tick).
+      setImmediate(() => this.connection.stream.destroy());
+    }
+  }
+  return BoundedClient;
+}
+
+function clientConfig(conn: PgConnection, ssl: SslSetting, limits?: SessionLimits): pg.ClientConfig {
   return {
+    ...(limits ? { query_timeout: clientDeadlineMs(limits) } : {}),
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
     host: conn.host,
     port: conn.port,
     database: conn.database,
@@ -80,12 +215,13 @@ function worthNextAttempt(err: unknown): boolean {
   return typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && e.code !== '3D000';
 }
 
-async function connectWith(conn: PgConnection): Promise<{ client: pg.Client; ssl: SslSetting }> {
+async function connectWith(conn: PgConnection, limits: SessionLimits | undefined): Promise<{ client: pg.Client; ssl: SslSetting }> {
   const plan = await sslPlan(conn);
+  const Client = clientClass(limits);
   let last: unknown;
   for (let i = 0; i < plan.attempts.length; i++) {
     const ssl = plan.attempts[i];
-    const client = new pg.Client(clientConfig(conn, ssl));
+    const client = new Client(clientConfig(conn, ssl, limits));
     try {
       await client.connect();
       return { client, ssl };
@@ -98,19 +234,27 @@ async function connectWith(conn: PgConnection): Promise<{ client: pg.Client; ssl
   throw explainPgError(last, conn);
 }
 
+/**
+ * The limits of a connection given none: the sink options' defaults, for the short statements of
+ * checks and teardown.
+ */
+export const DEFAULT_LIMITS: SessionLimits = { statementTimeoutMs: DEFAULTS.sink.statementTimeoutMs, lockTimeoutMs: DEFAULTS.sink.lockTimeoutMs };
+
 /** One connected client; failures come back as explained NilusErrors (never with the password). */
-export async function connectPg(conn: PgConnection): Promise<pg.Client> {
-  return (await connectWith(conn)).client;
+export async function connectPg(conn: PgConnection, limits: SessionLimits = DEFAULT_LIMITS): Promise<pg.Client> {
+  return (await connectWith(conn, limits)).client;
 }
 
 /**
  * A pool whose connections all use the mode a probe connection found working, so allow/prefer
- * negotiate once instead of on every new connection.
+ * negotiate once instead of on every new connection. Without `limits` (the readers of a batch
+ * source and of verify, whose one COPY … TO lasts as long as the table) statements are not
+ * bounded; keepalive still applies.
  */
-export async function createPool(conn: PgConnection, max = 4): Promise<pg.Pool> {
-  const { client, ssl } = await connectWith(conn);
+export async function createPool(conn: PgConnection, max = 4, limits?: SessionLimits): Promise<pg.Pool> {
+  const { client, ssl } = await connectWith(conn, limits);
   await client.end();
-  const pool = new pg.Pool({ ...clientConfig(conn, ssl), max });
+  const pool = new pg.Pool({ ...clientConfig(conn, ssl, limits), max, Client: clientClass(limits) as unknown as new () => pg.ClientBase });
   // An idle client losing its connection must not crash the process: the next checkout reconnects
   // (and reports its own error if the server is really gone).
   pool.on('error', () => undefined);

@@ -41,7 +41,8 @@ export class PgSink implements Sink {
   async open(): Promise<void> {
     if (this.closed) throw new FatalError('the PostgreSQL sink was closed');
     if (!this.made) {
-      const pool = await createPool(this.conn);
+      const { statementTimeoutMs, lockTimeoutMs } = this.options;
+      const pool = await createPool(this.conn, 4, { statementTimeoutMs, lockTimeoutMs });
       this.deps.watch?.(pool);
       this.made = { pool, applier: new PgApplier(pool, this.options, this.deps.log ? { log: this.deps.log } : {}) };
     }

@@ -1,6 +1,7 @@
 /** Builders for apply integration tests: sink options, columns, batches, events. */
 import type { Pool } from 'pg';
 import type { SinkOptions } from '../../../src/config/types';
+import { DEFAULTS } from '../../../src/config/defaults';
 import type { ChangeEvent, ColumnSpec, Flush, Op, Row, SourceInfo, TableBatch, TableRef } from '../../../src/kernel/types';
 import type { HeldRow } from '../../../src/kernel/types';
 
@@ -13,6 +14,8 @@ export function sinkOptions(schema: string, over: Partial<SinkOptions> = {}): Si
     mongoMode: 'flatten',
     staleGuard: false,
     onOffsetGap: 'stop',
+    statementTimeoutMs: DEFAULTS.sink.statementTimeoutMs,
+    lockTimeoutMs: DEFAULTS.sink.lockTimeoutMs,
     ...over,
   };
 }

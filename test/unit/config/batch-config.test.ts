@@ -215,3 +215,29 @@ describe('memory budget and flush size', () => {
     }
   });
 });
+
+describe('statement and lock timeouts', () => {
+  const cfgOf = async (sinkOpts: string) => {
+    const conns = await loadConnectionsFile(file('c6.yaml', 'connections:\n  mysql-source:\n    type: mysql\n    host: h\n    database: sales\n    username: u\n    password: ""\n  postgres-destination:\n    type: postgresql\n    host: p\n    database: d\n    username: u\n    password: ""\n'));
+    return buildConfig(parseManifest(seed('', sinkOpts)).manifest, conns, {});
+  };
+
+  it('are read from the sink options, with the defaults when unset', async () => {
+    expect((await cfgOf('      statement_timeout_ms: 600000\n      lock_timeout_ms: 5000\n')).sink.options).toMatchObject({ statementTimeoutMs: 600000, lockTimeoutMs: 5000 });
+    expect((await cfgOf('')).sink.options).toMatchObject({ statementTimeoutMs: DEFAULTS.sink.statementTimeoutMs, lockTimeoutMs: DEFAULTS.sink.lockTimeoutMs });
+  });
+
+  it('a lock timeout above the statement timeout in effect is refused, the default included', () => {
+    expect(problems(seed('', '      statement_timeout_ms: 10000\n      lock_timeout_ms: 20000\n'))).toEqual([
+      expect.objectContaining({ path: 'spec.sink.options.lock_timeout_ms', message: expect.stringMatching(/^lock_timeout_ms \(20000\) must not exceed statement_timeout_ms \(10000\): /) }),
+    ]);
+    expect(problems(seed('', `      lock_timeout_ms: ${DEFAULTS.sink.statementTimeoutMs + 1}\n`))).toEqual([
+      expect.objectContaining({ path: 'spec.sink.options.lock_timeout_ms', message: expect.stringContaining(`statement_timeout_ms (unset: the default, ${DEFAULTS.sink.statementTimeoutMs})`) }),
+    ]);
+  });
+
+  it('below their minimum are refused by the schema', () => {
+    expect(problems(seed('', '      statement_timeout_ms: 10\n')).map((p) => p.path)).toEqual(['spec.sink.options.statement_timeout_ms']);
+    expect(problems(seed('', '      lock_timeout_ms: 0\n')).map((p) => p.path)).toEqual(['spec.sink.options.lock_timeout_ms']);
+  });
+});

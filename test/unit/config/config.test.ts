@@ -42,7 +42,7 @@ describe('loadConfig', () => {
     expect(cfg.buffer).toEqual({ maxRows: 25000, maxBytes: 32 * 1024 * 1024, maxAgeMs: 250, memoryBudgetBytes: 64 * 1024 * 1024 });
     expect(cfg.errors).toEqual({ tolerance: 'none', retry: { maxAttempts: Infinity, initialMs: 200, maxMs: 30000 } });
     expect(cfg.observe).toEqual({ httpPort: 9464, logLevel: 'info', flushLogIntervalMs: 10000 });
-    expect(cfg.sink.options).toEqual({ destTable: 'analytics.{table}', strategy: 'merge', autoCreate: true, autoEvolve: true, mongoMode: 'flatten', staleGuard: false, onOffsetGap: 'stop' });
+    expect(cfg.sink.options).toEqual({ destTable: 'analytics.{table}', strategy: 'merge', autoCreate: true, autoEvolve: true, mongoMode: 'flatten', staleGuard: false, onOffsetGap: 'stop', statementTimeoutMs: 300000, lockTimeoutMs: 60000 });
     expect(cfg.sink.pg.password).toBe('hunter2');
     expect(Object.isFrozen(cfg.sink.options)).toBe(true);
     expect(tableSelected(cfg.cdc!, { schema: 'public', table: 'orders' })).toBe(true);
@@ -138,6 +138,7 @@ describe('schema and defaults agree', () => {
     expect([opts.auto_create.default, opts.auto_evolve.default, opts.mongo_mode.default, opts.stale_guard.default, opts.on_offset_gap.default]).toEqual([
       DEFAULTS.sink.autoCreate, DEFAULTS.sink.autoEvolve, DEFAULTS.sink.mongoMode, DEFAULTS.sink.staleGuard, DEFAULTS.sink.onOffsetGap,
     ]);
+    expect([opts.statement_timeout_ms.default, opts.lock_timeout_ms.default]).toEqual([DEFAULTS.sink.statementTimeoutMs, DEFAULTS.sink.lockTimeoutMs]);
     expect([opts['batch.max_rows'].default, opts['batch.max_bytes'].default, opts['batch.max_age_ms'].default, opts.memory_budget_bytes.default]).toEqual([
       DEFAULTS.buffer.maxRows, DEFAULTS.buffer.maxBytes, DEFAULTS.buffer.maxAgeMs, DEFAULTS.buffer.memoryBudgetBytes,
     ]);

@@ -69,6 +69,7 @@ describe('classifyError: network errors', () => {
     'connection to server at "db", port 5432 failed: timeout expired',
     'SSL connection has been closed unexpectedly',
     'timeout exceeded when trying to connect',
+    'Query read timeout',
   ])('message "%s" is retriable', (msg) => {
     expect(classifyError(new Error(msg))).toBe('retriable');
   });
