@@ -22,6 +22,10 @@ import { ConfigError } from '../kernel/errors';
 import { DEFAULTS } from '../config/defaults';
 import type { PgConnection } from '../config/types';
 import { explainPgError } from './explain';
+import { sessionSetup, type SessionLimits } from './session';
+
+export type { SessionLimits } from './session';
+export { sessionSetup } from './session';
 
 /** The driver's types, for the rooms that pass pools and clients around without using the driver. */
 export type { Client, Pool, PoolClient } from 'pg';
@@ -64,14 +68,6 @@ export async function sslPlan(conn: PgConnection): Promise<Plan> {
   }
 }
 
-/** Bounds a session puts on its statements (the sink's: spec.sink.options.statement_timeout_ms, lock_timeout_ms). */
-export interface SessionLimits {
-  /** Server-side statement_timeout and idle_in_transaction_session_timeout, ms. */
-  readonly statementTimeoutMs: number;
-  /** Server-side lock_timeout, ms (55P03 when hit: retried). */
-  readonly lockTimeoutMs: number;
-}
-
 /** TCP keepalive of nilus-pg's side: the first probe after this long idle. */
 export const KEEPALIVE_IDLE_MS = 10_000;
 /**
@@ -79,29 +75,10 @@ export const KEEPALIVE_IDLE_MS = 10_000;
  * server cannot be heard: the server's own cancellation gets this long to arrive first.
  */
 export const CLIENT_GRACE_MS = 5_000;
-/**
- * The server's side of the same connection (tcp_keepalives_*): a session whose client vanished
- * behind a partition is ended after 30 s idle + 3 unanswered probes 10 s apart, so the
- * transaction and locks it holds do not outlive the partition by long.
- */
-const SERVER_KEEPALIVE = { idleS: 30, intervalS: 10, count: 3 } as const;
 
 /** How long the client waits for one statement under these limits. */
 export function clientDeadlineMs(limits: SessionLimits): number {
   return limits.statementTimeoutMs + CLIENT_GRACE_MS;
-}
-
-/** The SETs a new session under `limits` runs before anything else (one round trip). */
-export function sessionSetup(limits: SessionLimits): string {
-  const ms = (n: number): string => String(Math.max(0, Math.floor(n)));
-  return [
-    `SET statement_timeout = ${ms(limits.statementTimeoutMs)}`,
-    `SET lock_timeout = ${ms(limits.lockTimeoutMs)}`,
-    `SET idle_in_transaction_session_timeout = ${ms(limits.statementTimeoutMs)}`,
-    `SET tcp_keepalives_idle = ${SERVER_KEEPALIVE.idleS}`,
-    `SET tcp_keepalives_interval = ${SERVER_KEEPALIVE.intervalS}`,
-    `SET tcp_keepalives_count = ${SERVER_KEEPALIVE.count}`,
-  ].join('; ');
 }
 
 const READ_TIMEOUT = 'Query read timeout';

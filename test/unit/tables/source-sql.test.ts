@@ -10,7 +10,7 @@ import * as ts from 'typescript';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const SRC = join(ROOT, 'src');
-const HOMES = ['src/tables/sql/', 'src/sink/', 'src/pg/transaction.ts'];
+const HOMES = ['src/tables/sql/', 'src/sink/', 'src/pg/transaction.ts', 'src/pg/session.ts'];
 
 const KEYWORD = /^\s*(SELECT|SHOW|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|TRUNCATE|SET) /;
 /**
