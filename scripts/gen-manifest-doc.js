@@ -45,6 +45,29 @@ function table(schema) {
   return ['| Key | Type | Required | Default | Meaning |', '| --- | --- | --- | --- | --- |', ...rows(schema, '', schema.required || [], [])].join('\n');
 }
 
+/** Dotted paths of the mappings marked x-kebab-aliases (read by src/config/aliases.ts too). */
+function aliasBlocks(schema, prefix = '', out = []) {
+  for (const [key, s] of Object.entries(schema.properties || {})) {
+    const p = prefix ? `${prefix}.${key}` : key;
+    if (s['x-kebab-aliases'] === true) out.push(p);
+    aliasBlocks(s, p, out);
+  }
+  return out;
+}
+
+function aliasParagraph(schema) {
+  const blocks = aliasBlocks(schema).map((b) => `\`${b}\``);
+  return (
+    `Under ${blocks.join(' and ')} a key with \`_\` may also be written in kebab case, as the Nilus v1 docs spell it ` +
+    '(`dest-table` for `dest_table`, `batch.max-rows` for `batch.max_rows`). The kebab spelling is an alias: it is read as ' +
+    'the snake_case key before any check, so the same rules and defaults apply, and a problem found on it names the key as ' +
+    'written. Neither spelling wins: one mapping setting both for a key is refused, naming both paths (keep one). A kebab ' +
+    'key with no snake_case counterpart is an unknown key. `validate` prints a `note:` line for each alias used and `run` ' +
+    'logs it once at start. The table and the schema spell keys in snake_case only (an editor checking against the schema ' +
+    'flags the kebab spelling; nilus-pg does not).'
+  );
+}
+
 function connectionsTable(schema) {
   const entry = schema.properties.connections.additionalProperties;
   const out = [];
@@ -62,7 +85,7 @@ function connectionsTable(schema) {
 function render() {
   const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'schema', 'manifest.schema.json'), 'utf8'));
   const conns = JSON.parse(fs.readFileSync(path.join(ROOT, 'schema', 'connections.schema.json'), 'utf8'));
-  return [BEGIN, '', '### Manifest keys', '', table(manifest), '', '### Connections file entries (`connections.<NAME>`)', '', connectionsTable(conns), '', END].join('\n');
+  return [BEGIN, '', '### Manifest keys', '', aliasParagraph(manifest), '', table(manifest), '', '### Connections file entries (`connections.<NAME>`)', '', connectionsTable(conns), '', END].join('\n');
 }
 
 /** The doc text with its generated part replaced. */
@@ -86,4 +109,4 @@ if (require.main === module) {
   }
 }
 
-module.exports = { render, update, DOC, DOCS, BEGIN, END };
+module.exports = { render, update, aliasBlocks, DOC, DOCS, BEGIN, END };

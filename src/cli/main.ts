@@ -103,8 +103,9 @@ async function validate(files: string[], connectionsPath: string | undefined, io
   let failed = 0;
   for (const f of files) {
     try {
-      const { manifest, warnings, source } = parseManifest(await readFile(f, 'utf8'), f);
+      const { manifest, warnings, notes, source } = parseManifest(await readFile(f, 'utf8'), f);
       for (const w of warnings) io.out(`warning: ${formatProblem(f, w)}`);
+      for (const n of notes) io.out(`note: ${formatProblem(f, n)}`);
       const names = connections ? connectionNameProblems(manifest, source, connections) : [];
       if (names.length) throw new ConfigError(names);
       io.out(`ok: ${f}`);
@@ -165,10 +166,11 @@ async function verify(manifest: string, connectionsPath: string | undefined, set
 }
 
 async function run(manifest: string, connectionsPath: string | undefined): Promise<number> {
-  const cfg = await loadConfig(manifest, { connectionsPath });
+  const notes: string[] = [];
+  const cfg = await loadConfig(manifest, { connectionsPath, onNote: (n) => notes.push(formatProblem(manifest, n)) });
   // Imported lazily: validate/check must not load the whole pipeline.
   const { runPipeline } = await import('../service/run');
-  return runPipeline(cfg, { signals: true, ...(process.stderr.isTTY ? { progressTo: process.stderr } : {}) });
+  return runPipeline(cfg, { signals: true, notes, ...(process.stderr.isTTY ? { progressTo: process.stderr } : {}) });
 }
 
 export async function main(argv: string[], io: Io = stdio): Promise<number> {

@@ -17,10 +17,12 @@ export function editDistance(a: string, b: string): number {
 /** The closest candidate, if it is close enough to be a plausible typo (or differs only in case/separators). */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
   const norm = (s: string): string => s.toLowerCase().replace(/[-_.]/g, '');
+  // A - for a _ is a spelling (the kebab-case aliases of ./aliases.ts), not a typo: `dest-tabel` is one slip from dest_table.
+  const spell = (s: string): string => s.toLowerCase().replace(/-/g, '_');
   let best: string | undefined;
   let bestScore = Infinity;
   for (const c of candidates) {
-    const score = norm(c) === norm(word) ? 0 : editDistance(word.toLowerCase(), c.toLowerCase());
+    const score = norm(c) === norm(word) ? 0 : editDistance(spell(word), spell(c));
     if (score < bestScore) {
       best = c;
       bestScore = score;

@@ -20,6 +20,8 @@ export interface LoadOptions {
   /** Connections file for dataos:// addresses; default $NILUS_CONNECTIONS. */
   connectionsPath?: string;
   env?: NodeJS.ProcessEnv;
+  /** Told each note of the manifest (a kebab-case alias read as its snake_case key). */
+  onNote?: (note: ConfigProblem) => void;
 }
 
 export async function loadConfig(manifestPath: string, opts: LoadOptions = {}): Promise<PipelineConfig> {
@@ -30,10 +32,17 @@ export async function loadConfig(manifestPath: string, opts: LoadOptions = {}): 
   } catch (e) {
     throw new ConfigError([{ path: manifestPath, message: `cannot read the manifest: ${(e as Error).message}` }]);
   }
-  const { manifest } = parseManifest(text, manifestPath);
+  const { manifest, notes, asWritten } = parseManifest(text, manifestPath);
+  for (const n of notes) opts.onNote?.(n);
   const connPath = opts.connectionsPath ?? env[DEFAULTS.env.connectionsPath];
   const file = connPath ? await loadConnectionsFile(connPath) : undefined;
-  return buildConfig(manifest, file, env);
+  try {
+    return await buildConfig(manifest, file, env);
+  } catch (e) {
+    // buildConfig names manifest keys in their snake_case spelling; say them as written.
+    if (e instanceof ConfigError) throw new ConfigError(e.problems.map((p) => ({ ...p, path: asWritten(p.path) })));
+    throw e;
+  }
 }
 
 /** Run each resolver, keeping every ConfigError's problems instead of stopping at the first. */

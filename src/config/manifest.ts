@@ -7,6 +7,7 @@ import { ConfigError, type ConfigProblem } from '../kernel/errors';
 import { schemaProblems } from './schema-check';
 import { parseYaml, type YamlSource } from './yaml-source';
 import { semanticProblems } from './manifest-rules';
+import { unalias } from './aliases';
 import type { RawManifest } from './raw-manifest';
 
 export type { RawManifest } from './raw-manifest';
@@ -15,15 +16,22 @@ export interface ParsedManifest {
   readonly manifest: RawManifest;
   /** Not errors, but worth telling the user (e.g. a mixed-case dest_table). */
   readonly warnings: readonly ConfigProblem[];
+  /** Neither errors nor warnings: a kebab-case alias read as its snake_case key (./aliases.ts). */
+  readonly notes: readonly ConfigProblem[];
+  /** The source, as read after the aliases were renamed; paths come out as written. */
   readonly source: YamlSource;
+  /** A dotted path of the manifest as the user wrote it (an aliased key keeps its spelling). */
+  asWritten(path: string): string;
 }
 
 /** Parse and validate a manifest without touching the network or the connections file. */
 export function parseManifest(text: string, file?: string): ParsedManifest {
-  const src = parseYaml(text, file);
-  if (src.problems.length) throw new ConfigError(src.problems);
-  if (src.value === undefined || src.value === null) throw new ConfigError([{ path: '(document)', message: 'the manifest is empty' }]);
-  const problems = schemaProblems('manifest', src);
+  const parsed = parseYaml(text, file);
+  if (parsed.problems.length) throw new ConfigError(parsed.problems);
+  if (parsed.value === undefined || parsed.value === null) throw new ConfigError([{ path: '(document)', message: 'the manifest is empty' }]);
+  // Aliases become their snake_case keys first: the schema and the rules see one spelling.
+  const { src, problems: twice, notes, asWritten } = unalias(parsed);
+  const problems = [...twice, ...schemaProblems('manifest', src)];
   // Semantic rules read fields the schema vouches for; with structural problems they could misfire.
   const m = src.value as RawManifest;
   const warnings: ConfigProblem[] = [];
@@ -36,7 +44,7 @@ export function parseManifest(text: string, file?: string): ParsedManifest {
     problems.push(...semantic.filter((p) => !flagged.has(p.path)));
   }
   if (problems.length) throw new ConfigError(problems);
-  return { manifest: m, warnings, source: src };
+  return { manifest: m, warnings, notes, source: src, asWritten };
 }
 
 /** Whether the fields the semantic rules read have the types they expect. */

@@ -1,6 +1,7 @@
 /**
- * The manifest as written (Nilus YAML shape, snake_case keys), after schema/manifest.schema.json
- * vouched for its structure: what ./manifest.ts parses and ./load.ts turns into a PipelineConfig.
+ * The manifest as written (Nilus YAML shape, snake_case keys: ./aliases.ts has renamed any
+ * kebab-case alias), after schema/manifest.schema.json vouched for its structure: what
+ * ./manifest.ts parses and ./load.ts turns into a PipelineConfig.
  */
 
 export interface RawCdc {

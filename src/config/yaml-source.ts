@@ -15,6 +15,8 @@ export interface YamlSource {
   readonly problems: ConfigProblem[];
   /** Line/column of the value at `path` (or of its key when `key` is true), nearest ancestor if absent. */
   locate(path: readonly PathSeg[], key?: boolean): { line: number; col: number } | undefined;
+  /** `path` as the user wrote it, where a key was read under another name (./aliases.ts). */
+  written?(path: readonly PathSeg[]): readonly PathSeg[];
 }
 
 export function dotted(path: readonly PathSeg[]): string {
@@ -67,5 +69,5 @@ export function parseYaml(text: string, file?: string): YamlSource {
 /** A problem at `path`, positioned from the source. */
 export function problemAt(src: YamlSource, path: readonly PathSeg[], message: string, key = false): ConfigProblem {
   const pos = src.locate(path, key);
-  return { path: dotted(path), message, line: pos?.line, col: pos?.col };
+  return { path: dotted(src.written?.(path) ?? path), message, line: pos?.line, col: pos?.col };
 }

@@ -26,6 +26,8 @@ export interface RunOptions {
   readonly log?: Logger;
   /** A terminal to draw batch progress on (the CLI passes stderr when it is a TTY). */
   readonly progressTo?: NodeJS.WriteStream;
+  /** Notes about the manifest (e.g. a kebab-case alias read as its snake_case key), logged once at start. */
+  readonly notes?: readonly string[];
 }
 
 /** A running pipeline: `done` settles with the exit code; `stop()` asks for a graceful stop. */
@@ -63,6 +65,7 @@ export async function runPipeline(cfg: PipelineConfig, opts: RunOptions = {}): P
 export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): Promise<Service> {
   const log = (opts.log ?? createLogger({ level: cfg.observe.logLevel, name: 'nilus-pg', secrets: secretsOf(cfg) })).child({ pipeline: cfg.name });
   log.info({ config: maskConfig(cfg) }, 'starting');
+  for (const note of opts.notes ?? []) log.info(`manifest note: ${note}`);
   const emitter = new CoreEmitter();
   const logging = attachLogging(emitter, log, { flushLogIntervalMs: cfg.observe.flushLogIntervalMs });
   const metrics = createMetrics(emitter, { pipeline: cfg.name });
