@@ -5,7 +5,8 @@
  * src/observe/metrics.ts (so renaming a metric there fails here).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { CoreEmitter } from '../../../src/kernel/events';
@@ -116,6 +117,25 @@ describe('Prometheus alert rules (deploy/prometheus/nilus-pg.rules.yml)', () => 
     expect(r.output).toContain('SUCCESS');
     expect(r.output).not.toMatch(/FAILED/);
     expect(r.status).toBe(0);
+  });
+
+  test('the compose stack\'s Prometheus loads the rules: docker/prometheus.yml names the file docker-compose.yml mounts, and promtool check config accepts it', () => {
+    const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as { services: { prometheus: { volumes: string[] } } };
+    const mount = compose.services.prometheus.volumes.map((v) => v.split(':')).find(([from]) => from === './deploy/prometheus/nilus-pg.rules.yml');
+    expect(mount).toEqual(['./deploy/prometheus/nilus-pg.rules.yml', '/etc/prometheus/rules/nilus-pg.rules.yml', 'ro']);
+    const config = readFileSync(join(root, 'docker', 'prometheus.yml'), 'utf8');
+    expect((parse(config) as { rule_files: string[] }).rule_files).toEqual([mount![1]]);
+    // The same config with the mount resolved to this checkout.
+    const dir = mkdtempSync(join(tmpdir(), 'nilus-promtool-'));
+    try {
+      writeFileSync(join(dir, 'prometheus.yml'), config.split(mount![1]!).join(rulesFile));
+      const r = promtool(['check', 'config', join(dir, 'prometheus.yml')]);
+      expect(r.output).toContain('SUCCESS: 1 rule files found');
+      expect(r.output).toContain(`SUCCESS: ${rules.length} rules found`);
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('every alert is tested both firing and not firing', () => {
