@@ -9,6 +9,11 @@ import type { CoreEmitter, CoreEvents } from '../kernel/events';
 
 export interface Metrics {
   readonly registry: Registry;
+  /**
+   * `nilus_ready` follows `ready` (1 while it is true), read at every scrape: the same answer
+   * /readyz gives then, so readiness can be alerted on.
+   */
+  readiness(ready: () => boolean): void;
   /** Stops listening to the emitter (the registry keeps its values). */
   close(): void;
 }
@@ -95,10 +100,29 @@ export function createMetrics(emitter: CoreEmitter, labels: { pipeline: string }
   for (const [name, fn] of Object.entries(listeners)) on(name, fn as (...a: unknown[]) => void);
   return {
     registry,
+    readiness: (ready) => void readinessFns(m.ready).set(pipeline, ready),
     close() {
       for (const [name, fn] of Object.entries(listeners)) off(name, fn as (...a: unknown[]) => void);
     },
   };
+}
+
+/** Per `nilus_ready` gauge (one per registry), each pipeline's readiness, read at every scrape. */
+const readinessOf = new WeakMap<Gauge, Map<string, () => boolean>>();
+
+function readinessFns(g: Gauge): Map<string, () => boolean> {
+  let fns = readinessOf.get(g);
+  if (!fns) {
+    const all = new Map<string, () => boolean>();
+    fns = all;
+    readinessOf.set(g, all);
+    Object.assign(g, {
+      collect(): void {
+        for (const [pipeline, ready] of all) g.set({ pipeline }, ready() ? 1 : 0);
+      },
+    });
+  }
+  return fns;
 }
 
 function defineMetrics(registry: Registry) {
@@ -152,6 +176,7 @@ function defineMetrics(registry: Registry) {
     batchRowsTotal: counter('nilus_batch_rows_total', 'Rows committed by successful batch runs.', ['pipeline']),
     batchWarnings: counter('nilus_batch_warnings_total', 'Values batch runs changed on the way (e.g. MySQL zero dates written as NULL), by kind.', ['pipeline', 'kind']),
     batchNextRun: gauge('nilus_batch_next_run_timestamp_seconds', 'Unix time the next scheduled batch run is due; absent when none is.', ['pipeline']),
+    ready: gauge('nilus_ready', '1 while the pipeline is ready (/readyz 200), 0 while not (/readyz 503, its body says what is missing); read at each scrape.', ['pipeline']),
     // Managed source connectors (src/managed/connector.ts).
     sourceConnectorUp: gauge('nilus_source_connector_up', '1 while the managed Debezium connector and all its tasks run, 0 while one is FAILED, paused, stopped, missing or Kafka Connect does not answer.', ['pipeline']),
     sourceConnectorFailures: counter('nilus_source_connector_task_failures_total', 'Times the managed Debezium connector or one of its tasks was seen turning FAILED.', ['pipeline']),

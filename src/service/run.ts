@@ -72,6 +72,7 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
   const bar = opts.progressTo && cfg.mode === 'batch' ? attachProgressBar(emitter, opts.progressTo) : undefined;
   const managed = cfg.cdc?.managed;
   const health = createHealthTracker(emitter, { stuckAfterMs: 60_000, requireKafka: cfg.mode === 'cdc', requireLoop: cfg.mode === 'cdc', requireSourceConnector: managed !== undefined });
+  metrics.readiness(() => health.health().ready);
   const http = await startHttpServer({ port: cfg.observe.httpPort, registry: metrics.registry, health: () => health.health() });
   log.info({ port: http.port }, 'serving /metrics /healthz /readyz');
   let sink: { close(): Promise<void> } | undefined;

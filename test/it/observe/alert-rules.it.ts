@@ -71,6 +71,8 @@ describe('alert rules against a real Prometheus scraping the worker', () => {
   const emitter = new CoreEmitter();
   const metrics = createMetrics(emitter, { pipeline: 'alerts-it' });
   const tracker = createHealthTracker(emitter, { stuckAfterMs: 60_000 });
+  // As src/service/run.ts wires it: not ready here (nothing connected), so NilusNotReady's input is 0.
+  metrics.readiness(() => tracker.health().ready);
   const dir = mkdtempSync(join(tmpdir(), 'nilus-prometheus-'));
   let server: RunningHttpServer;
   let prom: ChildProcess;
@@ -179,6 +181,8 @@ describe('alert rules against a real Prometheus scraping the worker', () => {
     // The connector has been down for less than its 2 minutes: pending. The retry counter has not
     // increased since it first appeared, and the worker answers scrapes.
     expect(firing.filter((a) => a.labels.alertname === 'NilusSourceConnectorDown').map((a) => a.state)).toEqual(['pending']);
+    // Nothing is connected here, so nilus_ready is 0: NilusNotReady waits out its 5 minutes.
+    expect(firing.filter((a) => a.labels.alertname === 'NilusNotReady').map((a) => a.state)).toEqual(['pending']);
     const names = firing.map((a) => a.labels.alertname);
     expect(names).not.toContain('NilusWorkerDown');
     expect(names).not.toContain('NilusRetryingWithoutProgress');

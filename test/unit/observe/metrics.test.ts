@@ -250,3 +250,18 @@ describe('docs/operations.md names every retry operation', () => {
     }
   });
 });
+
+describe('nilus_ready', () => {
+  test('follows the readiness function at every scrape, per pipeline, in a shared registry', async () => {
+    const registry = new Registry();
+    const ma = createMetrics(new CoreEmitter(), { pipeline: 'a' }, registry);
+    const mb = createMetrics(new CoreEmitter(), { pipeline: 'b' }, registry);
+    let a = false;
+    ma.readiness(() => a);
+    mb.readiness(() => true);
+    expect(await registry.metrics()).toContain('nilus_ready{pipeline="a"} 0');
+    expect(await registry.metrics()).toContain('nilus_ready{pipeline="b"} 1');
+    a = true;
+    expect(await registry.metrics()).toContain('nilus_ready{pipeline="a"} 1');
+  });
+});
