@@ -16,10 +16,9 @@
 import type { CoreEmitter } from '../kernel/events';
 import { withTimeout } from '../kernel/timeout';
 import type { OffsetMark } from '../kernel/types';
-import { offsetGap, OffsetGapError, type OffsetGap, type OffsetGapPolicy, type PartitionBounds } from '../kernel/offset-gap';
+import { describeOffsetGap, offsetGap, OffsetGapError, type OffsetGap, type OffsetGapPolicy, type PartitionBounds } from '../kernel/offset-gap';
 import { tpKey, type ChangeSource, type TopicPartition } from './ports';
 import { Positions } from './positions';
-import { describeOffsetGap } from '../kernel/offset-gap';
 import { reportedRetry } from '../kernel/retry';
 import type { LifecycleDeps } from './lifecycle';
 
@@ -111,7 +110,8 @@ export class Committer {
       if (mark) {
         const next = BigInt(mark.next);
         // A gap under stop throws here: the load fails, the partition is never resumed.
-        const from = this.resumeFrom(tp, next, boundsOf(bounds, tp));
+        const gap = offsetGap(tp.topic, tp.partition, next, boundsOf(bounds, tp));
+        const from = gap === undefined ? next : this.past(gap);
         this.positions.start(tp.topic, tp.partition, from, next);
         this.deps.source.seek(tp, from.toString());
       } else {
@@ -138,19 +138,16 @@ export class Committer {
     this.hold([tp]);
     const bounds = await this.deps.readBounds([tp]);
     if (gen !== this.generation || !this.positions.get(tp.topic, tp.partition)) return undefined;
-    const b = boundsOf(bounds, tp);
-    const gap = offsetGap(tp.topic, tp.partition, expected, b);
-    const from = gap !== undefined ? this.resumeFrom(tp, expected, b) : fetched > expected ? fetched : expected;
+    const gap = offsetGap(tp.topic, tp.partition, expected, boundsOf(bounds, tp));
+    const from = gap !== undefined ? this.past(gap) : fetched > expected ? fetched : expected;
     this.positions.moveTo(tp.topic, tp.partition, from);
     this.deps.source.seek(tp, from.toString());
     this.loading.delete(tpKey(tp.topic, tp.partition));
     return from;
   }
 
-  /** Where a partition whose next offset is `next` goes on from: `next`, or past a gap (skip); throws under stop. */
-  private resumeFrom(tp: TopicPartition, next: bigint, bounds: PartitionBounds): bigint {
-    const gap = offsetGap(tp.topic, tp.partition, next, bounds);
-    if (gap === undefined) return next;
+  /** Where a partition goes on from past `gap`: its log start (skip, reported); throws under stop. */
+  private past(gap: OffsetGap): bigint {
     if (this.deps.onOffsetGap === 'stop') throw new OffsetGapError(gap);
     this.deps.gapSkipped(gap);
     return gap.low;

@@ -282,13 +282,14 @@ function toSourceBatch(p: EachBatchPayload): SourceBatch {
   const { batch } = p;
   const { topic, partition } = batch;
   const records: RawRecord[] = batch.messages.map((m) => ({ topic, partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers }));
+  // Not in kafkajs' typings, but set on every Batch (consumer/batch.js): where this fetch started.
+  const { fetchedOffset } = batch as unknown as { fetchedOffset?: unknown };
   return {
     topic,
     partition,
     records,
     highWatermark: batch.highWatermark,
-    // Not in kafkajs' typings, but set on every Batch (consumer/batch.js): where this fetch started.
-    ...(typeof (batch as { fetchedOffset?: unknown }).fetchedOffset === 'string' ? { fetchedOffset: (batch as unknown as { fetchedOffset: string }).fetchedOffset } : {}),
+    ...(typeof fetchedOffset === 'string' ? { fetchedOffset } : {}),
     isStale: () => p.isStale() || !p.isRunning(),
     resolve: (o) => p.resolveOffset(o),
   };

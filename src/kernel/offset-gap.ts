@@ -21,9 +21,16 @@ export interface PartitionBounds {
   readonly high: string;
 }
 
-export type OffsetGap =
-  | { readonly kind: 'deleted'; readonly topic: string; readonly partition: number; readonly stored: bigint; readonly low: bigint; readonly high: bigint; readonly skipped: bigint }
-  | { readonly kind: 'recreated'; readonly topic: string; readonly partition: number; readonly stored: bigint; readonly low: bigint; readonly high: bigint; readonly skipped: bigint };
+export interface OffsetGap {
+  readonly kind: 'deleted' | 'recreated';
+  readonly topic: string;
+  readonly partition: number;
+  readonly stored: bigint;
+  readonly low: bigint;
+  readonly high: bigint;
+  /** Offsets lost: low − stored when deleted; 0 when recreated (what the old topic held is unknown). */
+  readonly skipped: bigint;
+}
 
 /** What to do when the stored offset is gone: stop the pipeline (default) or go on from the log start. */
 export type OffsetGapPolicy = 'stop' | 'skip';

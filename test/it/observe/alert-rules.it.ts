@@ -7,7 +7,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -16,20 +15,10 @@ import { createHealthTracker } from '../../../src/observe/health';
 import { startHttpServer, type RunningHttpServer } from '../../../src/observe/http';
 import { createMetrics } from '../../../src/observe/metrics';
 import { promqlRefs } from '../../helpers/promql';
+import { freePort } from '../ops/support';
 
 const rulesFile = join(__dirname, '..', '..', '..', 'deploy', 'prometheus', 'nilus-pg.rules.yml');
 const rules = (parse(readFileSync(rulesFile, 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function getJson(port: number, path: string): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
