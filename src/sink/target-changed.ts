@@ -47,7 +47,7 @@ export class TargetDroppedError extends FatalError {
         'restore the table (from a backup) and restart, the pipeline resumes where it stopped; or resync ' +
         'it (a new snapshot of the source, or a batch run) and restart; or, to accept the loss, restart: ' +
         'with auto_create the table is created again and holds only the rows changed from then on ' +
-        '(nilus-pg verify shows the difference)',
+        '(nilus-pg verify, for a pipeline with a managed source, shows the difference)',
       { cause },
     );
   }
