@@ -9,7 +9,7 @@
  * dead-lettered (errors.tolerance all, so a misclassified row would show up in the dead-letter
  * table) and nothing is stored past the last commit; once space is freed the pipeline goes on by
  * itself and the target equals the workload's final state, offsets at the topic's end.
- * Slow: about 30 s (a cluster's initdb, the workload, 6 s of full disk).
+ * Slow: about 40 s (a cluster's initdb, the workload, 6 s of full disk).
  */
 import { execFileSync } from 'node:child_process';
 import { chownSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
