@@ -1,13 +1,13 @@
 /**
  * A DBA at work on the target while a continuous workload flows through the pipeline: a column
- * dropped, a column renamed, the table dropped, the table truncated, constraints and a trigger that
+ * dropped (with auto_evolve on and off), a column renamed, the table dropped, the table truncated, constraints and a trigger that
  * some rows violate (tolerance all and none), every session of the pipeline terminated, and the
  * connection limit reached mid-stream (53300). Each case checks the defined behaviour
  * (docs/operations.md, "A DBA at work on the target") and compares the target by content.
  *
  * The pipelines connect as a role this test creates (and drops): sessions are terminated and the
  * connection limit is set on that role only, never on anything else of the shared server.
- * Slow: about 2 minutes in all (8 cases, 8-17 s each). The truncate with `nilus-pg verify` on a
+ * Slow: about 2 minutes in all (9 cases, 8-17 s each). The truncate with `nilus-pg verify` on a
  * managed source is test/it/faults/dba-truncate.it.ts.
  */
 import type { Pool } from 'pg';
@@ -169,6 +169,29 @@ describe('a DBA at work on the target, mid-stream', () => {
     await columnGone('colrename', (qt) => `ALTER TABLE ${qt} RENAME COLUMN note TO note_renamed`);
     const kept = await pool.query<{ n: string }>(`SELECT count(note_renamed)::text AS n FROM "${schema}"."orders_colrename"`);
     expect({ renamedColumnKeepsOldValues: Number(kept.rows[0]!.n) > 0 }).toEqual({ renamedColumnKeepsOldValues: true });
+  }, 120_000);
+
+  it('a column dropped with auto_evolve: false: stops naming the ALTER TABLE to run, applies nothing past', async () => {
+    const p = await pipeline('colnoevolve', 2, { auto_evolve: false });
+    const { messages } = churn(p.f, 6_000, 600, 2);
+    const svc = await p.start();
+    const producing = produceContinuously(p.f.topic, messages, 30, 200);
+    let code: number | undefined;
+    try {
+      await until('the first flushes to commit', async () => ((await p.stored()) > 1_000 ? true : undefined), 60_000, 50);
+      await pool.query(`ALTER TABLE ${p.qt} DROP COLUMN note`);
+      const storedAtDrop = await p.stored();
+      code = await ended(svc, 30_000);
+      const errors = errorLines(svc).join('\n');
+      expect(errors).toContain('spec.sink.options.auto_evolve');
+      expect(errors).toContain(`ALTER TABLE ${p.qt} ADD COLUMN "note" text`.replace(/"/g, '\\"'));
+      expect(await p.stored()).toBe(storedAtDrop);
+    } finally {
+      await producing;
+      const stopCode = await svc.stop();
+      code ??= stopCode;
+    }
+    expect({ exitCode: code }).toEqual({ exitCode: 1 });
   }, 120_000);
 
   it('the table dropped: the pipeline stops naming the table and the fixes, does not re-create it, applies nothing past', async () => {
