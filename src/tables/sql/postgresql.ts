@@ -121,6 +121,8 @@ export const keysWhere = (table: TableRef, keys: readonly string[], condition: s
 export const CHECK_TLS = 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()';
 /** Whether the user may connect to the database; check.ts's checkSink(). */
 export const CHECK_CONNECT = "SELECT has_database_privilege(current_database(), 'CONNECT')";
+/** Whether the user may create schemas (CREATE on the database), for auto_create; check.ts's checkTarget(). */
+export const CHECK_DATABASE_CREATE = "SELECT has_database_privilege(current_database(), 'CREATE')";
 /** How many schemas are named $1 (0 or 1); check.ts's checkTarget(). */
 export const CHECK_SCHEMA_EXISTS = 'SELECT count(*)::int FROM pg_namespace WHERE nspname = $1';
 /** Whether the user has USAGE on schema $1; check.ts's checkTarget(). */
