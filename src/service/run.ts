@@ -19,6 +19,7 @@ import { createCdc } from './cdc-service';
 import { createHeapGuard, heapCeilingFor, type HeapGuard } from './heap-guard';
 import { startBatchService } from '../batch/batch-service';
 import { ensureConnector, watchConnector, type ConnectorWatch } from '../managed/connector';
+import { routePartitions } from '../managed/partitions';
 
 export interface RunOptions {
   /** Install SIGTERM/SIGINT handlers (the CLI does; tests call stop() themselves). */
@@ -128,9 +129,11 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
     const ensure = managed
       ? async () => {
           if (connectorWatch) return;
-          const r = await ensureConnector(managed);
+          // A partitioned table it captures gets a ByLogicalTableRouter to its own topic (managed/partitions.ts).
+          const source = managed.kind === 'postgresql' ? await routePartitions(managed) : managed;
+          const r = await ensureConnector(source);
           log.info({ connector: managed.connectorName, connect: managed.connectUrl, ...(r.action === 'updated' ? { changed: r.changed } : {}) }, `source connector ${managed.connectorName} ${r.action}`);
-          connectorWatch = watchConnector(managed, emitter, log);
+          connectorWatch = watchConnector(source, emitter, log);
         }
       : undefined;
     if (managed?.plainPassword) {

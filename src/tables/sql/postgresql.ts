@@ -167,6 +167,20 @@ export const CAPTURE_TABLES = `
        AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
      ORDER BY 1, 2`;
 
+/**
+ * Partitioned tables (relkind 'p', the root of their tree) with their leaf partitions, which is where
+ * pgoutput reports their changes; managed/partitions.ts routes those back to the root's topic.
+ */
+export const PARTITIONED_TABLES = `
+    SELECT n.nspname AS schema, t.relname AS "table",
+           COALESCE((SELECT json_agg(json_build_object('schema', ln.nspname, 'table', l.relname) ORDER BY ln.nspname, l.relname)
+                       FROM pg_partition_tree(t.oid) p JOIN pg_class l ON l.oid = p.relid JOIN pg_namespace ln ON ln.oid = l.relnamespace
+                      WHERE p.isleaf), '[]') AS partitions
+      FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace
+     WHERE t.relkind = 'p' AND NOT t.relispartition
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
+     ORDER BY 1, 2`;
+
 /** Whether replication slot $1 is held by a walsender (no row: none); dropSlotAndPublication(). */
 export const SLOT_ACTIVE = 'SELECT active FROM pg_replication_slots WHERE slot_name = $1';
 /** Drops replication slot $1; dropSlotAndPublication(). */
