@@ -61,6 +61,13 @@ describe('a first run on a fresh database (auto_create)', () => {
 
   afterAll(async () => {
     await fresh?.end();
+    // Once every session of ours has really gone (a FORCE would terminate one still closing, and
+    // its client would raise that as an unhandled error).
+    for (let i = 0; i < 100; i++) {
+      const open = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [database]);
+      if (open.rows[0]!.n === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
     await admin.query(`DROP ROLE IF EXISTS "${may}"`);
     await admin.query(`DROP ROLE IF EXISTS "${mayNot}"`);
