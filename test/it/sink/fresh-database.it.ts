@@ -4,7 +4,11 @@
  * it is refused, naming the GRANT that would let it go on (the state schema at start-up, the target
  * schema at the first flush). A database and two roles of their own, dropped afterwards.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Pool } from 'pg';
+import { main } from '../../../src/cli/main';
 import { createTopics } from '../../helpers/kafka';
 import { newPool, uniqueName, targetPgUrl } from '../../helpers/pg';
 import { cdcManifest, produceMany, startInProcess, waitFor } from '../../helpers/pipeline';
@@ -73,6 +77,23 @@ describe('a first run on a fresh database (auto_create)', () => {
     await admin.query(`DROP ROLE IF EXISTS "${mayNot}"`);
     await admin.end();
   });
+
+  it('check says whether the missing schema of dest_table will be created, or names the grant', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nilus-fresh-'));
+    const schemaLine = async (role: string): Promise<string[]> => {
+      const m = JSON.parse(cdcManifest({ name: 'fresh-check', prefix: uniqueName('fresh'), dest: 'planned.orders', strategy: 'merge', include: 'public.orders' }));
+      m.spec.sink.address = urlFor(role);
+      const file = join(dir, `${role}.json`);
+      writeFileSync(file, JSON.stringify(m));
+      const lines: string[] = [];
+      await main(['check', file], { out: (l) => lines.push(l), err: (l) => lines.push(l) });
+      return lines.filter((l) => l.includes(`"planned"`));
+    };
+    expect(await schemaLine(may)).toEqual([`[ok]   schema "planned" does not exist yet: auto_create creates it (CREATE on database ${database})`]);
+    expect(await schemaLine(mayNot)).toEqual([
+      `[FAIL] schema "planned" does not exist and ${mayNot} may not create it — GRANT CREATE ON DATABASE "${database}" TO "${mayNot}", or CREATE SCHEMA "planned" and grant USAGE, CREATE on it to ${mayNot}`,
+    ]);
+  }, 60_000);
 
   it('with CREATE on the database: the state and target schemas are created and the rows land', async () => {
     const svc = await pipeline(may, 'app.orders', 'nilus_state');
