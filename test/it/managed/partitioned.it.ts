@@ -6,7 +6,9 @@
  * update that moves a row to another partition, deletes. No per-partition topic or table appears.
  */
 import { Client, Pool } from 'pg';
+import { buildConfig, parseManifest } from '../../../src/config';
 import { ConnectRest } from '../../../src/managed/connect-rest';
+import { verifyPipeline } from '../../../src/verify/run';
 import { createTestSchema, dropTestSchemaUnlessFailed, newPool, uniqueName } from '../../helpers/pg';
 import { removeConnector } from '../../helpers/debezium';
 import { readAll, testKafka } from '../../helpers/kafka';
@@ -54,7 +56,8 @@ describe('managed PostgreSQL source with a partitioned table', () => {
   });
 
   it('lands every partition in the logical table, keyed by its primary key', async () => {
-    const svc = await startInProcess(managedManifest({ name, srcSchema, dest: `${schema}.{table}` }));
+    const text = managedManifest({ name, srcSchema, dest: `${schema}.{table}` });
+    const svc = await startInProcess(text);
     try {
       const snap = (await source.query(CANON(srcSchema))).rows[0];
       expect(snap.n).toBe(200);
@@ -76,6 +79,10 @@ describe('managed PostgreSQL source with a partitioned table', () => {
       await source.query(`DELETE FROM "${srcSchema}".orders WHERE id % 10 = 7`);
       const want = (await source.query(CANON(srcSchema))).rows[0];
       expect((await waitFor(target, CANON(schema), (r) => r[0]?.h === want.h, 120_000))[0]).toEqual(want);
+      // verify compares the partitioned table (all its partitions) with the one target table.
+      const reports = await verifyPipeline(await buildConfig(parseManifest(text).manifest, undefined, process.env), { settleQuietMs: 2000 });
+      expect(reports.map((r) => r.ok)).toEqual([true]);
+      expect(reports[0]!.line).toMatch(new RegExp(`^${srcSchema}\\.orders → ${schema}\\.orders: equal`));
     } finally {
       expect(await svc.stop()).toBe(0);
     }
