@@ -61,7 +61,10 @@ export class PgApplier {
 
   /** Create the state schema/table if missing (offsets table). Idempotent. */
   async init(): Promise<void> {
-    await createOffsetsTable(this.pool, offsetsTable(this.sink));
+    await createOffsetsTable(this.pool, offsetsTable(this.sink), {
+      autoCreate: this.sink.autoCreate,
+      onCreatedSchema: (schema) => this.log('created state schema', { schema }),
+    });
   }
 
   /** Stored next-offsets for the group (all topics, or only `topics`). */
