@@ -35,19 +35,42 @@ export function ordersWorkload(prefix: string, events: number, keys: number, par
   return { topic: f.topic, messages, state, positions: positions.sort() };
 }
 
-/** Produces the workload in `slices` requests, `gapMs` apart; resolves when all are acknowledged. */
+/**
+ * Produces the workload in `slices` requests, `gapMs` apart; resolves when all are acknowledged.
+ * A send that fails (a broker stopped under it, before its partitions have a new leader) is sent
+ * again by the same idempotent producer, up to a minute: kafkajs rolls a failed batch's sequence
+ * back, and the broker drops a resent batch it already wrote (same producer id and sequence), so
+ * Kafka holds each message once (the tests check the high watermarks).
+ */
 export async function produceSlowly(k: PrivateKafka, w: Workload, slices: number, gapMs: number): Promise<void> {
-  const producer = k.client('nilus-fault-producer').producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = k.client('nilus-fault-producer').producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 5, maxRetryTime: 2_000 } });
   await producer.connect();
   try {
     const per = Math.ceil(w.messages.length / slices);
     for (let i = 0; i < slices; i++) {
       const slice = w.messages.slice(i * per, (i + 1) * per);
-      if (slice.length > 0) await producer.send({ topic: w.topic, acks: -1, messages: slice });
+      // One send per partition: a resend then repeats one batch whose sequence kafkajs rolled back.
+      for (const p of new Set(slice.map((m) => m.partition))) {
+        const batch = slice.filter((m) => m.partition === p);
+        await sendWithRetry(() => producer.send({ topic: w.topic, acks: -1, messages: batch }));
+      }
       await sleep(gapMs);
     }
   } finally {
     await producer.disconnect();
+  }
+}
+
+async function sendWithRetry(send: () => Promise<unknown>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await send();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(500);
+    }
   }
 }
 

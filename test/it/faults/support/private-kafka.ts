@@ -150,13 +150,37 @@ export class PrivateKafka {
     await this.waitForBrokers(this.nodes.length, timeoutMs);
   }
 
-  async createTopic(topic: string, partitions: number): Promise<void> {
+  /**
+   * Creates the topic and waits until every partition has a leader in the metadata of every
+   * broker (a broker may answer UNKNOWN_TOPIC_OR_PARTITION for a moment after the creation).
+   */
+  async createTopic(topic: string, partitions: number, timeoutMs = 60_000): Promise<void> {
     const admin = this.client().admin();
     await admin.connect();
     try {
-      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, replicationFactor: this.rf }] });
+      await admin.createTopics({ waitForLeaders: false, topics: [{ topic, numPartitions: partitions, replicationFactor: this.rf }] });
     } finally {
       await admin.disconnect();
+    }
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    for (const broker of this.internalBrokers) {
+      for (;;) {
+        const probe = new Kafka({ clientId: 'nilus-fault-probe', brokers: [broker], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+        try {
+          await probe.connect();
+          const md = await probe.fetchTopicMetadata({ topics: [topic] });
+          const ps = md.topics[0]?.partitions ?? [];
+          if (ps.length === partitions && ps.every((p) => p.leader >= 0)) break;
+          last = JSON.stringify(ps);
+        } catch (err) {
+          last = String(err);
+        } finally {
+          await probe.disconnect().catch(() => undefined);
+        }
+        if (Date.now() > deadline) throw new Error(`topic ${topic} has no leader for every partition on ${broker} after ${timeoutMs} ms: ${last}`);
+        await sleep(200);
+      }
     }
   }
 
