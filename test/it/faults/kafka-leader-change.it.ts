@@ -97,7 +97,15 @@ describe('a partition leader change mid-stream', () => {
         await until('ready', async () => ((await httpGet(svc.httpPort, '/readyz')).status === 200 ? true : undefined), 30_000);
         expect({ alive: (await httpGet(svc.httpPort, '/healthz')).status }).toEqual({ alive: 200 });
       }
-      console.log(`Kafka leader change:\n  ${steps.join('\n  ')}`);
+      // What an operator reads in the log through it: each distinct warning or error, counted.
+      const said = new Map<string, number>();
+      for (const l of (merge.logs() + append.logs()).split('\n').filter((x) => x.trim() !== '')) {
+        const o = JSON.parse(l) as { level: string; msg: string };
+        const key = `${o.level} ${o.msg.slice(0, 90)}`;
+        said.set(key, (said.get(key) ?? 0) + 1);
+      }
+      console.log(`Kafka leader change:\n  ${steps.join('\n  ')}\nworker log lines:\n  ${[...said].map(([m, n]) => `${n}× ${m}`).join('\n  ')}`);
+      expect([...said.keys()].filter((m) => m.startsWith('fatal'))).toEqual([]);
       expect({ killFollowedWithinBound: killed.followMs <= FOLLOW_BOUND_MS, termFollowedWithinBound: termed.followMs <= FOLLOW_BOUND_MS })
         .toEqual({ killFollowedWithinBound: true, termFollowedWithinBound: true });
     } finally {
