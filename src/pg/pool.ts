@@ -14,6 +14,12 @@
  * drops packets: keepalive does not probe while data is in flight, and Node cannot set
  * TCP_USER_TIMEOUT) the client gives up CLIENT_GRACE_MS later, destroys the socket, and the
  * statement fails as a lost connection ("Query read timeout"), retried on a new connection.
+ *
+ * An address with several hosts or a target_session_attrs connects through ./select-host.ts, every
+ * time: connectPg, the pool's probe, and each client the pool makes later (so a client made after a
+ * failover finds the new primary). node-postgres binds a client to one host when it is made and
+ * cannot reconnect it, so a pool client finds its host with a short-lived probe connection first,
+ * then connects to that host and checks the server again on its own connection.
  */
 import { readFile } from 'node:fs/promises';
 import type { ConnectionOptions } from 'node:tls';
@@ -23,6 +29,9 @@ import { DEFAULTS } from '../config/defaults';
 import type { PgConnection } from '../config/types';
 import { explainPgError } from './explain';
 import { sessionSetup, type SessionLimits } from './session';
+import { needsSelection, noHostError, onHost, refusedMessage, selectHost, factsOf } from './select-host';
+import { refusal, type PassAttrs } from './session-attrs';
+import type { PgHostPort } from '../config/types';
 
 export type { SessionLimits } from './session';
 export { sessionSetup } from './session';
@@ -98,7 +107,14 @@ type ConnectCallback = ((err: Error) => void) | ((err: null, c: pg.Client) => vo
  * long again. With the socket gone every queued statement fails at once ("Connection terminated
  * unexpectedly") and the pool discards the client when it is released.
  */
-function clientClass(limits: SessionLimits | undefined): typeof pg.Client {
+/** What a pool's clients need to find their host again on every connect. */
+interface Selection {
+  readonly conn: PgConnection;
+  /** The TLS setting found working per host:port, so probes do not negotiate it again. */
+  readonly ssl: Map<string, SslSetting>;
+}
+
+function clientClass(limits: SessionLimits | undefined, selection?: Selection): typeof pg.Client {
   const setup = limits ? sessionSetup(limits) : undefined;
   class BoundedClient extends pg.Client {
     private abandoned = false;
@@ -141,15 +157,34 @@ function clientClass(limits: SessionLimits | undefined): typeof pg.Client {
     }
 
     private async connectAndSetUp(): Promise<pg.Client> {
+      const found = selection ? await this.retarget(selection) : undefined;
       await super.connect();
-      if (!setup) return this;
       try {
-        await super.query(setup);
+        if (setup) await super.query(setup);
+        if (found) {
+          // The server may have changed role between the probe and this connection.
+          const why = refusal(found.pass, await factsOf(this, found.pass));
+          if (why !== undefined) throw noHostError(selection!.conn, [refusedMessage(found.host, why)], undefined);
+        }
       } catch (e) {
         this.abandon();
         throw e;
       }
       return this;
+    }
+
+    /** Points this (not yet connected) client at the host a probe found acceptable. */
+    private async retarget(sel: Selection): Promise<{ host: PgHostPort; pass: PassAttrs }> {
+      const found = await selectHost(sel.conn, (one) => connectOneHost(one, undefined, sel.ssl));
+      await found.client.end().catch(() => undefined);
+      const { host, port } = found.host;
+      const params = (this as unknown as { connectionParameters: { host: string; port: number } }).connectionParameters;
+      this.host = params.host = host;
+      this.port = params.port = port;
+      // node-postgres reads these when the connection starts: the TLS setting that host accepted.
+      (this as unknown as { ssl: SslSetting }).ssl = found.ssl;
+      (this.connection as unknown as { ssl: SslSetting }).ssl = found.ssl;
+      return { host: found.host, pass: found.pass };
     }
 
     /** Drops the connection without a goodbye (a goodbye would wait on the same silent peer). */
@@ -192,15 +227,19 @@ function worthNextAttempt(err: unknown): boolean {
   return typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && e.code !== '3D000';
 }
 
-async function connectWith(conn: PgConnection, limits: SessionLimits | undefined): Promise<{ client: pg.Client; ssl: SslSetting }> {
-  const plan = await sslPlan(conn);
+/** One host (conn.host:conn.port), through its sslmode plan; `known` remembers what worked per host. */
+async function connectOneHost(conn: PgConnection, limits: SessionLimits | undefined, known?: Map<string, SslSetting>): Promise<{ client: pg.Client; ssl: SslSetting }> {
+  const key = `${conn.host}:${conn.port}`;
+  const seen = known?.get(key);
+  const attempts = seen !== undefined ? [seen] : (await sslPlan(conn)).attempts;
   const Client = clientClass(limits);
   let last: unknown;
-  for (let i = 0; i < plan.attempts.length; i++) {
-    const ssl = plan.attempts[i];
+  for (let i = 0; i < attempts.length; i++) {
+    const ssl = attempts[i];
     const client = new Client(clientConfig(conn, ssl, limits));
     try {
       await client.connect();
+      known?.set(key, ssl);
       return { client, ssl };
     } catch (err) {
       last = err;
@@ -209,6 +248,12 @@ async function connectWith(conn: PgConnection, limits: SessionLimits | undefined
     }
   }
   throw explainPgError(last, conn);
+}
+
+/** A connected client on the host the address selects (./select-host.ts), and its TLS setting. */
+async function connectWith(conn: PgConnection, limits: SessionLimits | undefined, known?: Map<string, SslSetting>): Promise<{ client: pg.Client; ssl: SslSetting; host: PgHostPort }> {
+  if (!needsSelection(conn)) return { ...(await connectOneHost(conn, limits, known)), host: { host: conn.host, port: conn.port } };
+  return selectHost(conn, (one) => connectOneHost(one, limits, known));
 }
 
 /**
@@ -229,9 +274,11 @@ export async function connectPg(conn: PgConnection, limits: SessionLimits = DEFA
  * bounded; keepalive still applies.
  */
 export async function createPool(conn: PgConnection, max = 4, limits?: SessionLimits): Promise<pg.Pool> {
-  const { client, ssl } = await connectWith(conn, limits);
+  const selection: Selection | undefined = needsSelection(conn) ? { conn, ssl: new Map() } : undefined;
+  const { client, ssl, host } = await connectWith(conn, limits, selection?.ssl);
   await client.end();
-  const pool = new pg.Pool({ ...clientConfig(conn, ssl, limits), max, Client: clientClass(limits) as unknown as new () => pg.ClientBase });
+  const Client = clientClass(limits, selection) as unknown as new () => pg.ClientBase;
+  const pool = new pg.Pool({ ...clientConfig(onHost(conn, host), ssl, limits), max, Client });
   // An idle client losing its connection must not crash the process: the next checkout reconnects
   // (and reports its own error if the server is really gone).
   pool.on('error', () => undefined);
