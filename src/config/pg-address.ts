@@ -78,8 +78,10 @@ export function parsePgAddress(address: string, field: string, env: NodeJS.Proce
 
 /** libpq's keyword/value form: `host=a,b port=5432,5433 dbname=db user=u target_session_attrs=read-write`. */
 export function parsePgKeywords(address: string, field: string, env: NodeJS.ProcessEnv, problems: ConfigProblem[]): PgConnection | undefined {
-  const kv = parseKeywordConninfo(substituteEnv(address, env, field, problems), field, problems);
-  if (!kv) return undefined;
+  const raw = parseKeywordConninfo(address, field, problems);
+  if (!raw) return undefined;
+  // ${ENV} references are replaced in each value once it is parsed, so a secret may hold spaces or quotes.
+  const kv = new Map([...raw].map(([k, v]) => [k, substituteEnv(v, env, `${field} (${k})`, problems)]));
   for (const k of kv.keys()) {
     if (!KEYWORDS.includes(k)) problems.push({ path: `${field} (${k})`, message: `unknown connection keyword "${k}": expected ${KEYWORDS.join(', ')}` });
   }

@@ -101,7 +101,8 @@ describe('a promoted standby', () => {
       await until('a retry naming both hosts', async () =>
         (merge.logs().includes(`port ${standby.port} is not acceptable: session is read-only`) ? true : undefined), PROMOTE_AFTER_MS + 10_000, 50);
       const ready = await httpGet(merge.httpPort, '/readyz');
-      expect({ readyz: ready.status, healthz: (await httpGet(merge.httpPort, '/healthz')).status }).toEqual({ readyz: 503, healthz: 200 });
+      expect({ readyz: ready.status, postgresqlMissing: (JSON.parse(ready.body).missing as string[]).includes('postgresql'), healthz: (await httpGet(merge.httpPort, '/healthz')).status })
+        .toEqual({ readyz: 503, postgresqlMissing: true, healthz: 200 });
       await sleep(Math.max(0, PROMOTE_AFTER_MS - (Date.now() - stoppedAt)));
       standby.promote();
       promotedAt = Date.now();

@@ -176,3 +176,32 @@ describe('PostgreSQL addresses with several hosts', () => {
     expect(problems[0]!.message).toMatch(/could not match 3 port numbers to 2 hosts/);
   });
 });
+
+describe('a connections-file entry with several hosts', () => {
+  it('host list, port list and target_session_attrs resolve; a bad value is named', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { loadConnectionsFile } = await import('../../../src/config/connections');
+    const { resolvePg } = await import('../../../src/config/addresses');
+    const path = join(mkdtempSync(join(tmpdir(), 'nilus-hosts-')), 'c.yaml');
+    writeFileSync(
+      path,
+      'connections:\n  pg:\n    type: postgresql\n    host: db1,db2\n    port: "5432,5433"\n    database: d\n    username: u\n    password: p\n    target_session_attrs: read-write\n' +
+        '  bad:\n    type: postgresql\n    host: db1,db2\n    port: "1,2,3"\n    database: d\n    username: u\n    password: p\n',
+    );
+    const f = await loadConnectionsFile(path);
+    expect(await resolvePg('dataos://pg', 'spec.sink.address', f, {})).toMatchObject({
+      host: 'db1',
+      port: 5432,
+      hosts: [
+        { host: 'db1', port: 5432 },
+        { host: 'db2', port: 5433 },
+      ],
+      targetSessionAttrs: 'read-write',
+    });
+    await expect(resolvePg('dataos://bad', 'spec.sink.address', f, {})).rejects.toMatchObject({
+      problems: [expect.objectContaining({ path: `${path}: connections.bad (port)`, message: expect.stringMatching(/could not match 3 port numbers to 2 hosts/) })],
+    });
+  });
+});
