@@ -1,12 +1,5 @@
 /**
- * PostgreSQL connections with libpq's sslmode meaning:
- *   disable      plain only
- *   allow        plain first; TLS if the server rejects the plain attempt
- *   prefer       TLS first; plain if the server has no TLS or rejects the TLS attempt (the default)
- *   require      TLS, certificate not checked (with sslrootcert: checked, as libpq does)
- *   verify-ca    TLS, certificate chain checked against sslrootcert, host name not
- *   verify-full  TLS, chain and host name checked
- * Without sslrootcert, verify-* use Node's bundled public CAs (managed services' certificates).
+ * PostgreSQL connections with libpq's sslmode meaning (the attempts each mode makes: ./ssl.ts).
  *
  * Every connection has TCP keepalive (an idle connection whose peer vanished is found by the
  * kernel). A connection given SessionLimits (the sink's) also bounds each statement: the server
@@ -21,61 +14,23 @@
  * cannot reconnect it, so a pool client finds its host with a short-lived probe connection first,
  * then connects to that host and checks the server again on its own connection.
  */
-import { readFile } from 'node:fs/promises';
-import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
-import { ConfigError } from '../kernel/errors';
 import { DEFAULTS } from '../config/defaults';
 import type { PgConnection } from '../config/types';
 import { explainPgError } from './explain';
 import { sessionSetup, type SessionLimits } from './session';
+import { sslPlan, type SslSetting } from './ssl';
 import { needsSelection, noHostError, onHost, refusedMessage, selectHost, factsOf } from './select-host';
-import { refusal, type PassAttrs } from './session-attrs';
+import { passes, refusal, type PassAttrs } from './session-attrs';
+import { hostsOf } from './conninfo';
 import type { PgHostPort } from '../config/types';
 
 export type { SessionLimits } from './session';
+export { sslPlan } from './ssl';
 export { sessionSetup } from './session';
 
 /** The driver's types, for the rooms that pass pools and clients around without using the driver. */
 export type { Client, Pool, PoolClient } from 'pg';
-
-type SslSetting = false | ConnectionOptions;
-
-interface Plan {
-  readonly attempts: readonly SslSetting[];
-}
-
-async function caBundle(conn: PgConnection): Promise<string | undefined> {
-  if (!conn.sslrootcert) return undefined;
-  try {
-    return await readFile(conn.sslrootcert, 'utf8');
-  } catch (e) {
-    throw new ConfigError([{ path: 'sslrootcert', message: `cannot read the CA bundle ${conn.sslrootcert}: ${(e as Error).message}` }]);
-  }
-}
-
-export async function sslPlan(conn: PgConnection): Promise<Plan> {
-  const ca = await caBundle(conn);
-  const noVerify: SslSetting = { rejectUnauthorized: false };
-  // verify-ca: the chain must lead to the CA, but the certificate may name any host.
-  const verifyCa: SslSetting = { rejectUnauthorized: true, ...(ca ? { ca } : {}), checkServerIdentity: () => undefined };
-  // node-postgres passes the host as the TLS server name (when it is not an IP), so Node checks it.
-  const verifyFull: SslSetting = { rejectUnauthorized: true, ...(ca ? { ca } : {}) };
-  switch (conn.sslmode ?? 'prefer') {
-    case 'disable':
-      return { attempts: [false] };
-    case 'allow':
-      return { attempts: [false, noVerify] };
-    case 'prefer':
-      return { attempts: [noVerify, false] };
-    case 'require':
-      return { attempts: [ca ? verifyCa : noVerify] };
-    case 'verify-ca':
-      return { attempts: [verifyCa] };
-    case 'verify-full':
-      return { attempts: [verifyFull] };
-  }
-}
 
 /** TCP keepalive of nilus-pg's side: the first probe after this long idle. */
 export const KEEPALIVE_IDLE_MS = 10_000;
@@ -118,6 +73,12 @@ function clientClass(limits: SessionLimits | undefined, selection?: Selection): 
   const setup = limits ? sessionSetup(limits) : undefined;
   class BoundedClient extends pg.Client {
     private abandoned = false;
+
+    constructor(config?: pg.ClientConfig) {
+      super(config);
+      // A selecting pool's own timeout covers the whole search; each connection keeps connect_timeout.
+      if (selection) (this as unknown as { _connectionTimeoutMillis: number })._connectionTimeoutMillis = selection.conn.connectTimeoutMs;
+    }
 
     override connect(): Promise<pg.Client>;
     override connect(callback: ConnectCallback): void;
@@ -231,7 +192,9 @@ function worthNextAttempt(err: unknown): boolean {
 async function connectOneHost(conn: PgConnection, limits: SessionLimits | undefined, known?: Map<string, SslSetting>): Promise<{ client: pg.Client; ssl: SslSetting }> {
   const key = `${conn.host}:${conn.port}`;
   const seen = known?.get(key);
-  const attempts = seen !== undefined ? [seen] : (await sslPlan(conn)).attempts;
+  const plan = (await sslPlan(conn)).attempts;
+  // What worked last time first; the whole plan after it, should the server have changed.
+  const attempts = seen !== undefined ? [seen, ...plan] : plan;
   const Client = clientClass(limits);
   let last: unknown;
   for (let i = 0; i < attempts.length; i++) {
@@ -278,7 +241,11 @@ export async function createPool(conn: PgConnection, max = 4, limits?: SessionLi
   const { client, ssl, host } = await connectWith(conn, limits, selection?.ssl);
   await client.end();
   const Client = clientClass(limits, selection) as unknown as new () => pg.ClientBase;
-  const pool = new pg.Pool({ ...clientConfig(onHost(conn, host), ssl, limits), max, Client });
+  const config = clientConfig(onHost(conn, host), ssl, limits);
+  // pg.Pool bounds a whole connect by connectionTimeoutMillis; a selecting client may try every
+  // host (twice for prefer-standby) and then connect to the one found, each within connect_timeout.
+  const tries = hostsOf(conn).length * passes(conn.targetSessionAttrs).length + 1;
+  const pool = new pg.Pool({ ...config, ...(selection ? { connectionTimeoutMillis: conn.connectTimeoutMs * tries } : {}), max, Client });
   // An idle client losing its connection must not crash the process: the next checkout reconnects
   // (and reports its own error if the server is really gone).
   pool.on('error', () => undefined);

@@ -10,7 +10,7 @@ import type { ConfigProblem } from '../../../src/kernel/errors';
 import type { PgConnection } from '../../../src/config/types';
 import { parsePgKeywords } from '../../../src/config/pg-address';
 import { connectPg, createPool } from '../../../src/pg/pool';
-import { freePort, startCluster, type Cluster } from './clusters';
+import { freePort, silentServer, startCluster, type Cluster } from './clusters';
 import { REPLICATION_HBA, startStandby, type Standby } from './standby';
 
 const HBA = [REPLICATION_HBA, 'host all all 127.0.0.1/32 trust'];
@@ -19,15 +19,19 @@ let primary: Cluster;
 let standby: Standby;
 let readOnlyPrimary: Cluster;
 let nothing: number;
+/** Accepts TCP and never answers: a host that only connect_timeout gives up on. */
+let silent: Awaited<ReturnType<typeof silentServer>>;
 
 beforeAll(async () => {
   primary = await startCluster({ hba: HBA });
   standby = await startStandby(primary);
   readOnlyPrimary = await startCluster({ hba: HBA, conf: ['default_transaction_read_only = on'] });
   nothing = await freePort();
+  silent = await silentServer();
 }, 120_000);
 
-afterAll(() => {
+afterAll(async () => {
+  await silent?.close();
   for (const c of [standby, primary, readOnlyPrimary]) {
     try {
       c?.stop();
@@ -81,6 +85,7 @@ describe('target_session_attrs selects the server libpq selects', () => {
     ['standby: the standby after two primaries', () => [primary.port, readOnlyPrimary.port, standby.port], 'standby', () => standby.port],
     ['prefer-standby: the standby though listed last', () => [primary.port, standby.port], 'prefer-standby', () => standby.port],
     ['prefer-standby: no standby, the first reachable', () => [nothing, readOnlyPrimary.port, primary.port], 'prefer-standby', () => readOnlyPrimary.port],
+    ['a host that never answers is given up after connect_timeout (2 s), the next one tried', () => [silent.port, primary.port], 'read-write', () => primary.port],
     ['standby: none listed is one', () => [nothing, primary.port], 'standby', () => 'error'],
     ['read-write: only a dead port and a standby', () => [nothing, standby.port], 'read-write', () => 'error'],
   ];
@@ -105,6 +110,24 @@ describe('target_session_attrs selects the server libpq selects', () => {
 });
 
 describe('a pool follows a promoted standby', () => {
+  it('a pool\'s clients reach a host listed after one that never answers', async () => {
+    const pool = await createPool(parsed(conninfo([silent.port, primary.port], 'read-write')), 2, { statementTimeoutMs: 5_000, lockTimeoutMs: 1_000 });
+    try {
+      // Two clients at once: both search past the silent host, each within its own connect_timeout.
+      const ports = await Promise.all([0, 1].map(async () => {
+        const c = await pool.connect();
+        try {
+          return (await c.query<{ p: number }>('SELECT inet_server_port() AS p')).rows[0]!.p;
+        } finally {
+          c.release();
+        }
+      }));
+      expect(ports).toEqual([primary.port, primary.port]);
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('after the primary stops and the standby is promoted, new connections land on the new primary', async () => {
     const pool = await createPool(parsed(conninfo([primary.port, standby.port], 'read-write')), 2, { statementTimeoutMs: 5_000, lockTimeoutMs: 1_000 });
     try {
