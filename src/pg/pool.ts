@@ -55,13 +55,6 @@ export function isQueryReadTimeout(err: unknown): boolean {
 type Callback = (err: Error | null | undefined, res?: unknown) => unknown;
 type ConnectCallback = ((err: Error) => void) | ((err: null, c: pg.Client) => void);
 
-/**
- * A pg.Client that, with `limits`, runs sessionSetup() as part of connecting and, when a statement
- * outlives query_timeout, destroys its socket: node-postgres only rejects the statement and leaves
- * the connection waiting on an answer that will never come, so the ROLLBACK after it would wait as
- * long again. With the socket gone every queued statement fails at once ("Connection terminated
- * unexpectedly") and the pool discards the client when it is released.
- */
 /** What a pool's clients need to find their host again on every connect. */
 interface Selection {
   readonly conn: PgConnection;
@@ -69,6 +62,15 @@ interface Selection {
   readonly ssl: Map<string, SslSetting>;
 }
 
+/**
+ * A pg.Client that, with `limits`, runs sessionSetup() as part of connecting and, when a statement
+ * outlives query_timeout, destroys its socket: node-postgres only rejects the statement and leaves
+ * the connection waiting on an answer that will never come, so the ROLLBACK after it would wait as
+ * long again. With the socket gone every queued statement fails at once ("Connection terminated
+ * unexpectedly") and the pool discards the client when it is released. With a `selection` (a pool
+ * of a multi-host address or a target_session_attrs) it first finds its host (retarget) and checks
+ * the server again once connected.
+ */
 function clientClass(limits: SessionLimits | undefined, selection?: Selection): typeof pg.Client {
   const setup = limits ? sessionSetup(limits) : undefined;
   class BoundedClient extends pg.Client {
