@@ -164,6 +164,9 @@ async function managedSource(m: RawManifest, kind: 'postgresql' | 'mysql', file:
   const entryName = address.startsWith('dataos://') ? address.slice('dataos://'.length) : undefined;
   const pgDb = kind === 'postgresql' ? await gather(problems, () => resolvePg(address, 'spec.source.address', file, env)) : undefined;
   const myDb = kind === 'mysql' ? await gather(problems, () => resolveSourceDatabase(address, 'spec.source.address', file, env)) : undefined;
+  if (pgDb?.hosts) {
+    problems.push({ path: 'spec.source.address', message: `a managed source names one server: Debezium connects to a single host (got ${pgDb.hosts.length}: ${pgDb.hosts.map((h) => `${h.host}:${h.port}`).join(', ')}); give the primary's host, or a name that follows it (a DNS name or proxy of your failover tool)` });
+  }
   const flavor: 'mysql' | 'mariadb' = (entryName !== undefined ? file?.entries[entryName]?.type : address.split(':')[0]) === 'mariadb' ? 'mariadb' : 'mysql';
   const what = kind === 'postgresql' ? 'a PostgreSQL database' : `a ${flavor === 'mariadb' ? 'MariaDB' : 'MySQL'} database`;
   const so = m.spec.source.options ?? {};
