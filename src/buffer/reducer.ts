@@ -5,7 +5,7 @@
  * Because upserts and deletes end up on disjoint keys, apply may run all upserts then all
  * deletes without changing the result.
  */
-import { hasUnavailable, setColumn, UNAVAILABLE, type ColumnSpec, type Position, type Row, type SourceInfo } from '../kernel/types';
+import { hasUnavailable, setColumn, UNAVAILABLE, type ColumnSpec, type Op, type Position, type Row, type SourceInfo } from '../kernel/types';
 import { rowOf } from '../copy-text/line';
 import { CopyLine, type HeldRow } from '../kernel/types';
 
@@ -19,6 +19,8 @@ interface Entry {
   source: SourceInfo;
   /** Kafka position of the event, so a row PostgreSQL rejects can be dead-lettered by origin. */
   pos: Position;
+  /** The op of the event behind an upsert ('c' | 'r' | 'u'), for metadata_columns. */
+  op: Op;
   /** Bytes this entry holds: ownBytes, plus the kept row's when `moved` is set. */
   bytes: number;
   /** ev.bytes of the event this entry was produced by, for exact accounting. */
@@ -43,6 +45,7 @@ export interface Reduced {
   upsertPos: Position[];
   /** The event columns of each upsert (same index). */
   upsertColumns: (readonly ColumnSpec[])[];
+  upsertOp: Op[];
   /** Set only when some upsert needs it: see TableBatch.upsertFrom. */
   upsertFrom?: (Row | undefined)[];
   deletes: Row[];
@@ -75,6 +78,7 @@ export class Reducer {
     bytes: number,
     columns: readonly ColumnSpec[] = NO_COLUMNS,
     from?: { readonly key: string; readonly row: Row },
+    op: Op = 'u',
   ): void {
     let carried: Row | undefined;
     if (from !== undefined && !(row instanceof CopyLine) && hasUnavailable(row)) {
@@ -91,7 +95,7 @@ export class Reducer {
     }
     const prev = this.entries.get(key);
     if (prev === undefined) {
-      this.entries.set(key, { del: false, row, source, pos, bytes, ownBytes: bytes, columns, from: carried });
+      this.entries.set(key, { del: false, op, row, source, pos, bytes, ownBytes: bytes, columns, from: carried });
       this.heldBytes += bytes;
       return;
     }
@@ -101,6 +105,7 @@ export class Reducer {
     const stillFrom = carried ?? (prev.del ? undefined : prev.from);
     this.replace(prev, false, merged, source, pos, bytes);
     prev.columns = columns;
+    prev.op = op;
     prev.from = stillFrom !== undefined && !(merged instanceof CopyLine) && hasUnavailable(merged) ? stillFrom : undefined;
   }
 
@@ -108,7 +113,7 @@ export class Reducer {
   delete(key: string, keyRow: Row, source: SourceInfo, pos: Position, bytes: number, moving = false): void {
     const prev = this.entries.get(key);
     if (prev === undefined) {
-      this.entries.set(key, { del: true, row: keyRow, source, pos, bytes, ownBytes: bytes, columns: NO_COLUMNS });
+      this.entries.set(key, { del: true, op: 'd', row: keyRow, source, pos, bytes, ownBytes: bytes, columns: NO_COLUMNS });
       this.heldBytes += bytes;
       return;
     }
@@ -117,6 +122,7 @@ export class Reducer {
     const moved = moving && !prev.del ? prev.row : undefined;
     const movedBytes = moved === undefined ? 0 : prev.ownBytes;
     this.replace(prev, true, keyRow, source, pos, bytes + movedBytes);
+    prev.op = 'd';
     prev.ownBytes = bytes;
     prev.moved = moved;
     prev.from = undefined;
@@ -129,7 +135,7 @@ export class Reducer {
 
   /** Hands the reduced rows over (in first-seen key order) and clears. */
   drain(): Reduced {
-    const out: Reduced = { upserts: [], upsertSource: [], upsertPos: [], upsertColumns: [], deletes: [], deleteSource: [], deletePos: [] };
+    const out: Reduced = { upserts: [], upsertSource: [], upsertPos: [], upsertColumns: [], upsertOp: [], deletes: [], deleteSource: [], deletePos: [] };
     let from: (Row | undefined)[] | undefined;
     for (const e of this.entries.values()) {
       if (e.from !== undefined) {
@@ -145,6 +151,7 @@ export class Reducer {
         out.upsertSource.push(e.source);
         out.upsertPos.push(e.pos);
         out.upsertColumns.push(e.columns);
+        out.upsertOp.push(e.op);
       }
     }
     if (from !== undefined) {

@@ -178,6 +178,11 @@ export interface TableBatch {
    * no upsert of the batch needs it.
    */
   readonly upsertFrom?: readonly (Row | undefined)[];
+  /** merge: the op ('c' | 'r' | 'u') of the event behind each upsert (same index), for metadata_columns. */
+  readonly upsertOp?: readonly Op[];
+  /** merge with `truncate`: the last truncate's source and Kafka position (soft deletes, metadata_columns). */
+  readonly truncateSource?: SourceInfo;
+  readonly truncatePos?: Position;
   /** append only: every event, in offset order. */
   readonly events: readonly ChangeEvent[];
 }

@@ -32,7 +32,7 @@ export function batchRows(b: TableBatch): number {
  */
 export function splitBatch(b: TableBatch): [TableBatch, TableBatch] {
   if (b.truncate) {
-    return [{ ...b, upserts: [], upsertSource: [], upsertPos: [], upsertColumns: [], upsertFrom: undefined, deletes: [], deleteSource: [], deletePos: [], events: [] }, { ...b, truncate: false }];
+    return [{ ...b, upserts: [], upsertSource: [], upsertPos: [], upsertColumns: [], upsertOp: [], upsertFrom: undefined, deletes: [], deleteSource: [], deletePos: [], events: [] }, { ...b, truncate: false }];
   }
   if (b.strategy === 'append') {
     const h = b.events.length >> 1;
@@ -51,6 +51,7 @@ export function splitBatch(b: TableBatch): [TableBatch, TableBatch] {
     upsertSource: cut(b.upsertSource, from - nd, to - nd),
     upsertPos: cut(b.upsertPos, from - nd, to - nd),
     ...(b.upsertColumns ? { upsertColumns: cut(b.upsertColumns, from - nd, to - nd) } : {}),
+    ...(b.upsertOp ? { upsertOp: cut(b.upsertOp, from - nd, to - nd) } : {}),
     ...(b.upsertFrom ? { upsertFrom: cut(b.upsertFrom, from - nd, to - nd) } : {}),
   });
   const total = nd + b.upserts.length;
