@@ -13,7 +13,7 @@ import { cdcManifest, startInProcess, waitFor } from '../../helpers/pipeline';
 
 jest.setTimeout(240_000);
 
-interface Meta {
+type Meta = {
   id: string;
   op: string;
   ts: string | null;
@@ -23,7 +23,7 @@ interface Meta {
   offset: string;
   applied: boolean;
   gone: boolean;
-}
+};
 
 const META = (schema: string) => `
   SELECT id::text AS id, _nilus_op AS op, to_char(_nilus_source_ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ts,
