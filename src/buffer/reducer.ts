@@ -51,11 +51,19 @@ export interface Reduced {
   deletes: Row[];
   deleteSource: SourceInfo[];
   deletePos: Position[];
+  /** Only when rows of deleted keys are kept: see TableBatch.deleteRows. */
+  deleteRows?: (HeldRow | undefined)[];
 }
 
 export class Reducer {
   private entries = new Map<string, Entry>();
   private heldBytes = 0;
+
+  /**
+   * `keepDeleted` (delete_mode soft): a delete replacing a buffered upsert keeps that row (as
+   * `moved`, counted in bytes) and hands it over with the batch (TableBatch.deleteRows).
+   */
+  constructor(private readonly keepDeleted = false) {}
 
   get size(): number {
     return this.entries.size;
@@ -86,7 +94,7 @@ export class Reducer {
       const oldRow = old === undefined ? undefined : old.del ? old.moved : old.row;
       if (oldRow !== undefined) row = carryForward(oldRow, row);
       // Filled from the buffer, the old row is no longer needed (the delete stays).
-      if (old?.moved !== undefined) {
+      if (old?.moved !== undefined && !this.keepDeleted) {
         old.moved = undefined;
         this.heldBytes -= old.bytes - old.ownBytes;
         old.bytes = old.ownBytes;
@@ -119,8 +127,10 @@ export class Reducer {
     }
     // A create then a delete is still a delete: the key may exist in the target from an
     // earlier flush, so the delete must reach PostgreSQL.
-    const moved = moving && !prev.del ? prev.row : undefined;
-    const movedBytes = moved === undefined ? 0 : prev.ownBytes;
+    // the row a delete keeps: the buffered upsert's, or (kept rows) the one an earlier delete kept
+    const kept = !prev.del ? prev.row : this.keepDeleted ? prev.moved : undefined;
+    const moved = moving || this.keepDeleted ? kept : undefined;
+    const movedBytes = moved === undefined ? 0 : prev.del ? prev.bytes - prev.ownBytes : prev.ownBytes;
     this.replace(prev, true, keyRow, source, pos, bytes + movedBytes);
     prev.op = 'd';
     prev.ownBytes = bytes;
@@ -137,6 +147,7 @@ export class Reducer {
   drain(): Reduced {
     const out: Reduced = { upserts: [], upsertSource: [], upsertPos: [], upsertColumns: [], upsertOp: [], deletes: [], deleteSource: [], deletePos: [] };
     let from: (Row | undefined)[] | undefined;
+    if (this.keepDeleted) out.deleteRows = [];
     for (const e of this.entries.values()) {
       if (e.from !== undefined) {
         from ??= new Array<Row | undefined>(out.upserts.length);
@@ -146,6 +157,7 @@ export class Reducer {
         out.deletes.push(e.row as Row); // a delete holds a key row, never a line
         out.deleteSource.push(e.source);
         out.deletePos.push(e.pos);
+        out.deleteRows?.push(e.moved);
       } else {
         out.upserts.push(e.row);
         out.upsertSource.push(e.source);

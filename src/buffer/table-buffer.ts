@@ -25,7 +25,7 @@ import { Reducer } from './reducer';
 export type BufferStrategy = 'merge' | 'append';
 
 export class TableBuffer {
-  private readonly reducer = new Reducer();
+  private readonly reducer: Reducer;
   private events: ChangeEvent[] = [];
   private appendBytes = 0;
   private truncated = false;
@@ -38,7 +38,10 @@ export class TableBuffer {
     readonly target: TableRef,
     readonly strategy: BufferStrategy,
     readonly keyColumns: readonly string[],
+    /** merge, delete_mode soft: keep the row of a key deleted after an upsert (TableBatch.deleteRows). */
+    keepDeleted = false,
   ) {
+    this.reducer = new Reducer(keepDeleted);
     if (strategy !== 'merge' && strategy !== 'append') {
       throw new TypeError(`TableBuffer: strategy must be 'merge' or 'append', got ${String(strategy)}`);
     }

@@ -161,6 +161,12 @@ export interface TableBatch {
   /** Key rows (key columns only) of the keys to delete. */
   readonly deletes: readonly Row[];
   readonly deleteSource: readonly SourceInfo[];
+  /**
+   * merge with delete_mode soft: for a delete (same index) of a key created or updated earlier in
+   * the same batch, that row (the last image buffered), so a row that never reached the target is
+   * still kept, marked. Absent in hard mode.
+   */
+  readonly deleteRows?: readonly (HeldRow | undefined)[];
   /** Kafka position of the event behind each upsert / delete (same index), for dead-lettering. */
   readonly upsertPos?: readonly Position[];
   readonly deletePos?: readonly Position[];

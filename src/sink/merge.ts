@@ -84,6 +84,7 @@ export async function applyMerge(client: PoolClient, batch: TableBatch, ctx: Mer
 }
 
 async function applyDeletes(client: PoolClient, batch: TableBatch, ctx: MergeContext): Promise<void> {
+  if (ctx.soft) await insertKept(client, batch, ctx);
   const staging = `nilus_stage_${ctx.stage}_d`;
   const cols = stagingColumns(ctx.info, ctx.keys);
   const names = [...ctx.keys];
@@ -121,6 +122,33 @@ async function applyDeletes(client: PoolClient, batch: TableBatch, ctx: MergeCon
   );
 }
 
+/**
+ * delete_mode soft: a key created (or updated) and deleted within one batch may not be in the
+ * target yet. Its last row is inserted when the key is absent (present rows are left alone), so
+ * the soft delete that follows marks it like any other: what lands does not depend on where
+ * flushes fall.
+ */
+async function insertKept(client: PoolClient, batch: TableBatch, ctx: MergeContext): Promise<void> {
+  const kept = batch.deleteRows;
+  if (!kept) return;
+  const at: number[] = [];
+  for (let i = 0; i < batch.deletes.length; i++) if (kept[i] !== undefined) at.push(i);
+  if (at.length === 0) return;
+  const pos = batch.deletePos;
+  const rows: TableBatch = {
+    ...batch,
+    truncate: false,
+    upserts: at.map((i) => kept[i]!),
+    upsertSource: at.map((i) => batch.deleteSource[i]!),
+    ...(pos ? { upsertPos: at.map((i) => pos[i]!) } : {}),
+    upsertOp: at.map(() => 'd' as const),
+    upsertFrom: undefined,
+    deletes: [],
+    deleteSource: [],
+  };
+  await upsertStaged(client, rows, ctx, await stageUpserts(client, rows, ctx, 'k'), true);
+}
+
 interface Staged {
   readonly name: string;
   readonly dataCols: readonly string[];
@@ -132,8 +160,8 @@ interface Staged {
   readonly from: boolean;
 }
 
-async function stageUpserts(client: PoolClient, batch: TableBatch, ctx: MergeContext): Promise<Staged> {
-  const name = `nilus_stage_${ctx.stage}_u`;
+async function stageUpserts(client: PoolClient, batch: TableBatch, ctx: MergeContext, suffix = 'u'): Promise<Staged> {
+  const name = `nilus_stage_${ctx.stage}_${suffix}`;
   const dataCols = batch.columns.map((c) => c.name);
   checkReserved(dataCols, tableName(batch.target), ctx);
   const keyIdx = new Set(ctx.keys.map((k) => dataCols.indexOf(k)));
@@ -226,7 +254,7 @@ async function countUnresolved(client: PoolClient, batch: TableBatch, ctx: Merge
   return r && r.n > 0 ? { unresolved: r.n, unresolvedKeys: r.keys ?? [] } : NONE;
 }
 
-async function upsertStaged(client: PoolClient, batch: TableBatch, ctx: MergeContext, staged: Staged): Promise<void> {
+async function upsertStaged(client: PoolClient, batch: TableBatch, ctx: MergeContext, staged: Staged, insertOnly = false): Promise<void> {
   // One statement per distinct mask rather than CASE WHEN per column: a masked column must be
   // left out of the INSERT list entirely so a brand-new row gets the column's DEFAULT (a CASE
   // could only give NULL), and the common batch (no unavailable values) stays one plain statement.
@@ -243,6 +271,7 @@ async function upsertStaged(client: PoolClient, batch: TableBatch, ctx: MergeCon
       mask: masks.size > 1 ? { column: STAGE_MASK, value: mask } : undefined,
       guard,
       own,
+      insertOnly,
     });
     await client.query(text, values);
   }

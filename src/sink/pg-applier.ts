@@ -189,7 +189,9 @@ export class PgApplier {
     if (batch.strategy !== 'append' && batch.upserts.length === 0) {
       // Only deletes and/or a truncate: a missing table has nothing to remove, and a truncate
       // alone needs no columns or key (its batch may carry neither), so skip creating or checking.
-      if (!(await this.schema.describe(client, batch.target))) return counts;
+      // (a soft delete of a row created in this batch still lands it: see merge.ts insertKept)
+      const kept = batch.strategy === 'merge' && this.sink.deleteMode === 'soft' && batch.deleteRows?.some((r) => r !== undefined) === true;
+      if (!kept && !(await this.schema.describe(client, batch.target))) return counts;
       if (batch.deletes.length === 0) {
         if (batch.strategy === 'merge' && this.sink.deleteMode === 'soft') {
           await this.schema.ensureOwn(client, batch.target);

@@ -15,6 +15,8 @@ export interface UpsertSpec {
   readonly guard?: { readonly stagingColumn: string; readonly targetColumn: string };
   /** Columns nilus fills itself (metadata, the soft-delete mark cleared), on insert and on update; no parameters. */
   readonly own?: readonly OwnColumn[];
+  /** Insert the rows whose key is absent, leave present ones alone (ON CONFLICT DO NOTHING). */
+  readonly insertOnly?: boolean;
 }
 
 const T = ident('_nilus_t');
@@ -49,7 +51,7 @@ export function upsertFromStagingSql(s: UpsertSpec): { text: string; values: unk
     }
   }
   let onConflict = `ON CONFLICT (${s.keyColumns.map(ident).join(', ')}) `;
-  if (setCols.length === 0) onConflict += 'DO NOTHING';
+  if (setCols.length === 0 || s.insertOnly) onConflict += 'DO NOTHING';
   else {
     onConflict += `DO UPDATE SET ${setCols.join(', ')}`;
     if (s.guard) {

@@ -1,7 +1,8 @@
 /**
  * delete_mode soft through real Debezium (a managed PostgreSQL source, pgoutput), with the
  * stale-event guard on and one target partitioned: deletes keep their rows marked with the source
- * commit time, a re-insert clears the mark, a key change marks the old key, a truncate marks every
+ * commit time (a row created and deleted between two flushes too), a re-insert clears the mark, a
+ * key change marks the old key, a truncate marks every
  * live row with its own commit time; `verify` compares the live rows and is equal (and still finds
  * a difference planted among them).
  */
@@ -107,6 +108,10 @@ describe('delete_mode soft through real Debezium', () => {
       (r) => r.length === 3 && r[0]!.gone === false,
     );
     expect(rows).toEqual([{ id: '7', status: 'back', gone: false }, { id: '20', status: 'new', gone: true }, { id: '5000', status: 'new', gone: false }]);
+    // a row created and deleted in one transaction (its events most likely in one flush) is kept, marked
+    await source.query(`BEGIN; INSERT INTO "${src}".orders VALUES (7777, 'brief', 1.00, 'gone soon'); DELETE FROM "${src}".orders WHERE id = 7777; COMMIT`);
+    const brief = await waitFor<{ status: string; gone: boolean }>(target, `SELECT status, _nilus_deleted_at IS NOT NULL AS gone FROM "${dst}".orders WHERE id = 7777`, (r) => r.length === 1);
+    expect(brief).toEqual([{ status: 'brief', gone: true }]);
 
     const reports = await verifyPipeline(cfg, { settleQuietMs: 2000 });
     expect(reports.map((r) => r.line)).toEqual([
@@ -133,12 +138,12 @@ describe('delete_mode soft through real Debezium', () => {
     const live = await waitFor<{ id: string }>(target, `SELECT id FROM "${dst}".orders WHERE _nilus_deleted_at IS NULL ORDER BY id`, (r) => r.length === 2 && r[0]!.id === '1');
     expect(live).toEqual([{ id: '1' }, { id: '9999' }]);
     const times = (await target.query<{ at: Date; n: number }>(`SELECT _nilus_deleted_at AS at, count(*)::int AS n FROM "${dst}".orders WHERE _nilus_deleted_at IS NOT NULL GROUP BY 1 ORDER BY 1`)).rows;
-    // rows deleted before keep their times: the 19 deletes (7 came back), then the old key 20 (the
-    // key change's commit); the 181 rows live until the truncate carry its time, but key 1, inserted after it
-    expect(times.map((t) => t.n)).toEqual([19, 1, 180]);
+    // rows deleted before keep their times: the 19 deletes (7 came back), the old key 20 (the key
+    // change's commit), 7777; the 181 rows live until the truncate carry its time, but key 1, inserted after it
+    expect(times.map((t) => t.n)).toEqual([19, 1, 1, 180]);
     expect(times[0]!.at).toEqual(earlier);
-    expect(times[2]!.at.getTime()).toBeGreaterThanOrEqual(tr.before - 1);
-    expect(times[2]!.at.getTime()).toBeLessThanOrEqual(tr.after);
+    expect(times[3]!.at.getTime()).toBeGreaterThanOrEqual(tr.before - 1);
+    expect(times[3]!.at.getTime()).toBeLessThanOrEqual(tr.after);
     const reports = await verifyPipeline(cfg, { settleQuietMs: 2000 });
     expect(reports[0]!.line).toMatch(new RegExp(`^${src}\\.orders → ${dst}\\.orders: equal, 2 rows`));
     expect(reports.every((r) => r.ok)).toBe(true);

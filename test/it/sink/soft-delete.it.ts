@@ -64,6 +64,22 @@ describe('delete_mode soft at the sink', () => {
     expect(r).toEqual([true]);
   });
 
+  it('a key created and deleted within one batch (never in the target) is still kept, marked; a present row is not overwritten', async () => {
+    const t = { schema, table: 's4' };
+    const a = await soft({ staleGuard: true, metadataColumns: ['_nilus_op', '_nilus_offset'] });
+    // the first flush of a new table holds only deletes, two with the row they deleted
+    await a.apply(flush([{ ...mergeBatch(t, ['id'], C, { deletes: [{ id: '1' }, { id: '2' }, { id: '3' }], deleteSource: [{ lsn: 10n, tsMs: T1 }, { lsn: 11n, tsMs: T2 }, { lsn: 12n, tsMs: T2 }] }),
+      deleteRows: [{ id: '1', v: 'short-lived' }, undefined, { id: '3', v: 'x' }], deletePos: [pos(1), pos(2), pos(3)] }]));
+    expect(await rows(pool, `SELECT id, v, to_char(_nilus_deleted_at AT TIME ZONE 'UTC', 'HH24:MI:SS.MS'), _nilus_op, _nilus_offset::text, _nilus_source_pos::text FROM "${schema}".s4 ORDER BY id`)).toEqual([
+      [1, 'short-lived', '10:00:00.123', 'd', '1', '10'],
+      [3, 'x', '11:00:00.456', 'd', '3', '12'],
+    ]);
+    // a kept row for a key the target holds does not overwrite it: the delete marks the stored row
+    await a.apply(flush([mergeBatch(t, ['id'], C, { upserts: [{ id: '5', v: 'stored' }], upsertSource: [{ lsn: 20n }] })]));
+    await a.apply(flush([{ ...mergeBatch(t, ['id'], C, { deletes: [{ id: '5' }], deleteSource: [{ lsn: 30n, tsMs: T3 }] }), deleteRows: [{ id: '5', v: 'buffered' }] }]));
+    expect(await rows(pool, `SELECT v, _nilus_deleted_at IS NOT NULL FROM "${schema}".s4 WHERE id = 5`)).toEqual([['stored', true]]);
+  });
+
   it('with the stale-event guard, a stale create after a soft delete does not bring the row back; a newer one does', async () => {
     const t = { schema, table: 's3' };
     const a = await soft({ staleGuard: true });

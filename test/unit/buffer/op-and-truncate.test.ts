@@ -41,3 +41,44 @@ describe('TableBuffer merge: op and truncate positions', () => {
     expect(next.truncatePos).toBeUndefined();
   });
 });
+
+describe('TableBuffer merge with kept rows of deleted keys (delete_mode soft)', () => {
+  const keep = (): TableBuffer => new TableBuffer(TARGET, 'merge', ['id'], true);
+
+  it('a delete after an upsert in one batch hands over the last row with it; a delete alone, none', () => {
+    const b = keep();
+    b.add(create({ id: '1', name: 'a', note: null }), 0);
+    const u = update({ id: '1', name: 'b', note: null });
+    b.add(u, 0);
+    b.add(del({ id: '1' }), 0);
+    b.add(del({ id: '2' }), 0);
+    b.add(create({ id: '3', name: 'c', note: null }), 0);
+    const batch = b.drain();
+    expect(batch.deletes).toEqual([{ id: '1' }, { id: '2' }]);
+    expect(batch.deleteRows).toEqual([u.after, undefined]);
+    expect(batch.upsertOp).toEqual(['c']);
+  });
+
+  it('the kept row counts in bytes until drained, and goes when the key is created again', () => {
+    const b = keep();
+    b.add(create({ id: '1', name: 'a', note: null }, { bytes: 100 }), 0);
+    b.add(del({ id: '1' }, { bytes: 10 }), 0);
+    expect(b.bytes).toBe(110);
+    b.add(del({ id: '1' }, { bytes: 10 }), 0); // a second delete keeps what the first kept
+    expect(b.bytes).toBe(110);
+    const again = create({ id: '1', name: 'z', note: null }, { bytes: 50 });
+    b.add(again, 0);
+    expect(b.bytes).toBe(50);
+    const batch = b.drain();
+    expect(batch.upserts).toEqual([again.after]);
+    expect(batch.deleteRows).toEqual([]);
+  });
+
+  it('hard mode keeps no row and hands over no deleteRows', () => {
+    const b = merge();
+    b.add(create({ id: '1', name: 'a', note: null }, { bytes: 100 }), 0);
+    b.add(del({ id: '1' }, { bytes: 10 }), 0);
+    expect(b.bytes).toBe(10);
+    expect(b.drain().deleteRows).toBeUndefined();
+  });
+});
