@@ -49,6 +49,7 @@ export const DEFAULTS = {
     autoEvolve: true,
     mongoMode: 'flatten' as const,
     staleGuard: false,
+    deleteMode: 'hard' as const,
     onOffsetGap: 'stop' as const,
     /** A statement of a flush may run this long; the client gives up 5 s later (src/pg/pool.ts). */
     statementTimeoutMs: 300_000,

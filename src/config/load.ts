@@ -14,6 +14,7 @@ import { CONNECTOR_ONLY_MESSAGE, connectorOnlyKeys, type RawManifest } from './r
 import { pgConnectorConfig } from '../managed/pg-config';
 import { mysqlConnectorConfig } from '../managed/other-configs';
 import { compileList, parseTableName } from './names';
+import { metadataColumnNames } from './metadata-columns';
 import type { BatchSchedule, BatchSource, CdcSource, KafkaConnection, ManagedSource, PipelineConfig, SourceDatabase } from './types';
 
 export interface LoadOptions {
@@ -103,6 +104,8 @@ export async function buildConfig(m: RawManifest, file: ConnectionsFile | undefi
         ...(o.state_schema !== undefined ? { stateSchema: o.state_schema } : {}),
         mongoMode: o.mongo_mode ?? DEFAULTS.sink.mongoMode,
         staleGuard: o.stale_guard ?? DEFAULTS.sink.staleGuard,
+        ...(o.delete_mode !== undefined && o.delete_mode !== DEFAULTS.sink.deleteMode ? { deleteMode: o.delete_mode } : {}),
+        ...(o.metadata_columns !== undefined && o.metadata_columns !== false ? { metadataColumns: metadataColumnNames(o.metadata_columns) } : {}),
         statementTimeoutMs: o.statement_timeout_ms ?? DEFAULTS.sink.statementTimeoutMs,
         lockTimeoutMs: o.lock_timeout_ms ?? DEFAULTS.sink.lockTimeoutMs,
         ...(o.decode_threads !== undefined ? { decodeThreads: o.decode_threads } : {}),

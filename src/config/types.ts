@@ -115,6 +115,10 @@ export interface SinkOptions {
   readonly mongoMode: 'flatten' | 'jsonb';
   /** Refuse events older (by source position) than the stored one for the same key. */
   readonly staleGuard: boolean;
+  /** merge: 'soft' keeps a deleted row, marked in `_nilus_deleted_at` (src/sink/soft-delete.ts). Unset: 'hard'. */
+  readonly deleteMode?: 'hard' | 'soft';
+  /** CDC merge: the `_nilus_*` metadata columns to carry (column names). Unset or empty: none. */
+  readonly metadataColumns?: readonly string[];
   /**
    * The sink's sessions: statement_timeout and idle_in_transaction_session_timeout on the server,
    * and the client's own deadline for an answer (this + 5 s, then the connection is dropped).
