@@ -1,0 +1,116 @@
+/**
+ * Reads single records back from Kafka by position (topic, partition, offset), for a replay of
+ * dead letters: the record as the pipeline first fetched it, key, value and headers. A throwaway
+ * consumer group (no offsets committed, deleted afterwards) is seeked to the lowest offset wanted
+ * per partition and reads until it has passed the highest. Positions below the partition's
+ * log-start offset (removed by retention) or at/after its end are reported as gone, not waited for.
+ */
+import type { Kafka } from 'kafkajs';
+import { FatalError } from '../kernel/errors';
+import type { Position, RawRecord } from '../kernel/types';
+import { registerCompressionCodecs } from './codecs';
+
+export interface ReadAtResult {
+  /** By `positionKey`. */
+  readonly found: ReadonlyMap<string, RawRecord>;
+  /** Positions Kafka no longer (or never) held. */
+  readonly gone: readonly Position[];
+}
+
+export const positionKey = (p: Position): string => `${p.topic}\u0000${p.partition}\u0000${p.offset}`;
+
+/** The wanted offsets per topic-partition, lowest and highest. Pure. */
+export function spans(wanted: readonly Position[]): Map<string, { topic: string; partition: number; from: bigint; to: bigint }> {
+  const out = new Map<string, { topic: string; partition: number; from: bigint; to: bigint }>();
+  for (const p of wanted) {
+    const k = `${p.topic}\u0000${p.partition}`;
+    const o = BigInt(p.offset);
+    const s = out.get(k);
+    if (!s) out.set(k, { topic: p.topic, partition: p.partition, from: o, to: o });
+    else {
+      if (o < s.from) s.from = o;
+      if (o > s.to) s.to = o;
+    }
+  }
+  return out;
+}
+
+export async function readAt(kafka: Kafka, wanted: readonly Position[], opts: { groupId: string; timeoutMs?: number }): Promise<ReadAtResult> {
+  registerCompressionCodecs();
+  const found = new Map<string, RawRecord>();
+  const gone: Position[] = [];
+  if (wanted.length === 0) return { found, gone };
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topics = [...new Set(wanted.map((p) => p.topic))];
+    const bounds = new Map<string, { low: bigint; high: bigint }>();
+    const existing = new Set(await admin.listTopics());
+    for (const t of topics) {
+      if (!existing.has(t)) continue;
+      for (const o of await admin.fetchTopicOffsets(t)) bounds.set(`${t}\u0000${o.partition}`, { low: BigInt(o.low), high: BigInt(o.high) });
+    }
+    const live: Position[] = [];
+    for (const p of wanted) {
+      const b = bounds.get(`${p.topic}\u0000${p.partition}`);
+      const o = BigInt(p.offset);
+      if (!b || o < b.low || o >= b.high) gone.push(p);
+      else live.push(p);
+    }
+    if (live.length > 0) await consume(kafka, live, found, opts);
+    for (const p of live) if (!found.has(positionKey(p))) gone.push(p); // compacted away
+  } finally {
+    await admin.disconnect();
+  }
+  return { found, gone };
+}
+
+async function consume(kafka: Kafka, live: readonly Position[], found: Map<string, RawRecord>, opts: { groupId: string; timeoutMs?: number }): Promise<void> {
+  const want = new Set(live.map(positionKey));
+  const todo = spans(live);
+  const consumer = kafka.consumer({ groupId: opts.groupId, allowAutoTopicCreation: false });
+  let finish!: () => void;
+  const done = new Promise<void>((r) => (finish = r));
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  let timer: NodeJS.Timeout | undefined;
+  await consumer.connect();
+  try {
+    for (const t of new Set(live.map((p) => p.topic))) await consumer.subscribe({ topic: t, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        const k = `${batch.topic}\u0000${batch.partition}`;
+        const span = todo.get(k);
+        if (!span) return;
+        for (const m of batch.messages) {
+          const pos = { topic: batch.topic, partition: batch.partition, offset: m.offset };
+          if (want.has(positionKey(pos))) {
+            found.set(positionKey(pos), { ...pos, key: m.key ?? null, value: m.value ?? null, ...(m.headers ? { headers: m.headers } : {}) });
+          }
+          if (BigInt(m.offset) >= span.to) {
+            todo.delete(k);
+            if (todo.size === 0) finish();
+            return;
+          }
+        }
+      },
+    });
+    for (const s of todo.values()) consumer.seek({ topic: s.topic, partition: s.partition, offset: s.from.toString() });
+    const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
+    if ((await Promise.race([done, timedOut])) === 'timeout') {
+      const left = [...todo.values()].map((s) => `${s.topic}[${s.partition}] ${s.from}..${s.to}`).join(', ');
+      throw new FatalError(`reading the dead-lettered records back from Kafka did not finish within ${timeoutMs / 1000} s (still to read: ${left}); check that the brokers are reachable`);
+    }
+  } finally {
+    if (timer) clearTimeout(timer);
+    await consumer.disconnect();
+  }
+  // The throwaway group committed nothing; remove it so it does not linger in group listings.
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteGroups([opts.groupId]);
+  } finally {
+    await admin.disconnect();
+  }
+}

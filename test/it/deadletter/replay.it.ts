@@ -1,0 +1,138 @@
+/**
+ * Issue 29, item 4: `nilus-pg deadletters … list | replay` on the real stack. A column type change
+ * is dead-lettered under errors.tolerance all; the column is widened by hand; replay applies the
+ * records through the pipeline's own decode and apply, the target then equals the source, and a
+ * second replay changes nothing. A record that fails again (a CHECK constraint it still breaks)
+ * keeps its letter with the new reason. An older letter whose key got a newer change meanwhile
+ * does not overwrite it (stale_guard). Without the guard a merge replay is refused unless --force.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Pool } from 'pg';
+import { main } from '../../../src/cli/main';
+import { EventFactory } from '../../fixtures/factory';
+import { createTopics, produce, type TestMessage } from '../../helpers/kafka';
+import { cdcManifest, type CdcManifestOptions } from '../../helpers/pipeline';
+import { uniqueName, useTestSchema } from '../../helpers/pg';
+import { itemsTable, runUntilApplied } from '../hostile/support';
+
+interface Letter {
+  id: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  reason: string;
+  createdAt: string;
+}
+
+async function cli(args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out, err };
+}
+
+describe('nilus-pg deadletters list | replay (real Kafka and PostgreSQL)', () => {
+  let pool: Pool;
+  let schema: string;
+  useTestSchema('dlrep', (p, s) => ((pool = p), (schema = s)));
+
+  it('replays a dead-lettered type change once the column is widened, exactly once; a record that fails again keeps its new reason', async () => {
+    const prefix = uniqueName('dlrep');
+    const before = new EventFactory(itemsTable(prefix));
+    const after = new EventFactory(itemsTable(prefix, 'items', 'public', 'string'));
+    const msgs: TestMessage[] = [];
+    for (let id = 1; id <= 5; id++) msgs.push(...before.create({ id, name: `i${id}`, qty: id }));
+    const off6 = msgs.length;
+    msgs.push(...after.create({ id: 6, name: 'i6', qty: 'a dozen' })); // fits once qty is text
+    const off11 = msgs.length;
+    msgs.push(...after.create({ id: 11, name: 'forbidden', qty: 'lots' })); // then breaks the CHECK
+    const off12 = msgs.length;
+    msgs.push(...after.create({ id: 12, name: 'old', qty: 'stale' })); // older than the update below
+    for (let id = 7; id <= 10; id++) msgs.push(...before.create({ id, name: `i${id}`, qty: id }));
+    await pool.query(`CREATE TABLE "${schema}".items (id integer PRIMARY KEY, name text NOT NULL CHECK (name <> 'forbidden'), qty integer)`);
+    await createTopics([before.topic]);
+    await produce(before.topic, msgs);
+
+    const manifest: CdcManifestOptions = {
+      name: prefix, prefix, dest: `${schema}.items`, strategy: 'merge', include: 'public.items',
+      options: { 'errors.tolerance': 'all', 'errors.deadletter.table': `${schema}.dead_letters`, stale_guard: true },
+    };
+    const run = await runUntilApplied(pool, schema, manifest, { [before.topic]: msgs.length });
+    if (run.stoppedWith !== undefined) throw new Error(`the pipeline stopped (exit ${run.stoppedWith}); log:\n${run.logs}`);
+    // A newer change of key 12 after its letter (its own run, so no flush reduces the two together).
+    const newer = before.create({ id: 12, name: 'new', qty: 12 });
+    await produce(before.topic, newer);
+    const run2 = await runUntilApplied(pool, schema, manifest, { [before.topic]: msgs.length + newer.length });
+    if (run2.stoppedWith !== undefined) throw new Error(`the pipeline stopped (exit ${run2.stoppedWith}); log:\n${run2.logs}`);
+
+    const dir = mkdtempSync(join(tmpdir(), 'nilus-dlrep-'));
+    const file = join(dir, 'pipeline.yaml');
+    writeFileSync(file, cdcManifest(manifest));
+
+    // list: the three letters, by position, each with its type-change reason
+    const listed = await cli(['deadletters', file, 'list', '--json']);
+    expect(listed.err).toEqual([]);
+    expect(listed.code).toBe(0);
+    const letters = JSON.parse(listed.out.join('\n')) as Letter[];
+    expect(letters.map((l) => [l.topic, l.partition, l.offset])).toEqual([off6, off11, off12].map((o) => [before.topic, 0, String(o)]));
+    for (const l of letters) expect(l.reason).toMatch(/column "qty".*old type integer, new type text/);
+    expect(Number.isNaN(Date.parse(letters[0]!.createdAt))).toBe(false);
+    const text = await cli(['deadletters', file, 'list']);
+    expect(text.out.at(-1)).toBe('3 dead letter(s)');
+    expect(text.out.filter((l) => l.includes(`${before.topic}[0]@${off6}`))).toHaveLength(1);
+    // --table and --since filter
+    expect((await cli(['deadletters', file, 'list', '--table', `${schema}.other`])).out.at(-1)).toBe('0 dead letter(s)');
+    expect((await cli(['deadletters', file, 'list', '--table', `${schema}.items`])).out.at(-1)).toBe('3 dead letter(s)');
+    expect((await cli(['deadletters', file, 'list', '--since', '2999-01-01T00:00:00Z'])).out.at(-1)).toBe('0 dead letter(s)');
+    expect((await cli(['deadletters', file, 'list', '--since', 'yesterday-ish'])).code).toBe(2);
+
+    // the cause fixed by hand: the column widened
+    await pool.query(`ALTER TABLE "${schema}".items ALTER COLUMN qty TYPE text`);
+    const first = await cli(['deadletters', file, 'replay']);
+    expect(first.err).toEqual([]);
+    expect(first.code).toBe(1); // one letter failed again
+    expect(first.out.at(-1)).toBe('2 replayed, 1 failed again (kept with the new reason), 0 gone from Kafka (kept)');
+
+    // the target equals the source (last state per key), but for id 11 which the CHECK still refuses
+    const source = new Map<number, { name: string; qty: string }>();
+    for (let id = 1; id <= 10; id++) source.set(id, { name: `i${id}`, qty: String(id) });
+    source.set(6, { name: 'i6', qty: 'a dozen' });
+    source.set(12, { name: 'new', qty: '12' }); // the older letter did not overwrite the newer row
+    const expected = [...source.entries()].sort((a, b) => a[0] - b[0]).map(([id, r]) => ({ id, ...r }));
+    const target = async () => (await pool.query(`SELECT id, name, qty FROM "${schema}".items ORDER BY id`)).rows;
+    expect(await target()).toEqual(expected);
+
+    // the letter that failed again stays, with the new reason; the others are gone
+    const left = (await pool.query(`SELECT kafka_offset::text AS o, reason FROM "${schema}".dead_letters ORDER BY id`)).rows;
+    expect(left.map((r) => r.o)).toEqual([String(off11)]);
+    expect(left[0].reason).toMatch(/items_name_check/);
+    expect(left[0].reason).not.toMatch(/old type integer/);
+    expect((await cli(['deadletters', file, 'list'])).out.some((l) => /items_name_check/.test(l))).toBe(true);
+
+    // replay again: nothing applies twice, the target does not change
+    const stored = (await pool.query(`SELECT * FROM "${schema}".items ORDER BY id`)).rows;
+    const second = await cli(['deadletters', file, 'replay']);
+    expect(second.out.at(-1)).toBe('0 replayed, 1 failed again (kept with the new reason), 0 gone from Kafka (kept)');
+    expect((await pool.query(`SELECT * FROM "${schema}".items ORDER BY id`)).rows).toEqual(stored);
+
+    // the constraint dropped: the last letter replays, the table empties
+    await pool.query(`ALTER TABLE "${schema}".items DROP CONSTRAINT items_name_check`);
+    const third = await cli(['deadletters', file, 'replay']);
+    expect(third.code).toBe(0);
+    expect(third.out.at(-1)).toBe('1 replayed, 0 failed again (kept with the new reason), 0 gone from Kafka (kept)');
+    expect((await pool.query(`SELECT id, name, qty FROM "${schema}".items WHERE id = 11`)).rows).toEqual([{ id: 11, name: 'forbidden', qty: 'lots' }]);
+    expect((await pool.query(`SELECT count(*)::int AS n FROM "${schema}".dead_letters`)).rows[0].n).toBe(0);
+
+    // without the stale-event guard a merge replay is refused unless --force
+    const unguarded = join(dir, 'unguarded.yaml');
+    writeFileSync(unguarded, cdcManifest({ ...manifest, options: { ...manifest.options, stale_guard: false } }));
+    const refused = await cli(['deadletters', unguarded, 'replay']);
+    expect(refused.code).toBe(2);
+    expect(refused.err.join('\n')).toMatch(/stale_guard.*--force/s);
+    const forced = await cli(['deadletters', unguarded, 'replay', '--force']);
+    expect(forced.code).toBe(0);
+    expect(forced.out.at(-1)).toBe('0 replayed, 0 failed again (kept with the new reason), 0 gone from Kafka (kept)');
+  });
+});
