@@ -69,7 +69,7 @@ export function formatSettled(s: Settled): string[] {
   const lines = [
     ...s.replayed.map((l) => `replayed\t${l.id}\t${where(l)}`),
     ...s.failed.map((f) => `failed again\t${f.letter.id}\t${where(f.letter)}\t${f.reason}`),
-    ...s.gone.map((l) => `gone\t${l.id}\t${where(l)}\tKafka no longer holds this record (retention); the letter is kept`),
+    ...s.gone.map((l) => `gone\t${l.id}\t${where(l)}\tKafka no longer holds this record (retention, compaction or deleted records); the letter is kept`),
   ];
   lines.push(`${s.replayed.length} replayed, ${s.failed.length} failed again (kept with the new reason), ${s.gone.length} gone from Kafka (kept)`);
   return lines;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Pool } from 'pg';
 import { main } from '../../../src/cli/main';
 import { EventFactory } from '../../fixtures/factory';
-import { createTopics, produce, type TestMessage } from '../../helpers/kafka';
+import { createTopics, produce, testKafka, type TestMessage } from '../../helpers/kafka';
 import { cdcManifest, type CdcManifestOptions } from '../../helpers/pipeline';
 import { uniqueName, useTestSchema } from '../../helpers/pg';
 import { itemsTable, runUntilApplied } from '../hostile/support';
@@ -134,5 +134,60 @@ describe('nilus-pg deadletters list | replay (real Kafka and PostgreSQL)', () =>
     const forced = await cli(['deadletters', unguarded, 'replay', '--force']);
     expect(forced.code).toBe(0);
     expect(forced.out.at(-1)).toBe('0 replayed, 0 failed again (kept with the new reason), 0 gone from Kafka (kept)');
+  });
+
+  it('append: two replays at once apply a letter once; a letter whose record Kafka deleted is reported gone and kept', async () => {
+    const prefix = uniqueName('dlapp');
+    const before = new EventFactory(itemsTable(prefix));
+    const after = new EventFactory(itemsTable(prefix, 'items', 'public', 'string'));
+    const msgs: TestMessage[] = [
+      ...before.create({ id: 1, name: 'i1', qty: 1 }),
+      ...after.create({ id: 2, name: 'i2', qty: 'two' }), // offset 1: deleted from Kafka below
+      ...after.create({ id: 3, name: 'i3', qty: 'three' }), // offset 2: replayed
+      ...before.create({ id: 4, name: 'i4', qty: 4 }),
+    ];
+    await pool.query(`CREATE TABLE "${schema}".items (id integer NOT NULL, name text NOT NULL, qty integer)`);
+    await createTopics([before.topic]);
+    await produce(before.topic, msgs);
+    const manifest: CdcManifestOptions = {
+      name: prefix, prefix, dest: `${schema}.items`, strategy: 'append', include: 'public.items',
+      options: { 'errors.tolerance': 'all', 'errors.deadletter.table': `${schema}.dead_letters` },
+    };
+    const run = await runUntilApplied(pool, schema, manifest, { [before.topic]: msgs.length });
+    if (run.stoppedWith !== undefined) throw new Error(`the pipeline stopped (exit ${run.stoppedWith}); log:\n${run.logs}`);
+    expect((await pool.query(`SELECT kafka_offset::int AS o FROM "${schema}".dead_letters ORDER BY o`)).rows.map((r) => r.o)).toEqual([1, 2]);
+    const reasonOf1 = (await pool.query(`SELECT reason FROM "${schema}".dead_letters WHERE kafka_offset = 1`)).rows[0].reason as string;
+
+    const admin = testKafka().admin();
+    await admin.connect();
+    try {
+      await admin.fetchTopicMetadata({ topics: [before.topic] }); // deleteTopicRecords finds the leaders in the loaded metadata
+      await admin.deleteTopicRecords({ topic: before.topic, partitions: [{ partition: 0, offset: '2' }] });
+    } finally {
+      await admin.disconnect();
+    }
+    await pool.query(`ALTER TABLE "${schema}".items ALTER COLUMN qty TYPE text`);
+    const file = join(mkdtempSync(join(tmpdir(), 'nilus-dlapp-')), 'pipeline.yaml');
+    writeFileSync(file, cdcManifest(manifest));
+
+    const both = await Promise.all([cli(['deadletters', file, 'replay']), cli(['deadletters', file, 'replay'])]);
+    const lines = both.flatMap((r) => [...r.out, ...r.err]);
+    // offset 2 was applied by exactly one of them; the other rolled back or no longer saw it
+    expect(lines.filter((l) => l.startsWith('replayed\t') && l.endsWith(`${before.topic}[0]@2`))).toHaveLength(1);
+    for (const r of both) {
+      const conflict = r.err.some((l) => /removed meanwhile .*rolled back/.test(l));
+      if (!conflict) expect(r.out.filter((l) => /^gone\t.*@1\tKafka no longer holds this record/.test(l))).toHaveLength(1);
+      expect(r.code).toBe(1); // a letter is gone (or the replay rolled back)
+    }
+    expect((await pool.query(`SELECT id, qty FROM "${schema}".items ORDER BY id`)).rows).toEqual([
+      { id: 1, qty: '1' },
+      { id: 3, qty: 'three' },
+      { id: 4, qty: '4' },
+    ]);
+    // the gone letter is kept as it was
+    expect((await pool.query(`SELECT kafka_offset::int AS o, reason FROM "${schema}".dead_letters`)).rows).toEqual([{ o: 1, reason: reasonOf1 }]);
+    const again = await cli(['deadletters', file, 'replay']);
+    expect(again.out.at(-1)).toBe('0 replayed, 0 failed again (kept with the new reason), 1 gone from Kafka (kept)');
+    expect((await pool.query(`SELECT count(*)::int AS n FROM "${schema}".items`)).rows[0].n).toBe(3);
   });
 });
