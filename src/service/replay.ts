@@ -19,6 +19,7 @@ import { BufferSet } from '../buffer';
 import { DeadLetterStore, type StoredLetter } from '../deadletter/store';
 import { createKafka } from '../kafka/client';
 import { readAt, positionKey } from '../kafka/read-at';
+import { createPool, type Pool } from '../pg/pool';
 import { PgSink } from '../sink/pg-sink';
 import { createIntake } from './intake';
 import { lettersOf, letterPositionKey, settle, type Settled } from './letters';
@@ -59,19 +60,19 @@ async function openSink(cfg: PipelineConfig): Promise<PgSink> {
   return sink;
 }
 
-async function select(cfg: PipelineConfig, sink: PgSink, store: DeadLetterStore, q: LetterQuery): Promise<StoredLetter[]> {
-  const all = await store.list(sink.pool!, q.since !== undefined ? { since: q.since } : {});
+async function select(cfg: PipelineConfig, pool: Pool, store: DeadLetterStore, q: LetterQuery): Promise<StoredLetter[]> {
+  const all = await store.list(pool, q.since !== undefined ? { since: q.since } : {});
   return lettersOf(all, q.table, cfg.cdc!.topicPrefix, cfg.sink.options.destTable);
 }
 
-/** The letters matching `q`, oldest position first. */
+/** The letters matching `q`, oldest position first. Reads only (no state table is created). */
 export async function listLetters(cfg: PipelineConfig, q: LetterQuery): Promise<StoredLetter[]> {
   const store = new DeadLetterStore(letterTable(cfg));
-  const sink = await openSink(cfg);
+  const pool = await createPool(cfg.sink.pg, 1);
   try {
-    return await select(cfg, sink, store, q);
+    return await select(cfg, pool, store, q);
   } finally {
-    await sink.close();
+    await pool.end();
   }
 }
 
@@ -92,7 +93,7 @@ export async function replayLetters(cfg: PipelineConfig, opts: ReplayOptions): P
   if (typeof dest === 'string') throw new FatalError(dest);
   const sink = await openSink(cfg);
   try {
-    const letters = await select(cfg, sink, store, opts);
+    const letters = await select(cfg, sink.pool!, store, opts);
     if (letters.length === 0) return { replayed: [], failed: [], gone: [] };
     const kafka = createKafka(cdc.kafka);
     const { found, gone } = await readAt(kafka, letters, {
