@@ -12,6 +12,7 @@ import { parseManifest } from '../config/manifest';
 import { runChecks } from './check';
 import { TEARDOWN_HELP, teardownCommand } from './teardown';
 import { DEADLETTERS_HELP, deadLettersCommand } from './deadletters';
+import { RESYNC_HELP, resyncCommand } from './resync';
 
 export interface Io {
   out(line: string): void;
@@ -30,6 +31,7 @@ Commands:
   verify <manifest> [--connections f] compare the source table(s) with the target; exit 0 equal, 1 not
   teardown <manifest> [--drop-slot] --yes  delete a managed source's connector (and slot, publication)
   deadletters <manifest> list|replay [--table t] [--since ts]  list or re-apply dead letters
+  resync <manifest> --table <schema.table> [--wait]  re-read one table of a managed PostgreSQL source
 
 Options: --help (per command too), --version
 Environment: NILUS_CONNECTIONS (connections file), NILUS_KAFKA_BROKERS (overrides the brokers)`,
@@ -72,6 +74,7 @@ Runs the pipeline. The effective configuration is logged with secrets masked. SI
 flush, commit and stop; a second signal exits at once.`,
   teardown: TEARDOWN_HELP,
   deadletters: DEADLETTERS_HELP,
+  resync: RESYNC_HELP,
 };
 
 function formatProblem(file: string, p: ConfigProblem): string {
@@ -182,7 +185,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' }, connections: { type: 'string', short: 'c' }, yes: { type: 'boolean' }, 'drop-slot': { type: 'boolean' }, 'settle-timeout': { type: 'string' }, 'settle-quiet': { type: 'string' }, table: { type: 'string' }, since: { type: 'string' }, json: { type: 'boolean' }, force: { type: 'boolean' } },
+      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' }, connections: { type: 'string', short: 'c' }, yes: { type: 'boolean' }, 'drop-slot': { type: 'boolean' }, 'settle-timeout': { type: 'string' }, 'settle-quiet': { type: 'string' }, table: { type: 'string' }, since: { type: 'string' }, json: { type: 'boolean' }, force: { type: 'boolean' }, wait: { type: 'boolean' }, timeout: { type: 'string' } },
     });
   } catch (e) {
     io.err(`${(e as Error).message}\n\n${HELP.main}`);
@@ -217,6 +220,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     if (cmd === 'deadletters') {
       return await deadLettersCommand({ manifest: rest[0]!, action: rest[1], table: values.table, since: values.since, json: values.json, force: values.force, connections: values.connections }, io);
     }
+    if (cmd === 'resync') return await resyncCommand({ manifest: rest[0]!, table: values.table, wait: values.wait, timeout: values.timeout, connections: values.connections }, io);
     if (cmd === 'teardown') return await teardownCommand(rest[0], values.connections, { yes: values.yes, dropSlot: values['drop-slot'] }, io);
     return await run(rest[0], values.connections);
   } catch (e) {
