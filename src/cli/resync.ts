@@ -16,9 +16,12 @@ the running pipeline merges them, so rows deleted or damaged in the target come 
 made meanwhile keep their order. --table names the SOURCE table, one the connector captures.
 --wait prints the chunks read as Debezium closes its snapshot windows, until all the table's
 chunks are read or --timeout (default 600 s) passes; then check with nilus-pg verify.
-Exit 0 when the signal was written (with --wait: and every chunk read), 1 when the source or the
-wait failed, 2 when the manifest or command line is wrong or the pipeline cannot be resynced
-(a batch pipeline, a Kafka address, a MySQL/MariaDB source: not supported yet).`;
+For a batch pipeline (--table is its source_table): one run now that reads every source row,
+ignoring the stored cursor and interval_start/interval_end, and then stores the cursor the source
+holds now (merge; replace reloads as always; append is refused: it would add every row again).
+Exit 0 when the signal was written (with --wait: and every chunk read) or the batch run committed,
+1 when the source, the run or the wait failed, 2 when the manifest or command line is wrong or the
+pipeline cannot be resynced (a Kafka address, a MySQL/MariaDB managed source: not supported yet).`;
 
 export interface ResyncArgs {
   readonly manifest: string;
@@ -47,8 +50,22 @@ export async function resyncCommand(a: ResyncArgs, io: { out(l: string): void; e
   }
   const cfg = await loadConfig(a.manifest, { connectionsPath: a.connections });
   const managed = cfg.cdc?.managed;
-  if (cfg.mode !== 'cdc' || !cfg.cdc) {
-    io.err(`${a.manifest}: spec.type: resync of a batch pipeline is not supported yet`);
+  if (cfg.mode === 'batch' && cfg.batch) {
+    const src = cfg.batch.sourceTable;
+    if (src.schema !== table.schema || src.table !== table.table) {
+      io.err(`--table ${a.table} is not this batch pipeline's source table (spec.source.options.source_table: ${src.schema}.${src.table})`);
+      return 2;
+    }
+    const { resyncBatch } = await import('../service/resync-batch');
+    const { secretsOf } = await import('../service/run');
+    const { createLogger } = await import('../observe/logger');
+    const log = createLogger({ level: 'warn', name: 'nilus-pg', secrets: secretsOf(cfg), destination: process.stderr }).child({ pipeline: cfg.name });
+    const r = await resyncBatch(cfg, log, process.stderr.isTTY ? process.stderr : undefined);
+    io.out(`full run of ${a.table}: ${r.rows} row(s) written${r.cursor !== undefined ? `; cursor ${cfg.batch.incrementalKey} reset to ${r.cursor}` : ''}`);
+    return 0;
+  }
+  if (!cfg.cdc) {
+    io.err(`${a.manifest}: spec.source: not a cdc or batch pipeline`);
     return 2;
   }
   if (!managed) {
