@@ -73,3 +73,16 @@ describe('nilus-pg deadletters', () => {
     expect(r.err).toMatch(/stale_guard: replay refused: .*overwrite any newer change.*--force/);
   });
 });
+
+describe('nilus-pg resync: wrong command lines and pipelines it cannot resync exit 2 before connecting', () => {
+  it('names the missing or wrong option and the pipelines not supported', async () => {
+    const kafkaAddress = manifest('rs-kafka', {});
+    expect(await cli('resync', kafkaAddress)).toMatchObject({ code: 2, err: expect.stringContaining('resync needs --table <schema.table>') });
+    expect(await cli('resync', kafkaAddress, '--table', 'nodot')).toMatchObject({ code: 2, err: '--table wants <schema>.<table>: "nodot"' });
+    expect(await cli('resync', kafkaAddress, '--table', 'a.b', '--timeout', '0')).toMatchObject({ code: 2, err: expect.stringContaining('--timeout wants seconds') });
+    const r = await cli('resync', kafkaAddress, '--table', 's.t');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/spec\.source\.address: the address is a Kafka, so the connector is not nilus-pg's/);
+    expect((await cli('resync', '--help')).out).toContain('incremental');
+  });
+});
