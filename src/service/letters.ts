@@ -6,9 +6,8 @@
 import { resolveDestTable } from '../config';
 import { tableFromTopic } from '../decode/source';
 import type { StoredLetter } from '../deadletter/store';
+import { positionKey as key } from '../kafka/read-at';
 import type { Position, TableRef } from '../kernel/types';
-
-const key = (p: Position): string => `${p.topic}\u0000${p.partition}\u0000${p.offset}`;
 const same = (a: TableRef, b: TableRef): boolean => a.schema === b.schema && a.table === b.table;
 
 /**
@@ -61,5 +60,3 @@ export function settle(letters: readonly StoredLetter[], gone: readonly Position
   }
   return { replayed, failed, gone: left };
 }
-
-export { key as letterPositionKey };

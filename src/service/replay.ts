@@ -22,7 +22,7 @@ import { readAt, positionKey } from '../kafka/read-at';
 import { createPool, type Pool } from '../pg/pool';
 import { PgSink } from '../sink/pg-sink';
 import { createIntake } from './intake';
-import { lettersOf, letterPositionKey, settle, type Settled } from './letters';
+import { lettersOf, settle, type Settled } from './letters';
 
 export interface LetterQuery {
   /** Only the letters whose records land in this target. */
@@ -106,7 +106,7 @@ export async function replayLetters(cfg: PipelineConfig, opts: ReplayOptions): P
     const { intake } = createIntake(cfg, dest, buffers);
     const rejected = new Map<string, string>();
     const tables: TableBatch[] = [];
-    const records = [...new Map(letters.map((l) => [letterPositionKey(l), found.get(positionKey(l))])).values()].filter((r): r is RawRecord => r !== undefined);
+    const records = [...new Map(letters.map((l) => [positionKey(l), found.get(positionKey(l))])).values()].filter((r): r is RawRecord => r !== undefined);
     for (const rec of records) {
       const taken = intake.take(rec, Date.now());
       if (taken.kind === 'rejected') rejected.set(positionKey(rec), taken.letter.reason);
