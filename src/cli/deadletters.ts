@@ -11,8 +11,8 @@ import type { Settled } from '../service/letters';
 export const DEADLETTERS_HELP = `Usage: nilus-pg deadletters <manifest.yaml> list [--table <schema.table>] [--since <time>] [--json] [--connections <file>]
        nilus-pg deadletters <manifest.yaml> replay [--table <schema.table>] [--since <time>] [--force] [--connections <file>]
 
-The dead letters of a CDC pipeline whose manifest sets errors.deadletter.table (a dead-letter
-topic is not supported yet). --table keeps the letters whose topic lands in that target table;
+The dead letters of a CDC pipeline whose manifest sets errors.deadletter.table or
+errors.deadletter.topic. --table keeps the letters whose topic lands in that target table;
 --since keeps those written at or after the time (ISO 8601, e.g. 2026-12-07T14:00:00Z).
 
 list: one line per letter: id, when it was dead-lettered, its position (topic[partition]@offset)
@@ -20,7 +20,9 @@ and the reason; --json prints them as a JSON array. Exit 0.
 
 replay: reads each letter's record back from Kafka at its position and applies it through the
 pipeline's own decode and apply, in ONE transaction that also removes the letters that applied
-and gives those rejected again their new reason: a replay run twice applies once. Fix the cause
+and gives those rejected again their new reason: a replay run twice applies once. (A topic's
+messages are marked in <state schema>.nilus_replayed_letters in that transaction instead; one
+that fails again gets a new message with the new reason.) Fix the cause
 first (widen the column, drop the constraint). Offsets are not moved; the worker may be running.
 A merge pipeline without spec.sink.options.stale_guard is refused (an older dead letter would
 overwrite newer rows of its key) unless --force. With the guard, a letter older than the stored

@@ -47,7 +47,24 @@ interface Row {
   value_bytes: number | null;
 }
 
-export class DeadLetterStore {
+/** Where a pipeline's dead letters are read back from and settled: its table (below) or its topic (./topic-store.ts). */
+export interface LetterStore {
+  /** What it is, for messages: the table or topic name. */
+  readonly name: string;
+  /** Every letter matching `filter`, by position; none that a replay settled. */
+  list(db: Pool, filter?: LetterFilter): Promise<StoredLetter[]>;
+  /** Before a replay's transaction: whatever settling needs (idempotent). */
+  prepare(db: Pool): Promise<void>;
+  /**
+   * Inside the replay's transaction: the letters that applied are settled (gone from the list),
+   * those that failed again keep their letter with the new reason. Throws when another replay
+   * settled one of them first (the transaction then rolls back).
+   */
+  settle(tx: PoolClient, replayed: readonly StoredLetter[], failed: readonly { readonly letter: StoredLetter; readonly reason: string }[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class DeadLetterStore implements LetterStore {
   constructor(readonly table: TableRef) {}
 
   get name(): string {
@@ -55,7 +72,7 @@ export class DeadLetterStore {
   }
 
   /** Every letter matching `filter`, by position. A table that does not exist is an error naming it. */
-  async list(db: Pool | PoolClient, filter: LetterFilter = {}): Promise<StoredLetter[]> {
+  async list(db: Pool, filter: LetterFilter = {}): Promise<StoredLetter[]> {
     let res;
     try {
       res = await db.query<Row>(selectDeadLettersSql(this.table), [filter.since ?? null, filter.topics ? [...filter.topics] : null]);
@@ -69,6 +86,19 @@ export class DeadLetterStore {
       id: r.id, topic: r.topic, partition: r.partition, offset: r.kafka_offset, reason: r.reason,
       errorClass: r.error_class, createdAt: r.created_at, valueBytes: r.value_bytes,
     }));
+  }
+
+  async prepare(): Promise<void> {
+    // the table is the pipeline's own: nothing to make
+  }
+
+  async settle(tx: PoolClient, replayed: readonly StoredLetter[], failed: readonly { readonly letter: StoredLetter; readonly reason: string }[]): Promise<void> {
+    await this.remove(tx, replayed.map((l) => l.id));
+    await this.rereason(tx, new Map(failed.map((f) => [f.letter.id, f.reason])));
+  }
+
+  async close(): Promise<void> {
+    // holds no connection
   }
 
   /** Removes letters that applied, in the replay's transaction; throws when any was gone already. */

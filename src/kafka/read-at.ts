@@ -65,9 +65,56 @@ export async function readAt(kafka: Kafka, wanted: readonly Position[], opts: { 
   return { found, gone };
 }
 
+type Span = { topic: string; partition: number; from: bigint; to: bigint };
+type Seen = { topic: string; partition: number; offset: string; key: Buffer | null; value: Buffer | null; headers?: Readonly<Record<string, unknown>>; timestamp: string };
+
 async function consume(kafka: Kafka, live: readonly Position[], found: Map<string, RawRecord>, opts: { groupId: string; timeoutMs?: number }): Promise<void> {
   const want = new Set(live.map(positionKey));
-  const todo = spans(live);
+  await readSpans(kafka, spans(live), opts, (m) => {
+    const pos = { topic: m.topic, partition: m.partition, offset: m.offset };
+    if (want.has(positionKey(pos))) found.set(positionKey(pos), { ...pos, key: m.key, value: m.value, ...(m.headers ? { headers: m.headers } : {}) });
+  });
+}
+
+/** A whole topic as it stands now (every partition from its log-start to its end offset). */
+export async function readTopic(kafka: Kafka, topic: string, opts: { groupId: string; timeoutMs?: number }): Promise<TopicMessage[]> {
+  registerCompressionCodecs();
+  const admin = kafka.admin();
+  await admin.connect();
+  const todo = new Map<string, Span>();
+  try {
+    if (!(await admin.listTopics()).includes(topic)) throw new FatalError(`the dead-letter topic ${topic} does not exist: nothing was dead-lettered yet, or the manifest names another topic`);
+    for (const o of await admin.fetchTopicOffsets(topic)) {
+      const low = BigInt(o.low);
+      const high = BigInt(o.high);
+      if (high > low) todo.set(`${topic}\u0000${o.partition}`, { topic, partition: o.partition, from: low, to: high - 1n });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  const out: TopicMessage[] = [];
+  if (todo.size === 0) return out;
+  await readSpans(kafka, todo, opts, (m) => {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(m.headers ?? {})) if (Buffer.isBuffer(v) || typeof v === 'string') headers[k] = v.toString();
+    out.push({ partition: m.partition, offset: m.offset, key: m.key, value: m.value, headers, timestampMs: Number(m.timestamp) });
+  });
+  return out.sort((a, b) => a.partition - b.partition || (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1));
+}
+
+/** One message of a topic read whole: headers as text. */
+export interface TopicMessage {
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timestampMs: number;
+}
+
+/** Reads each span (inclusive) once with a throwaway group, handing every message on to `seen`. */
+async function readSpans(kafka: Kafka, todo: Map<string, Span>, opts: { groupId: string; timeoutMs?: number }, seen: (m: Seen) => void): Promise<void> {
+  const topics = [...new Set([...todo.values()].map((s) => s.topic))];
   const consumer = kafka.consumer({ groupId: opts.groupId, allowAutoTopicCreation: false });
   let finish!: () => void;
   const done = new Promise<void>((r) => (finish = r));
@@ -75,7 +122,7 @@ async function consume(kafka: Kafka, live: readonly Position[], found: Map<strin
   let timer: NodeJS.Timeout | undefined;
   await consumer.connect();
   try {
-    for (const t of new Set(live.map((p) => p.topic))) await consumer.subscribe({ topic: t, fromBeginning: true });
+    for (const t of topics) await consumer.subscribe({ topic: t, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
@@ -83,15 +130,14 @@ async function consume(kafka: Kafka, live: readonly Position[], found: Map<strin
         const span = todo.get(k);
         if (!span) return;
         for (const m of batch.messages) {
-          const pos = { topic: batch.topic, partition: batch.partition, offset: m.offset };
-          if (want.has(positionKey(pos))) {
-            found.set(positionKey(pos), { ...pos, key: m.key ?? null, value: m.value ?? null, ...(m.headers ? { headers: m.headers } : {}) });
-          }
-          if (BigInt(m.offset) >= span.to) {
-            todo.delete(k);
-            if (todo.size === 0) finish();
-            return;
-          }
+          const o = BigInt(m.offset);
+          if (o > span.to) break;
+          if (o >= span.from) seen({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null, ...(m.headers ? { headers: m.headers } : {}), timestamp: m.timestamp });
+          if (o === span.to) break;
+        }
+        if (BigInt(batch.lastOffset()) >= span.to) {
+          todo.delete(k);
+          if (todo.size === 0) finish();
         }
       },
     });
@@ -99,7 +145,7 @@ async function consume(kafka: Kafka, live: readonly Position[], found: Map<strin
     const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
     if ((await Promise.race([done, timedOut])) === 'timeout') {
       const left = [...todo.values()].map((s) => `${s.topic}[${s.partition}] ${s.from}..${s.to}`).join(', ');
-      throw new FatalError(`reading the dead-lettered records back from Kafka did not finish within ${timeoutMs / 1000} s (still to read: ${left}); check that the brokers are reachable`);
+      throw new FatalError(`reading records back from Kafka did not finish within ${timeoutMs / 1000} s (still to read: ${left}); check that the brokers are reachable`);
     }
   } finally {
     if (timer) clearTimeout(timer);

@@ -3,7 +3,8 @@
  * is fixed, through the pipeline's own decode and apply. A replay is a source of records for the
  * same apply: each record is read back from Kafka at the letter's position, taken by the same
  * Intake (decode, route, buffer) and written by the same PgSink in ONE transaction that also
- * removes the letters that applied and gives those rejected again their new reason. A replay run
+ * settles the letters (../deadletter/store.ts: a table's letters that applied are removed and those
+ * rejected again get their new reason; a topic's are marked, ../deadletter/topic-store.ts). A replay run
  * twice therefore applies once, and a crash leaves both the rows and the letters as before.
  *
  * Offsets are not touched (the pipeline has moved past these records). Ordering against newer
@@ -16,7 +17,10 @@ import { parseTableName } from '../config';
 import { ConfigError, FatalError } from '../kernel/errors';
 import type { RawRecord, TableBatch, TableRef } from '../kernel/types';
 import { BufferSet } from '../buffer';
-import { DeadLetterStore, type StoredLetter } from '../deadletter/store';
+import { DeadLetterStore, type LetterStore, type StoredLetter } from '../deadletter/store';
+import { TopicLetterStore } from '../deadletter/topic-store';
+import { offsetsTable } from '../sink/offsets';
+import { REPLAYED_LETTERS_TABLE } from '../sink/sql/replayed-letters';
 import { createKafka } from '../kafka/client';
 import { readAt, positionKey } from '../kafka/read-at';
 import { createPool, type Pool } from '../pg/pool';
@@ -36,17 +40,21 @@ export const NO_GUARD_REFUSAL =
   'dead letter would overwrite any newer change of the same key applied since. Set stale_guard: true (an older event ' +
   'then never overwrites a newer row), or run again with --force to overwrite';
 
-/** The dead-letter table of a CDC pipeline, or a ConfigError naming what is missing. */
-export function letterTable(cfg: PipelineConfig): TableRef {
+/** Where a CDC pipeline's dead letters are (its table or its topic), or a ConfigError naming what is missing. */
+export function letterStore(cfg: PipelineConfig): LetterStore {
   const dl = cfg.errors.deadLetter;
   if (cfg.mode !== 'cdc' || !cfg.cdc) {
     throw new ConfigError([{ path: 'spec.type', message: 'dead letters are listed and replayed for cdc pipelines; a batch run has no dead letters to replay' }]);
   }
-  if (!dl) throw new ConfigError([{ path: 'spec.sink.options.errors.deadletter.table', message: 'this pipeline keeps no dead letters: set errors.deadletter.table' }]);
-  if (dl.kind !== 'table') {
-    throw new ConfigError([{ path: 'spec.sink.options.errors.deadletter.topic', message: 'listing and replaying a dead-letter topic is not supported yet; only a dead-letter table (errors.deadletter.table)' }]);
-  }
-  return dl.table;
+  if (!dl) throw new ConfigError([{ path: 'spec.sink.options.errors.deadletter.table', message: 'this pipeline keeps no dead letters: set errors.deadletter.table (or errors.deadletter.topic)' }]);
+  if (dl.kind === 'table') return new DeadLetterStore(dl.table);
+  return new TopicLetterStore({
+    kafka: createKafka(cfg.cdc.kafka),
+    topic: dl.topic,
+    marks: { schema: offsetsTable(cfg.sink.options).schema, table: REPLAYED_LETTERS_TABLE },
+    groupId: cfg.cdc.groupId,
+    pipeline: cfg.name,
+  });
 }
 
 async function openSink(cfg: PipelineConfig): Promise<PgSink> {
@@ -60,19 +68,20 @@ async function openSink(cfg: PipelineConfig): Promise<PgSink> {
   return sink;
 }
 
-async function select(cfg: PipelineConfig, pool: Pool, store: DeadLetterStore, q: LetterQuery): Promise<StoredLetter[]> {
+async function select(cfg: PipelineConfig, pool: Pool, store: LetterStore, q: LetterQuery): Promise<StoredLetter[]> {
   const all = await store.list(pool, q.since !== undefined ? { since: q.since } : {});
   return lettersOf(all, q.table, cfg.cdc!.topicPrefix, cfg.sink.options.destTable);
 }
 
 /** The letters matching `q`, oldest position first. Reads only (no state table is created). */
 export async function listLetters(cfg: PipelineConfig, q: LetterQuery): Promise<StoredLetter[]> {
-  const store = new DeadLetterStore(letterTable(cfg));
+  const store = letterStore(cfg);
   const pool = await createPool(cfg.sink.pg, 1);
   try {
     return await select(cfg, pool, store, q);
   } finally {
     await pool.end();
+    await store.close();
   }
 }
 
@@ -84,7 +93,7 @@ export interface ReplayOptions extends LetterQuery {
 }
 
 export async function replayLetters(cfg: PipelineConfig, opts: ReplayOptions): Promise<Settled> {
-  const store = new DeadLetterStore(letterTable(cfg));
+  const store = letterStore(cfg);
   const cdc = cfg.cdc!;
   if (cfg.sink.options.strategy === 'merge' && !cfg.sink.options.staleGuard && !opts.force) {
     throw new ConfigError([{ path: 'spec.sink.options.stale_guard', message: NO_GUARD_REFUSAL }]);
@@ -95,6 +104,7 @@ export async function replayLetters(cfg: PipelineConfig, opts: ReplayOptions): P
   try {
     const letters = await select(cfg, sink.pool!, store, opts);
     if (letters.length === 0) return { replayed: [], failed: [], gone: [] };
+    await store.prepare(sink.pool!);
     const kafka = createKafka(cdc.kafka);
     const { found, gone } = await readAt(kafka, letters, {
       groupId: `${cdc.groupId}.replay.${process.pid}.${Date.now()}`,
@@ -117,13 +127,12 @@ export async function replayLetters(cfg: PipelineConfig, opts: ReplayOptions): P
       onReject: (r) => rejected.set(positionKey(r.letter), r.letter.reason),
       beforeCommit: async (tx) => {
         outcome = settle(letters, gone, rejected);
-        const client = tx as Parameters<DeadLetterStore['remove']>[0];
-        await store.remove(client, outcome.replayed.map((l) => l.id));
-        await store.rereason(client, new Map(outcome.failed.map((f) => [f.letter.id, f.reason])));
+        await store.settle(tx as Parameters<LetterStore['settle']>[0], outcome.replayed, outcome.failed);
       },
     });
     return outcome!;
   } finally {
     await sink.close();
+    await store.close();
   }
 }

@@ -190,4 +190,57 @@ describe('nilus-pg deadletters list | replay (real Kafka and PostgreSQL)', () =>
     expect(again.out.at(-1)).toBe('0 replayed, 0 failed again (kept with the new reason), 1 gone from Kafka (kept)');
     expect((await pool.query(`SELECT count(*)::int AS n FROM "${schema}".items`)).rows[0].n).toBe(3);
   });
+
+  it('a dead-letter TOPIC: list reads it, replay marks what it settled in the same transaction, a letter that fails again gets a new message', async () => {
+    const prefix = uniqueName('dltop');
+    const before = new EventFactory(itemsTable(prefix));
+    const after = new EventFactory(itemsTable(prefix, 'items', 'public', 'string'));
+    const msgs: TestMessage[] = [
+      ...before.create({ id: 1, name: 'i1', qty: 1 }),
+      ...before.create({ id: 2, name: 'i2', qty: 2 }),
+      ...after.create({ id: 4, name: 'i4', qty: 'four' }), // offset 2: fits once qty is text
+      ...after.create({ id: 5, name: 'forbidden', qty: 'five' }), // offset 3: then breaks the CHECK
+      ...before.create({ id: 3, name: 'i3', qty: 3 }),
+    ];
+    await pool.query(`CREATE TABLE "${schema}".items (id integer PRIMARY KEY, name text NOT NULL CHECK (name <> 'forbidden'), qty integer)`);
+    await createTopics([before.topic]);
+    await produce(before.topic, msgs);
+    const dlq = `${prefix}.dlq`;
+    const manifest: CdcManifestOptions = {
+      name: prefix, prefix, dest: `${schema}.items`, strategy: 'merge', include: 'public.items',
+      options: { 'errors.tolerance': 'all', 'errors.deadletter.topic': dlq, stale_guard: true },
+    };
+    const run = await runUntilApplied(pool, schema, manifest, { [before.topic]: msgs.length });
+    if (run.stoppedWith !== undefined) throw new Error(`the pipeline stopped (exit ${run.stoppedWith}); log:\n${run.logs}`);
+    const file = join(mkdtempSync(join(tmpdir(), 'nilus-dltop-')), 'pipeline.yaml');
+    writeFileSync(file, cdcManifest(manifest));
+
+    const listed = JSON.parse((await cli(['deadletters', file, 'list', '--json'])).out.join('\n')) as Letter[];
+    expect(listed.map((l) => [l.topic, l.offset])).toEqual([[before.topic, '2'], [before.topic, '3']]);
+    for (const l of listed) expect(l.reason).toMatch(/column "qty".*old type integer, new type text/);
+
+    await pool.query(`ALTER TABLE "${schema}".items ALTER COLUMN qty TYPE text`);
+    const first = await cli(['deadletters', file, 'replay']);
+    expect(first.err).toEqual([]);
+    expect(first.out.at(-1)).toBe('1 replayed, 1 failed again (kept with the new reason), 0 gone from Kafka (kept)');
+    const rows = async () => (await pool.query(`SELECT id, name, qty FROM "${schema}".items ORDER BY id`)).rows;
+    const want = [{ id: 1, name: 'i1', qty: '1' }, { id: 2, name: 'i2', qty: '2' }, { id: 3, name: 'i3', qty: '3' }, { id: 4, name: 'i4', qty: 'four' }];
+    expect(await rows()).toEqual(want);
+    const marks = (await pool.query(`SELECT outcome FROM "${schema}".nilus_replayed_letters WHERE dlq_topic = $1 ORDER BY dlq_offset`, [dlq])).rows.map((r) => r.outcome);
+    expect(marks).toEqual(['replayed', 'replaced']);
+    // the letter that failed again is listed once, as its new message with the new reason
+    const left = JSON.parse((await cli(['deadletters', file, 'list', '--json'])).out.join('\n')) as Letter[];
+    expect(left.map((l) => [l.topic, l.offset, l.id])).toEqual([[before.topic, '3', '0:2']]);
+    expect(left[0]!.reason).toMatch(/items_name_check/);
+
+    // replay again: nothing applies twice
+    const second = await cli(['deadletters', file, 'replay']);
+    expect(second.out.at(-1)).toBe('0 replayed, 1 failed again (kept with the new reason), 0 gone from Kafka (kept)');
+    expect(await rows()).toEqual(want);
+    await pool.query(`ALTER TABLE "${schema}".items DROP CONSTRAINT items_name_check`);
+    const third = await cli(['deadletters', file, 'replay']);
+    expect(third.out.at(-1)).toBe('1 replayed, 0 failed again (kept with the new reason), 0 gone from Kafka (kept)');
+    expect(await rows()).toEqual([...want, { id: 5, name: 'forbidden', qty: 'five' }]);
+    expect((await cli(['deadletters', file, 'list'])).out.at(-1)).toBe('0 dead letter(s)');
+  });
 });

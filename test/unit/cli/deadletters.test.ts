@@ -58,13 +58,13 @@ describe('nilus-pg deadletters', () => {
     expect((await cli('deadletters', '--help')).out).toContain('replay: reads each letter');
   });
 
-  it('a pipeline without a dead-letter table, or with a dead-letter topic, is told so (exit 2)', async () => {
+  it('a pipeline without dead letters is told so (exit 2); a dead-letter topic pipeline is refused replay without the guard too', async () => {
     const none = await cli('deadletters', manifest('dl-none', {}), 'list');
     expect(none.code).toBe(2);
     expect(none.err).toMatch(/errors\.deadletter\.table: this pipeline keeps no dead letters/);
     const topic = await cli('deadletters', manifest('dl-topic', { 'errors.tolerance': 'all', 'errors.deadletter.topic': 'dlq' }), 'replay');
     expect(topic.code).toBe(2);
-    expect(topic.err).toMatch(/dead-letter topic is not supported yet/);
+    expect(topic.err).toMatch(/stale_guard: replay refused/);
   });
 
   it('a merge replay without the stale-event guard is refused unless --force, before connecting', async () => {
