@@ -38,6 +38,11 @@ export interface BatchDeps {
   readonly trigger?: 'once' | 'schedule';
   /** Injected for tests. */
   readonly now?: () => number;
+  /**
+   * `nilus-pg resync`: read every row, ignoring the stored cursor and interval_start/interval_end,
+   * and store the cursor the source holds now (compare-and-set against the one stored).
+   */
+  readonly full?: boolean;
 }
 
 export interface BatchResult {
@@ -117,6 +122,12 @@ async function planRange(cfg: PipelineConfig, deps: BatchDeps, reader: TableRead
   }
   if (!col.cursorable) {
     throw new ConfigError([{ path: `${SRC}.incremental_key`, message: `incremental_key "${key}" is ${col.sourceType}: a cursor must be an integer, date or timestamp column that grows as rows are added or changed` }]);
+  }
+  if (deps.full) {
+    // Every row (NULL cursors included): no range; the cursor is reset to the largest value now.
+    const stored = await readCursor(deps.pool, batchStateTable(cfg.sink.options), cfg.name, sourceName);
+    const max = await reader.cursorMax(src.sourceTable, { column: key });
+    return { ...(max !== null ? { newCursor: max } : {}), ...(stored ? { stored } : {}) };
   }
   const start = src.intervalStart !== undefined ? { value: src.intervalStart, inclusive: true } : undefined;
   if (src.intervalEnd !== undefined) {

@@ -183,7 +183,7 @@ function watchClients(pool: Pool, log: Logger): void {
   });
 }
 
-function secretsOf(cfg: PipelineConfig): string[] {
+export function secretsOf(cfg: PipelineConfig): string[] {
   const s = [cfg.sink.pg.password, cfg.cdc?.kafka.sasl?.password, cfg.cdc?.managed?.db.password, cfg.batch?.db.kind === 'postgresql' ? cfg.batch.db.pg.password : cfg.batch?.db.mysql.password];
   return s.filter((x): x is string => typeof x === 'string' && x.length > 0);
 }

@@ -196,3 +196,19 @@ export const DROP_SLOT = 'SELECT pg_drop_replication_slot($1)';
 export const PUBLICATION_EXISTS = 'SELECT 1 FROM pg_publication WHERE pubname = $1';
 /** Drops a publication; dropSlotAndPublication(). */
 export const dropPublication = (name: string): string => `DROP PUBLICATION ${ident(name)}`;
+
+/* ---- a managed source's signal table, for `nilus-pg resync` (src/managed/resync.ts) ---- */
+
+/** Debezium's signalling table (id, type, data: its required shape), made when missing. */
+export const createSignalTable = (t: TableRef): string =>
+  `CREATE TABLE IF NOT EXISTS ${tableName(t)} (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))`;
+/** A row when publication $1 publishes table $2.$3. */
+export const PUBLICATION_HAS_TABLE = 'SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3';
+/** Adds a table to a publication (a filtered publication lists its tables). */
+export const addToPublication = (publication: string, t: TableRef): string => `ALTER PUBLICATION ${ident(publication)} ADD TABLE ${tableName(t)}`;
+/** One signal: $1 id, $2 type, $3 data (JSON text). */
+export const insertSignal = (t: TableRef): string => `INSERT INTO ${tableName(t)} (id, type, data) VALUES ($1, $2, $3)`;
+/** Snapshot windows Debezium closed (one row per chunk of an incremental snapshot), `n`. */
+export const SIGNAL_WINDOWS_CLOSED = (t: TableRef): string => `SELECT count(*)::int AS n FROM ${tableName(t)} WHERE type = 'snapshot-window-close'`;
+/** The rows of a table, `n` (bigint as text); the chunks a resync will take. */
+export const countRows = (t: TableRef): string => `SELECT count(*)::text AS n FROM ${tableName(t)}`;
