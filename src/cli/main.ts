@@ -11,6 +11,7 @@ import { connectionNameProblems, loadConnectionsFile, type ConnectionsFile } fro
 import { parseManifest } from '../config/manifest';
 import { runChecks } from './check';
 import { TEARDOWN_HELP, teardownCommand } from './teardown';
+import { STATUS_HELP, statusCommand } from './status-command';
 
 export interface Io {
   out(line: string): void;
@@ -28,6 +29,7 @@ Commands:
   run <manifest> [--connections f]   run the pipeline until stopped (SIGTERM/SIGINT stop gracefully)
   verify <manifest> [--connections f] compare the source table(s) with the target; exit 0 equal, 1 not
   teardown <manifest> [--drop-slot] --yes  delete a managed source's connector (and slot, publication)
+  status <manifest> [--json] [--max-lag-seconds n]  how the pipeline stands; exit 0 healthy, 1 not, 2 cannot tell
 
 Options: --help (per command too), --version
 Environment: NILUS_CONNECTIONS (connections file), NILUS_KAFKA_BROKERS (overrides the brokers)`,
@@ -69,6 +71,7 @@ Exit 0 when equal, 1 when not, 2 when the manifest is invalid or the pipeline ca
 Runs the pipeline. The effective configuration is logged with secrets masked. SIGTERM/SIGINT
 flush, commit and stop; a second signal exits at once.`,
   teardown: TEARDOWN_HELP,
+  status: STATUS_HELP,
 };
 
 function formatProblem(file: string, p: ConfigProblem): string {
@@ -179,7 +182,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' }, connections: { type: 'string', short: 'c' }, yes: { type: 'boolean' }, 'drop-slot': { type: 'boolean' }, 'settle-timeout': { type: 'string' }, 'settle-quiet': { type: 'string' } },
+      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' }, connections: { type: 'string', short: 'c' }, yes: { type: 'boolean' }, 'drop-slot': { type: 'boolean' }, 'settle-timeout': { type: 'string' }, 'settle-quiet': { type: 'string' }, json: { type: 'boolean' }, 'max-lag-seconds': { type: 'string' } },
     });
   } catch (e) {
     io.err(`${(e as Error).message}\n\n${HELP.main}`);
@@ -211,6 +214,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     if (cmd === 'validate') return await validate(rest, values.connections, io);
     if (cmd === 'check') return await check(rest[0], values.connections, io);
     if (cmd === 'verify') return await verify(rest[0], values.connections, { timeout: values['settle-timeout'], quiet: values['settle-quiet'] }, io);
+    if (cmd === 'status') return await statusCommand(rest[0], values.connections, { json: values.json, maxLagSeconds: values['max-lag-seconds'] }, io);
     if (cmd === 'teardown') return await teardownCommand(rest[0], values.connections, { yes: values.yes, dropSlot: values['drop-slot'] }, io);
     return await run(rest[0], values.connections);
   } catch (e) {

@@ -151,6 +151,7 @@ export class CdcEngine extends Lifecycle {
 
   protected onTick(): void {
     this.deps.emitter.emit('state', { loopTickMs: this.now() });
+    this.committer.lagTick(this.now());
     this.maybeFlush('age');
   }
 

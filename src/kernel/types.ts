@@ -281,4 +281,6 @@ export interface FlushedTable {
    */
   readonly unresolved?: number;
   readonly unresolvedKeys?: readonly string[];
+  /** The newest source commit time (source.ts_ms) among the changes applied, when any had one. */
+  readonly sourceTsMs?: number;
 }

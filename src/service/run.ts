@@ -19,6 +19,7 @@ import { createCdc } from './cdc-service';
 import { createHeapGuard, heapCeilingFor, type HeapGuard } from './heap-guard';
 import { startBatchService } from '../batch/batch-service';
 import { ensureConnector, watchConnector, type ConnectorWatch } from '../managed/connector';
+import { watchSlot, type SlotWatch } from '../managed/slot-watch';
 
 export interface RunOptions {
   /** Install SIGTERM/SIGINT handlers (the CLI does; tests call stop() themselves). */
@@ -77,9 +78,11 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
   log.info({ port: http.port }, 'serving /metrics /healthz /readyz');
   let sink: { close(): Promise<void> } | undefined;
   let connectorWatch: ConnectorWatch | undefined;
+  let slotWatch: SlotWatch | undefined;
   let heapGuard: HeapGuard | undefined;
   const cleanup = async () => {
     connectorWatch?.stop();
+    slotWatch?.stop();
     heapGuard?.stop();
     logging.close();
     bar?.();
@@ -121,6 +124,7 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
           const r = await ensureConnector(managed);
           log.info({ connector: managed.connectorName, connect: managed.connectUrl, ...(r.action === 'updated' ? { changed: r.changed } : {}) }, `source connector ${managed.connectorName} ${r.action}`);
           connectorWatch = watchConnector(managed, emitter, log);
+          if (managed.kind === 'postgresql') slotWatch = watchSlot(managed, emitter, log, managed.statusIntervalMs);
         }
       : undefined;
     if (managed?.plainPassword) {
