@@ -179,4 +179,35 @@ describe('nilus-pg status and the lag metrics', () => {
     // what the target holds is still shown, its lag unknown
     expect(u.partitions[0]).toMatchObject({ storedOffset: '8', endOffset: null, lagMessages: null });
   });
+
+  it('an offsets table from before source_ts: status reads it (source time unknown), and the worker adds the column at start-up and fills it', async () => {
+    const prefix = uniqueName('statold');
+    const f = new EventFactory(ordersTable(prefix));
+    await createTopics([f.topic]);
+    const group = `${prefix}-g`;
+    // The table as earlier versions created it, holding offset 2 of the topic.
+    await pool.query(`CREATE TABLE "${schema}".nilus_offsets (group_id text NOT NULL, topic text NOT NULL, partition int NOT NULL, next_offset bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (group_id, topic, partition))`);
+    await pool.query(`INSERT INTO "${schema}".nilus_offsets VALUES ($1, $2, 0, 2, now())`, [group, f.topic]);
+    const ts = Date.now() - 30_000;
+    await produce(f.topic, [1, 2, 3, 4, 5].flatMap((id) => f.create(orderRow(id, 0), ts + id)));
+    const dir = mkdtempSync(join(tmpdir(), 'nilus-status-'));
+    const manifestText = cdcManifest({ name: prefix, prefix, dest: `${schema}.orders`, strategy: 'merge', include: 'public.orders', groupId: group });
+    const manifest = join(dir, 'manifest.yaml');
+    writeFileSync(manifest, manifestText);
+
+    const before = JSON.parse((await status(manifest, '--json')).out) as StatusReport;
+    expect(before.partitions[0]).toMatchObject({ storedOffset: '2', endOffset: '5', lagMessages: 3, lastSourceTime: null, lagSeconds: null, lagging: false });
+
+    const svc = await startInProcess(manifestText);
+    try {
+      await waitFor(pool, `SELECT id FROM "${schema}".orders`, (r) => r.length === 3); // offsets 2..4: ids 3, 4, 5
+      const row = await until('the offset stored with its source time', async () => (await pool.query<{ next: string; source_ms: number | null }>(
+        `SELECT next_offset::text AS next, (extract(epoch FROM source_ts) * 1000)::float8 AS source_ms FROM "${schema}".nilus_offsets WHERE group_id = $1`, [group])).rows.find((r) => r.next === '5'));
+      expect(row.source_ms).toBe(ts + 5);
+    } finally {
+      expect(await svc.stop()).toBe(0);
+    }
+    const after = JSON.parse((await status(manifest, '--json')).out) as StatusReport;
+    expect(after.partitions[0]).toMatchObject({ storedOffset: '5', endOffset: '5', lagMessages: 0, lastSourceTime: new Date(ts + 5).toISOString() });
+  });
 });
