@@ -132,3 +132,23 @@ describe('status text', () => {
     expect([bytes(512), bytes(1536), bytes(10 * 1024 ** 3)]).toEqual(['512 B', '1.5 KiB', '10.0 GiB']);
   });
 });
+
+describe('status command line', () => {
+  it('refuses a --max-lag-seconds that is not seconds, naming the option (exit 2), before reading the manifest', async () => {
+    const { main } = await import('../../../src/cli/main');
+    const err: string[] = [];
+    const code = await main(['status', 'no-such-manifest.yaml', '--max-lag-seconds', 'soon'], { out: () => undefined, err: (l) => err.push(l) });
+    expect(code).toBe(2);
+    expect(err).toEqual(['--max-lag-seconds wants seconds (a number ≥ 0), got "soon"']);
+  });
+
+  it('lists status in the help and explains its exit codes', async () => {
+    const { main } = await import('../../../src/cli/main');
+    const out: string[] = [];
+    expect(await main(['--help'], { out: (l) => out.push(l), err: () => undefined })).toBe(0);
+    expect(out.join('\n')).toContain('status <manifest> [--json] [--max-lag-seconds n]');
+    const help: string[] = [];
+    expect(await main(['status', '--help'], { out: (l) => help.push(l), err: () => undefined })).toBe(0);
+    expect(help.join('\n')).toMatch(/Exit 0 healthy; 1 unhealthy: .* 2 cannot tell/s);
+  });
+});
