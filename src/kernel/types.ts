@@ -206,6 +206,12 @@ export interface OffsetMark {
    * undefined = no fencing (unconditional upsert).
    */
   readonly from?: string | null;
+  /**
+   * The newest source commit time (source.ts_ms) among the records up to `next`, stored beside the
+   * offset for `nilus-pg status` and the lag metrics; undefined when none had one (the stored
+   * value is kept).
+   */
+  readonly sourceTsMs?: number;
 }
 
 /** One flush: every table batch plus the offsets, applied in one PostgreSQL transaction. */
@@ -286,4 +292,6 @@ export interface FlushedTable {
    */
   readonly unresolved?: number;
   readonly unresolvedKeys?: readonly string[];
+  /** The newest source commit time (source.ts_ms) among the changes applied, when any had one. */
+  readonly sourceTsMs?: number;
 }

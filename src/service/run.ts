@@ -20,6 +20,7 @@ import { createHeapGuard, heapCeilingFor, type HeapGuard } from './heap-guard';
 import { startBatchService } from '../batch/batch-service';
 import { ensureConnector, watchConnector, type ConnectorWatch } from '../managed/connector';
 import { routePartitions } from '../managed/partitions';
+import { watchSlot, type SlotWatch } from '../managed/slot-watch';
 
 export interface RunOptions {
   /** Install SIGTERM/SIGINT handlers (the CLI does; tests call stop() themselves). */
@@ -88,9 +89,11 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
   log.info({ port: http.port }, 'serving /metrics /healthz /readyz');
   let sink: { close(): Promise<void> } | undefined;
   let connectorWatch: ConnectorWatch | undefined;
+  let slotWatch: SlotWatch | undefined;
   let heapGuard: HeapGuard | undefined;
   const cleanup = async () => {
     connectorWatch?.stop();
+    slotWatch?.stop();
     heapGuard?.stop();
     logging.close();
     bar?.();
@@ -134,6 +137,7 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
           const r = await ensureConnector(source);
           log.info({ connector: managed.connectorName, connect: managed.connectUrl, ...(r.action === 'updated' ? { changed: r.changed } : {}) }, `source connector ${managed.connectorName} ${r.action}`);
           connectorWatch = watchConnector(source, emitter, log);
+          if (managed.kind === 'postgresql') slotWatch = watchSlot(managed, emitter, log, managed.statusIntervalMs);
         }
       : undefined;
     if (managed?.plainPassword) {

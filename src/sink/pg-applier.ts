@@ -42,7 +42,20 @@ function sumCounts(a: TableCounts | undefined, b: TableCounts | undefined): Tabl
   return {
     table: a.table, upserts: a.upserts + b.upserts, deletes: a.deletes + b.deletes, appends: a.appends + b.appends, truncates: a.truncates + b.truncates,
     unresolved: a.unresolved + b.unresolved, unresolvedKeys: [...a.unresolvedKeys, ...b.unresolvedKeys].slice(0, 5),
+    ...(a.sourceTsMs !== undefined || b.sourceTsMs !== undefined ? { sourceTsMs: Math.max(a.sourceTsMs ?? -Infinity, b.sourceTsMs ?? -Infinity) } : {}),
   };
+}
+
+/** The newest source commit time (source.ts_ms) among a batch's changes, for the table's lag gauge. */
+function newestSourceTs(batch: TableBatch): number | undefined {
+  let newest: number | undefined;
+  const see = (ts: number | undefined): void => {
+    if (ts !== undefined && (newest === undefined || ts > newest)) newest = ts;
+  };
+  for (const s of batch.upsertSource) see(s.tsMs);
+  for (const s of batch.deleteSource) see(s.tsMs);
+  for (const e of batch.events) see(e.source.tsMs);
+  return newest;
 }
 
 interface TableCounts {
@@ -54,6 +67,7 @@ interface TableCounts {
   /** Rows inserted with unchanged-TOAST values nothing could fill (see MergeOutcome). */
   unresolved: number;
   unresolvedKeys: readonly string[];
+  sourceTsMs?: number;
 }
 
 export class PgApplier {
@@ -200,7 +214,8 @@ export class PgApplier {
     const empty =
       !batch.truncate && batch.upserts.length === 0 && batch.deletes.length === 0 && batch.events.length === 0;
     if (empty) return undefined;
-    const counts: TableCounts = { table: tableName(batch.target), upserts: 0, deletes: 0, appends: 0, truncates: 0, unresolved: 0, unresolvedKeys: [] };
+    const newest = newestSourceTs(batch);
+    const counts: TableCounts = { table: tableName(batch.target), upserts: 0, deletes: 0, appends: 0, truncates: 0, unresolved: 0, unresolvedKeys: [], ...(newest !== undefined ? { sourceTsMs: newest } : {}) };
     if (batch.strategy !== 'append' && batch.upserts.length === 0) {
       // Only deletes and/or a truncate: a missing table has nothing to remove, and a truncate
       // alone needs no columns or key (its batch may carry neither), so skip creating or checking.

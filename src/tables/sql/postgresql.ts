@@ -162,6 +162,15 @@ export const SOURCE_PREREQS = `
 /** Replication slot $1's state and plugin (no row: none); readPrereqs(). */
 export const SLOT_STATE = 'SELECT active, plugin FROM pg_replication_slots WHERE slot_name = $1';
 
+/**
+ * Replication slot $1 for `nilus-pg status` and the retained-WAL gauge: whether a walsender holds
+ * it and the WAL it keeps the server from recycling (current WAL position minus restart_lsn, in
+ * bytes; NULL on a standby, where there is no current WAL position, or for a slot not yet used).
+ */
+export const SLOT_RETAINED_WAL = `SELECT active, restart_lsn::text AS restart_lsn,
+  CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::text END AS retained_bytes
+FROM pg_replication_slots WHERE slot_name = $1`;
+
 /** Ordinary and partitioned tables outside the system schemas, with key, replica identity, ownership, SELECT; listTables(). */
 export const CAPTURE_TABLES = `
     SELECT n.nspname AS schema, t.relname AS "table",
