@@ -21,6 +21,8 @@ import { isMongoStyleKey, mongoKey } from './mongo';
 import { isKeyChange, NEW_KEY_HEADER, OLD_KEY_HEADER, wireHint } from './record';
 import { tableFromTopic } from './source';
 import { Bodies, type Body, type Payload } from './body';
+import { ColumnPolicy, type ColumnRules } from '../kernel/column-policy';
+import { ColumnFilter } from './column-filter';
 
 export interface DecoderOptions {
   /** Debezium topic.prefix; topics are <prefix>.<schema>.<table> (prefix may contain dots). */
@@ -31,10 +33,11 @@ export interface DecoderOptions {
   unavailablePlaceholder?: string;
   /** How bytea values sent as Connect strings are encoded (binary.handling.mode); default 'base64'. */
   binaryStringMode?: 'base64' | 'hex';
+  /** spec.sink.options.columns: what lands of each row (./column-filter.ts); unset: every column as sent. */
+  columns?: ColumnRules;
 }
 
 const NO_KEY: readonly string[] = Object.freeze([]);
-
 
 interface KeyPart {
   readonly key: Row | null;
@@ -44,7 +47,6 @@ interface KeyPart {
   /** The key's compiled schema, to read a key-change header with. */
   readonly compiled?: CompiledRow;
 }
-
 
 /** A record's value and key as parsed once by decodeForMerge, with their accounted bytes. */
 interface PreParsed {
@@ -66,6 +68,7 @@ export class Decoder {
   private readonly encoders = new WeakMap<CompiledValue, { key: CompiledRow | null; keyColumns: readonly string[] | undefined; encoder: CopyReadyEncoder | null }[]>();
   /** The table of each topic's name, once per topic; null: the name gives none. */
   private readonly topicTables = new Map<string, SourceTable | null>();
+  private readonly filter: ColumnFilter | undefined;
 
   constructor(opts: DecoderOptions) {
     if (typeof opts.topicPrefix !== 'string' || opts.topicPrefix.length === 0) {
@@ -76,7 +79,8 @@ export class Decoder {
     this.prefix = opts.topicPrefix;
     this.ctx = codecContext(opts, 'DecoderOptions');
     this.bodies = new Bodies(this.ctx.placeholder, this.shapes, mode);
-    this.values = new MessageParser((schema) => compileValue(schema, this.ctx));
+    const filter = (this.filter = ColumnPolicy.active(opts.columns) ? new ColumnFilter(opts.columns) : undefined);
+    this.values = new MessageParser(filter ? (schema) => filter.value(compileValue(schema, this.ctx)) : (schema) => compileValue(schema, this.ctx));
     this.keys = new MessageParser((schema) => compileKey(schema, this.ctx));
   }
 
@@ -133,6 +137,7 @@ export class Decoder {
     let list = this.encoders.get(value);
     if (list === undefined) this.encoders.set(value, (list = []));
     for (const c of list) if (c.key === key && c.keyColumns === keyColumns) return c.encoder;
+    this.filter?.checkKey(keyColumns ?? key?.names ?? [], 'this pipeline\'s target');
     const encoder = compileCopyReady(value, key, keyColumns ?? key?.names ?? [], this.ctx.placeholder);
     list.push({ key, keyColumns, encoder });
     return encoder;
@@ -212,6 +217,7 @@ export class Decoder {
       const table = body.table ?? tableFromTopic(rec.topic, this.prefix);
       const columns = body.columns.length === 0 && k.mongoColumns ? k.mongoColumns : body.columns;
       const before = body.before === null && body.op === 'd' && k.mongoColumns ? k.key : body.before;
+      if (this.filter) this.filter.checkKey(k.keyColumns, `topic ${rec.topic}`);
       const ev: ChangeEvent = {
         pos: where,
         table,
@@ -224,7 +230,8 @@ export class Decoder {
         source: body.source,
         bytes: keyBytes + valueBytes,
       };
-      return rec.headers === undefined ? ev : this.keyChange(ev, rec.headers, k, exact);
+      const landed = this.filter ? this.filter.event(ev) : ev;
+      return rec.headers === undefined ? landed : this.keyChange(landed, rec.headers, k, exact);
     } catch (e) {
       if (e instanceof ConvertError) throw new DataError(`cannot decode ${stage}: ${safeText(e.message)}`, where, { cause: e });
       if (e instanceof SyntaxError) {

@@ -82,6 +82,7 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
     topicPrefix: cdc.topicPrefix,
     mongoMode: cfg.sink.options.mongoMode,
     ...(cdc.binaryHandlingMode === 'hex' ? { binaryStringMode: 'hex' as const } : {}),
+    ...(cfg.sink.options.columns ? { columns: cfg.sink.options.columns } : {}),
   };
   const decoder = new Decoder(decoderOptions);
   const buffers = new BufferSet(cfg.buffer);
