@@ -137,7 +137,6 @@ export class Decoder {
     let list = this.encoders.get(value);
     if (list === undefined) this.encoders.set(value, (list = []));
     for (const c of list) if (c.key === key && c.keyColumns === keyColumns) return c.encoder;
-    this.filter?.checkKey(keyColumns ?? key?.names ?? [], 'this pipeline\'s target');
     const encoder = compileCopyReady(value, key, keyColumns ?? key?.names ?? [], this.ctx.placeholder);
     list.push({ key, keyColumns, encoder });
     return encoder;
@@ -174,6 +173,7 @@ export class Decoder {
   private encodeParsed(rec: RawRecord, pre: PreParsed, keyColumns: readonly string[] | undefined, exact: boolean): CopyReadyEvent | null {
     const { compiled, payload } = pre.value;
     if (compiled === null || payload === null || typeof payload !== 'object' || Array.isArray(payload)) return null;
+    this.filter?.checkKey(keyColumns ?? pre.key?.compiled?.names ?? NO_KEY, `topic ${rec.topic}`);
     const enc = this.encoderFor(compiled, pre.key?.compiled ?? null, keyColumns);
     if (enc === null) return null;
     try {

@@ -141,5 +141,5 @@ export function keyRefusal(policy: ColumnPolicy, key: readonly string[], where: 
   const t = policy.touched(key);
   if (t.length === 0) return undefined;
   const what = t.map((n) => `"${n}" (${policy.fate(n).kind === 'drop' ? 'excluded' : 'masked'})`).join(', ');
-  return `primary-key column ${what} of ${where} is excluded or masked by spec.sink.options.columns: merge, deletes and verify find rows by their key, so a key column must land as it is. Remove it from columns.exclude / columns.mask (or from the include list's complement)`;
+  return `primary-key column ${what} of ${where} is excluded or masked by spec.sink.options.columns: merge, deletes and verify find rows by their key, so a key column must land as it is. Remove it from columns.exclude / columns.mask, or add it to columns.include`;
 }

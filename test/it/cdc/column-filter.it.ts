@@ -94,4 +94,18 @@ describe('column filters and masks with real Debezium', () => {
     }
     expect(proxy.sent(v('MAIL', 11))).toBe(false);
   });
+
+  it('a rule on the Kafka key\'s column stops the pipeline at the first event, naming it, before anything lands', async () => {
+    // The same topic, read by a second pipeline (its own group) that redacts the key column.
+    const svc = await startInProcess(cdcManifest({
+      name: `${connector}-key`, prefix: connector, dest: `${schema}.people_key`, strategy: 'merge', include: `${src}.people`, groupId: `${connector}-key`,
+      options: { columns: { mask: { id: 'redact' } } },
+    }));
+    const code = await Promise.race([svc.done, new Promise<string>((r) => setTimeout(() => r('still running'), 60_000))]);
+    if (code === 'still running') await svc.stop();
+    else await svc.stop().catch(() => undefined); // closes what the failed run left open
+    expect(code).toBe(1);
+    expect(svc.logs()).toMatch(/primary-key column \\?"id\\?" \(masked\) of topic/);
+    expect((await target.query('SELECT to_regclass($1) AS t', [`"${schema}".people_key`])).rows[0].t).toBeNull();
+  });
 });
