@@ -10,7 +10,7 @@ import { parseTableName, tableSelected } from '../config/names';
 import { connectPg } from '../pg/pool';
 import { createKafka } from '../kafka/client';
 import { tableName } from '../pg/ident';
-import { CHECK_CONNECT, CHECK_SCHEMA_CREATE, CHECK_SCHEMA_EXISTS, CHECK_SCHEMA_USAGE, CHECK_TABLE_EXISTS, CHECK_TABLE_PRIVILEGE, CHECK_TLS } from '../tables/sql/postgresql';
+import { CHECK_CONNECT, CHECK_DATABASE_CREATE, CHECK_SCHEMA_CREATE, CHECK_SCHEMA_EXISTS, CHECK_SCHEMA_USAGE, CHECK_TABLE_EXISTS, CHECK_TABLE_PRIVILEGE, CHECK_TLS } from '../tables/sql/postgresql';
 import { createTableSource } from '../batch/batch-service';
 import type { TableReader } from '../tables/table-source';
 import { checkManagedSource } from './check-source';
@@ -58,6 +58,12 @@ async function checkTarget(cfg: PipelineConfig, c: Client, add: Add): Promise<vo
   if (typeof dest === 'string') return add(false, dest);
   if (dest.schema.includes('{')) return add(true, `schema of ${o.destTable} depends on the source table: privileges are checked when each table is first written`);
   const exists = await one(c, CHECK_SCHEMA_EXISTS, [dest.schema]);
+  if (exists === 0 && o.autoCreate) {
+    const may = await one(c, CHECK_DATABASE_CREATE, []);
+    return add(may === true, may === true
+      ? `schema "${dest.schema}" does not exist yet: auto_create creates it (CREATE on database ${cfg.sink.pg.database})`
+      : `schema "${dest.schema}" does not exist and ${cfg.sink.pg.username} may not create it — GRANT CREATE ON DATABASE "${cfg.sink.pg.database}" TO "${cfg.sink.pg.username}", or CREATE SCHEMA "${dest.schema}" and grant USAGE, CREATE on it to ${cfg.sink.pg.username}`);
+  }
   if (exists === 0) return add(false, `schema "${dest.schema}" does not exist — CREATE SCHEMA "${dest.schema}" and grant USAGE, CREATE on it to ${cfg.sink.pg.username}`);
   const usage = await one(c, CHECK_SCHEMA_USAGE, [dest.schema]);
   add(usage === true, `USAGE on schema ${dest.schema}${usage ? '' : ` — GRANT USAGE ON SCHEMA "${dest.schema}" TO "${cfg.sink.pg.username}"`}`);

@@ -10,7 +10,7 @@ import type { CodecContext } from './codecs/registry';
 import { codecContext, ConvertError } from './codecs/registry';
 import { InexactNumber } from './codecs/types';
 import type { CompiledRow, CompiledValue } from './schema';
-import { compileKey, compileValue, decodeRow } from './schema';
+import { compileKey, compileValue, decodeRow, ROUTER_KEY_FIELD } from './schema';
 import { MessageParser, type Parsed } from './message';
 import { compileCopyReady, type CopyReadyEncoder } from './copy-ready';
 import { holdsAsLine } from '../copy-text/line';
@@ -46,6 +46,8 @@ interface KeyPart {
   readonly mongoColumns?: readonly ColumnSpec[];
   /** The key's compiled schema, to read a key-change header with. */
   readonly compiled?: CompiledRow;
+  /** The key carried ByLogicalTableRouter's field: the topic, not the source block, names the (logical) table. */
+  readonly routed?: boolean;
 }
 
 /** A record's value and key as parsed once by decodeForMerge, with their accounted bytes. */
@@ -175,13 +177,12 @@ export class Decoder {
     if (compiled === null || payload === null || typeof payload !== 'object' || Array.isArray(payload)) return null;
     this.filter?.checkKey(keyColumns ?? pre.key?.compiled?.names ?? NO_KEY, `topic ${rec.topic}`);
     const enc = this.encoderFor(compiled, pre.key?.compiled ?? null, keyColumns);
-    if (enc === null) return null;
+    const topicTable = this.topicTable(rec.topic);
+    const routed = pre.key?.compiled?.routed === true; // the logical table is the topic's (see KeyPart.routed)
+    if (enc === null || (routed && topicTable === undefined)) return null;
     try {
-      return enc.encode(payload as Payload, pre.key?.payload ?? null, {
-        pos: { topic: rec.topic, partition: rec.partition, offset: rec.offset },
-        bytes: pre.keyBytes + pre.valueBytes,
-        topicTable: this.topicTable(rec.topic),
-      });
+      const ev = enc.encode(payload as Payload, pre.key?.payload ?? null, { pos: { topic: rec.topic, partition: rec.partition, offset: rec.offset }, bytes: pre.keyBytes + pre.valueBytes, topicTable });
+      return routed && ev !== null ? { ...ev, table: topicTable! } : ev;
     } catch (e) {
       if (e instanceof InexactNumber && !exact) throw e; // decoded again keeping big integers exact
       return null; // a value that does not convert: the general path raises it with its position
@@ -214,7 +215,7 @@ export class Decoder {
       const k = this.decodeKey(rec.key, body, exact, pre ? pre.key : undefined);
       const keyBytes = pre ? pre.keyBytes : rec.key === null || rec.key.length === 0 ? 0 : this.keys.lastBytes;
       stage = 'event';
-      const table = body.table ?? tableFromTopic(rec.topic, this.prefix);
+      const table = (k.routed ? undefined : body.table) ?? tableFromTopic(rec.topic, this.prefix);
       const columns = body.columns.length === 0 && k.mongoColumns ? k.mongoColumns : body.columns;
       const before = body.before === null && body.op === 'd' && k.mongoColumns ? k.key : body.before;
       if (this.filter) this.filter.checkKey(k.keyColumns, `topic ${rec.topic}`);
@@ -291,8 +292,9 @@ export class Decoder {
       const m = mongoKey(payload, this.shapes, exact);
       if (m !== null) return { key: m.row, keyColumns: ['_id'], mongoColumns: m.columns };
     }
-    if (compiled) return { key: decodeRow(compiled, payload, this.ctx.placeholder, 'key'), keyColumns: compiled.names, compiled };
-    const r = inferRow(payload as Payload, this.shapes, this.ctx.placeholder, false);
-    return { key: r.row, keyColumns: r.columns.map((c) => c.name) };
+    if (compiled) return { key: decodeRow(compiled, payload, this.ctx.placeholder, 'key'), keyColumns: compiled.names, compiled, routed: compiled.routed === true };
+    const { [ROUTER_KEY_FIELD]: routedFrom, ...rest } = payload as Payload;
+    const r = inferRow(rest, this.shapes, this.ctx.placeholder, false);
+    return { key: r.row, keyColumns: r.columns.map((c) => c.name), routed: routedFrom !== undefined };
   }
 }

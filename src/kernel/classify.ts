@@ -19,6 +19,8 @@ const SQLSTATE_CODES: Readonly<Record<string, ErrorClass>> = {
   '57P02': 'retriable', // crash_shutdown
   '57P03': 'retriable', // cannot_connect_now (server starting up / in recovery)
   '57P05': 'retriable', // idle_session_timeout
+  // raise_exception: a trigger on the target refused the row (RAISE EXCEPTION), as a constraint would.
+  'P0001': 'data',
   '57014': 'fatal', // query_canceled: a statement_timeout will hit again with the same batch
 };
 

@@ -5,7 +5,7 @@ import type { SinkOptions } from '../config/types';
 import { ConfigError, FencedError } from '../kernel/errors';
 import { advisoryXactLockSql } from './sql/advisory-lock';
 import { createOffsetsTableSql, OFFSETS_TABLE } from './sql/create-offsets-table';
-import { SCHEMA_EXISTS_SQL } from './sql/describe-table';
+import { ensureSchema } from './schema/ensure-schema';
 import { selectOffsetsSql } from './sql/select-offsets';
 import { tableName } from '../pg/ident';
 import { inTransaction } from '../pg/transaction';
@@ -31,24 +31,26 @@ export function offsetsTable(sink: SinkOptions): TableRef {
   return { schema, table: OFFSETS_TABLE };
 }
 
-export function createOffsetsTable(pool: Pool, t: TableRef): Promise<void> {
-  return createStateTable(pool, t, createOffsetsTableSql(t), 'the offsets table');
+export interface StateTableOptions {
+  /** `auto_create`: a missing state schema is created when the role may. */
+  readonly autoCreate: boolean;
+  /** Told when the state schema was created. */
+  readonly onCreatedSchema?: (schema: string) => void;
+}
+
+export function createOffsetsTable(pool: Pool, t: TableRef, opts: StateTableOptions): Promise<void> {
+  return createStateTable(pool, t, createOffsetsTableSql(t), 'the offsets table', opts);
 }
 
 /**
  * Creates one of nilus' own tables in the state schema (`ddl` is CREATE TABLE IF NOT EXISTS),
- * after checking the schema exists. `what` names the table in the error.
+ * after making sure the schema exists (see ensureSchema). `what` names the table in the error.
  */
-export async function createStateTable(pool: Pool, t: TableRef, ddl: string, what: string): Promise<void> {
-  const exists = await pool.query<{ present: boolean }>(SCHEMA_EXISTS_SQL, [t.schema]);
-  if (!exists.rows[0]?.present) {
-    throw new ConfigError([
-      {
-        path: 'spec.sink.options.state_schema',
-        message: `schema "${t.schema}" for ${what} does not exist; create it or set state_schema to an existing schema`,
-      },
-    ]);
-  }
+export async function createStateTable(pool: Pool, t: TableRef, ddl: string, what: string, opts: StateTableOptions): Promise<void> {
+  const created = await inTransaction(pool, (client) =>
+    ensureSchema(client, { schema: t.schema, autoCreate: opts.autoCreate, path: 'spec.sink.options.state_schema', what, otherwise: ' or set state_schema to an existing schema' }),
+  );
+  if (created) opts.onCreatedSchema?.(t.schema);
   await createUnderLock(pool, t, ddl);
 }
 

@@ -19,6 +19,7 @@ import { SchemaManager } from './schema/manager';
 import { tableName } from '../pg/ident';
 import { inTransaction, withSavepoint } from '../pg/transaction';
 import { truncateTableSql } from './sql/truncate-table';
+import { TargetChanges } from './target-changed';
 
 export type { TargetInfo, TargetColumn } from './catalog';
 export { APPEND_METADATA, SOURCE_POS } from './metadata';
@@ -47,6 +48,7 @@ interface TableCounts {
 export class PgApplier {
   private readonly schema: SchemaManager;
   private readonly log: Log;
+  private readonly changes = new TargetChanges();
 
   constructor(
     private readonly pool: Pool,
@@ -59,7 +61,10 @@ export class PgApplier {
 
   /** Create the state schema/table if missing (offsets table). Idempotent. */
   async init(): Promise<void> {
-    await createOffsetsTable(this.pool, offsetsTable(this.sink));
+    await createOffsetsTable(this.pool, offsetsTable(this.sink), {
+      autoCreate: this.sink.autoCreate,
+      onCreatedSchema: (schema) => this.log('created state schema', { schema }),
+    });
   }
 
   /** Stored next-offsets for the group (all topics, or only `topics`). */
@@ -107,6 +112,7 @@ export class PgApplier {
       if (opts.beforeCommit) await opts.beforeCommit(client);
       await writeOffsets(client, offsetsTable(this.sink), flush.groupId, flush.offsets);
     });
+    this.changes.committed();
     return counts;
   }
 
@@ -159,7 +165,16 @@ export class PgApplier {
     return inTransaction(this.pool, body, () => this.schema.forgetAll());
   }
 
+  /** A batch; a target a DBA changed under it (a column or the table gone) explained (./target-changed.ts). */
   private async applyBatch(client: PoolClient, batch: TableBatch, stage: number): Promise<TableCounts | undefined> {
+    try {
+      return await this.applyTo(client, batch, stage);
+    } catch (e) {
+      throw this.changes.explain(e, batch.target) ?? e;
+    }
+  }
+
+  private async applyTo(client: PoolClient, batch: TableBatch, stage: number): Promise<TableCounts | undefined> {
     const empty =
       !batch.truncate && batch.upserts.length === 0 && batch.deletes.length === 0 && batch.events.length === 0;
     if (empty) return undefined;

@@ -38,6 +38,8 @@ export function rejectionReason(r: RejectedRow): string {
   const column = rejectedColumn(r);
   const change = typeChange(r, column);
   let out = `${r.table} rejected the ${r.op}${column ? ` (column ${qi(column)})` : ''}: ${safeText(r.error.message)}${code ? ` (SQLSTATE ${code})` : ''}`;
+  const raisedIn = code === 'P0001' ? trigger(r.error) : undefined;
+  if (raisedIn) out += ` (raised by ${raisedIn})`;
   if (change && !(r.error instanceof IncompatibleTypeError)) out += `; ${change}`;
   return out;
 }
@@ -53,13 +55,21 @@ export function describeRejection(r: RejectedRow): string {
   const change = typeChange(r, column);
   const fix = change
     ? 'Migrate the target column (or fix the source), then restart: the pipeline resumes at this record'
-    : 'Fix the row at the source or the target\'s constraint, then restart: the pipeline resumes at this record';
+    : 'Fix the row at the source or the target\'s constraint or trigger, then restart: the pipeline resumes at this record';
   return (
     `the record at ${where} cannot apply: ${rejectionReason(r)}. ` +
     `The pipeline stopped before this record; nothing after it was applied. ${fix}. ` +
     'To skip such records into a dead-letter topic or table instead, set errors.tolerance: all ' +
     'and errors.deadletter.topic or errors.deadletter.table.'
   );
+}
+
+/** The function a RAISE came from, as PostgreSQL's context names it ("PL/pgSQL function s.f() line 3 at RAISE"). */
+function trigger(e: Error): string | undefined {
+  const where = (e as { where?: unknown }).where;
+  if (typeof where !== 'string') return undefined;
+  const m = /PL\/pgSQL function ([^\n]+?) line \d+ at RAISE/.exec(where);
+  return m ? `trigger function ${safeText(m[1]!)}` : undefined;
 }
 
 function sqlState(e: Error): string | undefined {

@@ -17,6 +17,7 @@ import { advisoryXactLockSql } from '../sql/advisory-lock';
 import { createTableSql, type NewColumn } from '../sql/create-table';
 import { ident, tableName } from '../../pg/ident';
 import { assertSafeType } from './type-compat';
+import { ensureSchema } from './ensure-schema';
 import { checkColumnTypes, checkMergeKey, missingTableError, noKeyError } from './checks';
 
 type Log = (msg: string, fields?: object) => void;
@@ -72,6 +73,9 @@ export class SchemaManager {
       plan = this.plan(info, batch);
     }
     if (plan) {
+      if (plan.create && (await ensureSchema(client, { schema: t.schema, autoCreate: this.sink.autoCreate, path: 'spec.sink.options.dest_table', what: `table ${tableName(t)}` }))) {
+        this.log('created target schema', { schema: t.schema });
+      }
       this.authorize(t, plan);
       await client.query(advisoryXactLockSql(), [tableName(t)]);
       info = await this.describe(client, t, true);

@@ -121,6 +121,8 @@ export const keysWhere = (table: TableRef, keys: readonly string[], condition: s
 export const CHECK_TLS = 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()';
 /** Whether the user may connect to the database; check.ts's checkSink(). */
 export const CHECK_CONNECT = "SELECT has_database_privilege(current_database(), 'CONNECT')";
+/** Whether the user may create schemas (CREATE on the database), for auto_create; check.ts's checkTarget(). */
+export const CHECK_DATABASE_CREATE = "SELECT has_database_privilege(current_database(), 'CREATE')";
 /** How many schemas are named $1 (0 or 1); check.ts's checkTarget(). */
 export const CHECK_SCHEMA_EXISTS = 'SELECT count(*)::int FROM pg_namespace WHERE nspname = $1';
 /** Whether the user has USAGE on schema $1; check.ts's checkTarget(). */
@@ -162,6 +164,20 @@ export const CAPTURE_TABLES = `
            has_table_privilege(t.oid, 'SELECT') AS selectable
       FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace
      WHERE t.relkind IN ('r', 'p') AND NOT t.relispartition
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
+     ORDER BY 1, 2`;
+
+/**
+ * Partitioned tables (relkind 'p', the root of their tree) with their leaf partitions, which is where
+ * pgoutput reports their changes; managed/partitions.ts routes those back to the root's topic.
+ */
+export const PARTITIONED_TABLES = `
+    SELECT n.nspname AS schema, t.relname AS "table",
+           COALESCE((SELECT json_agg(json_build_object('schema', ln.nspname, 'table', l.relname) ORDER BY ln.nspname, l.relname)
+                       FROM pg_partition_tree(t.oid) p JOIN pg_class l ON l.oid = p.relid JOIN pg_namespace ln ON ln.oid = l.relnamespace
+                      WHERE p.isleaf), '[]') AS partitions
+      FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace
+     WHERE t.relkind = 'p' AND NOT t.relispartition
        AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
      ORDER BY 1, 2`;
 

@@ -45,6 +45,7 @@ describe('classifyError: PostgreSQL SQLSTATE table', () => {
     ['23502', 'data'],
     ['23503', 'data'],
     ['40002', 'data'],
+    ['P0001', 'data'],
     ['42P01', 'fatal'],
     ['42703', 'fatal'],
     ['42501', 'fatal'],
