@@ -48,13 +48,17 @@ const TYPED_LINE = `concat_ws('|', id, coalesce(customer_id::text, '\\N'), coale
 const RAW_LINE = `concat_ws('|', id, coalesce(customer_id::text, '\\N'), coalesce(status, '\\N'), coalesce(amount::text, '\\N'),
   coalesce(note, '\\N'), coalesce(created_at::text, '\\N'), coalesce(updated_at::text, '\\N'))`;
 
-/** Digest of the rows with id ≤ maxId (prefilled rows live above it). Needs TimeZone UTC. */
-export async function tableDigest(c: Client, schema: string, table: string, flavour: Flavour, maxId: number, o: DigestOptions = {}): Promise<TableDigest> {
+/**
+ * Digest of the rows with id ≤ maxId (prefilled rows live above it). Needs TimeZone UTC.
+ * `liveOnly`: a delete_mode soft target, whose deleted rows stay marked in _nilus_deleted_at.
+ */
+export async function tableDigest(c: Client, schema: string, table: string, flavour: Flavour, maxId: number, liveOnly = false, o: DigestOptions = {}): Promise<TableDigest> {
   const full = flavour === 'typed' ? TYPED_LINE : RAW_LINE;
   const line = o.withoutNote === true ? full.replace("coalesce(note, '\\N')", "'\\N'") : full;
+  const live = liveOnly ? ' AND _nilus_deleted_at IS NULL' : '';
   const { rows } = await c.query<{ n: string; md5: string }>(
     `SELECT count(*)::bigint AS n, md5(coalesce(string_agg(line, E'\\n' ORDER BY id), '')) AS md5
-       FROM (SELECT id, ${line} AS line FROM ${quoteIdent(schema)}.${quoteIdent(table)} WHERE id <= $1) s`,
+       FROM (SELECT id, ${line} AS line FROM ${quoteIdent(schema)}.${quoteIdent(table)} WHERE id <= $1${live}) s`,
     [maxId],
   );
   return { rows: Number(rows[0]!.n), md5: rows[0]!.md5 };

@@ -4,6 +4,8 @@
  *  - replace: TRUNCATE, then every row (readers of the target wait for COMMIT, then see the new copy).
  *  - append:  rows added as they are (no metadata columns: a batch row is not a change event).
  *  - merge:   upsert by primary key (primary_key from the manifest, else the source table's).
+ *             With delete_mode soft, a run that reads the whole table (no incremental_key) marks
+ *             the target's rows it did not read as deleted (`_nilus_deleted_at` = the run's start).
  * With incremental_key (append, merge) a run reads only rows past the stored cursor, up to the
  * largest cursor value present when the run starts, and stores that value in the same transaction
  * as the rows (src/sink/batch-cursor.ts). Rows whose cursor is NULL are never read incrementally.
@@ -93,6 +95,8 @@ export async function runBatch(cfg: PipelineConfig, deps: BatchDeps): Promise<Ba
           await writeCursor(client, state, cfg.name, sourceName, plan.stored, { column: src.incrementalKey!, value: plan.newCursor }, written);
         }
       },
+      // delete_mode soft: a run that read the whole table marks the rows the source no longer has
+      ...(strategy === 'merge' && !plan.range ? { markMissing: { target, keys, at: new Date(started) } } : {}),
     });
     return { rows, ...(plan.newCursor !== undefined ? { cursor: plan.newCursor } : {}) };
   } finally {

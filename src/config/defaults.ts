@@ -49,6 +49,7 @@ export const DEFAULTS = {
     autoEvolve: true,
     mongoMode: 'flatten' as const,
     staleGuard: false,
+    deleteMode: 'hard' as const,
     onOffsetGap: 'stop' as const,
     /** The environment variable holding the key of columns.mask hash. */
     columnHashKeyEnv: 'NILUS_COLUMN_HASH_KEY',

@@ -34,6 +34,15 @@ export function semanticProblems(m: RawManifest, src: YamlSource, out: ConfigPro
   }
 
   columnProblems(o.columns, o.primary_key ?? m.spec.source.options?.primary_key, at);
+  if (o.delete_mode === 'soft' && o.incremental_strategy !== 'merge') {
+    at([...SINK, 'delete_mode'], `delete_mode: soft is for incremental_strategy merge (a delete there keeps the row, marked in _nilus_deleted_at); ${o.incremental_strategy} never deletes rows: remove delete_mode or use merge`);
+  }
+  if (o.metadata_columns !== undefined && o.metadata_columns !== false && !(cdc && o.incremental_strategy === 'merge')) {
+    at([...SINK, 'metadata_columns'], o.incremental_strategy === 'append' && cdc
+      ? 'metadata_columns is for merge targets: an append target always carries every _nilus_* metadata column; remove metadata_columns'
+      : 'metadata_columns is for cdc pipelines with incremental_strategy merge: the columns hold the change event (op, source position, Kafka offset) behind each row, and a batch run reads rows, not change events; remove metadata_columns');
+  }
+
   if (cdc) cdcRules(m, src, at);
   else if (m.spec.type === 'batch') batchRules(m, src, at, (path, msg) => void warn.push(problemAt(src, path, msg)));
   if (cdc && m.spec.schedule) at(['spec', 'schedule'], 'spec.schedule is for batch pipelines: a cdc pipeline runs continuously');

@@ -35,6 +35,9 @@ export const CONNECTOR_ONLY_MESSAGE = (k: string): string =>
   `"${k}" is not a nilus-pg key; Debezium connector properties are passed through only when nilus-pg manages the connector ` +
   '(spec.source.address names a database, see docs/manifest.md#managed-sources). With a Kafka address, set it on your own connector';
 
+/** metadata_columns' names: each stands for the column `_nilus_<name>`. */
+export type MetadataColumnName = 'op' | 'source_ts' | 'source_lsn' | 'topic' | 'partition' | 'offset' | 'applied_at';
+
 export interface RawSinkOptions {
   dest_table: string;
   incremental_strategy: 'replace' | 'append' | 'merge';
@@ -45,6 +48,8 @@ export interface RawSinkOptions {
   state_schema?: string;
   mongo_mode?: 'flatten' | 'jsonb';
   stale_guard?: boolean;
+  delete_mode?: 'hard' | 'soft';
+  metadata_columns?: boolean | MetadataColumnName[];
   statement_timeout_ms?: number;
   lock_timeout_ms?: number;
   'batch.max_rows'?: number;

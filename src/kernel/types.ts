@@ -161,6 +161,12 @@ export interface TableBatch {
   /** Key rows (key columns only) of the keys to delete. */
   readonly deletes: readonly Row[];
   readonly deleteSource: readonly SourceInfo[];
+  /**
+   * merge with delete_mode soft: for a delete (same index) of a key created or updated earlier in
+   * the same batch, that row (the last image buffered), so a row that never reached the target is
+   * still kept, marked. Absent in hard mode.
+   */
+  readonly deleteRows?: readonly (HeldRow | undefined)[];
   /** Kafka position of the event behind each upsert / delete (same index), for dead-lettering. */
   readonly upsertPos?: readonly Position[];
   readonly deletePos?: readonly Position[];
@@ -178,6 +184,11 @@ export interface TableBatch {
    * no upsert of the batch needs it.
    */
   readonly upsertFrom?: readonly (Row | undefined)[];
+  /** merge: the op ('c' | 'r' | 'u') of the event behind each upsert (same index), for metadata_columns. */
+  readonly upsertOp?: readonly Op[];
+  /** merge with `truncate`: the last truncate's source and Kafka position (soft deletes, metadata_columns). */
+  readonly truncateSource?: SourceInfo;
+  readonly truncatePos?: Position;
   /** append only: every event, in offset order. */
   readonly events: readonly ChangeEvent[];
 }

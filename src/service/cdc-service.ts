@@ -85,7 +85,7 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
     ...(cfg.sink.options.columns ? { columns: cfg.sink.options.columns } : {}),
   };
   const decoder = new Decoder(decoderOptions);
-  const buffers = new BufferSet(cfg.buffer);
+  const buffers = new BufferSet(cfg.buffer, { keepDeleted: cfg.sink.options.deleteMode === 'soft' });
   // merge: rows the COPY-ready path encodes are held as their COPY lines (one parse per record).
   const declaredKey = cfg.sink.options.primaryKey && cfg.sink.options.primaryKey.length > 0 ? cfg.sink.options.primaryKey : undefined;
   // merge: fetched batches are decoded on threads while the main thread takes and applies.

@@ -20,6 +20,17 @@ import { tableName } from '../pg/ident';
 import { inTransaction, withSavepoint } from '../pg/transaction';
 import { truncateTableSql } from './sql/truncate-table';
 import { TargetChanges } from './target-changed';
+import { markMissing, markTruncated, type MergeExtras, type SeenKeys } from './soft-delete';
+
+/**
+ * Batch merge reading the whole source table with delete_mode soft: the target's live rows whose
+ * key the run did not read are marked deleted at `at`.
+ */
+export interface MarkMissing {
+  readonly target: TableRef;
+  readonly keys: readonly string[];
+  readonly at: Date;
+}
 
 export type { TargetInfo, TargetColumn } from './catalog';
 export { APPEND_METADATA, SOURCE_POS } from './metadata';
@@ -145,15 +156,22 @@ export class PgApplier {
   /**
    * Batch mode: every batch the source yields, in ONE transaction, so a replace or an append is
    * all or nothing (readers see the old content until COMMIT). `beforeCommit` runs last in the
-   * same transaction (the batch cursor). Resolves with the rows written.
+   * same transaction (the batch cursor). Resolves with the rows written. `markMissing` (delete_mode
+   * soft only): rows of the target the batches did not carry are marked deleted, before beforeCommit.
    */
-  async applyAll(batches: AsyncIterable<TableBatch>, opts: { beforeCommit?: (client: PoolClient, rows: number) => Promise<void> } = {}): Promise<number> {
+  async applyAll(batches: AsyncIterable<TableBatch>, opts: { beforeCommit?: (client: PoolClient, rows: number) => Promise<void>; markMissing?: MarkMissing } = {}): Promise<number> {
     let rows = 0;
+    const sweep = opts.markMissing && this.sink.deleteMode === 'soft' ? opts.markMissing : undefined;
+    const seen: SeenKeys | undefined = sweep ? { name: 'nilus_seen_keys', created: false } : undefined;
     await this.inTransaction(async (client) => {
       let i = 0;
       for await (const b of batches) {
-        const c = await this.applyBatch(client, b, i++);
+        const c = await this.applyBatch(client, b, i++, seen);
         if (c) rows += c.upserts + c.deletes + c.appends;
+      }
+      if (sweep && seen && (await this.schema.ensureOwn(client, sweep.target))) {
+        const n = await markMissing(client, sweep.target, sweep.keys, seen, sweep.at);
+        this.log('marked rows no longer at the source as deleted', { table: tableName(sweep.target), rows: n });
       }
       if (opts.beforeCommit) await opts.beforeCommit(client, rows);
     });
@@ -165,16 +183,20 @@ export class PgApplier {
     return inTransaction(this.pool, body, () => this.schema.forgetAll());
   }
 
+  private extras(seen?: SeenKeys): MergeExtras {
+    return { soft: this.sink.deleteMode === 'soft', metadata: this.sink.metadataColumns ?? [], guard: this.sink.staleGuard, ...(seen ? { seen } : {}) };
+  }
+
   /** A batch; a target a DBA changed under it (a column or the table gone) explained (./target-changed.ts). */
-  private async applyBatch(client: PoolClient, batch: TableBatch, stage: number): Promise<TableCounts | undefined> {
+  private async applyBatch(client: PoolClient, batch: TableBatch, stage: number, seen?: SeenKeys): Promise<TableCounts | undefined> {
     try {
-      return await this.applyTo(client, batch, stage);
+      return await this.applyTo(client, batch, stage, seen);
     } catch (e) {
       throw this.changes.explain(e, batch.target) ?? e;
     }
   }
 
-  private async applyTo(client: PoolClient, batch: TableBatch, stage: number): Promise<TableCounts | undefined> {
+  private async applyTo(client: PoolClient, batch: TableBatch, stage: number, seen?: SeenKeys): Promise<TableCounts | undefined> {
     const empty =
       !batch.truncate && batch.upserts.length === 0 && batch.deletes.length === 0 && batch.events.length === 0;
     if (empty) return undefined;
@@ -182,9 +204,14 @@ export class PgApplier {
     if (batch.strategy !== 'append' && batch.upserts.length === 0) {
       // Only deletes and/or a truncate: a missing table has nothing to remove, and a truncate
       // alone needs no columns or key (its batch may carry neither), so skip creating or checking.
-      if (!(await this.schema.describe(client, batch.target))) return counts;
+      // (a soft delete of a row created in this batch still lands it: see merge.ts insertKept)
+      const kept = batch.strategy === 'merge' && this.sink.deleteMode === 'soft' && batch.deleteRows?.some((r) => r !== undefined) === true;
+      if (!kept && !(await this.schema.describe(client, batch.target))) return counts;
       if (batch.deletes.length === 0) {
-        await client.query(truncateTableSql(batch.target));
+        if (batch.strategy === 'merge' && this.sink.deleteMode === 'soft') {
+          await this.schema.ensureOwn(client, batch.target);
+          await markTruncated(client, batch, this.extras());
+        } else await client.query(truncateTableSql(batch.target));
         counts.truncates = 1;
         return counts;
       }
@@ -192,7 +219,7 @@ export class PgApplier {
     const info = await this.schema.ensure(client, batch);
     switch (batch.strategy) {
       case 'merge':
-        const o = await applyMerge(client, batch, { info, keys: this.schema.keyColumns(batch), guard: this.sink.staleGuard, stage });
+        const o = await applyMerge(client, batch, { info, keys: this.schema.keyColumns(batch), ...this.extras(seen), stage });
         counts.unresolved = o.unresolved;
         counts.unresolvedKeys = o.unresolvedKeys;
         counts.upserts = batch.upserts.length;

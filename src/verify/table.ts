@@ -9,6 +9,7 @@ import type { TableRef } from '../kernel/types';
 import { ColumnPolicy, keyRefusal, type ColumnRules } from '../kernel/column-policy';
 import type { CdcCanon, CdcColumnType, CompareMode, DigestPlan, DigestReader, DigestSource, KnownLoss } from './digest';
 import { PgDigestSource } from './pg-digest';
+import { DELETED_AT } from '../sink/metadata';
 import { MysqlDigestSource } from './mysql-digest';
 import { compareTables, type ComparePlans, type CompareOptions, type Verdict } from './compare';
 
@@ -122,7 +123,9 @@ export async function verifyTable(src: DigestReader, dst: DigestReader, job: Tab
     table, canon: job.canon, key, columns,
     ...(job.canon === 'debezium' ? { cdc: { side, types, intervalString: job.cdc?.intervalString ?? false, binaryMode: job.cdc?.binaryMode ?? 'bytes' } } : {}),
   });
-  const plans = { source: plan(srcTable, 'source'), target: plan(dstTable, 'target') };
+  // a soft-delete target keeps deleted rows, marked: only its live rows should equal the source
+  const live = dstNames.has(DELETED_AT.name) && !srcNames.has(DELETED_AT.name) ? { live: DELETED_AT.name } : {};
+  const plans = { source: plan(srcTable, 'source'), target: { ...plan(dstTable, 'target'), ...live } };
   const estimate = Math.max(si.estimatedRows ?? 0, ti.estimatedRows ?? 0) || undefined;
   const v = await compareTables(src, dst, plans, estimate, o, within);
   // after the compare: a reader is one connection, one statement at a time (a re-check counts none)

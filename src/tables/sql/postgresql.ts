@@ -90,22 +90,29 @@ function inBuckets(h: string, sets: readonly Buckets[]): string {
   return '(' + sets.map((s) => `${h} >> ${32 - s.bits} = ANY('{${s.buckets.map((b) => Math.trunc(b)).join(',')}}'::bigint[])`).join(' OR ') + ')';
 }
 
+/**
+ * The rows a digest reads: the table, or only its live rows when `live` names the soft-delete
+ * mark column (a target with delete_mode soft: verify compares what should land).
+ */
+const rowsOf = (table: TableRef, live?: string): string =>
+  live === undefined ? tableName(table) : `(SELECT * FROM ${tableName(table)} WHERE ${ident(live)} IS NULL) AS live`;
+
 /** A query's rows as COPY text. */
 const copyOut = (select: string): string => `COPY (${select}) TO STDOUT`;
 
 /** Rows, hash sum per bucket at depth `bits` (within $1, the buckets of `within`, if given); pg-digest.ts's digest(). */
-export const bucketDigest = (table: TableRef, keyText: string, rowText: string, bits: number, within?: Buckets): string =>
+export const bucketDigest = (table: TableRef, keyText: string, rowText: string, bits: number, within?: Buckets, live?: string): string =>
   `SELECT h >> ${32 - bits} AS b, count(*)::int AS n, sum(r)::text AS s
-                   FROM (SELECT ${h32(keyText)} AS h, ${r60(rowText)} AS r FROM ${tableName(table)}) q
+                   FROM (SELECT ${h32(keyText)} AS h, ${r60(rowText)} AS r FROM ${rowsOf(table, live)}) q
                   ${within ? `WHERE h >> ${32 - within.bits} = ANY($1::bigint[])` : ''} GROUP BY 1`;
 
 /** Key hash and the given expressions of the rows in the bucket sets, by hash, as COPY; pg-digest.ts's rows(). */
-export const bucketRows = (table: TableRef, keyText: string, exprs: readonly string[], within: readonly Buckets[]): string =>
-  copyOut(`SELECT ${h32(keyText)}, ${exprs.join(', ')} FROM ${tableName(table)} WHERE ${inBuckets(h32(keyText), within)} ORDER BY 1`);
+export const bucketRows = (table: TableRef, keyText: string, exprs: readonly string[], within: readonly Buckets[], live?: string): string =>
+  copyOut(`SELECT ${h32(keyText)}, ${exprs.join(', ')} FROM ${rowsOf(table, live)} WHERE ${inBuckets(h32(keyText), within)} ORDER BY 1`);
 
 /** Key hash and the given expressions of the rows (in one bucket set, if given), as COPY; pg-digest.ts's jsonRows(). */
-export const hashedRows = (table: TableRef, keyText: string, exprs: readonly string[], within?: Buckets): string =>
-  copyOut(`SELECT ${h32(keyText)}, ${exprs.join(', ')} FROM ${tableName(table)}${within ? ` WHERE ${inBuckets(h32(keyText), [within])}` : ''}`);
+export const hashedRows = (table: TableRef, keyText: string, exprs: readonly string[], within?: Buckets, live?: string): string =>
+  copyOut(`SELECT ${h32(keyText)}, ${exprs.join(', ')} FROM ${rowsOf(table, live)}${within ? ` WHERE ${inBuckets(h32(keyText), [within])}` : ''}`);
 
 /** How many rows meet each condition, as text columns c0, c1, …; pg-digest.ts's knownLosses(). */
 export const countWhere = (table: TableRef, conditions: readonly string[]): string =>
