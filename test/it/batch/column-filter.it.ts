@@ -3,7 +3,8 @@
  * the excluded column is not read from the source (not in the SELECT) and not in the target, the
  * masked ones land hashed / NULL / fixed, none of their source values is in any byte the worker
  * sends PostgreSQL (a recording proxy in front of the target), `verify` reports the filtered and
- * masked target equal, and a masked primary-key column is refused naming it.
+ * masked target equal (with delete_mode soft too), and a masked primary-key column is refused
+ * naming it.
  */
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -115,6 +116,21 @@ describe('column filters and masks in batch', () => {
       const [d] = await verifyPipeline(cfg);
       expect(d!.ok).toBe(false);
       expect(d!.verdict!.differing).toEqual({ count: 1, samples: ['4'] });
+    });
+
+    it('verify is equal on a soft-delete target that is filtered and masked', async () => {
+      await source.query(`CREATE TABLE "${src}".people_soft AS SELECT * FROM "${src}".people`);
+      await source.query(`ALTER TABLE "${src}".people_soft ADD PRIMARY KEY (id)`);
+      const cfg = await loadConfig(manifestFile('colf-soft', sourcePgUrl(), `${src}.people_soft`, sink, `${dst}.people_soft`, COLUMNS, { delete_mode: 'soft' }));
+      expect((await run(cfg)).code).toBe(0);
+      await source.query(`DELETE FROM "${src}".people_soft WHERE id IN (7, 8)`);
+      expect((await run(cfg)).code).toBe(0);
+      const marked = await target.query(`SELECT id FROM "${dst}".people_soft WHERE _nilus_deleted_at IS NOT NULL ORDER BY id`);
+      expect(marked.rows).toEqual([{ id: 7 }, { id: 8 }]);
+      expect(Object.keys(await columnTypes(target, dst, 'people_soft'))).not.toContain('secret_note');
+      const [v] = await verifyPipeline(cfg);
+      expect(v!.ok).toBe(true);
+      expect(v!.line).toMatch(/: equal, 18 rows/);
     });
 
     it('does not read an excluded column at the source', async () => {
