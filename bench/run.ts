@@ -105,6 +105,15 @@ async function main(): Promise<number> {
         table: { name: 'orders', expected: () => expectedDigest(w, 'typed'), actual: (c) => tableDigest(c, s, 'orders', 'typed', w.maxId, true) },
       });
     },
+    // merge with a column filter (spec.sink.options.columns.exclude: [note]): the decoder's compiled filter on the hot path.
+    'merge-filtered': () => {
+      const s = schema('merge_filtered');
+      return mergeRun({
+        name: 'merge-filtered', schema: s, prefix: id, flavour: 'typed', workload: w, ...tuning,
+        options: { ...tuning.options, columns: { exclude: ['note'] } },
+        table: { name: 'orders', expected: () => expectedDigest(w, 'typed', { withoutNote: true }), actual: (c) => tableDigest(c, s, 'orders', 'typed', w.maxId, false, { withoutNote: true }) },
+      });
+    },
     'merge-schemaless': () => mergeRun({ name: 'merge-schemaless', schema: schema('merge_nos'), prefix: `${id}_nos`, flavour: 'raw', workload: w, ...tuning }),
     'merge-gzip': () => mergeRun({ name: 'merge-gzip', schema: schema('merge_gz'), prefix: `${id}_gz`, flavour: 'typed', workload: w, ...tuning }),
     'merge-wide': () => {

@@ -27,6 +27,7 @@ import type { Pool } from '../pg/pool';
 import { resolveDestTable, requirePrimaryKey } from '../config';
 import type { Logger } from '../observe/logger';
 import type { CursorRange, SourceTableInfo, TableReader, TableSource } from '../tables/table-source';
+import { ColumnPolicy, keyRefusal } from '../kernel/column-policy';
 
 export interface BatchDeps {
   readonly pool: Pool;
@@ -75,16 +76,22 @@ export async function runBatch(cfg: PipelineConfig, deps: BatchDeps): Promise<Ba
         throw new ConfigError([{ path: 'primary_key', message: `primary_key column "${k}" is not a column of ${sourceName} (it has: ${info.columns.map((c) => c.name).join(', ')})` }]);
       }
     }
+    // columns: excluded ones are left out of the SELECT, masked ones masked before COPY.
+    const policy = ColumnPolicy.active(cfg.sink.options.columns) ? new ColumnPolicy(cfg.sink.options.columns) : undefined;
+    const refusal = policy && keyRefusal(policy, [...new Set([...keys, ...createKey])], sourceName);
+    if (refusal) throw new ConfigError([{ path: 'spec.sink.options.columns', message: refusal }]);
+    const read = policy ? info.columns.filter((c) => policy.fate(c.name).kind !== 'drop') : info.columns;
     const plan = await planRange(cfg, deps, reader, info, sourceName);
     deps.emitter.emit('batchStarted', { source: sourceName, target: `${target.schema}.${target.table}`, strategy, trigger: deps.trigger ?? 'once' });
     if (plan.skip) {
       deps.log.info({ source: sourceName, cursor: plan.stored?.value }, 'no rows past the stored cursor: nothing to load');
       return { rows: 0 };
     }
-    const columns: ColumnSpec[] = info.columns.map((c) => ({ name: c.name, pgType: c.pgType, optional: !c.notNull, connectType: 'string' }));
+    const specs: ColumnSpec[] = read.map((c) => ({ name: c.name, pgType: c.pgType, optional: !c.notNull, connectType: 'string' }));
+    const columns = policy ? policy.columns(specs) : specs;
     const total = plan.range ? undefined : info.estimatedRows;
     const progress = new Progress(deps.emitter, src.progressIntervalMs, started, now, total);
-    const pages = reader.pages({ table: src.sourceTable, columns: info.columns, ...(plan.range ? { range: plan.range } : {}), pageRows: src.pageSize, ...(deps.signal ? { signal: deps.signal } : {}) });
+    const pages = masked(reader.pages({ table: src.sourceTable, columns: read, ...(plan.range ? { range: plan.range } : {}), pageRows: src.pageSize, ...(deps.signal ? { signal: deps.signal } : {}) }), policy);
     const state = batchStateTable(cfg.sink.options);
     const rows = await deps.applier.applyAll(toBatches(counted(pages, progress), target, strategy, keys, createKey, columns), {
       beforeCommit: async (client, written) => {
@@ -182,6 +189,14 @@ class Progress {
       ...(etaSeconds !== undefined ? { etaSeconds } : {}),
     });
   }
+}
+
+/** Pages with the masks applied (the pages themselves when nothing is masked or filtered). */
+function masked(pages: AsyncIterable<Row[]>, policy: ColumnPolicy | undefined): AsyncIterable<Row[]> {
+  if (policy === undefined) return pages;
+  return (async function* () {
+    for await (const rows of pages) yield rows.map((r) => policy.row(r));
+  })();
 }
 
 async function* counted(pages: AsyncIterable<Row[]>, progress: Progress): AsyncGenerator<Row[]> {

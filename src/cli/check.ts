@@ -2,6 +2,7 @@
  * `nilus-pg check`: connect with the manifest's settings and confirm each thing the pipeline
  * will need, one line per check, before anything runs. Read-only: it creates nothing.
  */
+import { ColumnPolicy, keyRefusal } from '../kernel/column-policy';
 import type { Client } from '../pg/pool';
 import { NilusError } from '../kernel/errors';
 import type { PipelineConfig } from '../config/types';
@@ -109,6 +110,9 @@ async function checkBatchSource(cfg: PipelineConfig, add: Add): Promise<void> {
     }
     if (!info) return add(false, `source table ${name} not found, or the user has no SELECT on it — check the name (\`<schema>.<table>\`${b.db.kind === 'mysql' ? ', the schema being the MySQL database' : ''}) and GRANT SELECT ON ${name} TO the source user`);
     const shape = `${info.columns.length} columns, primary key ${info.primaryKey.length ? info.primaryKey.join(', ') : 'none'}${info.estimatedRows !== undefined ? `, ~${info.estimatedRows} rows` : ''}`;
+    const rules = cfg.sink.options.columns;
+    const refusal = rules && ColumnPolicy.active(rules) ? keyRefusal(new ColumnPolicy(rules), cfg.sink.options.primaryKey ?? info.primaryKey, name) : undefined;
+    if (refusal) add(false, refusal);
     const key = b.incrementalKey !== undefined && cfg.sink.options.strategy !== 'replace' ? b.incrementalKey : undefined;
     const col = key !== undefined ? info.columns.find((c) => c.name === key) : undefined;
     if (key !== undefined && !col) add(false, `incremental_key "${key}" is not a column of ${name} (it has: ${info.columns.map((c) => c.name).join(', ')})`);

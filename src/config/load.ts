@@ -15,6 +15,7 @@ import { pgConnectorConfig } from '../managed/pg-config';
 import { mysqlConnectorConfig } from '../managed/other-configs';
 import { compileList, parseTableName } from './names';
 import { metadataColumnNames } from './metadata-columns';
+import { columnRules } from './columns';
 import type { BatchSchedule, BatchSource, CdcSource, KafkaConnection, ManagedSource, PipelineConfig, SourceDatabase } from './types';
 
 export interface LoadOptions {
@@ -84,6 +85,7 @@ export async function buildConfig(m: RawManifest, file: ConnectionsFile | undefi
     const db = await gather(problems, () => resolveSourceDatabase(m.spec.source.address, 'spec.source.address', file, env));
     if (db) batch = batchSource(m, db);
   }
+  const columns = columnRules(m.spec.sink.options.columns, env, problems);
   if (problems.length || !sinkPg) throw new ConfigError(problems);
   const o = m.spec.sink.options;
   // Nilus puts primary_key under source.options; the sink's spelling is taken too (not both: see manifest.ts).
@@ -101,6 +103,7 @@ export async function buildConfig(m: RawManifest, file: ConnectionsFile | undefi
         ...(primaryKey !== undefined ? { primaryKey: typeof primaryKey === 'string' ? [primaryKey] : [...primaryKey] } : {}),
         autoCreate: o.auto_create ?? DEFAULTS.sink.autoCreate,
         autoEvolve: o.auto_evolve ?? DEFAULTS.sink.autoEvolve,
+        ...(columns ? { columns } : {}),
         ...(o.state_schema !== undefined ? { stateSchema: o.state_schema } : {}),
         mongoMode: o.mongo_mode ?? DEFAULTS.sink.mongoMode,
         staleGuard: o.stale_guard ?? DEFAULTS.sink.staleGuard,

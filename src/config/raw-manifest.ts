@@ -44,6 +44,7 @@ export interface RawSinkOptions {
   primary_key?: string | string[];
   auto_create?: boolean;
   auto_evolve?: boolean;
+  columns?: RawColumns;
   state_schema?: string;
   mongo_mode?: 'flatten' | 'jsonb';
   stale_guard?: boolean;
@@ -66,6 +67,14 @@ export interface RawSinkOptions {
   http_port?: number;
   log_level?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   flush_log_interval_ms?: number;
+}
+
+/** spec.sink.options.columns (src/kernel/column-policy.ts). */
+export interface RawColumns {
+  include?: string[];
+  exclude?: string[];
+  mask?: Record<string, 'hash' | 'redact' | { value: string }>;
+  hash_key_env?: string;
 }
 
 export interface RawSourceOptions {

@@ -3,6 +3,7 @@
  * validated, then passed down read-only. Every default lives in src/config/defaults.ts.
  */
 import type { Strategy, TableRef } from '../kernel/types';
+import type { ColumnRules } from '../kernel/column-policy';
 
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
 
@@ -109,6 +110,8 @@ export interface SinkOptions {
   /** Create the target table from the first event's schema when missing; add new columns. */
   readonly autoCreate: boolean;
   readonly autoEvolve: boolean;
+  /** spec.sink.options.columns: filters and masks applied before COPY; unset: every column as sent. */
+  readonly columns?: ColumnRules;
   /** Schema holding the offsets table. Default: the destination schema. */
   readonly stateSchema?: string;
   /** MongoDB documents: 'flatten' into columns or keep as one 'jsonb' column. */

@@ -21,6 +21,8 @@ import { isMongoStyleKey, mongoKey } from './mongo';
 import { isKeyChange, NEW_KEY_HEADER, OLD_KEY_HEADER, wireHint } from './record';
 import { tableFromTopic } from './source';
 import { Bodies, type Body, type Payload } from './body';
+import { ColumnPolicy, type ColumnRules } from '../kernel/column-policy';
+import { ColumnFilter } from './column-filter';
 
 export interface DecoderOptions {
   /** Debezium topic.prefix; topics are <prefix>.<schema>.<table> (prefix may contain dots). */
@@ -31,10 +33,11 @@ export interface DecoderOptions {
   unavailablePlaceholder?: string;
   /** How bytea values sent as Connect strings are encoded (binary.handling.mode); default 'base64'. */
   binaryStringMode?: 'base64' | 'hex';
+  /** spec.sink.options.columns: what lands of each row (./column-filter.ts); unset: every column as sent. */
+  columns?: ColumnRules;
 }
 
 const NO_KEY: readonly string[] = Object.freeze([]);
-
 
 interface KeyPart {
   readonly key: Row | null;
@@ -67,6 +70,7 @@ export class Decoder {
   private readonly encoders = new WeakMap<CompiledValue, { key: CompiledRow | null; keyColumns: readonly string[] | undefined; encoder: CopyReadyEncoder | null }[]>();
   /** The table of each topic's name, once per topic; null: the name gives none. */
   private readonly topicTables = new Map<string, SourceTable | null>();
+  private readonly filter: ColumnFilter | undefined;
 
   constructor(opts: DecoderOptions) {
     if (typeof opts.topicPrefix !== 'string' || opts.topicPrefix.length === 0) {
@@ -77,7 +81,8 @@ export class Decoder {
     this.prefix = opts.topicPrefix;
     this.ctx = codecContext(opts, 'DecoderOptions');
     this.bodies = new Bodies(this.ctx.placeholder, this.shapes, mode);
-    this.values = new MessageParser((schema) => compileValue(schema, this.ctx));
+    const filter = (this.filter = ColumnPolicy.active(opts.columns) ? new ColumnFilter(opts.columns) : undefined);
+    this.values = new MessageParser(filter ? (schema) => filter.value(compileValue(schema, this.ctx)) : (schema) => compileValue(schema, this.ctx));
     this.keys = new MessageParser((schema) => compileKey(schema, this.ctx));
   }
 
@@ -170,6 +175,7 @@ export class Decoder {
   private encodeParsed(rec: RawRecord, pre: PreParsed, keyColumns: readonly string[] | undefined, exact: boolean): CopyReadyEvent | null {
     const { compiled, payload } = pre.value;
     if (compiled === null || payload === null || typeof payload !== 'object' || Array.isArray(payload)) return null;
+    this.filter?.checkKey(keyColumns ?? pre.key?.compiled?.names ?? NO_KEY, `topic ${rec.topic}`);
     const enc = this.encoderFor(compiled, pre.key?.compiled ?? null, keyColumns);
     const topicTable = this.topicTable(rec.topic);
     const routed = pre.key?.compiled?.routed === true; // the logical table is the topic's (see KeyPart.routed)
@@ -212,6 +218,7 @@ export class Decoder {
       const table = (k.routed ? undefined : body.table) ?? tableFromTopic(rec.topic, this.prefix);
       const columns = body.columns.length === 0 && k.mongoColumns ? k.mongoColumns : body.columns;
       const before = body.before === null && body.op === 'd' && k.mongoColumns ? k.key : body.before;
+      if (this.filter) this.filter.checkKey(k.keyColumns, `topic ${rec.topic}`);
       const ev: ChangeEvent = {
         pos: where,
         table,
@@ -224,7 +231,8 @@ export class Decoder {
         source: body.source,
         bytes: keyBytes + valueBytes,
       };
-      return rec.headers === undefined ? ev : this.keyChange(ev, rec.headers, k, exact);
+      const landed = this.filter ? this.filter.event(ev) : ev;
+      return rec.headers === undefined ? landed : this.keyChange(landed, rec.headers, k, exact);
     } catch (e) {
       if (e instanceof ConvertError) throw new DataError(`cannot decode ${stage}: ${safeText(e.message)}`, where, { cause: e });
       if (e instanceof SyntaxError) {

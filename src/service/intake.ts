@@ -21,6 +21,7 @@ export function decoderOptionsOf(cfg: PipelineConfig): DecoderOptions {
     topicPrefix: cdc.topicPrefix,
     mongoMode: cfg.sink.options.mongoMode,
     ...(cdc.binaryHandlingMode === 'hex' ? { binaryStringMode: 'hex' as const } : {}),
+    ...(cfg.sink.options.columns ? { columns: cfg.sink.options.columns } : {}),
   };
 }
 
