@@ -14,9 +14,9 @@ Re-reads one source table of a managed PostgreSQL or MySQL/MariaDB source (the a
 source database) while every other table keeps streaming: writes Debezium's execute-snapshot signal
 (an incremental snapshot) to the connector's signal table, public.nilus_<pipeline>_signal (made when
 missing and added to the connector's publication) or, for MySQL/MariaDB,
-<database>.nilus_<pipeline>_signal (made when missing; --table is <database>.<table>). Debezium reads the table in chunks and sends every row again;
-the running pipeline merges them, so rows deleted or damaged in the target come back, and changes
-made meanwhile keep their order. --table names the SOURCE table, one the connector captures.
+<database>.nilus_<pipeline>_signal (made when missing; --table is <database>.<table>). Debezium
+reads the table in chunks and sends every row again; the running pipeline merges them, so rows
+deleted or damaged in the target come back, and changes made meanwhile keep their order. --table names the SOURCE table, one the connector captures.
 --wait prints the chunks read as Debezium closes its snapshot windows, until all the table's
 chunks are read or --timeout (default 600 s) passes; then check with nilus-pg verify.
 For a batch pipeline (--table is its source_table): one run now that reads every source row,
