@@ -1,19 +1,22 @@
 /**
- * `nilus-pg resync <manifest> --table <schema.table>`: one source table of a managed PostgreSQL
- * source re-read by Debezium's incremental snapshot while the others keep streaming
- * (src/managed/resync.ts). The running pipeline applies what it re-reads.
+ * `nilus-pg resync <manifest> --table <schema.table>`: one source table of a managed PostgreSQL or
+ * MySQL/MariaDB source re-read by Debezium's incremental snapshot while the others keep streaming
+ * (src/managed/resync.ts, resync-mysql.ts). The running pipeline applies what it re-reads.
  */
 import { loadConfig } from '../config/load';
 import { parseTableName, tableSelected } from '../config';
+import type { TableRef } from '../kernel/types';
+import type { SnapshotSignal } from '../managed/resync';
 
 export const RESYNC_HELP = `Usage: nilus-pg resync <manifest.yaml> --table <schema.table> [--wait] [--timeout <s>] [--connections <file>]
 
-Re-reads one source table of a managed PostgreSQL source (the address names the source database)
-while every other table keeps streaming: writes Debezium's execute-snapshot signal (an incremental
-snapshot) to the connector's signal table, public.nilus_<pipeline>_signal (made when missing and
-added to the connector's publication). Debezium reads the table in chunks and sends every row again;
-the running pipeline merges them, so rows deleted or damaged in the target come back, and changes
-made meanwhile keep their order. --table names the SOURCE table, one the connector captures.
+Re-reads one source table of a managed PostgreSQL or MySQL/MariaDB source (the address names the
+source database) while every other table keeps streaming: writes Debezium's execute-snapshot signal
+(an incremental snapshot) to the connector's signal table, public.nilus_<pipeline>_signal (made when
+missing and added to the connector's publication) or, for MySQL/MariaDB,
+<database>.nilus_<pipeline>_signal (made when missing; --table is <database>.<table>). Debezium
+reads the table in chunks and sends every row again; the running pipeline merges them, so rows
+deleted or damaged in the target come back, and changes made meanwhile keep their order. --table names the SOURCE table, one the connector captures.
 --wait prints the chunks read as Debezium closes its snapshot windows, until all the table's
 chunks are read or --timeout (default 600 s) passes; then check with nilus-pg verify.
 For a batch pipeline (--table is its source_table): one run now that reads every source row,
@@ -21,7 +24,7 @@ ignoring the stored cursor and interval_start/interval_end, and then stores the 
 holds now (merge; replace reloads as always; append is refused: it would add every row again).
 Exit 0 when the signal was written (with --wait: and every chunk read) or the batch run committed,
 1 when the source, the run or the wait failed, 2 when the manifest or command line is wrong or the
-pipeline cannot be resynced (a Kafka address, a MySQL/MariaDB managed source: not supported yet).`;
+pipeline cannot be resynced (a Kafka address: not supported).`;
 
 export interface ResyncArgs {
   readonly manifest: string;
@@ -72,17 +75,22 @@ export async function resyncCommand(a: ResyncArgs, io: { out(l: string): void; e
     io.err(`${a.manifest}: spec.source.address: the address is a Kafka, so the connector is not nilus-pg's: send Debezium's execute-snapshot signal through your connector's signalling channel`);
     return 2;
   }
-  if (managed.kind !== 'postgresql') {
-    io.err(`${a.manifest}: spec.source.address: resync of a MySQL/MariaDB source is not supported yet`);
-    return 2;
-  }
   if (!tableSelected(cfg.cdc, { schema: table.schema, table: table.table })) {
     io.err(`${a.table} is not captured by this pipeline (spec.source.cdc collection.include.list / collection.exclude.list): Debezium would ignore the signal`);
     return 2;
   }
   // Imported lazily, like run: validate/check must not load the source's clients.
-  const { requestIncrementalSnapshot, windowsClosed } = await import('../managed/resync');
-  const s = await requestIncrementalSnapshot(managed.db, managed.connectorConfig, table);
+  let s: SnapshotSignal;
+  let windowsClosed: (signalTable: TableRef) => Promise<number>;
+  if (managed.kind === 'postgresql') {
+    const pg = await import('../managed/resync');
+    s = await pg.requestIncrementalSnapshot(managed.db, managed.connectorConfig, table);
+    windowsClosed = (t) => pg.windowsClosed(managed.db, t);
+  } else {
+    const my = await import('../managed/resync-mysql');
+    s = await my.requestMysqlIncrementalSnapshot(managed.db, managed.connectorConfig, table);
+    windowsClosed = (t) => my.mysqlWindowsClosed(managed.db, t);
+  }
   const sig = `${s.signalTable.schema}.${s.signalTable.table}`;
   io.out(`incremental snapshot of ${a.table} requested: signal ${s.id} in ${sig}${s.addedToPublication ? ` (added to publication ${managed.connectorConfig['publication.name']})` : ''}; ${s.rows} row(s), ${s.chunks} chunk(s)`);
   if (!a.wait) {
@@ -92,7 +100,7 @@ export async function resyncCommand(a: ResyncArgs, io: { out(l: string): void; e
   const deadline = Date.now() + timeoutS * 1000;
   let last = -1;
   for (;;) {
-    const read = (await windowsClosed(managed.db, s.signalTable)) - s.closedBefore;
+    const read = (await windowsClosed(s.signalTable)) - s.closedBefore;
     if (read !== last) io.out(`chunks read: ${Math.min(read, s.chunks)} of ${s.chunks}`);
     last = read;
     if (read >= s.chunks) break;

@@ -19,7 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { MysqlConnection } from '../config/types';
-import { CONSUMER_KEYS, connectorNameFor } from './pg-config';
+import { CONSUMER_KEYS, connectorNameFor, slotNameFor } from './pg-config';
 
 const JSON_CONVERTERS: Readonly<Record<string, string>> = {
   'key.converter': 'org.apache.kafka.connect.json.JsonConverter',
@@ -49,6 +49,16 @@ export function serverIdFor(pipeline: string): number {
 /** The schema history topic: no dot, so it can never look like `<prefix>.<schema>.<table>`. */
 export function schemaHistoryTopicFor(pipeline: string): string {
   return `__nilus-schema-history-${pipeline}`;
+}
+
+/**
+ * The signal table `nilus-pg resync` writes Debezium's execute-snapshot signals to (and Debezium
+ * its incremental-snapshot watermarks): `<database>.nilus_<pipeline>_signal`, in the captured
+ * database (Debezium's MySQL form is `<database>.<table>`). A `signal.data.collection` in
+ * spec.source.cdc overrides it.
+ */
+export function mysqlSignalTableFor(pipeline: string, database: string): string {
+  return `${database}.${slotNameFor(`${pipeline}_signal`)}`;
 }
 
 export const MYSQL_CONNECTOR_CLASS = 'io.debezium.connector.mysql.MySqlConnector';
@@ -109,6 +119,7 @@ export function mysqlConnectorConfig(input: MysqlConnectorInput): { name: string
     'database.password': input.connectPassword ?? db.connectPassword ?? db.password,
     'database.server.id': String(serverIdFor(input.pipeline)),
     'database.include.list': db.database,
+    'signal.data.collection': mysqlSignalTableFor(input.pipeline, db.database),
     // ssl-ca (a PEM file) has no direct equivalent: Debezium wants a Java truststore
     // (database.ssl.truststore and .password), which spec.source.cdc can pass.
     'database.ssl.mode': db.sslMode,

@@ -116,3 +116,15 @@ export const BINARY_LOG_STATUS = 'SHOW BINARY LOG STATUS';
 
 /** The same for servers without it (MySQL before 8.2, older MariaDB); removed in MySQL 8.4. */
 export const MASTER_STATUS = 'SHOW MASTER STATUS';
+
+/* ---- a managed source's signal table, for `nilus-pg resync` (src/managed/resync-mysql.ts) ---- */
+
+/** Debezium's signalling table (id, type, data: its required shape), made when missing. */
+export const createSignalTable = (t: TableRef): string =>
+  `CREATE TABLE IF NOT EXISTS ${qualified(t)} (id varchar(42) PRIMARY KEY, type varchar(32) NOT NULL, data text)`;
+/** One signal: ? id, ? type, ? data (JSON text). */
+export const insertSignal = (t: TableRef): string => `INSERT INTO ${qualified(t)} (id, type, data) VALUES (?, ?, ?)`;
+/** Snapshot windows Debezium closed (one row per chunk of an incremental snapshot), `n`. */
+export const signalWindowsClosed = (t: TableRef): string => `SELECT COUNT(*) AS n FROM ${qualified(t)} WHERE type = 'snapshot-window-close'`;
+/** The rows of a table, `n`; the chunks a resync will take. */
+export const countRows = (t: TableRef): string => `SELECT COUNT(*) AS n FROM ${qualified(t)}`;

@@ -21,6 +21,8 @@ describe('MySQL/MariaDB connector config', () => {
       'nilus_boolean.type': 'io.debezium.connector.binlog.converters.TinyIntOneToBooleanConverter',
       'database.hostname': 'm.example', 'database.port': '3306', 'database.user': 'cdc', 'database.password': 'pw',
       'database.include.list': 'sales', 'database.ssl.mode': 'required',
+      // resync's signal table, in the captured database (Debezium's <database>.<table>)
+      'signal.data.collection': 'sales.nilus_orders_cdc_signal',
       'database.server.id': String(serverIdFor('orders-cdc')),
       'schema.history.internal.kafka.bootstrap.servers': 'k1:9092,k2:9092',
       'schema.history.internal.kafka.topic': '__nilus-schema-history-orders-cdc',
@@ -28,6 +30,11 @@ describe('MySQL/MariaDB connector config', () => {
     });
     expect(config).not.toHaveProperty(['group.id']);
     expect(config).not.toHaveProperty(['collection.include.list']);
+  });
+
+  it('a signal.data.collection in spec.source.cdc overrides the signal table', () => {
+    const { config } = mysqlConnectorConfig({ pipeline: 'p', flavor: 'mariadb', db, brokers: ['k:9092'], cdc: { 'topic.prefix': 'x', 'signal.data.collection': 'ops.signals' } });
+    expect(config['signal.data.collection']).toBe('ops.signals');
   });
 
   it('MariaDB uses its own connector; a reference replaces the password; server ids are stable and large', () => {
