@@ -79,3 +79,17 @@ export async function columnTypes(pool: Pool, schema: string, table: string): Pr
   );
   return Object.fromEntries(res.rows.map((r) => [r.name, r.type]));
 }
+
+/**
+ * Drops a database of a test's own once every session on it has really gone. pg's `Pool.end()`
+ * resolves before its connections' backends have exited; a `DROP … WITH (FORCE)` at that moment
+ * terminates one still closing, and its client raises the 57P01 as an unhandled error.
+ */
+export async function dropDatabaseWhenIdle(admin: Pool, database: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const open = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [database]);
+    if (open.rows[0]!.n === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await admin.query(`DROP DATABASE IF EXISTS "${database.replace(/"/g, '""')}" WITH (FORCE)`);
+}

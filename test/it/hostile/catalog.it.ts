@@ -11,7 +11,7 @@
 import { Pool } from 'pg';
 import { EventFactory } from '../../fixtures/factory';
 import { createTopics, produce, type TestMessage } from '../../helpers/kafka';
-import { targetPgUrl, uniqueName } from '../../helpers/pg';
+import { dropDatabaseWhenIdle, targetPgUrl, uniqueName } from '../../helpers/pg';
 import { deadLetters, runUntilApplied } from './support';
 
 const AUDIT = `
@@ -61,7 +61,7 @@ describe('hostile input: no SQL the pipeline did not mean to run', () => {
   afterAll(async () => {
     process.env.NILUS_TEST_PG_URL = savedUrl;
     await pool.end();
-    if (!((globalThis as Record<string, unknown>).__nilusTestFailed === true)) await admin.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+    if (!((globalThis as Record<string, unknown>).__nilusTestFailed === true)) await dropDatabaseWhenIdle(admin, db);
     else console.warn(`keeping database "${db}" for inspection`);
     await admin.end();
   });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Pool } from 'pg';
 import { main } from '../../../src/cli/main';
 import { createTopics } from '../../helpers/kafka';
-import { newPool, uniqueName, targetPgUrl } from '../../helpers/pg';
+import { dropDatabaseWhenIdle, newPool, uniqueName, targetPgUrl } from '../../helpers/pg';
 import { cdcManifest, produceMany, startInProcess, waitFor } from '../../helpers/pipeline';
 import { EventFactory, orderRow, ordersTable } from '../../fixtures/factory';
 
@@ -65,14 +65,7 @@ describe('a first run on a fresh database (auto_create)', () => {
 
   afterAll(async () => {
     await fresh?.end();
-    // Once every session of ours has really gone (a FORCE would terminate one still closing, and
-    // its client would raise that as an unhandled error).
-    for (let i = 0; i < 100; i++) {
-      const open = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [database]);
-      if (open.rows[0]!.n === 0) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+    await dropDatabaseWhenIdle(admin, database);
     await admin.query(`DROP ROLE IF EXISTS "${may}"`);
     await admin.query(`DROP ROLE IF EXISTS "${mayNot}"`);
     await admin.end();
