@@ -275,4 +275,6 @@ export interface FlushedTable {
    */
   readonly unresolved?: number;
   readonly unresolvedKeys?: readonly string[];
+  /** Column type changes applied to the target in this flush (widen, variant), by kind. */
+  readonly schemaChanges?: Readonly<Record<string, number>>;
 }
