@@ -52,6 +52,11 @@ export interface ColumnSpec {
   readonly logical?: string;
   /** Connect primitive type: int8..int64, float32/64, boolean, string, bytes, array, map, struct. */
   readonly connectType: string;
+  /**
+   * pgType is the source column's own type (column.propagate.source.type), so its length or
+   * precision is known; without it a varchar(n) arrives as text and a timestamp(p) as timestamp.
+   */
+  readonly sourceType?: boolean;
 }
 
 /** The source table an event belongs to, from the topic name and/or `source` block. */

@@ -111,7 +111,7 @@ function typeChange(r: RejectedRow, column: string | undefined): string | undefi
   const spec = r.eventColumns.find((c) => c.name === column);
   if (target === undefined || spec === undefined) return undefined;
   if (typeFits(spec.pgType, target)) return undefined;
-  return incompatibleMessage(r.table, column, target, spec.pgType);
+  return incompatibleMessage(r.table, column, target, spec.pgType, spec.sourceType === true);
 }
 
 /** A rejected row as the engine takes it: its dead letter, and the message that stops the pipeline. */

@@ -40,13 +40,14 @@ export class IncompatibleTypeError extends DataError {
     readonly column: string,
     readonly targetType: string,
     readonly eventType: string,
+    sourceType = true,
   ) {
-    super(incompatibleMessage(table, column, targetType, eventType), undefined);
+    super(incompatibleMessage(table, column, targetType, eventType, sourceType), undefined);
   }
 }
 
-export function incompatibleMessage(table: string, column: string, targetType: string, eventType: string): string {
-  const change = classifyChange(targetType, eventType);
+export function incompatibleMessage(table: string, column: string, targetType: string, eventType: string, sourceType = true): string {
+  const change = classifyChange(targetType, eventType, sourceType);
   const why = change.kind === 'refused' ? change.reason : 'nilus applies this widening itself only with auto_evolve: true';
   return (
     `incompatible change for ${table}: column ${ident(column)} is ${targetType} in the target ` +
@@ -61,7 +62,7 @@ export function checkColumnTypes(info: TargetInfo, columns: readonly ColumnSpec[
   for (const c of columns) {
     const have = info.byName.get(c.name);
     if (!have || typeFits(c.pgType, have.type)) continue;
-    throw new IncompatibleTypeError(tableName(info.table), c.name, have.type, c.pgType);
+    throw new IncompatibleTypeError(tableName(info.table), c.name, have.type, c.pgType, c.sourceType === true);
   }
 }
 

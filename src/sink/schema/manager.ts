@@ -165,7 +165,7 @@ export class SchemaManager {
     for (const c of batch.columns) {
       const have = info.byName.get(c.name);
       if (!have || typeFits(c.pgType, have.type)) continue;
-      const change = classifyChange(have.type, c.pgType);
+      const change = classifyChange(have.type, c.pgType, c.sourceType === true);
       if (change.kind === 'widen') out.push({ column: c.name, from: have.type, to: c.pgType });
     }
     return out;

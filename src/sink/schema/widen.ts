@@ -17,6 +17,8 @@ export type TypeChange =
 
 const INTS = new Set(['smallint', 'integer', 'bigint']);
 const PRECISION = new Set(['timestamp', 'timestamptz', 'time', 'timetz']);
+/** What a string without a propagated source type arrives as, whatever its length was. */
+const LENGTHLESS = new Set(['text', 'character varying']);
 
 /** The families nilus widens within, by base types (arrays: the same rule on the element type). */
 function family(from: ParsedType, to: ParsedType): boolean {
@@ -36,11 +38,17 @@ export const WIDENINGS =
  * What to do when events carry `incoming` for a column typed `target` that cannot hold it
  * (typeFits(incoming, target) is false): widen the column to `incoming`, or refuse, with why.
  */
-export function classifyChange(target: string, incoming: string): TypeChange {
+export function classifyChange(target: string, incoming: string, sourceType = true): TypeChange {
   const from = parseType(target);
   const to = parseType(incoming);
   const refused = (reason: string): TypeChange => ({ kind: 'refused', from: target, to: incoming, reason });
   if (from.array !== to.array) return refused('an array and a scalar type cannot be converted into each other');
+  if (!sourceType && to.mods.length === 0 && (LENGTHLESS.has(to.base) || PRECISION.has(to.base)) && from.mods.length > 0) {
+    return refused(
+      `the events carry no length or precision for this column (Debezium sends a varchar(n) as a plain string and a timestamp(p) ` +
+        `as a timestamp unless column.propagate.source.type covers the column), so ${incoming} is not known to be a change of the source column`,
+    );
+  }
   if (!family(from, to)) {
     return refused(`${target} → ${incoming} is not a widening nilus applies (it applies: ${WIDENINGS})`);
   }

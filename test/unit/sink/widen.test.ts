@@ -54,6 +54,28 @@ describe('classifyChange: which type changes nilus widens itself', () => {
   });
 });
 
+describe('classifyChange without the source column type (column.propagate.source.type off)', () => {
+  it.each([
+    ['character varying(10)', 'text'],
+    ['character varying(10)', 'character varying'],
+    ['timestamp(3) without time zone', 'timestamp'],
+    ['time(0) without time zone', 'time'],
+  ])('%s → %s is refused: the events carry no length or precision', (from, to) => {
+    const c = classifyChange(from, to, false);
+    expect(c.kind === 'refused' && c.reason).toMatch(/carry no length or precision.*column\.propagate\.source\.type/);
+  });
+  it.each([
+    ['integer', 'bigint'],
+    ['real', 'double precision'],
+    ['numeric(10,2)', 'numeric(12,2)'],
+    ['numeric(10,2)', 'numeric'],
+    ['character varying(10)', 'character varying(20)'],
+    ['timestamp(0) without time zone', 'timestamp(3)'],
+  ])('%s → %s is still widened: the event type states it', (from, to) => {
+    expect(classifyChange(from, to, false).kind).toBe('widen');
+  });
+});
+
 describe('variant columns', () => {
   it('are named <col>__v_<type> with Nilus type names, one column per type family', () => {
     expect(variantColumn('price', 'text')).toEqual({ name: 'price__v_text', type: 'text' });
