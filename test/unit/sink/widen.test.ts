@@ -125,6 +125,21 @@ describe('routeVariants', () => {
     expect(routeVariants(keyChanged, t, ['id'])).toBe(keyChanged);
   });
 
+  it('routes append events by each event\'s own columns, after and before alike', () => {
+    const ev = (op: string, row: Record<string, unknown>, columns: ColumnSpec[]) => ({ op, after: op === 'd' ? null : row, before: op === 'd' ? row : null, columns });
+    const b = {
+      target: { schema: 's', table: 't' }, strategy: 'append', keyColumns: ['id'], columns: newCols, truncate: false,
+      upserts: [], upsertSource: [], deletes: [], deleteSource: [],
+      events: [ev('c', { id: '1', price: '1.50' }, oldCols), ev('c', { id: '2', price: 'n/a' }, newCols), ev('d', { id: '2', price: 'n/a' }, newCols)],
+    } as unknown as TableBatch;
+    const r = routeVariants(b, info([['id', 'integer'], ['price', 'numeric(10,2)']]), []);
+    expect(r.columns.map((c) => c.name)).toEqual(['id', 'price', 'price__v_text']);
+    expect(r.events.map((e) => e.after ?? e.before)).toEqual([
+      { id: '1', price: '1.50', price__v_text: null }, { id: '2', price: null, price__v_text: 'n/a' }, { id: '2', price: null, price__v_text: 'n/a' },
+    ]);
+    expect(r.events[1]!.columns.map((c) => `${c.name} ${c.pgType}`)).toEqual(['id integer', 'price numeric(10,2)', 'price__v_text text']);
+  });
+
   it('clears existing variant columns for rows whose value fits again', () => {
     const b = { ...batch([{ id: '3', price: '2.00' }], [oldCols]), columns: oldCols };
     const r = routeVariants(b, info([['id', 'integer'], ['price', 'numeric(10,2)'], ['price__v_text', 'text']]), ['id']);
