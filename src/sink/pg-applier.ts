@@ -11,7 +11,7 @@ import { applyAppend, applyReplaceRows } from './append';
 import { describeTable, type TargetInfo } from './catalog';
 import { applyMerge } from './merge';
 import { batchRows, onlyRow, splitBatch } from './isolate';
-import { rejection } from './rejection';
+import { describeRejection, rejection, SCHEMA_CHANGE_STOP } from './rejection';
 import { classifyError } from '../kernel/classify';
 import { createOffsetsTable, offsetsTable, readOffsets, writeOffsets } from './offsets';
 import { checkMergeKey, IncompatibleTypeError, missingTableError } from './schema/checks';
@@ -145,10 +145,10 @@ export class PgApplier {
       if (batchRows(batch) <= 1 && !batch.truncate) {
         // The target as it stands after the rollback, for the column types a rejection names.
         const info = await describeTable(client, batch.target).catch(() => undefined);
-        const r = rejection(onlyRow(batch, tableName(batch.target), e as Error, info));
+        const row = onlyRow(batch, tableName(batch.target), e as Error, info);
         // schema_change: stop holds under errors.tolerance all too: the record is named, nothing skipped.
-        if (this.sink.schemaChange === 'stop' && e instanceof IncompatibleTypeError) throw new FatalError(r.description, { cause: e });
-        onReject(r);
+        if (this.sink.schemaChange === 'stop' && e instanceof IncompatibleTypeError) throw new FatalError(describeRejection(row, SCHEMA_CHANGE_STOP), { cause: e });
+        onReject(rejection(row));
         return undefined;
       }
       const [a, b] = splitBatch(batch);
