@@ -186,4 +186,23 @@ describe('schema changes beyond an added column', () => {
     expect((await storedOffsets(pool, schema))[before.topic]).toBe(bad);
     expect((await pool.query(`SELECT id FROM "${schema}".stopped ORDER BY id`)).rows).toEqual([{ id: 1 }]);
   });
+
+  it('schema_change: deadletter dead-letters the record of the new type with the change, the others apply', async () => {
+    const prefix = uniqueName('wdead');
+    const before = new EventFactory(table(prefix, [{ name: 'qty', type: 'int32' }]));
+    const after = new EventFactory(table(prefix, [{ name: 'qty', type: 'string' }]));
+    const msgs = [...before.create({ id: 1, qty: 1 }), ...after.create({ id: 2, qty: 'a dozen' }), ...before.create({ id: 3, qty: 3 })];
+    await createTopics([before.topic]);
+    await pool.query(`CREATE TABLE "${schema}".dead_target (id integer PRIMARY KEY, qty integer)`);
+    await produce(before.topic, msgs);
+    const manifest: CdcManifestOptions = {
+      name: prefix, prefix, dest: `${schema}.dead_target`, strategy: 'merge', include: 'public.wide',
+      options: { schema_change: 'deadletter', 'errors.tolerance': 'all', 'errors.deadletter.table': `${schema}.wdead_dead` },
+    };
+    await runOnce(pool, schema, manifest, before.topic, msgs.length);
+    expect((await pool.query(`SELECT id, qty FROM "${schema}".dead_target ORDER BY id`)).rows).toEqual([{ id: 1, qty: 1 }, { id: 3, qty: 3 }]);
+    const dead = await deadLetters(pool, schema, 'wdead_dead');
+    expect(dead.map((d) => d.o)).toEqual(['1']);
+    expect(dead[0]!.reason).toMatch(/column "qty".*incompatible change.*old type integer, new type text/);
+  });
 });
