@@ -1,7 +1,7 @@
 /** Command-line flags of `npm run bench`. Every problem names the flag and the fix. */
 
 export const RUN_NAMES = [
-  'merge', 'merge-threads', 'merge-schemaless', 'merge-gzip', 'merge-wide', 'jdbc', 'pg-limit', 'append', 'latency', 'scale', 'consumer', 'decode',
+  'merge', 'merge-threads', 'merge-soft', 'merge-filtered', 'merge-schemaless', 'merge-gzip', 'merge-wide', 'jdbc', 'pg-limit', 'append', 'latency', 'scale', 'consumer', 'decode',
   // Batch: a MySQL table into PostgreSQL (bench/runners/batch.ts); no Kafka.
   'batch-copy-limit', 'batch-replace', 'batch-merge', 'batch-merge-existing', 'batch-verify',
 ] as const;

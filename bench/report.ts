@@ -94,6 +94,12 @@ function targets(r: BenchReport): Target[] {
       met: mb <= RSS_TARGET_MB,
     });
   } else out.push({ target: `peak RSS ≤ ${RSS_TARGET_MB} MB (worst nilus-pg run)`, measured: 'not measured', met: undefined });
+  const soft = good(get('merge-soft'));
+  out.push(merge && soft ? {
+    target: '≤ 10% slower with delete_mode soft',
+    measured: `${fmt(100 * (merge.eventsPerSec / soft.eventsPerSec - 1), 1)}% slower (${fmt(soft.eventsPerSec)} vs ${fmt(merge.eventsPerSec)} events/s)`,
+    met: soft.eventsPerSec * 1.1 >= merge.eventsPerSec,
+  } : { target: '≤ 10% slower with delete_mode soft', measured: missing(['merge', 'merge-soft']), met: undefined });
   out.push(merge && scale ? {
     target: `≤ 20% slower on a ${fmt(Number(scale.extra?.prefillRows))}-row target`,
     measured: `${fmt(100 * (merge.eventsPerSec / scale.eventsPerSec - 1), 1)}% slower (${fmt(scale.eventsPerSec)} vs ${fmt(merge.eventsPerSec)} events/s)`,

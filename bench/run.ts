@@ -19,6 +19,7 @@ import { shapeCheck } from './shape';
 import { kafka, machineFacts, quoteIdent, TARGET_URL, withPg } from './stack';
 import { factories, gzipFactory, produceWorkload, wideFactory, type ProduceGroup } from './topics';
 import { expectedWideDigest, WIDE_TABLE, wideRow, wideTableDigest } from './wide';
+import { expectedDigest, tableDigest } from './check';
 import { CompressionTypes } from 'kafkajs';
 import { Workload } from './workload';
 import { renderTop, selfTimes } from './cpuprofile';
@@ -96,6 +97,23 @@ async function main(): Promise<number> {
     merge: () => mergeRun({ name: 'merge', schema: schema('merge'), prefix: id, flavour: 'typed', workload: w, ...tuning }),
     // merge again with one decode thread (spec.sink.options.decode_threads), whatever the machine's default.
     'merge-threads': () => mergeRun({ name: 'merge-threads', schema: schema('merge_threads'), prefix: id, flavour: 'typed', workload: w, ...tuning, options: { ...tuning.options, decode_threads: 1 } }),
+    // merge with delete_mode soft: deletes become UPDATEs that mark the row; checked on the live rows.
+    'merge-soft': () => {
+      const s = schema('merge_soft');
+      return mergeRun({
+        name: 'merge-soft', schema: s, prefix: id, flavour: 'typed', workload: w, ...tuning, options: { ...tuning.options, delete_mode: 'soft' },
+        table: { name: 'orders', expected: () => expectedDigest(w, 'typed'), actual: (c) => tableDigest(c, s, 'orders', 'typed', w.maxId, true) },
+      });
+    },
+    // merge with a column filter (spec.sink.options.columns.exclude: [note]): the decoder's compiled filter on the hot path.
+    'merge-filtered': () => {
+      const s = schema('merge_filtered');
+      return mergeRun({
+        name: 'merge-filtered', schema: s, prefix: id, flavour: 'typed', workload: w, ...tuning,
+        options: { ...tuning.options, columns: { exclude: ['note'] } },
+        table: { name: 'orders', expected: () => expectedDigest(w, 'typed', { withoutNote: true }), actual: (c) => tableDigest(c, s, 'orders', 'typed', w.maxId, false, { withoutNote: true }) },
+      });
+    },
     'merge-schemaless': () => mergeRun({ name: 'merge-schemaless', schema: schema('merge_nos'), prefix: `${id}_nos`, flavour: 'raw', workload: w, ...tuning }),
     'merge-gzip': () => mergeRun({ name: 'merge-gzip', schema: schema('merge_gz'), prefix: `${id}_gz`, flavour: 'typed', workload: w, ...tuning }),
     'merge-wide': () => {

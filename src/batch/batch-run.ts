@@ -4,6 +4,8 @@
  *  - replace: TRUNCATE, then every row (readers of the target wait for COMMIT, then see the new copy).
  *  - append:  rows added as they are (no metadata columns: a batch row is not a change event).
  *  - merge:   upsert by primary key (primary_key from the manifest, else the source table's).
+ *             With delete_mode soft, a run that reads the whole table (no incremental_key) marks
+ *             the target's rows it did not read as deleted (`_nilus_deleted_at` = the run's start).
  * With incremental_key (append, merge) a run reads only rows past the stored cursor, up to the
  * largest cursor value present when the run starts, and stores that value in the same transaction
  * as the rows (src/sink/batch-cursor.ts). Rows whose cursor is NULL are never read incrementally.
@@ -25,6 +27,7 @@ import type { Pool } from '../pg/pool';
 import { resolveDestTable, requirePrimaryKey } from '../config';
 import type { Logger } from '../observe/logger';
 import type { CursorRange, SourceTableInfo, TableReader, TableSource } from '../tables/table-source';
+import { ColumnPolicy, keyRefusal } from '../kernel/column-policy';
 
 export interface BatchDeps {
   readonly pool: Pool;
@@ -36,6 +39,11 @@ export interface BatchDeps {
   readonly trigger?: 'once' | 'schedule';
   /** Injected for tests. */
   readonly now?: () => number;
+  /**
+   * `nilus-pg resync`: read every row, ignoring the stored cursor and interval_start/interval_end,
+   * and store the cursor the source holds now (compare-and-set against the one stored).
+   */
+  readonly full?: boolean;
 }
 
 export interface BatchResult {
@@ -68,16 +76,22 @@ export async function runBatch(cfg: PipelineConfig, deps: BatchDeps): Promise<Ba
         throw new ConfigError([{ path: 'primary_key', message: `primary_key column "${k}" is not a column of ${sourceName} (it has: ${info.columns.map((c) => c.name).join(', ')})` }]);
       }
     }
+    // columns: excluded ones are left out of the SELECT, masked ones masked before COPY.
+    const policy = ColumnPolicy.active(cfg.sink.options.columns) ? new ColumnPolicy(cfg.sink.options.columns) : undefined;
+    const refusal = policy && keyRefusal(policy, [...new Set([...keys, ...createKey])], sourceName);
+    if (refusal) throw new ConfigError([{ path: 'spec.sink.options.columns', message: refusal }]);
+    const read = policy ? info.columns.filter((c) => policy.fate(c.name).kind !== 'drop') : info.columns;
     const plan = await planRange(cfg, deps, reader, info, sourceName);
     deps.emitter.emit('batchStarted', { source: sourceName, target: `${target.schema}.${target.table}`, strategy, trigger: deps.trigger ?? 'once' });
     if (plan.skip) {
       deps.log.info({ source: sourceName, cursor: plan.stored?.value }, 'no rows past the stored cursor: nothing to load');
       return { rows: 0 };
     }
-    const columns: ColumnSpec[] = info.columns.map((c) => ({ name: c.name, pgType: c.pgType, optional: !c.notNull, connectType: 'string' }));
+    const specs: ColumnSpec[] = read.map((c) => ({ name: c.name, pgType: c.pgType, optional: !c.notNull, connectType: 'string' }));
+    const columns = policy ? policy.columns(specs) : specs;
     const total = plan.range ? undefined : info.estimatedRows;
     const progress = new Progress(deps.emitter, src.progressIntervalMs, started, now, total);
-    const pages = reader.pages({ table: src.sourceTable, columns: info.columns, ...(plan.range ? { range: plan.range } : {}), pageRows: src.pageSize, ...(deps.signal ? { signal: deps.signal } : {}) });
+    const pages = masked(reader.pages({ table: src.sourceTable, columns: read, ...(plan.range ? { range: plan.range } : {}), pageRows: src.pageSize, ...(deps.signal ? { signal: deps.signal } : {}) }), policy);
     const state = batchStateTable(cfg.sink.options);
     const rows = await deps.applier.applyAll(toBatches(counted(pages, progress), target, strategy, keys, createKey, columns), {
       beforeCommit: async (client, written) => {
@@ -86,6 +100,8 @@ export async function runBatch(cfg: PipelineConfig, deps: BatchDeps): Promise<Ba
           await writeCursor(client, state, cfg.name, sourceName, plan.stored, { column: src.incrementalKey!, value: plan.newCursor }, written);
         }
       },
+      // delete_mode soft: a run that read the whole table marks the rows the source no longer has
+      ...(strategy === 'merge' && !plan.range ? { markMissing: { target, keys, at: new Date(started) } } : {}),
     });
     return { rows, ...(plan.newCursor !== undefined ? { cursor: plan.newCursor } : {}) };
   } finally {
@@ -113,6 +129,12 @@ async function planRange(cfg: PipelineConfig, deps: BatchDeps, reader: TableRead
   }
   if (!col.cursorable) {
     throw new ConfigError([{ path: `${SRC}.incremental_key`, message: `incremental_key "${key}" is ${col.sourceType}: a cursor must be an integer, date or timestamp column that grows as rows are added or changed` }]);
+  }
+  if (deps.full) {
+    // Every row (NULL cursors included): no range; the cursor is reset to the largest value now.
+    const stored = await readCursor(deps.pool, batchStateTable(cfg.sink.options), cfg.name, sourceName);
+    const max = await reader.cursorMax(src.sourceTable, { column: key });
+    return { ...(max !== null ? { newCursor: max } : {}), ...(stored ? { stored } : {}) };
   }
   const start = src.intervalStart !== undefined ? { value: src.intervalStart, inclusive: true } : undefined;
   if (src.intervalEnd !== undefined) {
@@ -167,6 +189,14 @@ class Progress {
       ...(etaSeconds !== undefined ? { etaSeconds } : {}),
     });
   }
+}
+
+/** Pages with the masks applied (the pages themselves when nothing is masked or filtered). */
+function masked(pages: AsyncIterable<Row[]>, policy: ColumnPolicy | undefined): AsyncIterable<Row[]> {
+  if (policy === undefined) return pages;
+  return (async function* () {
+    for await (const rows of pages) yield rows.map((r) => policy.row(r));
+  })();
 }
 
 async function* counted(pages: AsyncIterable<Row[]>, progress: Progress): AsyncGenerator<Row[]> {

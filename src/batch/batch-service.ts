@@ -67,7 +67,7 @@ export function startBatchService(cfg: PipelineConfig, emitter: CoreEmitter, log
     try {
       await reportedRetry(emitter, cfg.errors.retry, 'start-up', () => sink.open(), { signal: stopping.signal, system: 'postgresql' });
       emitter.emit('state', { pgConnected: true });
-      if (cfg.sink.options.strategy !== 'replace' && cfg.batch!.incrementalKey !== undefined) await createBatchStateTable(sink.pool!, batchStateTable(cfg.sink.options));
+      if (cfg.sink.options.strategy !== 'replace' && cfg.batch!.incrementalKey !== undefined) await createBatchStateTable(sink.pool!, batchStateTable(cfg.sink.options), { autoCreate: cfg.sink.options.autoCreate });
       if (!cfg.schedule) {
         await runOnce(stopping.signal, 'once');
         return;

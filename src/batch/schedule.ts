@@ -220,3 +220,13 @@ function isTimeZone(tz: string): boolean {
     return false;
   }
 }
+
+/** When `schedule` next fires after `from` (`nilus-pg status`); undefined when no expression fires again. */
+export function nextScheduledRun(schedule: { readonly crons: readonly string[]; readonly timezone: string }, from: Date = new Date()): Date | undefined {
+  let earliest: Date | undefined;
+  for (const expr of schedule.crons) {
+    const t = new Cron(expr, { timezone: schedule.timezone, paused: true }).nextRun(from);
+    if (t && (!earliest || t < earliest)) earliest = t;
+  }
+  return earliest;
+}

@@ -35,7 +35,8 @@ export class BufferSet {
   private heldRows = 0;
   private firstAddMs: number | undefined;
 
-  constructor(limits: BufferLimits) {
+  /** `keepDeleted`: merge buffers keep the row of a key deleted after an upsert (delete_mode soft). */
+  constructor(limits: BufferLimits, private readonly opts: { readonly keepDeleted?: boolean } = {}) {
     checkLimit('maxRows', limits.maxRows, 1);
     checkLimit('maxBytes', limits.maxBytes, 1);
     checkLimit('maxAgeMs', limits.maxAgeMs, 0);
@@ -129,7 +130,7 @@ export class BufferSet {
         pos,
       );
     }
-    const fresh = new TableBuffer(target, strategy, keyColumns);
+    const fresh = new TableBuffer(target, strategy, keyColumns, this.opts.keepDeleted === true);
     if (buf !== undefined) this.retired.push(buf);
     this.tables.set(id, fresh);
     return (this.last = fresh);

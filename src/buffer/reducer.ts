@@ -5,7 +5,7 @@
  * Because upserts and deletes end up on disjoint keys, apply may run all upserts then all
  * deletes without changing the result.
  */
-import { hasUnavailable, setColumn, UNAVAILABLE, type ColumnSpec, type Position, type Row, type SourceInfo } from '../kernel/types';
+import { hasUnavailable, setColumn, UNAVAILABLE, type ColumnSpec, type Op, type Position, type Row, type SourceInfo } from '../kernel/types';
 import { rowOf } from '../copy-text/line';
 import { CopyLine, type HeldRow } from '../kernel/types';
 
@@ -19,6 +19,8 @@ interface Entry {
   source: SourceInfo;
   /** Kafka position of the event, so a row PostgreSQL rejects can be dead-lettered by origin. */
   pos: Position;
+  /** The op of the event behind an upsert ('c' | 'r' | 'u'), for metadata_columns. */
+  op: Op;
   /** Bytes this entry holds: ownBytes, plus the kept row's when `moved` is set. */
   bytes: number;
   /** ev.bytes of the event this entry was produced by, for exact accounting. */
@@ -43,16 +45,25 @@ export interface Reduced {
   upsertPos: Position[];
   /** The event columns of each upsert (same index). */
   upsertColumns: (readonly ColumnSpec[])[];
+  upsertOp: Op[];
   /** Set only when some upsert needs it: see TableBatch.upsertFrom. */
   upsertFrom?: (Row | undefined)[];
   deletes: Row[];
   deleteSource: SourceInfo[];
   deletePos: Position[];
+  /** Only when rows of deleted keys are kept: see TableBatch.deleteRows. */
+  deleteRows?: (HeldRow | undefined)[];
 }
 
 export class Reducer {
   private entries = new Map<string, Entry>();
   private heldBytes = 0;
+
+  /**
+   * `keepDeleted` (delete_mode soft): a delete replacing a buffered upsert keeps that row (as
+   * `moved`, counted in bytes) and hands it over with the batch (TableBatch.deleteRows).
+   */
+  constructor(private readonly keepDeleted = false) {}
 
   get size(): number {
     return this.entries.size;
@@ -75,6 +86,7 @@ export class Reducer {
     bytes: number,
     columns: readonly ColumnSpec[] = NO_COLUMNS,
     from?: { readonly key: string; readonly row: Row },
+    op: Op = 'u',
   ): void {
     let carried: Row | undefined;
     if (from !== undefined && !(row instanceof CopyLine) && hasUnavailable(row)) {
@@ -82,7 +94,7 @@ export class Reducer {
       const oldRow = old === undefined ? undefined : old.del ? old.moved : old.row;
       if (oldRow !== undefined) row = carryForward(oldRow, row);
       // Filled from the buffer, the old row is no longer needed (the delete stays).
-      if (old?.moved !== undefined) {
+      if (old?.moved !== undefined && !this.keepDeleted) {
         old.moved = undefined;
         this.heldBytes -= old.bytes - old.ownBytes;
         old.bytes = old.ownBytes;
@@ -91,7 +103,7 @@ export class Reducer {
     }
     const prev = this.entries.get(key);
     if (prev === undefined) {
-      this.entries.set(key, { del: false, row, source, pos, bytes, ownBytes: bytes, columns, from: carried });
+      this.entries.set(key, { del: false, op, row, source, pos, bytes, ownBytes: bytes, columns, from: carried });
       this.heldBytes += bytes;
       return;
     }
@@ -101,6 +113,7 @@ export class Reducer {
     const stillFrom = carried ?? (prev.del ? undefined : prev.from);
     this.replace(prev, false, merged, source, pos, bytes);
     prev.columns = columns;
+    prev.op = op;
     prev.from = stillFrom !== undefined && !(merged instanceof CopyLine) && hasUnavailable(merged) ? stillFrom : undefined;
   }
 
@@ -108,15 +121,18 @@ export class Reducer {
   delete(key: string, keyRow: Row, source: SourceInfo, pos: Position, bytes: number, moving = false): void {
     const prev = this.entries.get(key);
     if (prev === undefined) {
-      this.entries.set(key, { del: true, row: keyRow, source, pos, bytes, ownBytes: bytes, columns: NO_COLUMNS });
+      this.entries.set(key, { del: true, op: 'd', row: keyRow, source, pos, bytes, ownBytes: bytes, columns: NO_COLUMNS });
       this.heldBytes += bytes;
       return;
     }
     // A create then a delete is still a delete: the key may exist in the target from an
     // earlier flush, so the delete must reach PostgreSQL.
-    const moved = moving && !prev.del ? prev.row : undefined;
-    const movedBytes = moved === undefined ? 0 : prev.ownBytes;
+    // the row a delete keeps: the buffered upsert's, or (kept rows) the one an earlier delete kept
+    const kept = !prev.del ? prev.row : this.keepDeleted ? prev.moved : undefined;
+    const moved = moving || this.keepDeleted ? kept : undefined;
+    const movedBytes = moved === undefined ? 0 : prev.del ? prev.bytes - prev.ownBytes : prev.ownBytes;
     this.replace(prev, true, keyRow, source, pos, bytes + movedBytes);
+    prev.op = 'd';
     prev.ownBytes = bytes;
     prev.moved = moved;
     prev.from = undefined;
@@ -129,8 +145,9 @@ export class Reducer {
 
   /** Hands the reduced rows over (in first-seen key order) and clears. */
   drain(): Reduced {
-    const out: Reduced = { upserts: [], upsertSource: [], upsertPos: [], upsertColumns: [], deletes: [], deleteSource: [], deletePos: [] };
+    const out: Reduced = { upserts: [], upsertSource: [], upsertPos: [], upsertColumns: [], upsertOp: [], deletes: [], deleteSource: [], deletePos: [] };
     let from: (Row | undefined)[] | undefined;
+    if (this.keepDeleted) out.deleteRows = [];
     for (const e of this.entries.values()) {
       if (e.from !== undefined) {
         from ??= new Array<Row | undefined>(out.upserts.length);
@@ -140,11 +157,13 @@ export class Reducer {
         out.deletes.push(e.row as Row); // a delete holds a key row, never a line
         out.deleteSource.push(e.source);
         out.deletePos.push(e.pos);
+        out.deleteRows?.push(e.moved);
       } else {
         out.upserts.push(e.row);
         out.upsertSource.push(e.source);
         out.upsertPos.push(e.pos);
         out.upsertColumns.push(e.columns);
+        out.upsertOp.push(e.op);
       }
     }
     if (from !== undefined) {

@@ -15,7 +15,7 @@
  * holds the columns of its own event's schema, so rows of a batch may differ in their columns.
  */
 import { DataError } from '../kernel/errors';
-import { UNAVAILABLE, type ChangeEvent, type Row, type TableBatch, type TableRef } from '../kernel/types';
+import { UNAVAILABLE, type ChangeEvent, type Position, type Row, type SourceInfo, type TableBatch, type TableRef } from '../kernel/types';
 import { lineValues } from '../copy-text/line';
 import { CopyLine, type CopyReadyEvent } from '../kernel/types';
 import { ColumnUnion } from './columns';
@@ -25,11 +25,12 @@ import { Reducer } from './reducer';
 export type BufferStrategy = 'merge' | 'append';
 
 export class TableBuffer {
-  private readonly reducer = new Reducer();
+  private readonly reducer: Reducer;
   private events: ChangeEvent[] = [];
   private appendBytes = 0;
   private truncated = false;
   private truncateBytes = 0;
+  private truncatedBy: { readonly source: SourceInfo; readonly pos: Position } | undefined;
   private readonly union = new ColumnUnion();
   private firstAddMs: number | undefined;
 
@@ -37,7 +38,10 @@ export class TableBuffer {
     readonly target: TableRef,
     readonly strategy: BufferStrategy,
     readonly keyColumns: readonly string[],
+    /** merge, delete_mode soft: keep the row of a key deleted after an upsert (TableBatch.deleteRows). */
+    keepDeleted = false,
   ) {
+    this.reducer = new Reducer(keepDeleted);
     if (strategy !== 'merge' && strategy !== 'append') {
       throw new TypeError(`TableBuffer: strategy must be 'merge' or 'append', got ${String(strategy)}`);
     }
@@ -86,7 +90,7 @@ export class TableBuffer {
       const row = Object.create(null) as Row;
       for (let j = 0; j < this.keyColumns.length; j++) row[this.keyColumns[j]!] = values[j]!;
       this.reducer.delete(fe.key!, row, fe.source, fe.pos, fe.bytes);
-    } else this.reducer.upsert(fe.key!, new CopyLine(fe.line!, fe.names), fe.source, fe.pos, fe.bytes, fe.columns);
+    } else this.reducer.upsert(fe.key!, new CopyLine(fe.line!, fe.names), fe.source, fe.pos, fe.bytes, fe.columns, undefined, fe.op);
     this.union.add(fe.columns);
     if (this.firstAddMs === undefined) this.firstAddMs = nowMs;
   }
@@ -99,25 +103,33 @@ export class TableBuffer {
       keyColumns: this.keyColumns,
       columns: this.union.take(),
       truncate: this.truncated,
+      ...(this.truncatedBy !== undefined ? { truncateSource: this.truncatedBy.source, truncatePos: this.truncatedBy.pos } : {}),
       ...reduced,
       events: this.events,
     };
     this.events = [];
     this.appendBytes = 0;
     this.truncated = false;
+    this.truncatedBy = undefined;
     this.truncateBytes = 0;
     this.firstAddMs = undefined;
     return batch;
+  }
+
+  /** Op 't': drops everything held; the batch is marked `truncate`, with the event's positions. */
+  private truncate(source: SourceInfo, pos: Position, bytes: number): void {
+    this.reducer.clear();
+    this.union.reset();
+    this.truncated = true;
+    this.truncatedBy = { source, pos };
+    this.truncateBytes = bytes;
   }
 
   private addMerge(ev: ChangeEvent): void {
     const cols = this.keyColumns;
     switch (ev.op) {
       case 't':
-        this.reducer.clear();
-        this.union.reset();
-        this.truncated = true;
-        this.truncateBytes = ev.bytes;
+        this.truncate(ev.source, ev.pos, ev.bytes);
         return;
       case 'd': {
         const key = encodeKey(cols, ev.key, ev.before);
@@ -136,7 +148,7 @@ export class TableBuffer {
         if (key === undefined) throw this.noKey(ev, 'after');
         this.requireKeyInRow(ev, after);
         if (ev.op === 'u' && ev.before !== null) this.deleteOldKey(ev.before, key, ev);
-        this.reducer.upsert(key, after, ev.source, ev.pos, ev.bytes, ev.columns, ev.movedFrom === undefined ? undefined : this.movedFrom(ev.movedFrom, key));
+        this.reducer.upsert(key, after, ev.source, ev.pos, ev.bytes, ev.columns, ev.movedFrom === undefined ? undefined : this.movedFrom(ev.movedFrom, key), ev.op);
         return;
       }
       default:

@@ -14,7 +14,7 @@ import { BLOB_COLUMNS, CAPTURE_TABLES, probeSelect, SERVER_SETTINGS, SHOW_GRANTS
 type Add = (ok: boolean, text: string) => void;
 type MysqlManaged = Extract<ManagedSource, { kind: 'mysql' }>;
 /** What of spec.sink.options decides whether a table without a primary key can be merged. */
-export type SinkKeys = Pick<SinkOptions, 'strategy' | 'primaryKey'>;
+export type SinkKeys = Pick<SinkOptions, 'strategy' | 'primaryKey' | 'columns'>;
 
 function run<T>(c: Connection, sql: string, values: unknown[] = []): Promise<T[]> {
   return new Promise((resolve, reject) => {

@@ -13,7 +13,8 @@ import { PG_CONNECTOR_CLASS } from '../managed/pg-config';
 import { MARIADB_CONNECTOR_CLASS, MYSQL_CONNECTOR_CLASS, mariadbAdapter } from '../managed/other-configs';
 import { checkMysqlSource, type SinkKeys } from './check-mysql-source';
 import { listTables, readPrereqs, type SourcePrereqs, type SourceTable } from '../managed/pg-source';
-import { replicaIdentityFull } from '../tables/sql/postgresql';
+import { DESCRIBE_TABLE, replicaIdentityFull } from '../tables/sql/postgresql';
+import { ColumnPolicy, keyRefusal } from '../kernel/column-policy';
 
 type Add = (ok: boolean, text: string) => void;
 
@@ -24,7 +25,7 @@ const sqlList = (ts: readonly SourceTable[]): string => ts.map((t) => tableName(
 export async function checkManagedSource(cdc: CdcSource, add: Add, sink?: SinkKeys): Promise<void> {
   const m = cdc.managed!;
   if (m.kind === 'mysql') await checkMysqlSource(cdc, m, add, sink);
-  else await checkSourceDatabase(cdc, m, add);
+  else await checkSourceDatabase(cdc, m, add, sink);
   await checkConnect(m, add);
 }
 
@@ -34,7 +35,7 @@ const PLUGIN: Readonly<Record<string, { label: string; artifact: string }>> = {
   [MARIADB_CONNECTOR_CLASS]: { label: 'MariaDB', artifact: 'debezium-connector-mariadb' },
 };
 
-async function checkSourceDatabase(cdc: CdcSource, m: Extract<ManagedSource, { kind: 'postgresql' }>, add: Add): Promise<void> {
+async function checkSourceDatabase(cdc: CdcSource, m: Extract<ManagedSource, { kind: 'postgresql' }>, add: Add, sink?: SinkKeys): Promise<void> {
   const db = m.db;
   let c: Client;
   try {
@@ -54,9 +55,22 @@ async function checkSourceDatabase(cdc: CdcSource, m: Extract<ManagedSource, { k
     slotLines(p, slot, add);
     const selected = (await listTables(c)).filter((t) => tableSelected(cdc, t));
     tableLines(p, selected, cdc, db.database, add);
+    await keyColumnLines(c, selected, sink, add);
     publicationLine(p, publication, selected, db.database, add);
   } finally {
     await c.end().catch(() => undefined);
+  }
+}
+
+/** spec.sink.options.columns must leave each selected table's key (declared, else the table's) as it is. */
+async function keyColumnLines(c: Client, selected: readonly SourceTable[], sink: SinkKeys | undefined, add: Add): Promise<void> {
+  const rules = sink?.columns;
+  if (!ColumnPolicy.active(rules)) return;
+  const policy = new ColumnPolicy(rules);
+  for (const t of selected) {
+    const pk = sink?.primaryKey ?? ((await c.query<{ pk: string[] | null }>(DESCRIBE_TABLE, [t.schema, t.table])).rows[0]?.pk ?? []);
+    const refusal = keyRefusal(policy, pk, `${t.schema}.${t.table}`);
+    if (refusal !== undefined) add(false, refusal);
   }
 }
 

@@ -2,6 +2,7 @@
  * `nilus-pg check`: connect with the manifest's settings and confirm each thing the pipeline
  * will need, one line per check, before anything runs. Read-only: it creates nothing.
  */
+import { ColumnPolicy, keyRefusal } from '../kernel/column-policy';
 import type { Client } from '../pg/pool';
 import { NilusError } from '../kernel/errors';
 import type { PipelineConfig } from '../config/types';
@@ -9,7 +10,7 @@ import { parseTableName, tableSelected } from '../config/names';
 import { connectPg } from '../pg/pool';
 import { createKafka } from '../kafka/client';
 import { tableName } from '../pg/ident';
-import { CHECK_CONNECT, CHECK_SCHEMA_CREATE, CHECK_SCHEMA_EXISTS, CHECK_SCHEMA_USAGE, CHECK_TABLE_EXISTS, CHECK_TABLE_PRIVILEGE, CHECK_TLS } from '../tables/sql/postgresql';
+import { CHECK_CONNECT, CHECK_DATABASE_CREATE, CHECK_SCHEMA_CREATE, CHECK_SCHEMA_EXISTS, CHECK_SCHEMA_USAGE, CHECK_TABLE_EXISTS, CHECK_TABLE_PRIVILEGE, CHECK_TLS } from '../tables/sql/postgresql';
 import { createTableSource } from '../batch/batch-service';
 import type { TableReader } from '../tables/table-source';
 import { checkManagedSource } from './check-source';
@@ -59,6 +60,12 @@ async function checkTarget(cfg: PipelineConfig, c: Client, add: Add): Promise<vo
   if (typeof dest === 'string') return add(false, dest);
   if (dest.schema.includes('{')) return add(true, `schema of ${o.destTable} depends on the source table: privileges are checked when each table is first written`);
   const exists = await one(c, CHECK_SCHEMA_EXISTS, [dest.schema]);
+  if (exists === 0 && o.autoCreate) {
+    const may = await one(c, CHECK_DATABASE_CREATE, []);
+    return add(may === true, may === true
+      ? `schema "${dest.schema}" does not exist yet: auto_create creates it (CREATE on database ${cfg.sink.pg.database})`
+      : `schema "${dest.schema}" does not exist and ${cfg.sink.pg.username} may not create it — GRANT CREATE ON DATABASE "${cfg.sink.pg.database}" TO "${cfg.sink.pg.username}", or CREATE SCHEMA "${dest.schema}" and grant USAGE, CREATE on it to ${cfg.sink.pg.username}`);
+  }
   if (exists === 0) return add(false, `schema "${dest.schema}" does not exist — CREATE SCHEMA "${dest.schema}" and grant USAGE, CREATE on it to ${cfg.sink.pg.username}`);
   const usage = await one(c, CHECK_SCHEMA_USAGE, [dest.schema]);
   add(usage === true, `USAGE on schema ${dest.schema}${usage ? '' : ` — GRANT USAGE ON SCHEMA "${dest.schema}" TO "${cfg.sink.pg.username}"`}`);
@@ -105,6 +112,9 @@ async function checkBatchSource(cfg: PipelineConfig, add: Add): Promise<void> {
     }
     if (!info) return add(false, `source table ${name} not found, or the user has no SELECT on it — check the name (\`<schema>.<table>\`${b.db.kind === 'mysql' ? ', the schema being the MySQL database' : ''}) and GRANT SELECT ON ${name} TO the source user`);
     const shape = `${info.columns.length} columns, primary key ${info.primaryKey.length ? info.primaryKey.join(', ') : 'none'}${info.estimatedRows !== undefined ? `, ~${info.estimatedRows} rows` : ''}`;
+    const rules = cfg.sink.options.columns;
+    const refusal = rules && ColumnPolicy.active(rules) ? keyRefusal(new ColumnPolicy(rules), cfg.sink.options.primaryKey ?? info.primaryKey, name) : undefined;
+    if (refusal) add(false, refusal);
     const key = b.incrementalKey !== undefined && cfg.sink.options.strategy !== 'replace' ? b.incrementalKey : undefined;
     const col = key !== undefined ? info.columns.find((c) => c.name === key) : undefined;
     if (key !== undefined && !col) add(false, `incremental_key "${key}" is not a column of ${name} (it has: ${info.columns.map((c) => c.name).join(', ')})`);

@@ -11,6 +11,9 @@ import { connectionNameProblems, loadConnectionsFile, type ConnectionsFile } fro
 import { parseManifest } from '../config/manifest';
 import { runChecks } from './check';
 import { TEARDOWN_HELP, teardownCommand } from './teardown';
+import { DEADLETTERS_HELP, deadLettersCommand } from './deadletters';
+import { RESYNC_HELP, resyncCommand } from './resync';
+import { STATUS_HELP, statusCommand } from './status-command';
 
 export interface Io {
   out(line: string): void;
@@ -28,6 +31,9 @@ Commands:
   run <manifest> [--connections f]   run the pipeline until stopped (SIGTERM/SIGINT stop gracefully)
   verify <manifest> [--connections f] compare the source table(s) with the target; exit 0 equal, 1 not
   teardown <manifest> [--drop-slot] --yes  delete a managed source's connector (and slot, publication)
+  deadletters <manifest> list|replay [--table t] [--since ts]  list or re-apply dead letters
+  resync <manifest> --table <schema.table> [--wait]  re-read one table of a managed PostgreSQL source
+  status <manifest> [--json] [--max-lag-seconds n]  how the pipeline stands; exit 0 healthy, 1 not, 2 cannot tell
 
 Options: --help (per command too), --version
 Environment: NILUS_CONNECTIONS (connections file), NILUS_KAFKA_BROKERS (overrides the brokers)`,
@@ -69,6 +75,9 @@ Exit 0 when equal, 1 when not, 2 when the manifest is invalid or the pipeline ca
 Runs the pipeline. The effective configuration is logged with secrets masked. SIGTERM/SIGINT
 flush, commit and stop; a second signal exits at once.`,
   teardown: TEARDOWN_HELP,
+  deadletters: DEADLETTERS_HELP,
+  resync: RESYNC_HELP,
+  status: STATUS_HELP,
 };
 
 function formatProblem(file: string, p: ConfigProblem): string {
@@ -179,7 +188,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' }, connections: { type: 'string', short: 'c' }, yes: { type: 'boolean' }, 'drop-slot': { type: 'boolean' }, 'settle-timeout': { type: 'string' }, 'settle-quiet': { type: 'string' } },
+      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' }, connections: { type: 'string', short: 'c' }, yes: { type: 'boolean' }, 'drop-slot': { type: 'boolean' }, 'settle-timeout': { type: 'string' }, 'settle-quiet': { type: 'string' }, table: { type: 'string' }, since: { type: 'string' }, json: { type: 'boolean' }, force: { type: 'boolean' }, wait: { type: 'boolean' }, timeout: { type: 'string' }, 'max-lag-seconds': { type: 'string' } },
     });
   } catch (e) {
     io.err(`${(e as Error).message}\n\n${HELP.main}`);
@@ -203,7 +212,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     io.out(HELP[cmd]);
     return 0;
   }
-  if (cmd !== 'validate' && rest.length !== 1) {
+  if (cmd !== 'validate' && rest.length !== (cmd === 'deadletters' ? 2 : 1)) {
     io.err(HELP[cmd]);
     return 2;
   }
@@ -211,6 +220,11 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     if (cmd === 'validate') return await validate(rest, values.connections, io);
     if (cmd === 'check') return await check(rest[0], values.connections, io);
     if (cmd === 'verify') return await verify(rest[0], values.connections, { timeout: values['settle-timeout'], quiet: values['settle-quiet'] }, io);
+    if (cmd === 'deadletters') {
+      return await deadLettersCommand({ manifest: rest[0]!, action: rest[1], table: values.table, since: values.since, json: values.json, force: values.force, connections: values.connections }, io);
+    }
+    if (cmd === 'resync') return await resyncCommand({ manifest: rest[0]!, table: values.table, wait: values.wait, timeout: values.timeout, connections: values.connections }, io);
+    if (cmd === 'status') return await statusCommand(rest[0], values.connections, { json: values.json, maxLagSeconds: values['max-lag-seconds'] }, io);
     if (cmd === 'teardown') return await teardownCommand(rest[0], values.connections, { yes: values.yes, dropSlot: values['drop-slot'] }, io);
     return await run(rest[0], values.connections);
   } catch (e) {

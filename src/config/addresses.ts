@@ -4,52 +4,14 @@
  * `${ENV_VAR}` references or *_file paths.
  */
 import { readFile } from 'node:fs/promises';
-import { parse as parsePgUri } from 'pg-connection-string';
 import { ConfigError, type ConfigProblem } from '../kernel/errors';
 import type { KafkaConnection, MysqlConnection, MysqlSslMode, PgConnection, SourceDatabase } from './types';
 import { DEFAULTS } from './defaults';
 import { lookup, portOf, secret, sslModeOf, substituteEnv, type ConnectionsFile } from './connections';
+import { entryHosts, parsePgAddress, parsePgKeywords } from './pg-address';
+import { isKeywordConninfo, targetSessionAttrsOf } from '../pg/conninfo';
 
-/** `postgresql://user:pass@host:port/db?sslmode=…&sslrootcert=…&connect_timeout=<s>`. */
-export function parsePgAddress(address: string, field: string, env: NodeJS.ProcessEnv, problems: ConfigProblem[]): PgConnection | undefined {
-  const uri = substituteEnv(address, env, field, problems, true);
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    problems.push({ path: field, message: 'is not a valid URI: expected postgresql://<username>:<password>@<host>:<port>/<database>?sslmode=<sslmode>' });
-    return undefined;
-  }
-  // pg-connection-string would open sslrootcert itself; the TLS settings are ours to apply.
-  const q = url.searchParams;
-  const sslmode = sslModeOf(q.get('sslmode'), `${field} (sslmode)`, problems);
-  const sslrootcert = q.get('sslrootcert') ?? undefined;
-  const timeoutS = q.get('connect_timeout');
-  for (const k of ['sslmode', 'sslrootcert', 'connect_timeout', 'sslcert', 'sslkey']) q.delete(k);
-  const p = parsePgUri(url.toString());
-  const missing = [!p.host && 'host', !p.database && 'database', !p.user && 'username'].filter(Boolean);
-  if (missing.length) {
-    problems.push({ path: field, message: `the URI has no ${missing.join(', ')}: expected postgresql://<username>:<password>@<host>:<port>/<database>?sslmode=<sslmode>` });
-    return undefined;
-  }
-  let connectTimeoutMs: number = DEFAULTS.pg.connectTimeoutMs;
-  if (timeoutS !== null) {
-    const n = Number(timeoutS);
-    if (!Number.isFinite(n) || n <= 0) problems.push({ path: `${field} (connect_timeout)`, message: `connect_timeout is in seconds and must be positive (got "${timeoutS}")` });
-    else connectTimeoutMs = Math.round(n * 1000);
-  }
-  return {
-    host: p.host as string,
-    port: portOf(p.port, `${field} (port)`, problems),
-    database: p.database as string,
-    username: p.user as string,
-    // The URI may omit the password (trust or peer auth); the connections file may not (see README of the seed).
-    password: p.password ?? '',
-    sslmode,
-    sslrootcert,
-    connectTimeoutMs,
-  };
-}
+export { parsePgAddress } from './pg-address';
 
 export async function resolvePg(address: string, field: string, file: ConnectionsFile | undefined, env: NodeJS.ProcessEnv): Promise<PgConnection> {
   const problems: ConfigProblem[] = [];
@@ -61,9 +23,9 @@ export async function resolvePg(address: string, field: string, file: Connection
     const password = await secret(e, 'password', f, env, problems);
     if (password === undefined) problems.push({ path: f, message: 'password is required: set password (may be ${ENV_VAR}) or password_file' });
     const str = (k: string): string | undefined => (typeof e[k] === 'string' ? substituteEnv(e[k] as string, env, `${f}.${k}`, problems) : undefined);
+    const targetSessionAttrs = targetSessionAttrsOf(str('target_session_attrs'), `${f}.target_session_attrs`, problems);
     conn = {
-      host: str('host') ?? '',
-      port: portOf(typeof e.port === 'string' ? str('port') : e.port, `${f}.port`, problems),
+      ...entryHosts(str('host') ?? '', typeof e.port === 'string' ? str('port') : e.port, f, problems),
       database: str('database') ?? '',
       username: str('username') ?? '',
       password: password ?? '',
@@ -71,7 +33,10 @@ export async function resolvePg(address: string, field: string, file: Connection
       sslrootcert: str('sslrootcert'),
       connectTimeoutMs: typeof e.connect_timeout_ms === 'number' ? e.connect_timeout_ms : DEFAULTS.pg.connectTimeoutMs,
       ...(typeof e.connect_password === 'string' ? { connectPassword: str('connect_password') } : {}),
+      ...(targetSessionAttrs ? { targetSessionAttrs } : {}),
     };
+  } else if (isKeywordConninfo(address)) {
+    conn = parsePgKeywords(address, field, env, problems);
   } else {
     conn = parsePgAddress(address, field, env, problems);
   }

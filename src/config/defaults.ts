@@ -49,7 +49,10 @@ export const DEFAULTS = {
     autoEvolve: true,
     mongoMode: 'flatten' as const,
     staleGuard: false,
+    deleteMode: 'hard' as const,
     onOffsetGap: 'stop' as const,
+    /** The environment variable holding the key of columns.mask hash. */
+    columnHashKeyEnv: 'NILUS_COLUMN_HASH_KEY',
     /** A statement of a flush may run this long; the client gives up 5 s later (src/pg/pool.ts). */
     statementTimeoutMs: 300_000,
     /** A statement waits this long for a lock, then the flush is retried. */

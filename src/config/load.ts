@@ -14,6 +14,8 @@ import { CONNECTOR_ONLY_MESSAGE, connectorOnlyKeys, type RawManifest } from './r
 import { pgConnectorConfig } from '../managed/pg-config';
 import { mysqlConnectorConfig } from '../managed/other-configs';
 import { compileList, parseTableName } from './names';
+import { metadataColumnNames } from './metadata-columns';
+import { columnRules } from './columns';
 import type { BatchSchedule, BatchSource, CdcSource, KafkaConnection, ManagedSource, PipelineConfig, SourceDatabase } from './types';
 
 export interface LoadOptions {
@@ -83,6 +85,7 @@ export async function buildConfig(m: RawManifest, file: ConnectionsFile | undefi
     const db = await gather(problems, () => resolveSourceDatabase(m.spec.source.address, 'spec.source.address', file, env));
     if (db) batch = batchSource(m, db);
   }
+  const columns = columnRules(m.spec.sink.options.columns, env, problems);
   if (problems.length || !sinkPg) throw new ConfigError(problems);
   const o = m.spec.sink.options;
   // Nilus puts primary_key under source.options; the sink's spelling is taken too (not both: see manifest.ts).
@@ -101,9 +104,12 @@ export async function buildConfig(m: RawManifest, file: ConnectionsFile | undefi
         autoCreate: o.auto_create ?? DEFAULTS.sink.autoCreate,
         autoEvolve: o.auto_evolve ?? DEFAULTS.sink.autoEvolve,
         ...(o.schema_change !== undefined ? { schemaChange: o.schema_change } : {}),
+        ...(columns ? { columns } : {}),
         ...(o.state_schema !== undefined ? { stateSchema: o.state_schema } : {}),
         mongoMode: o.mongo_mode ?? DEFAULTS.sink.mongoMode,
         staleGuard: o.stale_guard ?? DEFAULTS.sink.staleGuard,
+        ...(o.delete_mode !== undefined && o.delete_mode !== DEFAULTS.sink.deleteMode ? { deleteMode: o.delete_mode } : {}),
+        ...(o.metadata_columns !== undefined && o.metadata_columns !== false ? { metadataColumns: metadataColumnNames(o.metadata_columns) } : {}),
         statementTimeoutMs: o.statement_timeout_ms ?? DEFAULTS.sink.statementTimeoutMs,
         lockTimeoutMs: o.lock_timeout_ms ?? DEFAULTS.sink.lockTimeoutMs,
         ...(o.decode_threads !== undefined ? { decodeThreads: o.decode_threads } : {}),
@@ -165,6 +171,9 @@ async function managedSource(m: RawManifest, kind: 'postgresql' | 'mysql', file:
   const entryName = address.startsWith('dataos://') ? address.slice('dataos://'.length) : undefined;
   const pgDb = kind === 'postgresql' ? await gather(problems, () => resolvePg(address, 'spec.source.address', file, env)) : undefined;
   const myDb = kind === 'mysql' ? await gather(problems, () => resolveSourceDatabase(address, 'spec.source.address', file, env)) : undefined;
+  if (pgDb?.hosts) {
+    problems.push({ path: 'spec.source.address', message: `a managed source names one server: Debezium connects to a single host (got ${pgDb.hosts.length}: ${pgDb.hosts.map((h) => `${h.host}:${h.port}`).join(', ')}); give the primary's host, or a name that follows it (a DNS name or proxy of your failover tool)` });
+  }
   const flavor: 'mysql' | 'mariadb' = (entryName !== undefined ? file?.entries[entryName]?.type : address.split(':')[0]) === 'mariadb' ? 'mariadb' : 'mysql';
   const what = kind === 'postgresql' ? 'a PostgreSQL database' : `a ${flavor === 'mariadb' ? 'MariaDB' : 'MySQL'} database`;
   const so = m.spec.source.options ?? {};

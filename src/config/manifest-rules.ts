@@ -10,6 +10,7 @@ import { DEFAULTS } from './defaults';
 import { topicMatches } from '../kafka/topics';
 import { pgIdentifier } from '../kernel/text';
 import { validateSchedule } from '../batch/schedule';
+import { columnProblems } from './columns';
 import { CONNECTOR_ONLY_MESSAGE, connectorOnlyKeys, type RawManifest, type RawSourceOptions } from './raw-manifest';
 
 const SINK: PathSeg[] = ['spec', 'sink', 'options'];
@@ -30,6 +31,16 @@ export function semanticProblems(m: RawManifest, src: YamlSource, out: ConfigPro
 
   if (cdc && o.incremental_strategy === 'replace') {
     at([...SINK, 'incremental_strategy'], 'replace is for batch pipelines only: it rebuilds the whole table from a full read of the source, and a change stream has no "whole table". Use merge to keep a mirror of the source, or append to keep the history of every change');
+  }
+
+  columnProblems(o.columns, o.primary_key ?? m.spec.source.options?.primary_key, at);
+  if (o.delete_mode === 'soft' && o.incremental_strategy !== 'merge') {
+    at([...SINK, 'delete_mode'], `delete_mode: soft is for incremental_strategy merge (a delete there keeps the row, marked in _nilus_deleted_at); ${o.incremental_strategy} never deletes rows: remove delete_mode or use merge`);
+  }
+  if (o.metadata_columns !== undefined && o.metadata_columns !== false && !(cdc && o.incremental_strategy === 'merge')) {
+    at([...SINK, 'metadata_columns'], o.incremental_strategy === 'append' && cdc
+      ? 'metadata_columns is for merge targets: an append target always carries every _nilus_* metadata column; remove metadata_columns'
+      : 'metadata_columns is for cdc pipelines with incremental_strategy merge: the columns hold the change event (op, source position, Kafka offset) behind each row, and a batch run reads rows, not change events; remove metadata_columns');
   }
 
   if (cdc) cdcRules(m, src, at);

@@ -35,6 +35,9 @@ export const CONNECTOR_ONLY_MESSAGE = (k: string): string =>
   `"${k}" is not a nilus-pg key; Debezium connector properties are passed through only when nilus-pg manages the connector ` +
   '(spec.source.address names a database, see docs/manifest.md#managed-sources). With a Kafka address, set it on your own connector';
 
+/** metadata_columns' names: each stands for the column `_nilus_<name>`. */
+export type MetadataColumnName = 'op' | 'source_ts' | 'source_lsn' | 'topic' | 'partition' | 'offset' | 'applied_at';
+
 export interface RawSinkOptions {
   dest_table: string;
   incremental_strategy: 'replace' | 'append' | 'merge';
@@ -42,9 +45,12 @@ export interface RawSinkOptions {
   auto_create?: boolean;
   auto_evolve?: boolean;
   schema_change?: 'stop' | 'deadletter' | 'variant';
+  columns?: RawColumns;
   state_schema?: string;
   mongo_mode?: 'flatten' | 'jsonb';
   stale_guard?: boolean;
+  delete_mode?: 'hard' | 'soft';
+  metadata_columns?: boolean | MetadataColumnName[];
   statement_timeout_ms?: number;
   lock_timeout_ms?: number;
   'batch.max_rows'?: number;
@@ -62,6 +68,14 @@ export interface RawSinkOptions {
   http_port?: number;
   log_level?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   flush_log_interval_ms?: number;
+}
+
+/** spec.sink.options.columns (src/kernel/column-policy.ts). */
+export interface RawColumns {
+  include?: string[];
+  exclude?: string[];
+  mask?: Record<string, 'hash' | 'redact' | { value: string }>;
+  hash_key_env?: string;
 }
 
 export interface RawSourceOptions {

@@ -3,8 +3,18 @@
  * validated, then passed down read-only. Every default lives in src/config/defaults.ts.
  */
 import type { Strategy, TableRef } from '../kernel/types';
+import type { ColumnRules } from '../kernel/column-policy';
 
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+
+/** libpq's target_session_attrs: which of the listed hosts a connection is acceptable to. */
+export type TargetSessionAttrs = 'any' | 'read-write' | 'read-only' | 'primary' | 'standby' | 'prefer-standby';
+
+/** One server of a (possibly multi-host) PostgreSQL address. */
+export interface PgHostPort {
+  readonly host: string;
+  readonly port: number;
+}
 
 export interface PgConnection {
   readonly host: string;
@@ -16,7 +26,15 @@ export interface PgConnection {
   readonly sslmode?: SslMode;
   /** PEM CA bundle path for verify-ca / verify-full. */
   readonly sslrootcert?: string;
+  /** Per host, as libpq's connect_timeout. */
   readonly connectTimeoutMs: number;
+  /**
+   * Every server of a multi-host address (`host=a,b port=p1,p2`, `postgresql://a:p1,b:p2/db`), in
+   * the order they are tried; `host`/`port` are the first. Unset: the one server host:port.
+   */
+  readonly hosts?: readonly PgHostPort[];
+  /** Unset: 'any'. */
+  readonly targetSessionAttrs?: TargetSessionAttrs;
   /**
    * The password as the Kafka Connect worker should see it in a managed connector's config: a
    * config-provider reference such as `${file:/secrets/pg.properties:password}` or `${env:PG_PASSWORD}`.
@@ -99,12 +117,18 @@ export interface SinkOptions {
    * the option existed.
    */
   readonly schemaChange?: 'stop' | 'deadletter' | 'variant';
+  /** spec.sink.options.columns: filters and masks applied before COPY; unset: every column as sent. */
+  readonly columns?: ColumnRules;
   /** Schema holding the offsets table. Default: the destination schema. */
   readonly stateSchema?: string;
   /** MongoDB documents: 'flatten' into columns or keep as one 'jsonb' column. */
   readonly mongoMode: 'flatten' | 'jsonb';
   /** Refuse events older (by source position) than the stored one for the same key. */
   readonly staleGuard: boolean;
+  /** merge: 'soft' keeps a deleted row, marked in `_nilus_deleted_at` (src/sink/soft-delete.ts). Unset: 'hard'. */
+  readonly deleteMode?: 'hard' | 'soft';
+  /** CDC merge: the `_nilus_*` metadata columns to carry (column names). Unset or empty: none. */
+  readonly metadataColumns?: readonly string[];
   /**
    * The sink's sessions: statement_timeout and idle_in_transaction_session_timeout on the server,
    * and the client's own deadline for an answer (this + 5 s, then the connection is dropped).

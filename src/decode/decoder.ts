@@ -10,7 +10,7 @@ import type { CodecContext } from './codecs/registry';
 import { codecContext, ConvertError } from './codecs/registry';
 import { InexactNumber } from './codecs/types';
 import type { CompiledRow, CompiledValue } from './schema';
-import { compileKey, compileValue, decodeRow } from './schema';
+import { compileKey, compileValue, decodeRow, ROUTER_KEY_FIELD } from './schema';
 import { MessageParser, type Parsed } from './message';
 import { compileCopyReady, type CopyReadyEncoder } from './copy-ready';
 import { holdsAsLine } from '../copy-text/line';
@@ -21,6 +21,8 @@ import { isMongoStyleKey, mongoKey } from './mongo';
 import { isKeyChange, NEW_KEY_HEADER, OLD_KEY_HEADER, wireHint } from './record';
 import { tableFromTopic } from './source';
 import { Bodies, type Body, type Payload } from './body';
+import { ColumnPolicy, type ColumnRules } from '../kernel/column-policy';
+import { ColumnFilter } from './column-filter';
 
 export interface DecoderOptions {
   /** Debezium topic.prefix; topics are <prefix>.<schema>.<table> (prefix may contain dots). */
@@ -31,10 +33,11 @@ export interface DecoderOptions {
   unavailablePlaceholder?: string;
   /** How bytea values sent as Connect strings are encoded (binary.handling.mode); default 'base64'. */
   binaryStringMode?: 'base64' | 'hex';
+  /** spec.sink.options.columns: what lands of each row (./column-filter.ts); unset: every column as sent. */
+  columns?: ColumnRules;
 }
 
 const NO_KEY: readonly string[] = Object.freeze([]);
-
 
 interface KeyPart {
   readonly key: Row | null;
@@ -43,8 +46,9 @@ interface KeyPart {
   readonly mongoColumns?: readonly ColumnSpec[];
   /** The key's compiled schema, to read a key-change header with. */
   readonly compiled?: CompiledRow;
+  /** The key carried ByLogicalTableRouter's field: the topic, not the source block, names the (logical) table. */
+  readonly routed?: boolean;
 }
-
 
 /** A record's value and key as parsed once by decodeForMerge, with their accounted bytes. */
 interface PreParsed {
@@ -66,6 +70,7 @@ export class Decoder {
   private readonly encoders = new WeakMap<CompiledValue, { key: CompiledRow | null; keyColumns: readonly string[] | undefined; encoder: CopyReadyEncoder | null }[]>();
   /** The table of each topic's name, once per topic; null: the name gives none. */
   private readonly topicTables = new Map<string, SourceTable | null>();
+  private readonly filter: ColumnFilter | undefined;
 
   constructor(opts: DecoderOptions) {
     if (typeof opts.topicPrefix !== 'string' || opts.topicPrefix.length === 0) {
@@ -76,7 +81,8 @@ export class Decoder {
     this.prefix = opts.topicPrefix;
     this.ctx = codecContext(opts, 'DecoderOptions');
     this.bodies = new Bodies(this.ctx.placeholder, this.shapes, mode);
-    this.values = new MessageParser((schema) => compileValue(schema, this.ctx));
+    const filter = (this.filter = ColumnPolicy.active(opts.columns) ? new ColumnFilter(opts.columns) : undefined);
+    this.values = new MessageParser(filter ? (schema) => filter.value(compileValue(schema, this.ctx)) : (schema) => compileValue(schema, this.ctx));
     this.keys = new MessageParser((schema) => compileKey(schema, this.ctx));
   }
 
@@ -169,14 +175,14 @@ export class Decoder {
   private encodeParsed(rec: RawRecord, pre: PreParsed, keyColumns: readonly string[] | undefined, exact: boolean): CopyReadyEvent | null {
     const { compiled, payload } = pre.value;
     if (compiled === null || payload === null || typeof payload !== 'object' || Array.isArray(payload)) return null;
+    this.filter?.checkKey(keyColumns ?? pre.key?.compiled?.names ?? NO_KEY, `topic ${rec.topic}`);
     const enc = this.encoderFor(compiled, pre.key?.compiled ?? null, keyColumns);
-    if (enc === null) return null;
+    const topicTable = this.topicTable(rec.topic);
+    const routed = pre.key?.compiled?.routed === true; // the logical table is the topic's (see KeyPart.routed)
+    if (enc === null || (routed && topicTable === undefined)) return null;
     try {
-      return enc.encode(payload as Payload, pre.key?.payload ?? null, {
-        pos: { topic: rec.topic, partition: rec.partition, offset: rec.offset },
-        bytes: pre.keyBytes + pre.valueBytes,
-        topicTable: this.topicTable(rec.topic),
-      });
+      const ev = enc.encode(payload as Payload, pre.key?.payload ?? null, { pos: { topic: rec.topic, partition: rec.partition, offset: rec.offset }, bytes: pre.keyBytes + pre.valueBytes, topicTable });
+      return routed && ev !== null ? { ...ev, table: topicTable! } : ev;
     } catch (e) {
       if (e instanceof InexactNumber && !exact) throw e; // decoded again keeping big integers exact
       return null; // a value that does not convert: the general path raises it with its position
@@ -209,9 +215,10 @@ export class Decoder {
       const k = this.decodeKey(rec.key, body, exact, pre ? pre.key : undefined);
       const keyBytes = pre ? pre.keyBytes : rec.key === null || rec.key.length === 0 ? 0 : this.keys.lastBytes;
       stage = 'event';
-      const table = body.table ?? tableFromTopic(rec.topic, this.prefix);
+      const table = (k.routed ? undefined : body.table) ?? tableFromTopic(rec.topic, this.prefix);
       const columns = body.columns.length === 0 && k.mongoColumns ? k.mongoColumns : body.columns;
       const before = body.before === null && body.op === 'd' && k.mongoColumns ? k.key : body.before;
+      if (this.filter) this.filter.checkKey(k.keyColumns, `topic ${rec.topic}`);
       const ev: ChangeEvent = {
         pos: where,
         table,
@@ -224,7 +231,8 @@ export class Decoder {
         source: body.source,
         bytes: keyBytes + valueBytes,
       };
-      return rec.headers === undefined ? ev : this.keyChange(ev, rec.headers, k, exact);
+      const landed = this.filter ? this.filter.event(ev) : ev;
+      return rec.headers === undefined ? landed : this.keyChange(landed, rec.headers, k, exact);
     } catch (e) {
       if (e instanceof ConvertError) throw new DataError(`cannot decode ${stage}: ${safeText(e.message)}`, where, { cause: e });
       if (e instanceof SyntaxError) {
@@ -284,8 +292,9 @@ export class Decoder {
       const m = mongoKey(payload, this.shapes, exact);
       if (m !== null) return { key: m.row, keyColumns: ['_id'], mongoColumns: m.columns };
     }
-    if (compiled) return { key: decodeRow(compiled, payload, this.ctx.placeholder, 'key'), keyColumns: compiled.names, compiled };
-    const r = inferRow(payload as Payload, this.shapes, this.ctx.placeholder, false);
-    return { key: r.row, keyColumns: r.columns.map((c) => c.name) };
+    if (compiled) return { key: decodeRow(compiled, payload, this.ctx.placeholder, 'key'), keyColumns: compiled.names, compiled, routed: compiled.routed === true };
+    const { [ROUTER_KEY_FIELD]: routedFrom, ...rest } = payload as Payload;
+    const r = inferRow(rest, this.shapes, this.ctx.placeholder, false);
+    return { key: r.row, keyColumns: r.columns.map((c) => c.name), routed: routedFrom !== undefined };
   }
 }

@@ -17,7 +17,16 @@ export interface CompiledRow {
   readonly converts: readonly Convert[];
   /** A column is named `__proto__` (written with setColumn). */
   readonly protoColumn?: boolean;
+  /** A key that carried ROUTER_KEY_FIELD (dropped from the columns): the record was rerouted to a logical table's topic. */
+  readonly routed?: boolean;
 }
+
+/**
+ * The field Debezium's ByLogicalTableRouter adds to the key to keep keys unique across the tables
+ * it routes into one topic (`key.enforce.uniqueness`, true by default; `key.field.name`'s default).
+ * Never a column: the logical table is keyed by its own primary key.
+ */
+export const ROUTER_KEY_FIELD = '__dbz__physicalTableIdentifier';
 
 /** What a value schema says about the messages that carry it. */
 export interface CompiledValue {
@@ -90,7 +99,9 @@ export function compileValue(raw: unknown, ctx: CodecContext): CompiledValue {
 export function compileKey(raw: unknown, ctx: CodecContext): CompiledRow | null {
   const s = asFieldSchema(raw, 'key schema');
   if (s.type !== 'struct' || !Array.isArray(s.fields)) return null;
-  return compileRow(s.fields, ctx, false);
+  const routed = s.fields.some((f) => f.field === ROUTER_KEY_FIELD);
+  if (!routed) return compileRow(s.fields, ctx, false);
+  return { ...compileRow(s.fields.filter((f) => f.field !== ROUTER_KEY_FIELD), ctx, false), routed: true };
 }
 
 /** Convert one row object with a compiled schema. Missing fields are NULL. */

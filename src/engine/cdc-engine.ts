@@ -97,20 +97,20 @@ export class CdcEngine extends Lifecycle {
     if (!p) positions.start(topic, partition, BigInt(b.records[0]!.offset), null);
     this.committer.highWatermark(topic, partition, b.highWatermark);
     const r = this.deps.intake.takeBatch(b.records, positions.get(topic, partition)!.next, this.now, this.deps.tolerance, {
-      afterRecord: (offset, now) => this.afterRecord(b, offset, now),
+      afterRecord: (offset, now, tsMs) => this.afterRecord(b, offset, now, tsMs),
       deadLetter: (letter) => this.pendingDead.push(letter),
     }, b.prepared);
     if (r.last !== undefined) this.firstTakenMs ??= this.now();
-    this.settleBatch(b, r.last ?? r.skipped, r.counts);
+    this.settleBatch(b, r.last ?? r.skipped, r.counts, r.sourceTsMs);
     if (r.halt) void this.halt(new FatalError(`${r.halt.message}. ${STOPPED}`, { cause: r.halt }));
   }
 
   /** After each record: flush when due and none applies; pause when the next is full or memory is short. */
-  private afterRecord(b: SourceBatch, offset: string, now: number): 'go' | 'flushed' | 'stop' {
+  private afterRecord(b: SourceBatch, offset: string, now: number, tsMs: number | undefined): 'go' | 'flushed' | 'stop' {
     const due = this.deps.buffers.due(now);
     if (due !== undefined) {
       if (this.inFlight === undefined) {
-        this.settleBatch(b, offset, NO_COUNTS);
+        this.settleBatch(b, offset, NO_COUNTS, tsMs);
         this.startFlush(due);
         return 'flushed';
       }
@@ -120,10 +120,10 @@ export class CdcEngine extends Lifecycle {
   }
 
   /** Tells the source and the positions how far this batch was taken. */
-  private settleBatch(b: SourceBatch, upTo: string | undefined, counts: ReadonlyMap<string, number>): void {
+  private settleBatch(b: SourceBatch, upTo: string | undefined, counts: ReadonlyMap<string, number>, sourceTsMs: number | undefined): void {
     if (upTo === undefined) return;
     b.resolve(upTo);
-    if (this.committer.positions.get(b.topic, b.partition)) this.committer.positions.advance(b.topic, b.partition, BigInt(upTo));
+    if (this.committer.positions.get(b.topic, b.partition)) this.committer.positions.advance(b.topic, b.partition, BigInt(upTo), sourceTsMs);
     for (const [op, count] of counts) this.deps.emitter.emit('consumed', { topic: b.topic, partition: b.partition, op: op as ChangeEvent['op'], count });
     this.deps.emitter.emit('buffered', { bytes: this.deps.buffers.bytes, events: this.deps.buffers.events });
   }
@@ -151,6 +151,7 @@ export class CdcEngine extends Lifecycle {
 
   protected onTick(): void {
     this.deps.emitter.emit('state', { loopTickMs: this.now() });
+    this.committer.lagTick(this.now());
     this.maybeFlush('age');
   }
 

@@ -64,6 +64,9 @@ export function committerDeps(
 
 const KAFKA_COMMIT_TIMEOUT_MS = 30_000;
 
+/** How often every tracked partition's lag is read from Kafka's end offsets, besides after each flush. */
+export const LAG_INTERVAL_MS = 10_000;
+
 function boundsOf(all: readonly PartitionBounds[], tp: TopicPartition): PartitionBounds {
   const b = all.find((x) => x.topic === tp.topic && x.partition === tp.partition);
   if (!b) throw new Error(`the source gave no offsets for ${tp.topic}[${tp.partition}]`);
@@ -78,6 +81,10 @@ export class Committer {
   private kafkaCommits: Promise<void> = Promise.resolve();
   /** Bumped by every load, so a slow read overtaken by a newer assignment changes nothing. */
   private generation = 0;
+  /** When lag was last read on the timer (`lagTick`), whether a read is under way, whether the last failed. */
+  private lagReadMs: number | undefined;
+  private lagReading = false;
+  private lagFailed = false;
 
   constructor(private readonly deps: CommitterDeps) {}
 
@@ -181,6 +188,39 @@ export class Committer {
         if (high !== undefined) this.deps.emitter.emit('lag', { topic: m.topic, partition: m.partition, lag: Number(high - BigInt(m.next)) });
       }
     });
+  }
+
+  /**
+   * Every LAG_INTERVAL_MS (called from the engine's tick): each tracked partition's lag from
+   * Kafka's end offsets now, against what PostgreSQL holds (where tracking started when nothing
+   * is stored yet), so `lag` moves while nothing is flushed too: a stalled pipeline shows it
+   * growing. A failed read is logged once until one succeeds; the next tick tries again.
+   */
+  lagTick(nowMs: number): void {
+    // The first tick starts the clock: at start-up the flushes report lag soon enough.
+    this.lagReadMs ??= nowMs;
+    if (this.lagReading || nowMs - this.lagReadMs < LAG_INTERVAL_MS) return;
+    const tracked = this.positions.tracked();
+    if (tracked.length === 0) return;
+    this.lagReadMs = nowMs;
+    this.lagReading = true;
+    const stored = new Map(this.positions.storedMarks().map((m) => [tpKey(m.topic, m.partition), BigInt(m.next)]));
+    void withTimeout(this.deps.source.bounds(tracked.map((t) => ({ topic: t.topic, partition: t.partition }))), KAFKA_COMMIT_TIMEOUT_MS)
+      .then((bounds) => {
+        this.lagFailed = false;
+        for (const t of tracked) {
+          const b = bounds.find((x) => x.topic === t.topic && x.partition === t.partition);
+          if (!b || !this.positions.get(t.topic, t.partition)) continue;
+          const high = BigInt(b.high);
+          this.highWatermarks.set(tpKey(t.topic, t.partition), high);
+          const from = stored.get(tpKey(t.topic, t.partition)) ?? t.origin;
+          this.deps.emitter.emit('lag', { topic: t.topic, partition: t.partition, lag: Number(high > from ? high - from : 0n) });
+        }
+      }, (err: Error) => {
+        if (!this.lagFailed) this.deps.warn('reading the end offsets for the lag metrics failed; trying again', { err: String(err) });
+        this.lagFailed = true;
+      })
+      .finally(() => (this.lagReading = false));
   }
 
   /** Waits for the queue, then commits exactly the offsets PostgreSQL holds for every tracked partition. */

@@ -27,7 +27,7 @@ export interface IntakeDeps {
 
 /** What became of one record. */
 export type Taken =
-  | { readonly kind: 'event'; readonly op: ChangeEvent['op'] }
+  | { readonly kind: 'event'; readonly op: ChangeEvent['op']; /** The source commit time (source.ts_ms), when the event has one. */ readonly tsMs: number | undefined }
   | { readonly kind: 'tombstone' }
   | { readonly kind: 'rejected'; readonly letter: DeadLetter; readonly error: DataError };
 
@@ -36,8 +36,9 @@ export interface BatchControl {
   /**
    * After each record taken (`offset`): 'go' on, 'flushed' (a flush started, so the clock moved),
    * or 'stop' taking this batch (paused: the rest is fetched again after the resume).
+   * `sourceTsMs`: the newest source commit time taken from this batch so far (up to `offset`).
    */
-  afterRecord(offset: string, nowMs: number): 'go' | 'flushed' | 'stop';
+  afterRecord(offset: string, nowMs: number, sourceTsMs?: number): 'go' | 'flushed' | 'stop';
   /** errors.tolerance all: a record that can never apply, to commit with the next flush. */
   deadLetter(letter: DeadLetter): void;
 }
@@ -48,6 +49,8 @@ export interface BatchResult {
   readonly skipped: string | undefined;
   /** Records taken per op (tombstones included; dead letters are counted where they go). */
   readonly counts: ReadonlyMap<string, number>;
+  /** The newest source commit time (source.ts_ms) of the records taken; undefined when none had one. */
+  readonly sourceTsMs?: number;
   /** errors.tolerance none: the record that stopped the batch; nothing from it on was taken. */
   readonly halt?: DataError;
 }
@@ -77,11 +80,11 @@ export class Intake {
         const target = this.deps.router.route(d.table);
         this.deps.buffers.addCopy(target, d, nowMs);
         if (this.keysByTarget.get(target) !== d.keyColumns) this.keysByTarget.set(target, d.keyColumns);
-        return { kind: 'event', op: d.op };
+        return { kind: 'event', op: d.op, tsMs: d.source.tsMs };
       }
       const target = this.deps.router.route(d.table);
       this.deps.buffers.add(target, this.deps.strategy, this.keysOf(d, target), d, nowMs);
-      return { kind: 'event', op: d.op };
+      return { kind: 'event', op: d.op, tsMs: d.source.tsMs };
     } catch (err) {
       if (!(err instanceof DataError)) throw err;
       return { kind: 'rejected', error: err, letter: letterOf(rec, err) };
@@ -98,6 +101,7 @@ export class Intake {
     let now = clock();
     let last: string | undefined;
     let skipped: string | undefined;
+    let sourceTsMs: number | undefined;
     let checkOld = records.length > 0 && BigInt(records[0]!.offset) < next;
     for (let i = 0; i < records.length; i++) {
       const rec = records[i]!;
@@ -110,18 +114,19 @@ export class Intake {
       }
       const taken = this.take(rec, now, prepared?.[i]);
       if (taken.kind === 'rejected') {
-        if (tolerance === 'none') return { last, skipped, counts, halt: taken.error };
+        if (tolerance === 'none') return { last, skipped, counts, ...(sourceTsMs !== undefined ? { sourceTsMs } : {}), halt: taken.error };
         control.deadLetter(taken.letter); // counted as dead-lettered, not consumed
       } else {
         const op = taken.kind === 'event' ? taken.op : 'tombstone';
         counts.set(op, (counts.get(op) ?? 0) + 1);
+        if (taken.kind === 'event' && taken.tsMs !== undefined && (sourceTsMs === undefined || taken.tsMs > sourceTsMs)) sourceTsMs = taken.tsMs;
       }
       last = rec.offset;
-      const step = control.afterRecord(rec.offset, now);
+      const step = control.afterRecord(rec.offset, now, sourceTsMs);
       if (step === 'flushed') now = clock();
       else if (step === 'stop') break;
     }
-    return { last, skipped, counts };
+    return { last, skipped, counts, ...(sourceTsMs !== undefined ? { sourceTsMs } : {}) };
   }
 
   /** After a fence: nothing held any more. */

@@ -14,6 +14,8 @@ interface Entry {
   confirmed: bigint | null;
   /** Where tracking started: the first offset taken since the partition was (re)started. */
   readonly origin: bigint;
+  /** The newest source commit time (ms) taken, stored with the offsets (status, lag). */
+  sourceTsMs?: number;
 }
 
 const tpKey = (topic: string, partition: number): string => `${partition}:${topic}`;
@@ -30,11 +32,12 @@ export class Positions {
     this.entries.set(tpKey(topic, partition), { topic, partition, stored, next, confirmed: stored, origin: next });
   }
 
-  /** Records that everything before `offset + 1` has been taken. */
-  advance(topic: string, partition: number, offset: bigint): void {
+  /** Records that everything before `offset + 1` has been taken, the newest source commit time among it `sourceTsMs`. */
+  advance(topic: string, partition: number, offset: bigint, sourceTsMs?: number): void {
     const e = this.entries.get(tpKey(topic, partition));
     if (!e) throw new Error(`partition ${topic}[${partition}] is not tracked`);
     if (offset + 1n > e.next) e.next = offset + 1n;
+    if (sourceTsMs !== undefined && (e.sourceTsMs === undefined || sourceTsMs > e.sourceTsMs)) e.sourceTsMs = sourceTsMs;
   }
 
   /**
@@ -53,7 +56,13 @@ export class Positions {
     const out: OffsetMark[] = [];
     for (const e of this.entries.values()) {
       if (e.stored === null || e.next !== e.stored) {
-        out.push({ topic: e.topic, partition: e.partition, next: e.next.toString(), from: e.stored === null ? null : e.stored.toString() });
+        out.push({
+          topic: e.topic,
+          partition: e.partition,
+          next: e.next.toString(),
+          from: e.stored === null ? null : e.stored.toString(),
+          ...(e.sourceTsMs !== undefined ? { sourceTsMs: e.sourceTsMs } : {}),
+        });
       }
     }
     return out;

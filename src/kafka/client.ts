@@ -21,6 +21,14 @@ export function kafkaConfig(conn: KafkaConnection): KafkaConfig {
   return cfg;
 }
 
+/**
+ * How long any request waits for the broker's answer before it fails (kafkajs' `requestTimeout`,
+ * enforced): the bound on noticing a broker that went silent (a dropped-packet partition keeps the
+ * TCP connection open, so only this deadline ends the wait). A fetch waits at most this plus its
+ * `maxWaitTime` (200 ms) and 100 ms; a JoinGroup the rebalance timeout plus 5 s (kafkajs' own).
+ */
+export const KAFKA_REQUEST_TIMEOUT_MS = 30_000;
+
 export interface KafkaClientOptions {
   /** Where kafkajs logs (JSON through pino, secrets scrubbed); none = silent. */
   readonly log?: Logger;
@@ -32,6 +40,8 @@ export interface KafkaClientOptions {
 export function createKafka(conn: KafkaConnection, opts: KafkaClientOptions = {}): Kafka {
   return new Kafka({
     ...kafkaConfig(conn),
+    requestTimeout: KAFKA_REQUEST_TIMEOUT_MS,
+    enforceRequestTimeout: true,
     ...(opts.connectionTimeoutMs !== undefined ? { connectionTimeout: opts.connectionTimeoutMs } : {}),
     ...(opts.retries !== undefined ? { retry: { retries: opts.retries } } : {}),
     logLevel: opts.log ? KafkaLogLevel.WARN : KafkaLogLevel.NOTHING,

@@ -23,14 +23,16 @@
  * control or aborted records, and returns to the committed offset after a rejoin that missed a
  * seek: the expected offset is then within the bounds, not a gap.)
  */
-import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import type { OffsetMark, RawRecord } from '../kernel/types';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { OffsetMark } from '../kernel/types';
 import type { PartitionBounds } from '../kernel/offset-gap';
 import { classifyError } from '../kernel/classify';
 import { ConfigError } from '../kernel/errors';
 import { matchingTopics, type TopicFilter } from './topics';
 import { registerCompressionCodecs } from './codecs';
-import type { ChangeSource, SourceBatch, SourceHandler, TopicPartition } from '../engine/ports';
+import { byTopic, toSourceBatch } from './batch';
+import { watchBrokerSilence } from './silence';
+import type { ChangeSource, SourceHandler, TopicPartition } from '../engine/ports';
 
 export interface KafkaSourceOptions {
   readonly groupId: string;
@@ -205,6 +207,7 @@ export class KafkaSource implements ChangeSource {
       handler.assigned(Object.entries(assignment).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition }))));
     });
     consumer.on(consumer.events.REBALANCING, () => handler.revoking());
+    watchBrokerSilence(consumer, handler, this.opts.log);
     consumer.on(consumer.events.CRASH, (e) => {
       if (consumer !== this.consumer || this.stopped) return;
       handler.connected(false);
@@ -266,31 +269,4 @@ function explainCrash(err: Error, sessionTimeoutMs: number): Error {
     return new ConfigError([{ path: SESSION_TIMEOUT_KEY, message: `the broker refused ${sessionTimeoutMs} ms (outside its group.min/max.session.timeout.ms); set it within them` }]);
   }
   return err;
-}
-
-function byTopic(tps: readonly TopicPartition[]): { topic: string; partitions: number[] }[] {
-  const m = new Map<string, number[]>();
-  for (const tp of tps) {
-    const ps = m.get(tp.topic);
-    if (ps) ps.push(tp.partition);
-    else m.set(tp.topic, [tp.partition]);
-  }
-  return [...m].map(([topic, partitions]) => ({ topic, partitions }));
-}
-
-function toSourceBatch(p: EachBatchPayload): SourceBatch {
-  const { batch } = p;
-  const { topic, partition } = batch;
-  const records: RawRecord[] = batch.messages.map((m) => ({ topic, partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers }));
-  // Not in kafkajs' typings, but set on every Batch (consumer/batch.js): where this fetch started.
-  const { fetchedOffset } = batch as unknown as { fetchedOffset?: unknown };
-  return {
-    topic,
-    partition,
-    records,
-    highWatermark: batch.highWatermark,
-    ...(typeof fetchedOffset === 'string' ? { fetchedOffset } : {}),
-    isStale: () => p.isStale() || !p.isRunning(),
-    resolve: (o) => p.resolveOffset(o),
-  };
 }

@@ -51,6 +51,11 @@ export interface CoreEvents {
    * `newlyFailed` counts the connector/tasks that turned FAILED since the previous poll.
    */
   sourceConnector: [{ connector: string; state: string; tasks: { id: number; state: string }[]; healthy: boolean; newlyFailed: number }];
+  /**
+   * A managed PostgreSQL source's replication slot at each poll (src/managed/slot-watch.ts):
+   * `retainedBytes` is the WAL it keeps (absent on a standby or before the slot was first used).
+   */
+  sourceSlot: [{ slot: string; exists: boolean; active?: boolean; retainedBytes?: number }];
   /** The worker asked V8 for a full collection: its heap was above the ceiling (src/service/heap-guard.ts). */
   heapCollected: [{ usedBeforeBytes: number; usedAfterBytes: number; ms: number }];
 }

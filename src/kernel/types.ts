@@ -52,10 +52,7 @@ export interface ColumnSpec {
   readonly logical?: string;
   /** Connect primitive type: int8..int64, float32/64, boolean, string, bytes, array, map, struct. */
   readonly connectType: string;
-  /**
-   * pgType is the source column's own type (column.propagate.source.type), so its length or
-   * precision is known; without it a varchar(n) arrives as text and a timestamp(p) as timestamp.
-   */
+  /** pgType is the source column's own type (column.propagate.source.type): length/precision known. */
   readonly sourceType?: boolean;
 }
 
@@ -166,6 +163,12 @@ export interface TableBatch {
   /** Key rows (key columns only) of the keys to delete. */
   readonly deletes: readonly Row[];
   readonly deleteSource: readonly SourceInfo[];
+  /**
+   * merge with delete_mode soft: for a delete (same index) of a key created or updated earlier in
+   * the same batch, that row (the last image buffered), so a row that never reached the target is
+   * still kept, marked. Absent in hard mode.
+   */
+  readonly deleteRows?: readonly (HeldRow | undefined)[];
   /** Kafka position of the event behind each upsert / delete (same index), for dead-lettering. */
   readonly upsertPos?: readonly Position[];
   readonly deletePos?: readonly Position[];
@@ -183,6 +186,11 @@ export interface TableBatch {
    * no upsert of the batch needs it.
    */
   readonly upsertFrom?: readonly (Row | undefined)[];
+  /** merge: the op ('c' | 'r' | 'u') of the event behind each upsert (same index), for metadata_columns. */
+  readonly upsertOp?: readonly Op[];
+  /** merge with `truncate`: the last truncate's source and Kafka position (soft deletes, metadata_columns). */
+  readonly truncateSource?: SourceInfo;
+  readonly truncatePos?: Position;
   /** append only: every event, in offset order. */
   readonly events: readonly ChangeEvent[];
 }
@@ -200,6 +208,12 @@ export interface OffsetMark {
    * undefined = no fencing (unconditional upsert).
    */
   readonly from?: string | null;
+  /**
+   * The newest source commit time (source.ts_ms) among the records up to `next`, stored beside the
+   * offset for `nilus-pg status` and the lag metrics; undefined when none had one (the stored
+   * value is kept).
+   */
+  readonly sourceTsMs?: number;
 }
 
 /** One flush: every table batch plus the offsets, applied in one PostgreSQL transaction. */
@@ -280,6 +294,7 @@ export interface FlushedTable {
    */
   readonly unresolved?: number;
   readonly unresolvedKeys?: readonly string[];
-  /** Column type changes applied to the target in this flush (widen, variant), by kind. */
-  readonly schemaChanges?: Readonly<Record<string, number>>;
+  readonly schemaChanges?: Readonly<Record<string, number>>; // type changes applied (widen, variant), by kind
+  /** The newest source commit time (source.ts_ms) among the changes applied, when any had one. */
+  readonly sourceTsMs?: number;
 }

@@ -63,6 +63,16 @@ export function slotNameFor(pipeline: string): string {
   return `${base.slice(0, MAX_IDENT - 9)}_${hash}`;
 }
 
+/**
+ * The signal table `nilus-pg resync` writes Debezium's execute-snapshot signals to (and Debezium
+ * its incremental-snapshot watermarks): `public.nilus_<pipeline>_signal`, named like the slot.
+ * The connector's `signal.data.collection` names it; a `signal.data.collection` in
+ * spec.source.cdc overrides it.
+ */
+export function signalTableFor(pipeline: string): string {
+  return `public.${slotNameFor(`${pipeline}_signal`)}`;
+}
+
 export interface PgConnectorInput {
   readonly pipeline: string;
   readonly db: PgConnection;
@@ -86,6 +96,7 @@ export function pgConnectorConfig(input: PgConnectorInput): PgConnectorConfig {
     ...SINK_DEFAULTS,
     'slot.name': slot,
     'publication.name': slot,
+    'signal.data.collection': signalTableFor(input.pipeline),
     'database.hostname': db.host,
     'database.port': String(db.port),
     'database.user': db.username,

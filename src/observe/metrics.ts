@@ -31,6 +31,11 @@ export function createMetrics(emitter: CoreEmitter, labels: { pipeline: string }
   const registry = register ?? new Registry();
   const m = defineMetrics(registry);
   const pipeline = labels.pipeline;
+  /** Per target table, the newest source commit time (ms) applied: `nilus_table_lag_seconds` is now minus it, at each scrape. */
+  const lastApplied = new Map<string, number>();
+  collectors(m.tableLag).set(pipeline, (now) => {
+    for (const [table, ts] of lastApplied) m.tableLag.set({ pipeline, table }, Math.max(0, (now - ts) / 1000));
+  });
 
   const listeners: { [K in keyof CoreEvents]?: (...args: CoreEvents[K]) => void } = {
     consumed: (e) => m.consumed.inc({ pipeline, topic: e.topic, op: e.op }, e.count),
@@ -49,6 +54,7 @@ export function createMetrics(emitter: CoreEmitter, labels: { pipeline: string }
         if (t.unresolved) m.unresolvedPlaceholders.inc({ pipeline, table: t.table }, t.unresolved);
         for (const [kind, n] of Object.entries(t.schemaChanges ?? {})) m.schemaChanges.inc({ pipeline, table: t.table, kind }, n);
       }
+      for (const t of e.tables) if (t.sourceTsMs !== undefined) lastApplied.set(t.table, Math.max(t.sourceTsMs, lastApplied.get(t.table) ?? -Infinity));
       for (const ts of e.sourceTsMs) {
         // Clock skew between the source database and this host can make the difference negative.
         m.latency.observe({ pipeline }, Math.max(0, (e.commitTsMs - ts) / 1000));
@@ -90,6 +96,10 @@ export function createMetrics(emitter: CoreEmitter, labels: { pipeline: string }
       if (e.nextRunAt) m.batchNextRun.set({ pipeline }, e.nextRunAt.getTime() / 1000);
       else m.batchNextRun.remove({ pipeline });
     },
+    sourceSlot: (e) => {
+      if (e.retainedBytes !== undefined) m.slotRetainedWal.set({ pipeline, slot: e.slot }, e.retainedBytes);
+      else m.slotRetainedWal.remove({ pipeline, slot: e.slot });
+    },
     sourceConnector: (e) => {
       m.sourceConnectorUp.set({ pipeline }, e.healthy ? 1 : 0);
       if (e.newlyFailed > 0) m.sourceConnectorFailures.inc({ pipeline }, e.newlyFailed);
@@ -103,6 +113,7 @@ export function createMetrics(emitter: CoreEmitter, labels: { pipeline: string }
     registry,
     readiness: (ready) => void readinessFns(m.ready).set(pipeline, ready),
     close() {
+      collectors(m.tableLag).delete(pipeline);
       for (const [name, fn] of Object.entries(listeners)) off(name, fn as (...a: unknown[]) => void);
     },
   };
@@ -120,6 +131,25 @@ function readinessFns(g: Gauge): Map<string, () => boolean> {
     Object.assign(g, {
       collect(): void {
         for (const [pipeline, ready] of all) g.set({ pipeline }, ready() ? 1 : 0);
+      },
+    });
+  }
+  return fns;
+}
+
+/** Per gauge computed at scrape time (one per registry), each pipeline's update, given the time. */
+const collectorsOf = new WeakMap<Gauge, Map<string, (nowMs: number) => void>>();
+
+function collectors(g: Gauge): Map<string, (nowMs: number) => void> {
+  let fns = collectorsOf.get(g);
+  if (!fns) {
+    const all = new Map<string, (nowMs: number) => void>();
+    fns = all;
+    collectorsOf.set(g, all);
+    Object.assign(g, {
+      collect(): void {
+        const now = Date.now();
+        for (const fn of all.values()) fn(now);
       },
     });
   }
@@ -154,7 +184,12 @@ function defineMetrics(registry: Registry) {
     flushes: counter('nilus_flushes_total', 'Flushes committed in PostgreSQL.', ['pipeline']),
     flushDuration: histogram('nilus_flush_duration_seconds', 'Time from flush start to PostgreSQL commit.', ['pipeline'], FLUSH_SECONDS_BUCKETS),
     batchEvents: histogram('nilus_batch_events', 'Events per committed flush.', ['pipeline'], BATCH_EVENTS_BUCKETS),
-    lag: gauge('nilus_consumer_lag', 'Records behind the high watermark, per partition.', ['pipeline', 'topic', 'partition']),
+    lag: gauge('nilus_consumer_lag', 'Records behind the high watermark, per partition: end offset minus the offset stored in PostgreSQL, read after each flush and every 10 s from Kafka.', ['pipeline', 'topic', 'partition']),
+    tableLag: gauge(
+      'nilus_table_lag_seconds',
+      'Seconds from the source commit time (source.ts_ms) of the newest change applied to a target table until now, by table; computed at each scrape, so it grows while nothing new is applied (an idle source too: alert on it together with nilus_consumer_lag > 0).',
+      ['pipeline', 'table'],
+    ),
     latency: histogram('nilus_end_to_end_latency_seconds', 'PostgreSQL commit time minus source commit time (source.ts_ms).', ['pipeline'], LATENCY_SECONDS_BUCKETS),
     deadLettered: counter('nilus_dead_lettered_total', 'Events sent to the dead-letter sink, by source topic.', ['pipeline', 'topic']),
     offsetGaps: counter(
@@ -185,6 +220,7 @@ function defineMetrics(registry: Registry) {
     ready: gauge('nilus_ready', '1 while the pipeline is ready (/readyz 200), 0 while not (/readyz 503, its body says what is missing); read at each scrape.', ['pipeline']),
     // Managed source connectors (src/managed/connector.ts).
     sourceConnectorUp: gauge('nilus_source_connector_up', '1 while the managed Debezium connector and all its tasks run, 0 while one is FAILED, paused, stopped, missing or Kafka Connect does not answer.', ['pipeline']),
+    slotRetainedWal: gauge('nilus_source_slot_retained_wal_bytes', 'WAL a managed PostgreSQL source keeps for the replication slot (current WAL position minus restart_lsn), polled from pg_replication_slots; by slot.', ['pipeline', 'slot']),
     sourceConnectorFailures: counter('nilus_source_connector_task_failures_total', 'Times the managed Debezium connector or one of its tasks was seen turning FAILED.', ['pipeline']),
   };
 }

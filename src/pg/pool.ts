@@ -1,12 +1,5 @@
 /**
- * PostgreSQL connections with libpq's sslmode meaning:
- *   disable      plain only
- *   allow        plain first; TLS if the server rejects the plain attempt
- *   prefer       TLS first; plain if the server has no TLS or rejects the TLS attempt (the default)
- *   require      TLS, certificate not checked (with sslrootcert: checked, as libpq does)
- *   verify-ca    TLS, certificate chain checked against sslrootcert, host name not
- *   verify-full  TLS, chain and host name checked
- * Without sslrootcert, verify-* use Node's bundled public CAs (managed services' certificates).
+ * PostgreSQL connections with libpq's sslmode meaning (the attempts each mode makes: ./ssl.ts).
  *
  * Every connection has TCP keepalive (an idle connection whose peer vanished is found by the
  * kernel). A connection given SessionLimits (the sink's) also bounds each statement: the server
@@ -14,59 +7,30 @@
  * drops packets: keepalive does not probe while data is in flight, and Node cannot set
  * TCP_USER_TIMEOUT) the client gives up CLIENT_GRACE_MS later, destroys the socket, and the
  * statement fails as a lost connection ("Query read timeout"), retried on a new connection.
+ *
+ * An address with several hosts or a target_session_attrs connects through ./select-host.ts, every
+ * time: connectPg, the pool's probe, and each client the pool makes later (so a client made after a
+ * failover finds the new primary). node-postgres binds a client to one host when it is made and
+ * cannot reconnect it, so a pool client finds its host with a short-lived probe connection first,
+ * then connects to that host and checks the server again on its own connection.
  */
-import { readFile } from 'node:fs/promises';
-import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
-import { ConfigError } from '../kernel/errors';
 import { DEFAULTS } from '../config/defaults';
 import type { PgConnection } from '../config/types';
 import { explainPgError } from './explain';
 import { sessionSetup, type SessionLimits } from './session';
+import { sslPlan, type SslSetting } from './ssl';
+import { needsSelection, noHostError, onHost, refusedMessage, selectHost, factsOf } from './select-host';
+import { passes, refusal, type PassAttrs } from './session-attrs';
+import { hostsOf } from './conninfo';
+import type { PgHostPort } from '../config/types';
 
 export type { SessionLimits } from './session';
+export { sslPlan } from './ssl';
 export { sessionSetup } from './session';
 
 /** The driver's types, for the rooms that pass pools and clients around without using the driver. */
 export type { Client, Pool, PoolClient } from 'pg';
-
-type SslSetting = false | ConnectionOptions;
-
-interface Plan {
-  readonly attempts: readonly SslSetting[];
-}
-
-async function caBundle(conn: PgConnection): Promise<string | undefined> {
-  if (!conn.sslrootcert) return undefined;
-  try {
-    return await readFile(conn.sslrootcert, 'utf8');
-  } catch (e) {
-    throw new ConfigError([{ path: 'sslrootcert', message: `cannot read the CA bundle ${conn.sslrootcert}: ${(e as Error).message}` }]);
-  }
-}
-
-export async function sslPlan(conn: PgConnection): Promise<Plan> {
-  const ca = await caBundle(conn);
-  const noVerify: SslSetting = { rejectUnauthorized: false };
-  // verify-ca: the chain must lead to the CA, but the certificate may name any host.
-  const verifyCa: SslSetting = { rejectUnauthorized: true, ...(ca ? { ca } : {}), checkServerIdentity: () => undefined };
-  // node-postgres passes the host as the TLS server name (when it is not an IP), so Node checks it.
-  const verifyFull: SslSetting = { rejectUnauthorized: true, ...(ca ? { ca } : {}) };
-  switch (conn.sslmode ?? 'prefer') {
-    case 'disable':
-      return { attempts: [false] };
-    case 'allow':
-      return { attempts: [false, noVerify] };
-    case 'prefer':
-      return { attempts: [noVerify, false] };
-    case 'require':
-      return { attempts: [ca ? verifyCa : noVerify] };
-    case 'verify-ca':
-      return { attempts: [verifyCa] };
-    case 'verify-full':
-      return { attempts: [verifyFull] };
-  }
-}
 
 /** TCP keepalive of nilus-pg's side: the first probe after this long idle. */
 export const KEEPALIVE_IDLE_MS = 10_000;
@@ -91,17 +55,32 @@ export function isQueryReadTimeout(err: unknown): boolean {
 type Callback = (err: Error | null | undefined, res?: unknown) => unknown;
 type ConnectCallback = ((err: Error) => void) | ((err: null, c: pg.Client) => void);
 
+/** What a pool's clients need to find their host again on every connect. */
+interface Selection {
+  readonly conn: PgConnection;
+  /** The TLS setting found working per host:port, so probes do not negotiate it again. */
+  readonly ssl: Map<string, SslSetting>;
+}
+
 /**
  * A pg.Client that, with `limits`, runs sessionSetup() as part of connecting and, when a statement
  * outlives query_timeout, destroys its socket: node-postgres only rejects the statement and leaves
  * the connection waiting on an answer that will never come, so the ROLLBACK after it would wait as
  * long again. With the socket gone every queued statement fails at once ("Connection terminated
- * unexpectedly") and the pool discards the client when it is released.
+ * unexpectedly") and the pool discards the client when it is released. With a `selection` (a pool
+ * of a multi-host address or a target_session_attrs) it first finds its host (retarget) and checks
+ * the server again once connected.
  */
-function clientClass(limits: SessionLimits | undefined): typeof pg.Client {
+function clientClass(limits: SessionLimits | undefined, selection?: Selection): typeof pg.Client {
   const setup = limits ? sessionSetup(limits) : undefined;
   class BoundedClient extends pg.Client {
     private abandoned = false;
+
+    constructor(config?: pg.ClientConfig) {
+      super(config);
+      // A selecting pool's own timeout covers the whole search; each connection keeps connect_timeout.
+      if (selection) (this as unknown as { _connectionTimeoutMillis: number })._connectionTimeoutMillis = selection.conn.connectTimeoutMs;
+    }
 
     override connect(): Promise<pg.Client>;
     override connect(callback: ConnectCallback): void;
@@ -141,15 +120,34 @@ function clientClass(limits: SessionLimits | undefined): typeof pg.Client {
     }
 
     private async connectAndSetUp(): Promise<pg.Client> {
+      const found = selection ? await this.retarget(selection) : undefined;
       await super.connect();
-      if (!setup) return this;
       try {
-        await super.query(setup);
+        if (setup) await super.query(setup);
+        if (found) {
+          // The server may have changed role between the probe and this connection.
+          const why = refusal(found.pass, await factsOf(this, found.pass));
+          if (why !== undefined) throw noHostError(selection!.conn, [refusedMessage(found.host, why)], undefined);
+        }
       } catch (e) {
         this.abandon();
         throw e;
       }
       return this;
+    }
+
+    /** Points this (not yet connected) client at the host a probe found acceptable. */
+    private async retarget(sel: Selection): Promise<{ host: PgHostPort; pass: PassAttrs }> {
+      const found = await selectHost(sel.conn, (one) => connectOneHost(one, undefined, sel.ssl));
+      await found.client.end().catch(() => undefined);
+      const { host, port } = found.host;
+      const params = (this as unknown as { connectionParameters: { host: string; port: number } }).connectionParameters;
+      this.host = params.host = host;
+      this.port = params.port = port;
+      // node-postgres reads these when the connection starts: the TLS setting that host accepted.
+      (this as unknown as { ssl: SslSetting }).ssl = found.ssl;
+      (this.connection as unknown as { ssl: SslSetting }).ssl = found.ssl;
+      return { host: found.host, pass: found.pass };
     }
 
     /** Drops the connection without a goodbye (a goodbye would wait on the same silent peer). */
@@ -192,15 +190,21 @@ function worthNextAttempt(err: unknown): boolean {
   return typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && e.code !== '3D000';
 }
 
-async function connectWith(conn: PgConnection, limits: SessionLimits | undefined): Promise<{ client: pg.Client; ssl: SslSetting }> {
-  const plan = await sslPlan(conn);
+/** One host (conn.host:conn.port), through its sslmode plan; `known` remembers what worked per host. */
+async function connectOneHost(conn: PgConnection, limits: SessionLimits | undefined, known?: Map<string, SslSetting>): Promise<{ client: pg.Client; ssl: SslSetting }> {
+  const key = `${conn.host}:${conn.port}`;
+  const seen = known?.get(key);
+  const plan = (await sslPlan(conn)).attempts;
+  // What worked last time first; the whole plan after it, should the server have changed.
+  const attempts = seen !== undefined ? [seen, ...plan] : plan;
   const Client = clientClass(limits);
   let last: unknown;
-  for (let i = 0; i < plan.attempts.length; i++) {
-    const ssl = plan.attempts[i];
+  for (let i = 0; i < attempts.length; i++) {
+    const ssl = attempts[i];
     const client = new Client(clientConfig(conn, ssl, limits));
     try {
       await client.connect();
+      known?.set(key, ssl);
       return { client, ssl };
     } catch (err) {
       last = err;
@@ -209,6 +213,12 @@ async function connectWith(conn: PgConnection, limits: SessionLimits | undefined
     }
   }
   throw explainPgError(last, conn);
+}
+
+/** A connected client on the host the address selects (./select-host.ts), and its TLS setting. */
+async function connectWith(conn: PgConnection, limits: SessionLimits | undefined, known?: Map<string, SslSetting>): Promise<{ client: pg.Client; ssl: SslSetting; host: PgHostPort }> {
+  if (!needsSelection(conn)) return { ...(await connectOneHost(conn, limits, known)), host: { host: conn.host, port: conn.port } };
+  return selectHost(conn, (one) => connectOneHost(one, limits, known));
 }
 
 /**
@@ -229,9 +239,15 @@ export async function connectPg(conn: PgConnection, limits: SessionLimits = DEFA
  * bounded; keepalive still applies.
  */
 export async function createPool(conn: PgConnection, max = 4, limits?: SessionLimits): Promise<pg.Pool> {
-  const { client, ssl } = await connectWith(conn, limits);
+  const selection: Selection | undefined = needsSelection(conn) ? { conn, ssl: new Map() } : undefined;
+  const { client, ssl, host } = await connectWith(conn, limits, selection?.ssl);
   await client.end();
-  const pool = new pg.Pool({ ...clientConfig(conn, ssl, limits), max, Client: clientClass(limits) as unknown as new () => pg.ClientBase });
+  const Client = clientClass(limits, selection) as unknown as new () => pg.ClientBase;
+  const config = clientConfig(onHost(conn, host), ssl, limits);
+  // pg.Pool bounds a whole connect by connectionTimeoutMillis; a selecting client may try every
+  // host (twice for prefer-standby) and then connect to the one found, each within connect_timeout.
+  const tries = hostsOf(conn).length * passes(conn.targetSessionAttrs).length + 1;
+  const pool = new pg.Pool({ ...config, ...(selection ? { connectionTimeoutMillis: conn.connectTimeoutMs * tries } : {}), max, Client });
   // An idle client losing its connection must not crash the process: the next checkout reconnects
   // (and reports its own error if the server is really gone).
   pool.on('error', () => undefined);

@@ -2,8 +2,15 @@
  * The settings a sink session runs before anything else: the statement, lock and idle bounds
  * (spec.sink.options.statement_timeout_ms / lock_timeout_ms) and the server's TCP keepalive. Sent
  * as SETs after connecting, not as start-up parameters, so PgBouncer accepts them. With
- * src/pg/transaction.ts, the only SQL outside src/sink/sql/ that reaches the target.
+ * src/pg/transaction.ts, the only SQL outside src/sink/sql/ that reaches the target. Also the two
+ * questions target_session_attrs asks a server it connected to (libpq's own statements).
  */
+
+/** libpq's read-write/read-only check: `on` when transactions are read-only by default. */
+export const SHOW_TRANSACTION_READ_ONLY = 'SHOW transaction_read_only';
+/** libpq's primary/standby check: true on a server in recovery (a hot standby). */
+export const SELECT_IN_RECOVERY = 'SELECT pg_catalog.pg_is_in_recovery() AS in_recovery';
+
 /** Bounds a session puts on its statements (the sink's: spec.sink.options.statement_timeout_ms, lock_timeout_ms). */
 export interface SessionLimits {
   /** Server-side statement_timeout and idle_in_transaction_session_timeout, ms. */

@@ -6,17 +6,13 @@
  */
 import type { Pool } from '../pg/pool';
 import type { PipelineConfig } from '../config/types';
-import { requirePrimaryKey } from '../config';
 import type { CoreEmitter } from '../kernel/events';
 import { FatalError } from '../kernel/errors';
 import type { TableRef } from '../kernel/types';
 import { BufferSet } from '../buffer';
-import { Decoder } from '../decode/decoder';
 import { createDeadLetterSink } from '../deadletter/factory';
 import { CdcEngine } from '../engine/cdc-engine';
 import { Flusher } from '../engine/flusher';
-import { Intake } from '../engine/intake';
-import { Router } from '../engine/route';
 import { sourcesOfTopics } from '../decode/source';
 import { createKafka } from '../kafka/client';
 import { KafkaSource } from '../kafka/kafka-source';
@@ -25,8 +21,8 @@ import { DecodePool } from '../decode/pool';
 import type { ChangeSource } from '../engine/ports';
 import type { Logger } from '../observe/logger';
 import { PgSink } from '../sink/pg-sink';
-import { reservedTables } from '../sink/reserved';
 import { availableCores } from './cores';
+import { createIntake, decoderOptionsOf } from './intake';
 
 export interface CdcService {
   readonly core: CdcEngine;
@@ -78,13 +74,8 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
     fetchMaxBytesPerPartition: sizes.perPartition,
     log: (level, msg, fields) => log[level](fields ?? {}, msg),
   }, createKafka(cdc.kafka, { log, retries: 0 }));
-  const decoderOptions = {
-    topicPrefix: cdc.topicPrefix,
-    mongoMode: cfg.sink.options.mongoMode,
-    ...(cdc.binaryHandlingMode === 'hex' ? { binaryStringMode: 'hex' as const } : {}),
-  };
-  const decoder = new Decoder(decoderOptions);
-  const buffers = new BufferSet(cfg.buffer);
+  const decoderOptions = decoderOptionsOf(cfg);
+  const buffers = new BufferSet(cfg.buffer, { keepDeleted: cfg.sink.options.deleteMode === 'soft' });
   // merge: rows the COPY-ready path encodes are held as their COPY lines (one parse per record).
   const declaredKey = cfg.sink.options.primaryKey && cfg.sink.options.primaryKey.length > 0 ? cfg.sink.options.primaryKey : undefined;
   // merge: fetched batches are decoded on threads while the main thread takes and applies.
@@ -106,15 +97,7 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
       maxQueuedBytes: Math.max(sizes.maxBytes, Math.floor(cfg.buffer.memoryBudgetBytes / 16)),
     });
   }
-  const router = new Router(dest, { reserved: reservedTables(cfg) });
-  const intake = new Intake({
-    decoder,
-    router,
-    keys: (ev, target) => requirePrimaryKey(cfg, ev.keyColumns, ev.table, { pos: ev.pos, target }),
-    strategy,
-    ...(cfg.sink.options.primaryKey ? { primaryKey: cfg.sink.options.primaryKey } : {}),
-    buffers,
-  });
+  const { intake, router } = createIntake(cfg, dest, buffers);
 
   // Connected during start-up (inside the engine's retries), so an unreachable database is an outage.
   const sink = new PgSink(cfg.sink.pg, cfg.sink.options, { watch, log: (msg, fields) => log.info(fields ?? {}, msg), warn: (msg, fields) => log.warn(fields ?? {}, msg) });

@@ -8,17 +8,19 @@ import type { PipelineConfig } from '../config/types';
 import { maskConfig } from '../config';
 import { parseTableName } from '../config/names';
 import { CoreEmitter } from '../kernel/events';
-import { FatalError } from '../kernel/errors';
+import { ConfigError, FatalError } from '../kernel/errors';
 import { createLogger, type Logger } from '../observe/logger';
 import { attachLogging } from '../observe/log-events';
 import { createMetrics } from '../observe/metrics';
-import { startHttpServer } from '../observe/http';
+import { startHttpServer, type RunningHttpServer } from '../observe/http';
 import { attachProgressBar } from '../observe/progress-bar';
 import { createHealthTracker } from '../observe/health';
 import { createCdc } from './cdc-service';
 import { createHeapGuard, heapCeilingFor, type HeapGuard } from './heap-guard';
 import { startBatchService } from '../batch/batch-service';
 import { ensureConnector, watchConnector, type ConnectorWatch } from '../managed/connector';
+import { routePartitions } from '../managed/partitions';
+import { watchSlot, type SlotWatch } from '../managed/slot-watch';
 
 export interface RunOptions {
   /** Install SIGTERM/SIGINT handlers (the CLI does; tests call stop() themselves). */
@@ -73,13 +75,25 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
   const managed = cfg.cdc?.managed;
   const health = createHealthTracker(emitter, { stuckAfterMs: 60_000, requireKafka: cfg.mode === 'cdc', requireLoop: cfg.mode === 'cdc', requireSourceConnector: managed !== undefined });
   metrics.readiness(() => health.health().ready);
-  const http = await startHttpServer({ port: cfg.observe.httpPort, registry: metrics.registry, health: () => health.health() });
+  let http: RunningHttpServer;
+  try {
+    http = await startHttpServer({ port: cfg.observe.httpPort, registry: metrics.registry, health: () => health.health() });
+  } catch (err) {
+    // Nothing else is started yet: release what keeps the process alive, then say what to change.
+    logging.close();
+    bar?.();
+    metrics.close();
+    health.close();
+    throw portTaken(err, cfg.observe.httpPort) ?? err;
+  }
   log.info({ port: http.port }, 'serving /metrics /healthz /readyz');
   let sink: { close(): Promise<void> } | undefined;
   let connectorWatch: ConnectorWatch | undefined;
+  let slotWatch: SlotWatch | undefined;
   let heapGuard: HeapGuard | undefined;
   const cleanup = async () => {
     connectorWatch?.stop();
+    slotWatch?.stop();
     heapGuard?.stop();
     logging.close();
     bar?.();
@@ -118,9 +132,12 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
     const ensure = managed
       ? async () => {
           if (connectorWatch) return;
-          const r = await ensureConnector(managed);
+          // A partitioned table it captures gets a ByLogicalTableRouter to its own topic (managed/partitions.ts).
+          const source = managed.kind === 'postgresql' ? await routePartitions(managed) : managed;
+          const r = await ensureConnector(source);
           log.info({ connector: managed.connectorName, connect: managed.connectUrl, ...(r.action === 'updated' ? { changed: r.changed } : {}) }, `source connector ${managed.connectorName} ${r.action}`);
-          connectorWatch = watchConnector(managed, emitter, log);
+          connectorWatch = watchConnector(source, emitter, log);
+          if (managed.kind === 'postgresql') slotWatch = watchSlot(managed, emitter, log, managed.statusIntervalMs);
         }
       : undefined;
     if (managed?.plainPassword) {
@@ -170,7 +187,18 @@ function watchClients(pool: Pool, log: Logger): void {
   });
 }
 
-function secretsOf(cfg: PipelineConfig): string[] {
+export function secretsOf(cfg: PipelineConfig): string[] {
   const s = [cfg.sink.pg.password, cfg.cdc?.kafka.sasl?.password, cfg.cdc?.managed?.db.password, cfg.batch?.db.kind === 'postgresql' ? cfg.batch.db.pg.password : cfg.batch?.db.mysql.password];
   return s.filter((x): x is string => typeof x === 'string' && x.length > 0);
+}
+
+/** `http_port` held by another process (a second worker on this host): one line naming the option and the fix. */
+function portTaken(err: unknown, port: number): ConfigError | undefined {
+  if ((err as { cause?: { code?: unknown } }).cause?.code !== 'EADDRINUSE') return undefined;
+  return new ConfigError([
+    {
+      path: 'spec.sink.options.http_port',
+      message: `port ${port} is already in use on this host (another process, perhaps a second worker of this pipeline, listens on it); give each worker on one host its own http_port, or set http_port: 0 to pick a free port`,
+    },
+  ]);
 }

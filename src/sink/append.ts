@@ -8,9 +8,9 @@
 import { rowOf as heldRow } from '../copy-text/line';
 import type { PoolClient } from 'pg';
 import type { ChangeEvent, Row, TableBatch } from '../kernel/types';
-import { appendRow, copyChunks, copyField } from '../copy-text/encode';
+import { appendRow, copyChunks } from '../copy-text/encode';
 import { copyInto } from './copy-into';
-import { APPEND_COPIED } from './metadata';
+import { APPEND_COPIED, metadataText } from './metadata';
 import { copyFromStdinSql } from './sql/copy-from-stdin';
 
 const EMPTY: Row = {};
@@ -26,12 +26,6 @@ function rowOf(ev: ChangeEvent): Row {
   }
 }
 
-function metadata(ev: ChangeEvent): string {
-  const ts = ev.source.tsMs !== undefined ? new Date(ev.source.tsMs).toISOString() : '\\N';
-  const lsn = ev.source.lsn !== undefined ? ev.source.lsn.toString() : '\\N';
-  return `${ev.op}\t${ts}\t${lsn}\t${copyField(ev.pos.topic)}\t${ev.pos.partition}\t${ev.pos.offset}`;
-}
-
 /** Returns the number of rows written. */
 export async function applyAppend(client: PoolClient, batch: TableBatch): Promise<number> {
   const dataCols = batch.columns.map((c) => c.name);
@@ -42,7 +36,7 @@ export async function applyAppend(client: PoolClient, batch: TableBatch): Promis
     copyChunks(events.length, (i, out) => {
       const ev = events[i]!;
       if (dataCols.length > 0) out = appendRow(out, rowOf(ev), dataCols) + '\t';
-      return out + metadata(ev);
+      return out + metadataText(ev.op, ev.source, ev.pos);
     }),
   );
 }

@@ -10,7 +10,7 @@ import type { SinkOptions } from '../config/types';
 import { FatalError } from '../kernel/errors';
 import { BATCH_STATE_TABLE, createBatchStateTableSql, insertBatchStateSql, selectBatchStateSql, updateBatchStateSql } from './sql/batch-cursor';
 import { tableName } from '../pg/ident';
-import { createStateTable, offsetsTable } from './offsets';
+import { createStateTable, offsetsTable, type StateTableOptions } from './offsets';
 
 export interface StoredCursor {
   readonly column: string;
@@ -22,8 +22,8 @@ export function batchStateTable(sink: SinkOptions): TableRef {
   return { schema: offsetsTable(sink).schema, table: BATCH_STATE_TABLE };
 }
 
-export function createBatchStateTable(pool: Pool, t: TableRef): Promise<void> {
-  return createStateTable(pool, t, createBatchStateTableSql(t), 'the batch cursor table');
+export function createBatchStateTable(pool: Pool, t: TableRef, opts: StateTableOptions): Promise<void> {
+  return createStateTable(pool, t, createBatchStateTableSql(t), 'the batch cursor table', opts);
 }
 
 export async function readCursor(db: Pool | PoolClient, t: TableRef, pipeline: string, source: string): Promise<StoredCursor | undefined> {

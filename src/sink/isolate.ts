@@ -32,7 +32,7 @@ export function batchRows(b: TableBatch): number {
  */
 export function splitBatch(b: TableBatch): [TableBatch, TableBatch] {
   if (b.truncate) {
-    return [{ ...b, upserts: [], upsertSource: [], upsertPos: [], upsertColumns: [], upsertFrom: undefined, deletes: [], deleteSource: [], deletePos: [], events: [] }, { ...b, truncate: false }];
+    return [{ ...b, upserts: [], upsertSource: [], upsertPos: [], upsertColumns: [], upsertOp: [], upsertFrom: undefined, deletes: [], deleteSource: [], deletePos: [], deleteRows: [], events: [] }, { ...b, truncate: false }];
   }
   if (b.strategy === 'append') {
     const h = b.events.length >> 1;
@@ -47,10 +47,12 @@ export function splitBatch(b: TableBatch): [TableBatch, TableBatch] {
     deletes: cut(b.deletes, from, Math.min(to, nd)),
     deleteSource: cut(b.deleteSource, from, Math.min(to, nd)),
     deletePos: cut(b.deletePos, from, Math.min(to, nd)),
+    ...(b.deleteRows ? { deleteRows: cut(b.deleteRows, from, Math.min(to, nd)) } : {}),
     upserts: cut(b.upserts, from - nd, to - nd),
     upsertSource: cut(b.upsertSource, from - nd, to - nd),
     upsertPos: cut(b.upsertPos, from - nd, to - nd),
     ...(b.upsertColumns ? { upsertColumns: cut(b.upsertColumns, from - nd, to - nd) } : {}),
+    ...(b.upsertOp ? { upsertOp: cut(b.upsertOp, from - nd, to - nd) } : {}),
     ...(b.upsertFrom ? { upsertFrom: cut(b.upsertFrom, from - nd, to - nd) } : {}),
   });
   const total = nd + b.upserts.length;

@@ -13,7 +13,9 @@ import { FatalError } from '../kernel/errors';
 import type { TargetInfo } from './catalog';
 import { appendRow, copyChunks, unavailableMask } from '../copy-text/encode';
 import { copyInto } from './copy-into';
-import { SOURCE_POS, STAGE_CARRY, STAGE_FROM, STAGE_MASK, STAGE_POS } from './metadata';
+import { APPEND_COPIED, DELETED_AT, metadataText, SOURCE_POS, sourceTimeText, STAGE_CARRY, STAGE_FROM, STAGE_MASK, STAGE_POS } from './metadata';
+import { markTruncated, metadataOwn, metadataStaging, recordSeen, upsertOwn, type MergeExtras } from './soft-delete';
+import { softDeleteUsingStagingSql } from './sql/soft-delete';
 import { positionText } from './position';
 import { copyFromStdinSql } from './sql/copy-from-stdin';
 import { createStagingSql, type StagingColumn } from './sql/create-staging';
@@ -25,10 +27,9 @@ import { INDEX_JOINS_SQL } from './sql/index-joins';
 import { fillFromOldKeysSql, stagedMasksSql } from './sql/fill-from-old-keys';
 import { countUnresolvedSql } from './sql/count-unresolved';
 
-export interface MergeContext {
+export interface MergeContext extends MergeExtras {
   readonly info: TargetInfo;
   readonly keys: readonly string[];
-  readonly guard: boolean;
   /** Unique within the transaction, names the staging tables. */
   readonly stage: number;
 }
@@ -42,8 +43,9 @@ function stagingColumns(info: TargetInfo, names: readonly string[]): StagingColu
   });
 }
 
-function checkReserved(names: readonly string[], table: string): void {
-  for (const n of [STAGE_MASK, STAGE_POS, STAGE_CARRY]) {
+function checkReserved(names: readonly string[], table: string, ctx: MergeContext): void {
+  const own = [STAGE_MASK, STAGE_POS, STAGE_CARRY, ...(ctx.metadata.length > 0 ? APPEND_COPIED : []), ...(ctx.soft ? [DELETED_AT.name] : [])];
+  for (const n of own) {
     if (names.includes(n) || (n === STAGE_CARRY && names.some((c) => c.startsWith(STAGE_FROM)))) throw new FatalError(`column ${ident(n)} of ${table} collides with a name nilus reserves`);
   }
 }
@@ -67,7 +69,7 @@ const NONE: MergeOutcome = { unresolved: 0, unresolvedKeys: [] };
  * upserts, as before.
  */
 export async function applyMerge(client: PoolClient, batch: TableBatch, ctx: MergeContext): Promise<MergeOutcome> {
-  if (batch.truncate) await client.query(truncateTableSql(batch.target));
+  if (batch.truncate) await (ctx.soft ? markTruncated(client, batch, ctx) : client.query(truncateTableSql(batch.target)));
   const staged = batch.upserts.length > 0 ? await stageUpserts(client, batch, ctx) : undefined;
   if (batch.deletes.length > 0 || staged?.carry) await client.query(INDEX_JOINS_SQL);
   let outcome = NONE;
@@ -77,10 +79,12 @@ export async function applyMerge(client: PoolClient, batch: TableBatch, ctx: Mer
   }
   if (batch.deletes.length > 0) await applyDeletes(client, batch, ctx);
   if (staged) await upsertStaged(client, batch, ctx, staged);
+  if (staged && ctx.seen) await recordSeen(client, ctx.info, ctx.keys, staged.name, ctx.seen);
   return outcome;
 }
 
 async function applyDeletes(client: PoolClient, batch: TableBatch, ctx: MergeContext): Promise<void> {
+  if (ctx.soft) await insertKept(client, batch, ctx);
   const staging = `nilus_stage_${ctx.stage}_d`;
   const cols = stagingColumns(ctx.info, ctx.keys);
   const names = [...ctx.keys];
@@ -88,6 +92,10 @@ async function applyDeletes(client: PoolClient, batch: TableBatch, ctx: MergeCon
     cols.push({ name: STAGE_POS, type: 'bigint' });
     names.push(STAGE_POS);
   }
+  // soft: the mark (the delete's source time), then the metadata values
+  const extra = ctx.soft ? [{ name: DELETED_AT.name, type: DELETED_AT.type }, ...metadataStaging(ctx)] : [];
+  cols.push(...extra);
+  names.push(...extra.map((c) => c.name));
   await client.query(createStagingSql(staging, cols));
   const rows = batch.deletes;
   const keyNames = ctx.keys;
@@ -100,11 +108,45 @@ async function applyDeletes(client: PoolClient, batch: TableBatch, ctx: MergeCon
         throw new FatalError(`a delete for ${tableName(batch.target)} lacks a value for key (${keyNames.join(', ')})`);
       }
       out = appendRow(out, row, keyNames);
-      return ctx.guard ? out + '\t' + positionText(batch.deleteSource[i]) : out;
+      if (ctx.guard) out += '\t' + positionText(batch.deleteSource[i]);
+      if (ctx.soft) out += '\t' + sourceTimeText(batch.deleteSource[i]);
+      if (ctx.soft && ctx.metadata.length > 0) out += '\t' + metadataText('d', batch.deleteSource[i], batch.deletePos?.[i]);
+      return out;
     }),
   );
   const guard = ctx.guard ? { stagingColumn: STAGE_POS, targetColumn: SOURCE_POS.name } : undefined;
-  await client.query(deleteUsingStagingSql({ target: batch.target, staging, keyColumns: ctx.keys, guard }));
+  await client.query(
+    ctx.soft
+      ? softDeleteUsingStagingSql({ target: batch.target, staging, keyColumns: ctx.keys, deletedAt: DELETED_AT.name, set: metadataOwn(ctx), guard })
+      : deleteUsingStagingSql({ target: batch.target, staging, keyColumns: ctx.keys, guard }),
+  );
+}
+
+/**
+ * delete_mode soft: a key created (or updated) and deleted within one batch may not be in the
+ * target yet. Its last row is inserted when the key is absent (present rows are left alone), so
+ * the soft delete that follows marks it like any other: what lands does not depend on where
+ * flushes fall.
+ */
+async function insertKept(client: PoolClient, batch: TableBatch, ctx: MergeContext): Promise<void> {
+  const kept = batch.deleteRows;
+  if (!kept) return;
+  const at: number[] = [];
+  for (let i = 0; i < batch.deletes.length; i++) if (kept[i] !== undefined) at.push(i);
+  if (at.length === 0) return;
+  const pos = batch.deletePos;
+  const rows: TableBatch = {
+    ...batch,
+    truncate: false,
+    upserts: at.map((i) => kept[i]!),
+    upsertSource: at.map((i) => batch.deleteSource[i]!),
+    ...(pos ? { upsertPos: at.map((i) => pos[i]!) } : {}),
+    upsertOp: at.map(() => 'd' as const),
+    upsertFrom: undefined,
+    deletes: [],
+    deleteSource: [],
+  };
+  await upsertStaged(client, rows, ctx, await stageUpserts(client, rows, ctx, 'k'), true);
 }
 
 interface Staged {
@@ -118,10 +160,10 @@ interface Staged {
   readonly from: boolean;
 }
 
-async function stageUpserts(client: PoolClient, batch: TableBatch, ctx: MergeContext): Promise<Staged> {
-  const name = `nilus_stage_${ctx.stage}_u`;
+async function stageUpserts(client: PoolClient, batch: TableBatch, ctx: MergeContext, suffix = 'u'): Promise<Staged> {
+  const name = `nilus_stage_${ctx.stage}_${suffix}`;
   const dataCols = batch.columns.map((c) => c.name);
-  checkReserved(dataCols, tableName(batch.target));
+  checkReserved(dataCols, tableName(batch.target), ctx);
   const keyIdx = new Set(ctx.keys.map((k) => dataCols.indexOf(k)));
   const cols = stagingColumns(ctx.info, dataCols);
   cols.push({ name: STAGE_MASK, type: 'text' });
@@ -135,6 +177,8 @@ async function stageUpserts(client: PoolClient, batch: TableBatch, ctx: MergeCon
   cols.push({ name: STAGE_CARRY, type: 'boolean' });
   const withFrom = from !== undefined && from.some((r) => r !== undefined);
   if (withFrom) cols.push(...stagingColumns(ctx.info, ctx.keys).map((c, j) => ({ name: STAGE_FROM + j, type: c.type })));
+  const meta = ctx.metadata.length > 0;
+  cols.push(...metadataStaging(ctx));
   await client.query(createStagingSql(name, cols));
 
   const masks = new Set<string | null>();
@@ -182,6 +226,7 @@ async function stageUpserts(client: PoolClient, batch: TableBatch, ctx: MergeCon
         const old = from![i];
         out += '\t' + (old === undefined ? noFrom : appendRow('', old, ctx.keys));
       }
+      if (meta) out += '\t' + metadataText(batch.upsertOp?.[i] ?? 'u', batch.upsertSource[i], batch.upsertPos?.[i]);
       return out;
     }),
   );
@@ -209,12 +254,13 @@ async function countUnresolved(client: PoolClient, batch: TableBatch, ctx: Merge
   return r && r.n > 0 ? { unresolved: r.n, unresolvedKeys: r.keys ?? [] } : NONE;
 }
 
-async function upsertStaged(client: PoolClient, batch: TableBatch, ctx: MergeContext, staged: Staged): Promise<void> {
+async function upsertStaged(client: PoolClient, batch: TableBatch, ctx: MergeContext, staged: Staged, insertOnly = false): Promise<void> {
   // One statement per distinct mask rather than CASE WHEN per column: a masked column must be
   // left out of the INSERT list entirely so a brand-new row gets the column's DEFAULT (a CASE
   // could only give NULL), and the common batch (no unavailable values) stays one plain statement.
   const guard = ctx.guard ? { stagingColumn: STAGE_POS, targetColumn: SOURCE_POS.name } : undefined;
   const { dataCols, masks } = staged;
+  const own = upsertOwn(ctx);
   for (const mask of masks) {
     const skip = new Set(mask === null ? [] : mask.split(',').map(Number));
     const { text, values } = upsertFromStagingSql({
@@ -224,6 +270,8 @@ async function upsertStaged(client: PoolClient, batch: TableBatch, ctx: MergeCon
       columns: dataCols.filter((_c, j) => !skip.has(j)),
       mask: masks.size > 1 ? { column: STAGE_MASK, value: mask } : undefined,
       guard,
+      own,
+      insertOnly,
     });
     await client.query(text, values);
   }

@@ -12,7 +12,16 @@
  *
  * merge targets with the stale-event guard on:
  *   _nilus_source_pos  bigint       LSN of the last applied change, else its source ts_ms
+ *
+ * merge targets with delete_mode soft:
+ *   _nilus_deleted_at  timestamptz  NULL while the row lives; the delete's (or truncate's) source
+ *                                   commit time once deleted, the flush's time when unknown
+ *
+ * merge targets with metadata_columns: the chosen append columns, holding the row's last change
+ * (its delete's, with delete_mode soft).
  */
+import type { Op, Position, SourceInfo } from '../kernel/types';
+import { copyField } from '../copy-text/encode';
 import type { NewColumn } from './sql/create-table';
 
 export const APPEND_METADATA: readonly NewColumn[] = [
@@ -29,6 +38,36 @@ export const APPEND_METADATA: readonly NewColumn[] = [
 export const APPEND_COPIED = APPEND_METADATA.slice(0, 6).map((c) => c.name);
 
 export const SOURCE_POS: NewColumn = { name: '_nilus_source_pos', type: 'bigint' };
+
+export const DELETED_AT: NewColumn = { name: '_nilus_deleted_at', type: 'timestamp with time zone' };
+
+/** The column filled with now() rather than from the event. */
+export const APPLIED_AT = '_nilus_applied_at';
+
+/** The values of APPEND_COPIED for one event (null: unknown), as query parameters. */
+export function metadataValues(op: Op, source: SourceInfo | undefined, pos: Position | undefined): (string | null)[] {
+  return [
+    op,
+    source?.tsMs !== undefined ? new Date(source.tsMs).toISOString() : null,
+    source?.lsn !== undefined ? source.lsn.toString() : null,
+    pos?.topic ?? null,
+    pos !== undefined ? String(pos.partition) : null,
+    pos?.offset ?? null,
+  ];
+}
+
+/** The same values as COPY text fields, tab-separated (append's rows, merge's staging). */
+export function metadataText(op: Op, source: SourceInfo | undefined, pos: Position | undefined): string {
+  const ts = sourceTimeText(source);
+  const lsn = source?.lsn !== undefined ? source.lsn.toString() : '\\N';
+  if (pos === undefined) return `${op}\t${ts}\t${lsn}\t\\N\t\\N\t\\N`;
+  return `${op}\t${ts}\t${lsn}\t${copyField(pos.topic)}\t${pos.partition}\t${pos.offset}`;
+}
+
+/** The source commit time as COPY text (NULL when unknown): a soft delete's mark, append's _nilus_source_ts. */
+export function sourceTimeText(source: SourceInfo | undefined): string {
+  return source?.tsMs !== undefined ? new Date(source.tsMs).toISOString() : '\\N';
+}
 
 /** Staging-only columns (never in a target): the unavailable-column mask and the incoming position. */
 export const STAGE_MASK = '_nilus_mask';

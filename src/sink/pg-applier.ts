@@ -21,6 +21,17 @@ import { tableName } from '../pg/ident';
 import { inTransaction, withSavepoint } from '../pg/transaction';
 import { truncateTableSql } from './sql/truncate-table';
 import { TargetChanges } from './target-changed';
+import { markMissing, markTruncated, type MergeExtras, type SeenKeys } from './soft-delete';
+
+/**
+ * Batch merge reading the whole source table with delete_mode soft: the target's live rows whose
+ * key the run did not read are marked deleted at `at`.
+ */
+export interface MarkMissing {
+  readonly target: TableRef;
+  readonly keys: readonly string[];
+  readonly at: Date;
+}
 
 export type { TargetInfo, TargetColumn } from './catalog';
 export { APPEND_METADATA, SOURCE_POS } from './metadata';
@@ -33,7 +44,20 @@ function sumCounts(a: TableCounts | undefined, b: TableCounts | undefined): Tabl
     table: a.table, upserts: a.upserts + b.upserts, deletes: a.deletes + b.deletes, appends: a.appends + b.appends, truncates: a.truncates + b.truncates,
     unresolved: a.unresolved + b.unresolved, unresolvedKeys: [...a.unresolvedKeys, ...b.unresolvedKeys].slice(0, 5),
     ...(a.schemaChanges || b.schemaChanges ? { schemaChanges: addTallies(a.schemaChanges, b.schemaChanges) } : {}),
+    ...(a.sourceTsMs !== undefined || b.sourceTsMs !== undefined ? { sourceTsMs: Math.max(a.sourceTsMs ?? -Infinity, b.sourceTsMs ?? -Infinity) } : {}),
   };
+}
+
+/** The newest source commit time (source.ts_ms) among a batch's changes, for the table's lag gauge. */
+function newestSourceTs(batch: TableBatch): number | undefined {
+  let newest: number | undefined;
+  const see = (ts: number | undefined): void => {
+    if (ts !== undefined && (newest === undefined || ts > newest)) newest = ts;
+  };
+  for (const s of batch.upsertSource) see(s.tsMs);
+  for (const s of batch.deleteSource) see(s.tsMs);
+  for (const e of batch.events) see(e.source.tsMs);
+  return newest;
 }
 
 interface TableCounts {
@@ -45,6 +69,7 @@ interface TableCounts {
   /** Rows inserted with unchanged-TOAST values nothing could fill (see MergeOutcome). */
   unresolved: number;
   unresolvedKeys: readonly string[];
+  sourceTsMs?: number;
   /** Type changes applied to the target (widen, variant), by kind. */
   schemaChanges?: Record<string, number>;
 }
@@ -77,7 +102,10 @@ export class PgApplier {
 
   /** Create the state schema/table if missing (offsets table). Idempotent. */
   async init(): Promise<void> {
-    await createOffsetsTable(this.pool, offsetsTable(this.sink));
+    await createOffsetsTable(this.pool, offsetsTable(this.sink), {
+      autoCreate: this.sink.autoCreate,
+      onCreatedSchema: (schema) => this.log('created state schema', { schema }),
+    });
   }
 
   /** Stored next-offsets for the group (all topics, or only `topics`). */
@@ -161,15 +189,22 @@ export class PgApplier {
   /**
    * Batch mode: every batch the source yields, in ONE transaction, so a replace or an append is
    * all or nothing (readers see the old content until COMMIT). `beforeCommit` runs last in the
-   * same transaction (the batch cursor). Resolves with the rows written.
+   * same transaction (the batch cursor). Resolves with the rows written. `markMissing` (delete_mode
+   * soft only): rows of the target the batches did not carry are marked deleted, before beforeCommit.
    */
-  async applyAll(batches: AsyncIterable<TableBatch>, opts: { beforeCommit?: (client: PoolClient, rows: number) => Promise<void> } = {}): Promise<number> {
+  async applyAll(batches: AsyncIterable<TableBatch>, opts: { beforeCommit?: (client: PoolClient, rows: number) => Promise<void>; markMissing?: MarkMissing } = {}): Promise<number> {
     let rows = 0;
+    const sweep = opts.markMissing && this.sink.deleteMode === 'soft' ? opts.markMissing : undefined;
+    const seen: SeenKeys | undefined = sweep ? { name: 'nilus_seen_keys', created: false } : undefined;
     await this.inTransaction(async (client) => {
       let i = 0;
       for await (const b of batches) {
-        const c = await this.applyBatch(client, b, i++);
+        const c = await this.applyBatch(client, b, i++, seen);
         if (c) rows += c.upserts + c.deletes + c.appends;
+      }
+      if (sweep && seen && (await this.schema.ensureOwn(client, sweep.target))) {
+        const n = await markMissing(client, sweep.target, sweep.keys, seen, sweep.at);
+        this.log('marked rows no longer at the source as deleted', { table: tableName(sweep.target), rows: n });
       }
       if (opts.beforeCommit) await opts.beforeCommit(client, rows);
     });
@@ -181,26 +216,36 @@ export class PgApplier {
     return inTransaction(this.pool, body, () => this.schema.forgetAll());
   }
 
+  private extras(seen?: SeenKeys): MergeExtras {
+    return { soft: this.sink.deleteMode === 'soft', metadata: this.sink.metadataColumns ?? [], guard: this.sink.staleGuard, ...(seen ? { seen } : {}) };
+  }
+
   /** A batch; a target a DBA changed under it (a column or the table gone) explained (./target-changed.ts). */
-  private async applyBatch(client: PoolClient, batch: TableBatch, stage: number): Promise<TableCounts | undefined> {
+  private async applyBatch(client: PoolClient, batch: TableBatch, stage: number, seen?: SeenKeys): Promise<TableCounts | undefined> {
     try {
-      return await this.applyTo(client, batch, stage);
+      return await this.applyTo(client, batch, stage, seen);
     } catch (e) {
       throw this.changes.explain(e, batch.target) ?? e;
     }
   }
 
-  private async applyTo(client: PoolClient, batch: TableBatch, stage: number): Promise<TableCounts | undefined> {
+  private async applyTo(client: PoolClient, batch: TableBatch, stage: number, seen?: SeenKeys): Promise<TableCounts | undefined> {
     const empty =
       !batch.truncate && batch.upserts.length === 0 && batch.deletes.length === 0 && batch.events.length === 0;
     if (empty) return undefined;
-    const counts: TableCounts = { table: tableName(batch.target), upserts: 0, deletes: 0, appends: 0, truncates: 0, unresolved: 0, unresolvedKeys: [] };
+    const newest = newestSourceTs(batch);
+    const counts: TableCounts = { table: tableName(batch.target), upserts: 0, deletes: 0, appends: 0, truncates: 0, unresolved: 0, unresolvedKeys: [], ...(newest !== undefined ? { sourceTsMs: newest } : {}) };
     if (batch.strategy !== 'append' && batch.upserts.length === 0) {
       // Only deletes and/or a truncate: a missing table has nothing to remove, and a truncate
       // alone needs no columns or key (its batch may carry neither), so skip creating or checking.
-      if (!(await this.schema.describe(client, batch.target))) return counts;
+      // (a soft delete of a row created in this batch still lands it: see merge.ts insertKept)
+      const kept = batch.strategy === 'merge' && this.sink.deleteMode === 'soft' && batch.deleteRows?.some((r) => r !== undefined) === true;
+      if (!kept && !(await this.schema.describe(client, batch.target))) return counts;
       if (batch.deletes.length === 0) {
-        await client.query(truncateTableSql(batch.target));
+        if (batch.strategy === 'merge' && this.sink.deleteMode === 'soft') {
+          await this.schema.ensureOwn(client, batch.target);
+          await markTruncated(client, batch, this.extras());
+        } else await client.query(truncateTableSql(batch.target));
         counts.truncates = 1;
         return counts;
       }
@@ -210,7 +255,7 @@ export class PgApplier {
     if (ensured.changes.length > 0) counts.schemaChanges = tally(ensured.changes);
     switch (routed.strategy) {
       case 'merge':
-        const o = await applyMerge(client, routed, { info, keys: this.schema.keyColumns(routed), guard: this.sink.staleGuard, stage });
+        const o = await applyMerge(client, routed, { info, keys: this.schema.keyColumns(routed), ...this.extras(seen), stage });
         counts.unresolved = o.unresolved;
         counts.unresolvedKeys = o.unresolvedKeys;
         counts.upserts = routed.upserts.length;

@@ -150,6 +150,7 @@ export async function verifyCdcPipeline(cfg: PipelineConfig, opts: VerifyOptions
     srcTable: t, dstTable: resolveDestTable(cfg.sink.options.destTable, t), canon, cdc: modes,
     ...(cfg.sink.options.primaryKey ? { primaryKey: cfg.sink.options.primaryKey } : {}),
     display: source.display, sourcePath: 'spec.source.cdc.collection.include.list',
+    ...(cfg.sink.options.columns ? { columns: cfg.sink.options.columns } : {}),
   });
 
   const pending: Pending[] = [];

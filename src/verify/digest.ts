@@ -109,6 +109,11 @@ export interface DigestPlan {
    * compares values").
    */
   readonly cdc?: CdcCanon;
+  /**
+   * A PostgreSQL target with delete_mode soft: the mark column; only rows where it is NULL (the
+   * live rows, what should land) are read.
+   */
+  readonly live?: string;
 }
 
 export interface DigestRow {

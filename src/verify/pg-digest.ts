@@ -195,13 +195,13 @@ class PgDigestReader implements DigestReader {
   async digest(plan: DigestPlan, bits: number, within?: BucketSet): Promise<BucketDigest[]> {
     const { keyText, rowText } = this.texts(plan);
     // bigint: at depth 32 a bucket number passes int's range
-    const res = await this.client.query<{ b: string; n: number; s: string }>(bucketDigest(plan.table, keyText, rowText, bits, within), within ? [within.buckets] : []);
+    const res = await this.client.query<{ b: string; n: number; s: string }>(bucketDigest(plan.table, keyText, rowText, bits, within, plan.live), within ? [within.buckets] : []);
     return res.rows.map((x) => ({ bucket: Number(x.b), rows: x.n, sum: x.s }));
   }
 
   async *rows(plan: DigestPlan, within: readonly BucketSet[]): AsyncGenerator<HashedRow> {
     const { keyText, keys, values } = this.texts(plan);
-    for await (const r of this.copyRows(bucketRows(plan.table, keyText, [...keys, ...values], within), 1 + keys.length + values.length)) {
+    for await (const r of this.copyRows(bucketRows(plan.table, keyText, [...keys, ...values], within, plan.live), 1 + keys.length + values.length)) {
       yield { hash: Number(r[0]), key: r.slice(1, 1 + keys.length).map((k) => k ?? 'NULL'), values: r.slice(1 + keys.length) };
     }
   }
@@ -209,7 +209,7 @@ class PgDigestReader implements DigestReader {
   async *jsonRows(plan: DigestPlan, within?: BucketSet): AsyncGenerator<JsonRow> {
     const { keyText, keys } = this.texts(plan);
     const docs = plan.columns.filter((c) => c.mode === 'json').map((c) => `${ident(c.name)}::text`);
-    for await (const r of this.copyRows(hashedRows(plan.table, keyText, [...keys, ...docs], within), 1 + keys.length + docs.length)) {
+    for await (const r of this.copyRows(hashedRows(plan.table, keyText, [...keys, ...docs], within, plan.live), 1 + keys.length + docs.length)) {
       yield { hash: Number(r[0]), key: r.slice(1, 1 + keys.length).map((k) => k ?? 'NULL'), docs: r.slice(1 + keys.length) };
     }
   }

@@ -22,7 +22,7 @@ export async function verifyPipeline(cfg: PipelineConfig, opts: VerifyOptions = 
   const dstTable = resolveDestTable(cfg.sink.options.destTable, srcTable);
   const o = { ...COMPARE_DEFAULTS, ...opts.compare };
   const canon = cfg.batch!.db.kind === 'postgresql' ? 'postgresql' : 'mysql';
-  const check = await withReaders(source, target, (s, t) => verifyTable(s, t, { srcTable, dstTable, primaryKey: cfg.sink.options.primaryKey, canon, display: source.display, sourcePath: 'spec.source.options.source_table' }, o));
+  const check = await withReaders(source, target, (s, t) => verifyTable(s, t, { srcTable, dstTable, primaryKey: cfg.sink.options.primaryKey, canon, display: source.display, sourcePath: 'spec.source.options.source_table', ...(cfg.sink.options.columns ? { columns: cfg.sink.options.columns } : {}) }, o));
   const seconds = ((now() - started) / 1000).toFixed(2);
   return [{ ...check.report, line: `${check.report.line}; ${seconds} s` }];
 }

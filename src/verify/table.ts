@@ -6,8 +6,10 @@
 import { ConfigError } from '../kernel/errors';
 import type { PipelineConfig } from '../config/types';
 import type { TableRef } from '../kernel/types';
+import { ColumnPolicy, keyRefusal, type ColumnRules } from '../kernel/column-policy';
 import type { CdcCanon, CdcColumnType, CompareMode, DigestPlan, DigestReader, DigestSource, KnownLoss } from './digest';
 import { PgDigestSource } from './pg-digest';
+import { DELETED_AT } from '../sink/metadata';
 import { MysqlDigestSource } from './mysql-digest';
 import { compareTables, type ComparePlans, type CompareOptions, type Verdict } from './compare';
 
@@ -72,6 +74,8 @@ export interface TableJob {
   readonly display: string;
   /** The manifest field naming the source table, for messages. */
   readonly sourcePath: string;
+  /** spec.sink.options.columns: excluded and masked columns are not compared (what lands of them is not the source's value). */
+  readonly columns?: ColumnRules;
 }
 
 /** A table compared: its report, and what a re-check of its differing buckets needs. */
@@ -101,20 +105,27 @@ export async function verifyTable(src: DigestReader, dst: DigestReader, job: Tab
   for (const k of key) {
     if (!srcNames.has(k)) throw new ConfigError([{ path: 'primary_key', message: `primary_key column "${k}" is not a column of ${name(srcTable)}` }]);
   }
+  const policy = ColumnPolicy.active(job.columns) ? new ColumnPolicy(job.columns) : undefined;
+  const refusal = policy && keyRefusal(policy, key, name(srcTable));
+  if (refusal) throw new ConfigError([{ path: 'spec.sink.options.columns', message: refusal }]);
+  // Only columns that land as they are: excluded ones are absent by design, masked ones differ by design.
+  const compared = policy ? si.columns.filter((c) => policy.fate(c.name).kind === 'keep') : si.columns;
   const none = { absent: [], knownLosses: [] };
   if (!ti) return { ...none, report: { ...base, ok: false, line: `${head}: DIFFERENT: the target table does not exist` } };
   const dstNames = new Set(ti.columns.map((c) => c.name));
-  const absent = si.columns.filter((c) => !dstNames.has(c.name)).map((c) => c.name);
+  const absent = compared.filter((c) => !dstNames.has(c.name)).map((c) => c.name);
   const absentKey = key.filter((k) => !dstNames.has(k));
   if (absentKey.length > 0) return { ...none, report: { ...base, ok: false, line: `${head}: DIFFERENT: key column(s) ${absentKey.join(', ')} missing in the target` } };
-  const columns = si.columns.filter((c) => dstNames.has(c.name)).map((c) => ({ name: c.name, mode: (c.sqlExact ? 'exact' : 'json') as CompareMode }));
+  const columns = compared.filter((c) => dstNames.has(c.name)).map((c) => ({ name: c.name, mode: (c.sqlExact ? 'exact' : 'json') as CompareMode }));
   const types: Record<string, CdcColumnType> = {};
   if (job.canon === 'debezium') for (const c of si.columns) types[c.name] = { type: c.type, base: c.base ?? c.type, builtin: c.builtin ?? false };
   const plan = (table: TableRef, side: 'source' | 'target'): DigestPlan => ({
     table, canon: job.canon, key, columns,
     ...(job.canon === 'debezium' ? { cdc: { side, types, intervalString: job.cdc?.intervalString ?? false, binaryMode: job.cdc?.binaryMode ?? 'bytes' } } : {}),
   });
-  const plans = { source: plan(srcTable, 'source'), target: plan(dstTable, 'target') };
+  // a soft-delete target keeps deleted rows, marked: only its live rows should equal the source
+  const live = dstNames.has(DELETED_AT.name) && !srcNames.has(DELETED_AT.name) ? { live: DELETED_AT.name } : {};
+  const plans = { source: plan(srcTable, 'source'), target: { ...plan(dstTable, 'target'), ...live } };
   const estimate = Math.max(si.estimatedRows ?? 0, ti.estimatedRows ?? 0) || undefined;
   const v = await compareTables(src, dst, plans, estimate, o, within);
   // after the compare: a reader is one connection, one statement at a time (a re-check counts none)

@@ -23,6 +23,8 @@ interface Pair {
 export class BlackholeProxy {
   private server: net.Server | undefined;
   private readonly pairs = new Set<Pair>();
+  /** Every client socket not yet closed, also those of pairs already forgotten (half-closed by end()). */
+  private readonly sockets = new Set<net.Socket>();
   private dropping = false;
   /** Armed by blackholeAfter(): true when this chunk starts the partition. */
   private trigger: ((chunk: Buffer) => boolean) | undefined;
@@ -100,6 +102,9 @@ export class BlackholeProxy {
       pair.server?.destroy();
     }
     this.pairs.clear();
+    // server.close() waits for every accepted socket, including one only half-closed by end().
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
     const s = this.server;
     this.server = undefined;
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
@@ -117,6 +122,8 @@ export class BlackholeProxy {
   private accept(client: net.Socket): void {
     const pair: Pair = { client, server: undefined, damaged: false, clientGone: false };
     this.pairs.add(pair);
+    this.sockets.add(client);
+    client.once('close', () => this.sockets.delete(client));
     // Bytes a client sends before the upstream socket exists wait here (paused), not dropped.
     client.pause();
     client.on('data', (chunk: Buffer) => {

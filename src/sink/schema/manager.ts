@@ -17,7 +17,7 @@ import type { SinkOptions } from '../../config/types';
 import { ConfigError, FatalError } from '../../kernel/errors';
 import { classifyError } from '../../kernel/classify';
 import { describeTable, type TargetInfo } from '../catalog';
-import { APPEND_METADATA, SOURCE_POS } from '../metadata';
+import { APPEND_METADATA, DELETED_AT, SOURCE_POS } from '../metadata';
 import { addColumnsSql } from '../sql/add-columns';
 import { advisoryXactLockSql } from '../sql/advisory-lock';
 import { createTableSql, type NewColumn } from '../sql/create-table';
@@ -26,6 +26,7 @@ import { alterColumnTypeSql } from '../sql/alter-column-type';
 import { assertSafeType, typeFits } from './type-compat';
 import { routeVariants } from './variant';
 import { classifyChange } from './widen';
+import { ensureSchema } from './ensure-schema';
 import { checkColumnTypes, checkMergeKey, missingTableError, noKeyError } from './checks';
 
 type Log = (msg: string, fields?: object) => void;
@@ -102,6 +103,9 @@ export class SchemaManager {
       plan = this.plan(info, batch);
     }
     if (plan) {
+      if (plan.create && (await ensureSchema(client, { schema: t.schema, autoCreate: this.sink.autoCreate, path: 'spec.sink.options.dest_table', what: `table ${tableName(t)}` }))) {
+        this.log('created target schema', { schema: t.schema });
+      }
       this.authorize(t, plan);
       await client.query(advisoryXactLockSql(), [tableName(t)]);
       info = await this.describe(client, t, true);
@@ -187,11 +191,40 @@ export class SchemaManager {
     }
   }
 
+  /** The columns nilus itself keeps in a target of this strategy (metadata.ts). */
+  private ownColumns(strategy: TableBatch['strategy']): NewColumn[] {
+    if (strategy === 'append') return [...APPEND_METADATA];
+    if (strategy !== 'merge') return [];
+    const own: NewColumn[] = [];
+    if (this.sink.staleGuard) own.push(SOURCE_POS);
+    const meta = this.sink.metadataColumns ?? [];
+    // merge writes _nilus_applied_at itself: no DEFAULT now(), which would rewrite an existing table
+    own.push(...APPEND_METADATA.filter((c) => meta.includes(c.name)).map(({ defaultSql: _d, ...c }) => c));
+    if (this.sink.deleteMode === 'soft') own.push(DELETED_AT);
+    return own;
+  }
+
+  /**
+   * A merge target's own columns only, for statements that carry no row (a truncate, a batch
+   * run's marking): added when missing. undefined when the table does not exist.
+   */
+  async ensureOwn(client: PoolClient, t: TableRef): Promise<TargetInfo | undefined> {
+    const missing = (i: TargetInfo): NewColumn[] => this.ownColumns('merge').filter((c) => !i.byName.has(c.name));
+    let info = await this.describe(client, t);
+    if (!info || missing(info).length === 0) return info;
+    await client.query(advisoryXactLockSql(), [tableName(t)]);
+    info = await this.describe(client, t, true);
+    if (!info) return undefined;
+    const add = missing(info);
+    if (add.length === 0) return info;
+    await client.query(addColumnsSql(t, add));
+    this.log('added columns to target table', { table: tableName(t), columns: add.map((c) => c.name) });
+    return this.describe(client, t, true);
+  }
+
   /** What DDL the batch needs, or undefined when the target already fits. */
   private plan(info: TargetInfo | undefined, batch: TableBatch): Plan | undefined {
-    const own: NewColumn[] = [];
-    if (batch.strategy === 'append') own.push(...APPEND_METADATA);
-    if (batch.strategy === 'merge' && this.sink.staleGuard) own.push(SOURCE_POS);
+    const own = this.ownColumns(batch.strategy);
     const data = batch.columns.map(toNewColumn);
     if (!info) return { create: true, columns: [...data, ...own], dataColumns: data.map((c) => c.name) };
     const addData = data.filter((c) => !info.byName.has(c.name));

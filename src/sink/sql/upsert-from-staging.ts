@@ -1,5 +1,6 @@
 import type { TableRef } from '../../kernel/types';
 import { ident, tableName } from '../../pg/ident';
+import { ownValueSql, type OwnColumn } from './own-columns';
 
 export interface UpsertSpec {
   readonly target: TableRef;
@@ -12,6 +13,10 @@ export interface UpsertSpec {
   readonly mask?: { readonly column: string; readonly value: string | null };
   /** Stale-event guard: staging column holding the incoming position, target column holding the stored one. */
   readonly guard?: { readonly stagingColumn: string; readonly targetColumn: string };
+  /** Columns nilus fills itself (metadata, the soft-delete mark cleared), on insert and on update; no parameters. */
+  readonly own?: readonly OwnColumn[];
+  /** Insert the rows whose key is absent, leave present ones alone (ON CONFLICT DO NOTHING). */
+  readonly insertOnly?: boolean;
 }
 
 const T = ident('_nilus_t');
@@ -31,6 +36,11 @@ export function upsertFromStagingSql(s: UpsertSpec): { text: string; values: unk
     const pos = ident(s.guard.targetColumn);
     setCols.push(`${pos} = EXCLUDED.${pos}`);
   }
+  for (const c of s.own ?? []) {
+    insertCols.push(ident(c.column));
+    selectCols.push(ownValueSql(c));
+    setCols.push(`${ident(c.column)} = EXCLUDED.${ident(c.column)}`);
+  }
   const values: unknown[] = [];
   let where = '';
   if (s.mask) {
@@ -41,7 +51,7 @@ export function upsertFromStagingSql(s: UpsertSpec): { text: string; values: unk
     }
   }
   let onConflict = `ON CONFLICT (${s.keyColumns.map(ident).join(', ')}) `;
-  if (setCols.length === 0) onConflict += 'DO NOTHING';
+  if (setCols.length === 0 || s.insertOnly) onConflict += 'DO NOTHING';
   else {
     onConflict += `DO UPDATE SET ${setCols.join(', ')}`;
     if (s.guard) {

@@ -110,3 +110,9 @@ export const CAPTURE_TABLES = `
       FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = ? AND t.TABLE_TYPE = 'BASE TABLE' ORDER BY 1`;
 /** No rows, but fails without SELECT on the table; tableLines(). */
 export const probeSelect = (table: TableRef): string => `SELECT 1 FROM ${qualified(table)} LIMIT 0`;
+
+/** The server's current binlog file and position (MySQL 8.2+, MariaDB 10.5.2+); `nilus-pg status`. */
+export const BINARY_LOG_STATUS = 'SHOW BINARY LOG STATUS';
+
+/** The same for servers without it (MySQL before 8.2, older MariaDB); removed in MySQL 8.4. */
+export const MASTER_STATUS = 'SHOW MASTER STATUS';

@@ -90,22 +90,29 @@ function inBuckets(h: string, sets: readonly Buckets[]): string {
   return '(' + sets.map((s) => `${h} >> ${32 - s.bits} = ANY('{${s.buckets.map((b) => Math.trunc(b)).join(',')}}'::bigint[])`).join(' OR ') + ')';
 }
 
+/**
+ * The rows a digest reads: the table, or only its live rows when `live` names the soft-delete
+ * mark column (a target with delete_mode soft: verify compares what should land).
+ */
+const rowsOf = (table: TableRef, live?: string): string =>
+  live === undefined ? tableName(table) : `(SELECT * FROM ${tableName(table)} WHERE ${ident(live)} IS NULL) AS live`;
+
 /** A query's rows as COPY text. */
 const copyOut = (select: string): string => `COPY (${select}) TO STDOUT`;
 
 /** Rows, hash sum per bucket at depth `bits` (within $1, the buckets of `within`, if given); pg-digest.ts's digest(). */
-export const bucketDigest = (table: TableRef, keyText: string, rowText: string, bits: number, within?: Buckets): string =>
+export const bucketDigest = (table: TableRef, keyText: string, rowText: string, bits: number, within?: Buckets, live?: string): string =>
   `SELECT h >> ${32 - bits} AS b, count(*)::int AS n, sum(r)::text AS s
-                   FROM (SELECT ${h32(keyText)} AS h, ${r60(rowText)} AS r FROM ${tableName(table)}) q
+                   FROM (SELECT ${h32(keyText)} AS h, ${r60(rowText)} AS r FROM ${rowsOf(table, live)}) q
                   ${within ? `WHERE h >> ${32 - within.bits} = ANY($1::bigint[])` : ''} GROUP BY 1`;
 
 /** Key hash and the given expressions of the rows in the bucket sets, by hash, as COPY; pg-digest.ts's rows(). */
-export const bucketRows = (table: TableRef, keyText: string, exprs: readonly string[], within: readonly Buckets[]): string =>
-  copyOut(`SELECT ${h32(keyText)}, ${exprs.join(', ')} FROM ${tableName(table)} WHERE ${inBuckets(h32(keyText), within)} ORDER BY 1`);
+export const bucketRows = (table: TableRef, keyText: string, exprs: readonly string[], within: readonly Buckets[], live?: string): string =>
+  copyOut(`SELECT ${h32(keyText)}, ${exprs.join(', ')} FROM ${rowsOf(table, live)} WHERE ${inBuckets(h32(keyText), within)} ORDER BY 1`);
 
 /** Key hash and the given expressions of the rows (in one bucket set, if given), as COPY; pg-digest.ts's jsonRows(). */
-export const hashedRows = (table: TableRef, keyText: string, exprs: readonly string[], within?: Buckets): string =>
-  copyOut(`SELECT ${h32(keyText)}, ${exprs.join(', ')} FROM ${tableName(table)}${within ? ` WHERE ${inBuckets(h32(keyText), [within])}` : ''}`);
+export const hashedRows = (table: TableRef, keyText: string, exprs: readonly string[], within?: Buckets, live?: string): string =>
+  copyOut(`SELECT ${h32(keyText)}, ${exprs.join(', ')} FROM ${rowsOf(table, live)}${within ? ` WHERE ${inBuckets(h32(keyText), [within])}` : ''}`);
 
 /** How many rows meet each condition, as text columns c0, c1, …; pg-digest.ts's knownLosses(). */
 export const countWhere = (table: TableRef, conditions: readonly string[]): string =>
@@ -121,6 +128,8 @@ export const keysWhere = (table: TableRef, keys: readonly string[], condition: s
 export const CHECK_TLS = 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()';
 /** Whether the user may connect to the database; check.ts's checkSink(). */
 export const CHECK_CONNECT = "SELECT has_database_privilege(current_database(), 'CONNECT')";
+/** Whether the user may create schemas (CREATE on the database), for auto_create; check.ts's checkTarget(). */
+export const CHECK_DATABASE_CREATE = "SELECT has_database_privilege(current_database(), 'CREATE')";
 /** How many schemas are named $1 (0 or 1); check.ts's checkTarget(). */
 export const CHECK_SCHEMA_EXISTS = 'SELECT count(*)::int FROM pg_namespace WHERE nspname = $1';
 /** Whether the user has USAGE on schema $1; check.ts's checkTarget(). */
@@ -153,6 +162,15 @@ export const SOURCE_PREREQS = `
 /** Replication slot $1's state and plugin (no row: none); readPrereqs(). */
 export const SLOT_STATE = 'SELECT active, plugin FROM pg_replication_slots WHERE slot_name = $1';
 
+/**
+ * Replication slot $1 for `nilus-pg status` and the retained-WAL gauge: whether a walsender holds
+ * it and the WAL it keeps the server from recycling (current WAL position minus restart_lsn, in
+ * bytes; NULL on a standby, where there is no current WAL position, or for a slot not yet used).
+ */
+export const SLOT_RETAINED_WAL = `SELECT active, restart_lsn::text AS restart_lsn,
+  CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::text END AS retained_bytes
+FROM pg_replication_slots WHERE slot_name = $1`;
+
 /** Ordinary and partitioned tables outside the system schemas, with key, replica identity, ownership, SELECT; listTables(). */
 export const CAPTURE_TABLES = `
     SELECT n.nspname AS schema, t.relname AS "table",
@@ -165,6 +183,20 @@ export const CAPTURE_TABLES = `
        AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
      ORDER BY 1, 2`;
 
+/**
+ * Partitioned tables (relkind 'p', the root of their tree) with their leaf partitions, which is where
+ * pgoutput reports their changes; managed/partitions.ts routes those back to the root's topic.
+ */
+export const PARTITIONED_TABLES = `
+    SELECT n.nspname AS schema, t.relname AS "table",
+           COALESCE((SELECT json_agg(json_build_object('schema', ln.nspname, 'table', l.relname) ORDER BY ln.nspname, l.relname)
+                       FROM pg_partition_tree(t.oid) p JOIN pg_class l ON l.oid = p.relid JOIN pg_namespace ln ON ln.oid = l.relnamespace
+                      WHERE p.isleaf), '[]') AS partitions
+      FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace
+     WHERE t.relkind = 'p' AND NOT t.relispartition
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
+     ORDER BY 1, 2`;
+
 /** Whether replication slot $1 is held by a walsender (no row: none); dropSlotAndPublication(). */
 export const SLOT_ACTIVE = 'SELECT active FROM pg_replication_slots WHERE slot_name = $1';
 /** Drops replication slot $1; dropSlotAndPublication(). */
@@ -173,3 +205,19 @@ export const DROP_SLOT = 'SELECT pg_drop_replication_slot($1)';
 export const PUBLICATION_EXISTS = 'SELECT 1 FROM pg_publication WHERE pubname = $1';
 /** Drops a publication; dropSlotAndPublication(). */
 export const dropPublication = (name: string): string => `DROP PUBLICATION ${ident(name)}`;
+
+/* ---- a managed source's signal table, for `nilus-pg resync` (src/managed/resync.ts) ---- */
+
+/** Debezium's signalling table (id, type, data: its required shape), made when missing. */
+export const createSignalTable = (t: TableRef): string =>
+  `CREATE TABLE IF NOT EXISTS ${tableName(t)} (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))`;
+/** A row when publication $1 publishes table $2.$3. */
+export const PUBLICATION_HAS_TABLE = 'SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3';
+/** Adds a table to a publication (a filtered publication lists its tables). */
+export const addToPublication = (publication: string, t: TableRef): string => `ALTER PUBLICATION ${ident(publication)} ADD TABLE ${tableName(t)}`;
+/** One signal: $1 id, $2 type, $3 data (JSON text). */
+export const insertSignal = (t: TableRef): string => `INSERT INTO ${tableName(t)} (id, type, data) VALUES ($1, $2, $3)`;
+/** Snapshot windows Debezium closed (one row per chunk of an incremental snapshot), `n`. */
+export const SIGNAL_WINDOWS_CLOSED = (t: TableRef): string => `SELECT count(*)::int AS n FROM ${tableName(t)} WHERE type = 'snapshot-window-close'`;
+/** The rows of a table, `n` (bigint as text); the chunks a resync will take. */
+export const countRows = (t: TableRef): string => `SELECT count(*)::text AS n FROM ${tableName(t)}`;

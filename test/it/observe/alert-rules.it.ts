@@ -74,7 +74,7 @@ describe('alert rules against a real Prometheus scraping the worker', () => {
     emitter.emit('flushed', {
       durationSeconds: 0.05,
       events: 3,
-      tables: [{ table: '"public"."orders"', upserts: 2, deletes: 1, appends: 0, truncates: 0 }],
+      tables: [{ table: '"public"."orders"', upserts: 2, deletes: 1, appends: 0, truncates: 0, sourceTsMs: now - 2_000 }],
       sourceTsMs: [now - 2_000],
       commitTsMs: now,
     });
@@ -84,6 +84,7 @@ describe('alert rules against a real Prometheus scraping the worker', () => {
     emitter.emit('retry', { operation: 'apply', attempt: 1, delayMs: 100, error: new Error('connection refused') });
     emitter.emit('batchFinished', { outcome: 'failed', rows: 0, durationSeconds: 1, error: new Error('boom') });
     emitter.emit('sourceConnector', { connector: 'nilus-alerts-it', state: 'RUNNING', tasks: [{ id: 0, state: 'FAILED' }], healthy: false, newlyFailed: 1 });
+    emitter.emit('sourceSlot', { slot: 'nilus_alerts_it', exists: true, active: false, retainedBytes: 4096 });
 
     server = await startHttpServer({ port: 0, host: '127.0.0.1', registry: metrics.registry, health: tracker.health });
     promPort = await freePort();

@@ -65,7 +65,7 @@ describe('secrets stay out of logs and metrics', () => {
     const f = new EventFactory(ordersTable(prefix));
     await createTopics([f.topic]);
     await produceMany(f.topic, f.create(orderRow(1, 0)));
-    const noSchema = runWorker(manifestVia({ name: prefix, prefix, dest: `${schema}_missing.orders`, strategy: 'merge', include: 'public.orders', options: { log_level: 'debug', state_schema: schema } }), { connections: connections() });
+    const noSchema = runWorker(manifestVia({ name: prefix, prefix, dest: `${schema}_missing.orders`, strategy: 'merge', include: 'public.orders', options: { log_level: 'debug', state_schema: schema, auto_create: false } }), { connections: connections() });
     // The offsets live in an existing schema, so start-up succeeds and the first flush fails.
     const noSchemaCode = await noSchema.code;
     if (noSchemaCode !== 1) throw new Error(`exit ${noSchemaCode}: ${noSchema.output().slice(-1500)}`);

@@ -11,12 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 
-const BIN = '/usr/lib/postgresql/15/bin';
+export const BIN = '/usr/lib/postgresql/15/bin';
 
 export interface Cluster {
   readonly dir: string;
   readonly port: number;
   sql(text: string): Promise<void>;
+  /** Stops the server at once (pg_ctl -m immediate), keeping its data; stop() still removes it. */
+  halt(): void;
   stop(): void;
 }
 
@@ -54,7 +56,7 @@ export async function silentServer(): Promise<{ port: number; close(): Promise<v
   };
 }
 
-function asPostgres(cmd: string, args: string[]): string {
+export function asPostgres(cmd: string, args: string[]): string {
   return execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
@@ -80,6 +82,8 @@ export interface ClusterOptions {
   readonly certs?: Certs;
   /** pg_hba.conf lines for TCP (a `local all postgres trust` line is always first). */
   readonly hba: readonly string[];
+  /** More postgresql.conf settings. */
+  readonly conf?: readonly string[];
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
@@ -95,6 +99,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     `unix_socket_directories = '${dir}'`,
     `password_encryption = 'scram-sha-256'`,
     'fsync = off',
+    ...(opts.conf ?? []),
   ];
   if (opts.certs) {
     const own = (src: string, name: string): string => {
@@ -109,9 +114,22 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   writeFileSync(join(data, 'postgresql.auto.conf'), conf.join('\n') + '\n');
   writeFileSync(join(data, 'pg_hba.conf'), ['local all postgres trust', ...opts.hba].join('\n') + '\n');
   asPostgres(`${BIN}/pg_ctl`, ['-D', data, '-l', join(dir, 'log'), '-w', 'start']);
+  return running(dir, port);
+}
+
+/** The handle of a server running from `dir`/data on `port` (its socket in `dir`). */
+export function running(dir: string, port: number): Cluster {
+  const data = join(dir, 'data');
+  let up = true;
+  const halt = (): void => {
+    if (!up) return;
+    up = false;
+    asPostgres(`${BIN}/pg_ctl`, ['-D', data, '-m', 'immediate', '-w', 'stop']);
+  };
   return {
     dir,
     port,
+    halt,
     async sql(text) {
       const c = new pg.Client({ host: dir, port, user: 'postgres', database: 'postgres' });
       await c.connect();
@@ -123,7 +141,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     },
     stop() {
       try {
-        asPostgres(`${BIN}/pg_ctl`, ['-D', data, '-m', 'immediate', '-w', 'stop']);
+        halt();
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

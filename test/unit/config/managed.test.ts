@@ -133,6 +133,18 @@ describe('managed cdc sources: configuration', () => {
     expect(other.cdc!.managed!.connectUrl).toBe('http://c2:8083');
   });
 
+  it('a managed source with several hosts is refused: Debezium connects to one server', async () => {
+    const got = await buildProblems(manifest('postgresql://cdc:pw@src1:5432,src2:5433/shop', '    options:\n      kafka: kafka://k2:9092\n      connect_url: http://c:8083\n'));
+    expect(got).toEqual([expect.objectContaining({ path: 'spec.source.address', message: expect.stringMatching(/^a managed source names one server: Debezium connects to a single host \(got 2: src1:5432, src2:5433\)/) })]);
+  });
+
+  it('the sink address may be libpq\'s keyword form with several hosts', async () => {
+    const text = manifest('postgresql://cdc:pw@src:5432/shop', '    options:\n      kafka: kafka://k2:9092\n      connect_url: http://c:8083\n')
+      .replace('address: postgresql://u@127.0.0.1/db', "address: host=db1,db2 port=5432 dbname=db user=u password='${SINK_PW}' target_session_attrs=read-write");
+    const cfg = await build(text, { SINK_PW: "a b'c" });
+    expect(cfg.sink.pg).toMatchObject({ host: 'db1', port: 5432, hosts: [{ host: 'db1', port: 5432 }, { host: 'db2', port: 5432 }], database: 'db', username: 'u', password: "a b'c", targetSessionAttrs: 'read-write' });
+  });
+
   it('connect_url may be a ${ENV} reference, checked once substituted', async () => {
     const text = manifest('postgresql://cdc:pw@src:5432/shop', '    options:\n      kafka: kafka://k2:9092\n      connect_url: ${CONNECT}/\n');
     expect((await build(text, { CONNECT: 'http://c:8083' })).cdc!.managed!.connectUrl).toBe('http://c:8083');

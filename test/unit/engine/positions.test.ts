@@ -13,6 +13,18 @@ describe('Positions', () => {
     expect(p.pending()).toEqual([{ topic: 't', partition: 0, next: '8', from: '7' }]);
   });
 
+  it('carries the newest source commit time taken with the pending offset; a record without one keeps it', () => {
+    const p = new Positions();
+    p.start('t', 0, 0n, null);
+    p.advance('t', 0, 0n, 2000);
+    p.advance('t', 0, 1n, 1500); // an older time never moves it back
+    p.advance('t', 0, 2n);
+    expect(p.pending()).toEqual([{ topic: 't', partition: 0, next: '3', from: null, sourceTsMs: 2000 }]);
+    p.markStored(p.pending());
+    p.advance('t', 0, 3n, 2500);
+    expect(p.pending()).toEqual([{ topic: 't', partition: 0, next: '4', from: '3', sourceTsMs: 2500 }]);
+  });
+
   it('never moves backwards', () => {
     const p = new Positions();
     p.start('t', 1, 10n, 10n);

@@ -106,6 +106,16 @@ describe('Router: collisions as PostgreSQL names tables', () => {
     expect(() => reserved.route({ schema: 'p', table: 'q'.repeat(70) })).toThrow(/PostgreSQL truncates/);
   });
 
+  it('with a dead-letter topic, refuses a source table that resolves to the table marking replayed dead letters', () => {
+    const cfg = {
+      sink: { options: { destTable: 'analytics.{table}', strategy: 'merge' } },
+      errors: { tolerance: 'all', deadLetter: { kind: 'topic', topic: 'dlq' }, retry: { maxAttempts: 1, initialMs: 1, maxMs: 1 } },
+    } as unknown as PipelineConfig;
+    const r = new Router({ schema: 'analytics', table: '{table}' }, { reserved: reservedTables(cfg) });
+    expect(() => r.route({ schema: 'public', table: 'nilus_replayed_letters' })).toThrow(/marking replayed dead letters/);
+    expect(r.route({ schema: 'public', table: 'orders' })).toEqual({ schema: 'analytics', table: 'orders' });
+  });
+
   it('keeps the fixed-dest_table rule for a second source table', () => {
     const r = new Router({ schema: 'analytics', table: 'orders_cdc' });
     r.route({ schema: 'retail', table: 'orders' });

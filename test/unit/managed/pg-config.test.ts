@@ -28,6 +28,8 @@ describe('managed PostgreSQL connector config', () => {
       'value.converter.schemas.enable': 'true',
       'slot.name': 'nilus_orders_cdc',
       'publication.name': 'nilus_orders_cdc',
+      // the table `nilus-pg resync` signals through (src/managed/resync.ts)
+      'signal.data.collection': 'public.nilus_orders_cdc_signal',
       'database.hostname': 'src.example',
       'database.port': '5433',
       'database.user': 'cdc',

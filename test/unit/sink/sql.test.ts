@@ -4,6 +4,8 @@ import { createStagingSql } from '../../../src/sink/sql/create-staging';
 import { createTableSql } from '../../../src/sink/sql/create-table';
 import { deleteUsingStagingSql } from '../../../src/sink/sql/delete-using-staging';
 import { upsertOffsetsSql } from '../../../src/sink/sql/upsert-offsets';
+import { updateOffsetsFencedSql } from '../../../src/sink/sql/update-offsets-fenced';
+import { addOffsetsSourceTsSql } from '../../../src/sink/sql/add-offsets-source-ts';
 import { selectOffsetsSql } from '../../../src/sink/sql/select-offsets';
 import { upsertFromStagingSql } from '../../../src/sink/sql/upsert-from-staging';
 
@@ -76,8 +78,12 @@ describe('SQL builders', () => {
 
   it('offsets: one statement over arrays; select filters by group and optional topics', () => {
     const o = { schema: 'state', table: 'nilus_offsets' };
-    expect(upsertOffsetsSql(o)).toContain('FROM unnest($2::text[], $3::int[], $4::bigint[])');
+    expect(upsertOffsetsSql(o)).toContain('FROM unnest($2::text[], $3::int[], $4::bigint[], $5::float8[])');
     expect(upsertOffsetsSql(o)).toContain('ON CONFLICT (group_id, topic, partition) DO UPDATE');
+    // a flush whose records carried no source time keeps the one stored
+    expect(upsertOffsetsSql(o)).toContain('source_ts = COALESCE(EXCLUDED.source_ts, o.source_ts)');
+    expect(updateOffsetsFencedSql(o)).toContain('source_ts = COALESCE(to_timestamp(u.source_ms / 1000.0), o.source_ts)');
+    expect(addOffsetsSourceTsSql(o)).toBe('ALTER TABLE "state"."nilus_offsets" ADD COLUMN IF NOT EXISTS source_ts timestamptz');
     expect(selectOffsetsSql(o)).toContain('WHERE group_id = $1 AND ($2::text[] IS NULL OR topic = ANY ($2::text[]))');
   });
 });
