@@ -59,6 +59,9 @@ export function routeVariants(batch: TableBatch, info: TargetInfo, keys: readonl
     columns,
     upserts,
     ...(batch.upsertColumns ? { upsertColumns: batch.upsertColumns.map((s) => reshape(s, routed)) } : {}),
+    // delete_mode soft: the last image of a key created and deleted in this batch (its own schema
+    // is not kept: it is routed by the batch's, the newest).
+    ...(batch.deleteRows ? { deleteRows: batch.deleteRows.map((r) => (r === undefined ? r : route(rowOf(r), batch.columns, routed))) } : {}),
   };
 }
 

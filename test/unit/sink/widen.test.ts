@@ -140,6 +140,13 @@ describe('routeVariants', () => {
     expect(r.events[1]!.columns.map((c) => `${c.name} ${c.pgType}`)).toEqual(['id integer', 'price numeric(10,2)', 'price__v_text text']);
   });
 
+  it('routes the kept rows of delete_mode soft by the batch\'s columns', () => {
+    const b = { ...batch([], []), deletes: [{ id: '5' }], deleteRows: [{ id: '5', price: 'gone' }] } as unknown as TableBatch;
+    const r = routeVariants(b, info([['id', 'integer'], ['price', 'numeric(10,2)']]), ['id']);
+    expect(r.deleteRows).toEqual([{ id: '5', price: null, price__v_text: 'gone' }]);
+    expect(r.deletes).toEqual([{ id: '5' }]);
+  });
+
   it('clears existing variant columns for rows whose value fits again', () => {
     const b = { ...batch([{ id: '3', price: '2.00' }], [oldCols]), columns: oldCols };
     const r = routeVariants(b, info([['id', 'integer'], ['price', 'numeric(10,2)'], ['price__v_text', 'text']]), ['id']);
