@@ -30,7 +30,7 @@ export function createTableSource(db: SourceDatabase, opts: { tinyint1AsBoolean:
 }
 
 export function startBatchService(cfg: PipelineConfig, emitter: CoreEmitter, log: Logger, watch: (pool: Pool) => void): BatchService {
-  const sink = new PgSink(cfg.sink.pg, cfg.sink.options, { watch, log: (msg, fields) => log.info(fields ?? {}, msg) });
+  const sink = new PgSink(cfg.sink.pg, cfg.sink.options, { watch, log: (msg, fields) => log.info(fields ?? {}, msg), warn: (msg, fields) => log.warn(fields ?? {}, msg) });
   // MySQL zero dates written as NULL in the run, per table and column (a batchWarning each at the end)
   const zeroDates = new Map<string, { table: string; column: string; count: number }>();
   const source = createTableSource(cfg.batch!.db, {

@@ -14,6 +14,7 @@ import { CHECK_CONNECT, CHECK_DATABASE_CREATE, CHECK_SCHEMA_CREATE, CHECK_SCHEMA
 import { createTableSource } from '../batch/batch-service';
 import type { TableReader } from '../tables/table-source';
 import { checkManagedSource } from './check-source';
+import { schemaChangeLine } from './check-schema';
 
 export interface CheckLine {
   readonly ok: boolean;
@@ -47,6 +48,7 @@ async function checkSink(cfg: PipelineConfig, add: Add): Promise<void> {
     const connect = await one(c, CHECK_CONNECT, []);
     add(connect === true, `CONNECT on database ${pgc.database}${connect ? '' : ` — GRANT CONNECT ON DATABASE "${pgc.database}" TO "${pgc.username}"`}`);
     await checkTarget(cfg, c, add);
+    if (cfg.mode === 'cdc') add(true, schemaChangeLine(cfg));
   } finally {
     await c.end().catch(() => undefined);
   }

@@ -103,6 +103,7 @@ export async function buildConfig(m: RawManifest, file: ConnectionsFile | undefi
         ...(primaryKey !== undefined ? { primaryKey: typeof primaryKey === 'string' ? [primaryKey] : [...primaryKey] } : {}),
         autoCreate: o.auto_create ?? DEFAULTS.sink.autoCreate,
         autoEvolve: o.auto_evolve ?? DEFAULTS.sink.autoEvolve,
+        ...(o.schema_change !== undefined ? { schemaChange: o.schema_change } : {}),
         ...(columns ? { columns } : {}),
         ...(o.state_schema !== undefined ? { stateSchema: o.state_schema } : {}),
         mongoMode: o.mongo_mode ?? DEFAULTS.sink.mongoMode,

@@ -61,6 +61,9 @@ export function semanticProblems(m: RawManifest, src: YamlSource, out: ConfigPro
   if ((dlqTopic !== undefined || dlqTable !== undefined) && tol !== 'all') {
     at([...SINK, dlqTopic !== undefined ? 'errors.deadletter.topic' : 'errors.deadletter.table'], 'a dead-letter destination needs errors.tolerance: all (with none the pipeline stops on the first bad event)');
   }
+  if (o.schema_change === 'deadletter' && tol !== 'all') {
+    at([...SINK, 'schema_change'], 'schema_change: deadletter needs errors.tolerance: all (and errors.deadletter.topic or errors.deadletter.table to keep the rows); with none use stop or variant');
+  }
   if (dlqTable !== undefined && typeof parseTableName(dlqTable) === 'string') {
     at([...SINK, 'errors.deadletter.table'], `errors.deadletter.table must be \`<schema>.<table>\` (got "${dlqTable}")`);
   }

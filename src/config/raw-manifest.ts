@@ -44,6 +44,7 @@ export interface RawSinkOptions {
   primary_key?: string | string[];
   auto_create?: boolean;
   auto_evolve?: boolean;
+  schema_change?: 'stop' | 'deadletter' | 'variant';
   columns?: RawColumns;
   state_schema?: string;
   mongo_mode?: 'flatten' | 'jsonb';

@@ -110,6 +110,13 @@ export interface SinkOptions {
   /** Create the target table from the first event's schema when missing; add new columns. */
   readonly autoCreate: boolean;
   readonly autoEvolve: boolean;
+  /**
+   * A column type change nilus does not widen itself: stop at the record, dead-letter the rows of
+   * the new type, or land their values in a variant column `<col>__v_<type>`. Unset in the
+   * manifest (undefined), it follows errors.tolerance (none: stop, all: dead-letter), as before
+   * the option existed.
+   */
+  readonly schemaChange?: 'stop' | 'deadletter' | 'variant';
   /** spec.sink.options.columns: filters and masks applied before COPY; unset: every column as sent. */
   readonly columns?: ColumnRules;
   /** Schema holding the offsets table. Default: the destination schema. */

@@ -6,6 +6,7 @@ import type { ColumnSpec, Row } from '../kernel/types';
 import { setColumn, UNAVAILABLE } from '../kernel/types';
 import type { CodecContext, Convert, FieldSchema } from './codecs/registry';
 import { codecFor, ConvertError } from './codecs/registry';
+import { sourcePgType } from './codecs/pgtype';
 
 /** JsonConverter's spellings → the Connect type names ColumnSpec documents. */
 const CONNECT_TYPE: Record<string, string> = { float: 'float32', double: 'float64' };
@@ -66,6 +67,7 @@ export function compileRow(fields: readonly FieldSchema[], ctx: CodecContext, sk
       pgType: codec.pgType,
       optional: f.optional !== false,
       ...(f.name !== undefined ? { logical: f.name } : {}),
+      ...(sourcePgType(f.parameters) !== undefined ? { sourceType: true } : {}),
       connectType: CONNECT_TYPE[f.type] ?? f.type,
     }));
     names.push(f.field);

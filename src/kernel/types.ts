@@ -52,6 +52,8 @@ export interface ColumnSpec {
   readonly logical?: string;
   /** Connect primitive type: int8..int64, float32/64, boolean, string, bytes, array, map, struct. */
   readonly connectType: string;
+  /** pgType is the source column's own type (column.propagate.source.type): length/precision known. */
+  readonly sourceType?: boolean;
 }
 
 /** The source table an event belongs to, from the topic name and/or `source` block. */
@@ -292,6 +294,7 @@ export interface FlushedTable {
    */
   readonly unresolved?: number;
   readonly unresolvedKeys?: readonly string[];
+  readonly schemaChanges?: Readonly<Record<string, number>>; // type changes applied (widen, variant), by kind
   /** The newest source commit time (source.ts_ms) among the changes applied, when any had one. */
   readonly sourceTsMs?: number;
 }

@@ -52,6 +52,7 @@ export function createMetrics(emitter: CoreEmitter, labels: { pipeline: string }
         add('append', t.appends);
         add('truncate', t.truncates);
         if (t.unresolved) m.unresolvedPlaceholders.inc({ pipeline, table: t.table }, t.unresolved);
+        for (const [kind, n] of Object.entries(t.schemaChanges ?? {})) m.schemaChanges.inc({ pipeline, table: t.table, kind }, n);
       }
       for (const t of e.tables) if (t.sourceTsMs !== undefined) lastApplied.set(t.table, Math.max(t.sourceTsMs, lastApplied.get(t.table) ?? -Infinity));
       for (const ts of e.sourceTsMs) {
@@ -174,6 +175,11 @@ function defineMetrics(registry: Registry) {
       'nilus_unavailable_unresolved_total',
       'Rows inserted with unchanged-TOAST columns whose value neither the buffer nor the row under the old key (primary-key change) could supply; those columns got their default (NULL).',
       ['pipeline', 'table'],
+    ),
+    schemaChanges: counter(
+      'nilus_schema_changes_total',
+      'Column type changes applied to a target in committed flushes, by kind: widen (ALTER COLUMN … TYPE to a wider type), variant (a <col>__v_<type> column added under schema_change: variant).',
+      ['pipeline', 'table', 'kind'],
     ),
     flushes: counter('nilus_flushes_total', 'Flushes committed in PostgreSQL.', ['pipeline']),
     flushDuration: histogram('nilus_flush_duration_seconds', 'Time from flush start to PostgreSQL commit.', ['pipeline'], FLUSH_SECONDS_BUCKETS),

@@ -100,7 +100,7 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
   const { intake, router } = createIntake(cfg, dest, buffers);
 
   // Connected during start-up (inside the engine's retries), so an unreachable database is an outage.
-  const sink = new PgSink(cfg.sink.pg, cfg.sink.options, { watch, log: (msg, fields) => log.info(fields ?? {}, msg) });
+  const sink = new PgSink(cfg.sink.pg, cfg.sink.options, { watch, log: (msg, fields) => log.info(fields ?? {}, msg), warn: (msg, fields) => log.warn(fields ?? {}, msg) });
   const deadLetter = createDeadLetterSink(cfg.errors.deadLetter, { pool: () => sink.pool, kafka, pipeline: cfg.name });
   const flusher = new Flusher({
     sink,

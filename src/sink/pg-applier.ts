@@ -11,10 +11,11 @@ import { applyAppend, applyReplaceRows } from './append';
 import { describeTable, type TargetInfo } from './catalog';
 import { applyMerge } from './merge';
 import { batchRows, onlyRow, splitBatch } from './isolate';
-import { rejection } from './rejection';
+import { describeRejection, rejection, SCHEMA_CHANGE_STOP } from './rejection';
 import { classifyError } from '../kernel/classify';
 import { createOffsetsTable, offsetsTable, readOffsets, writeOffsets } from './offsets';
-import { checkMergeKey, missingTableError } from './schema/checks';
+import { checkMergeKey, IncompatibleTypeError, missingTableError } from './schema/checks';
+import { FatalError } from '../kernel/errors';
 import { SchemaManager } from './schema/manager';
 import { tableName } from '../pg/ident';
 import { inTransaction, withSavepoint } from '../pg/transaction';
@@ -42,6 +43,7 @@ function sumCounts(a: TableCounts | undefined, b: TableCounts | undefined): Tabl
   return {
     table: a.table, upserts: a.upserts + b.upserts, deletes: a.deletes + b.deletes, appends: a.appends + b.appends, truncates: a.truncates + b.truncates,
     unresolved: a.unresolved + b.unresolved, unresolvedKeys: [...a.unresolvedKeys, ...b.unresolvedKeys].slice(0, 5),
+    ...(a.schemaChanges || b.schemaChanges ? { schemaChanges: addTallies(a.schemaChanges, b.schemaChanges) } : {}),
     ...(a.sourceTsMs !== undefined || b.sourceTsMs !== undefined ? { sourceTsMs: Math.max(a.sourceTsMs ?? -Infinity, b.sourceTsMs ?? -Infinity) } : {}),
   };
 }
@@ -68,6 +70,20 @@ interface TableCounts {
   unresolved: number;
   unresolvedKeys: readonly string[];
   sourceTsMs?: number;
+  /** Type changes applied to the target (widen, variant), by kind. */
+  schemaChanges?: Record<string, number>;
+}
+
+function addTallies(a: Record<string, number> = {}, b: Record<string, number> = {}): Record<string, number> {
+  const out = { ...a };
+  for (const [k, n] of Object.entries(b)) out[k] = (out[k] ?? 0) + n;
+  return out;
+}
+
+function tally(changes: readonly { kind: string }[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of changes) out[c.kind] = (out[c.kind] ?? 0) + 1;
+  return out;
 }
 
 export class PgApplier {
@@ -78,10 +94,10 @@ export class PgApplier {
   constructor(
     private readonly pool: Pool,
     private readonly sink: SinkOptions,
-    opts?: { log?: (msg: string, fields?: object) => void },
+    opts?: { log?: (msg: string, fields?: object) => void; warn?: (msg: string, fields?: object) => void },
   ) {
     this.log = opts?.log ?? (() => undefined);
-    this.schema = new SchemaManager(sink, this.log);
+    this.schema = new SchemaManager(sink, this.log, opts?.warn ?? this.log);
   }
 
   /** Create the state schema/table if missing (offsets table). Idempotent. */
@@ -157,7 +173,10 @@ export class PgApplier {
       if (batchRows(batch) <= 1 && !batch.truncate) {
         // The target as it stands after the rollback, for the column types a rejection names.
         const info = await describeTable(client, batch.target).catch(() => undefined);
-        onReject(rejection(onlyRow(batch, tableName(batch.target), e as Error, info)));
+        const row = onlyRow(batch, tableName(batch.target), e as Error, info);
+        // schema_change: stop holds under errors.tolerance all too: the record is named, nothing skipped.
+        if (this.sink.schemaChange === 'stop' && e instanceof IncompatibleTypeError) throw new FatalError(describeRejection(row, SCHEMA_CHANGE_STOP), { cause: e });
+        onReject(rejection(row));
         return undefined;
       }
       const [a, b] = splitBatch(batch);
@@ -231,24 +250,26 @@ export class PgApplier {
         return counts;
       }
     }
-    const info = await this.schema.ensure(client, batch);
-    switch (batch.strategy) {
+    const ensured = await this.schema.ensure(client, batch);
+    const { info, batch: routed } = ensured;
+    if (ensured.changes.length > 0) counts.schemaChanges = tally(ensured.changes);
+    switch (routed.strategy) {
       case 'merge':
-        const o = await applyMerge(client, batch, { info, keys: this.schema.keyColumns(batch), ...this.extras(seen), stage });
+        const o = await applyMerge(client, routed, { info, keys: this.schema.keyColumns(routed), ...this.extras(seen), stage });
         counts.unresolved = o.unresolved;
         counts.unresolvedKeys = o.unresolvedKeys;
-        counts.upserts = batch.upserts.length;
-        counts.deletes = batch.deletes.length;
-        counts.truncates = batch.truncate ? 1 : 0;
+        counts.upserts = routed.upserts.length;
+        counts.deletes = routed.deletes.length;
+        counts.truncates = routed.truncate ? 1 : 0;
         break;
       case 'append':
-        counts.appends = await applyAppend(client, batch);
-        counts.truncates = batch.events.filter((e) => e.op === 't').length;
+        counts.appends = await applyAppend(client, routed);
+        counts.truncates = routed.events.filter((e) => e.op === 't').length;
         break;
       case 'replace':
-        if (batch.truncate) await client.query(truncateTableSql(batch.target));
-        counts.appends = await applyReplaceRows(client, batch);
-        counts.truncates = batch.truncate ? 1 : 0;
+        if (routed.truncate) await client.query(truncateTableSql(routed.target));
+        counts.appends = await applyReplaceRows(client, routed);
+        counts.truncates = routed.truncate ? 1 : 0;
         break;
     }
     return counts;

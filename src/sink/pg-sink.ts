@@ -16,6 +16,8 @@ export interface PgSinkDeps {
   /** Each pool made is handed here once (e.g. to watch its clients). */
   readonly watch?: (pool: Pool) => void;
   readonly log?: (msg: string, fields?: object) => void;
+  /** Warnings (a target column widened, a variant column added); default: `log`. */
+  readonly warn?: (msg: string, fields?: object) => void;
 }
 
 export class PgSink implements Sink {
@@ -44,7 +46,7 @@ export class PgSink implements Sink {
       const { statementTimeoutMs, lockTimeoutMs } = this.options;
       const pool = await createPool(this.conn, 4, { statementTimeoutMs, lockTimeoutMs });
       this.deps.watch?.(pool);
-      this.made = { pool, applier: new PgApplier(pool, this.options, this.deps.log ? { log: this.deps.log } : {}) };
+      this.made = { pool, applier: new PgApplier(pool, this.options, { ...(this.deps.log ? { log: this.deps.log } : {}), ...(this.deps.warn ? { warn: this.deps.warn } : {}) }) };
     }
     await this.made.applier.init();
   }

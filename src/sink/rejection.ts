@@ -49,7 +49,16 @@ export function rejectionReason(r: RejectedRow): string {
  * record's topic, partition and offset, the target table and column, PostgreSQL's message and
  * SQLSTATE, the old and new type when the column's type changed, and what to do.
  */
-export function describeRejection(r: RejectedRow): string {
+const TO_DEAD_LETTER =
+  'To skip such records into a dead-letter topic or table instead, set errors.tolerance: all ' +
+  'and errors.deadletter.topic or errors.deadletter.table.';
+
+/** The tail of the stop message under schema_change: stop, which holds under errors.tolerance all too. */
+export const SCHEMA_CHANGE_STOP =
+  'schema_change: stop stops at such a record whatever errors.tolerance is; set schema_change: deadletter ' +
+  '(with errors.tolerance: all) to dead-letter such records, or variant to land their values in a column of their own.';
+
+export function describeRejection(r: RejectedRow, tail = TO_DEAD_LETTER): string {
   const where = r.pos ? `topic ${r.pos.topic}, partition ${r.pos.partition}, offset ${r.pos.offset}` : 'an unknown position';
   const column = rejectedColumn(r);
   const change = typeChange(r, column);
@@ -58,9 +67,7 @@ export function describeRejection(r: RejectedRow): string {
     : 'Fix the row at the source or the target\'s constraint or trigger, then restart: the pipeline resumes at this record';
   return (
     `the record at ${where} cannot apply: ${rejectionReason(r)}. ` +
-    `The pipeline stopped before this record; nothing after it was applied. ${fix}. ` +
-    'To skip such records into a dead-letter topic or table instead, set errors.tolerance: all ' +
-    'and errors.deadletter.topic or errors.deadletter.table.'
+    `The pipeline stopped before this record; nothing after it was applied. ${fix}. ${tail}`
   );
 }
 
@@ -111,7 +118,7 @@ function typeChange(r: RejectedRow, column: string | undefined): string | undefi
   const spec = r.eventColumns.find((c) => c.name === column);
   if (target === undefined || spec === undefined) return undefined;
   if (typeFits(spec.pgType, target)) return undefined;
-  return incompatibleMessage(r.table, column, target, spec.pgType);
+  return incompatibleMessage(r.table, column, target, spec.pgType, spec.sourceType === true);
 }
 
 /** A rejected row as the engine takes it: its dead letter, and the message that stops the pipeline. */

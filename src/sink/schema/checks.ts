@@ -4,6 +4,7 @@ import { ConfigError, DataError, FatalError } from '../../kernel/errors';
 import type { TargetInfo } from '../catalog';
 import { ident, tableName } from '../../pg/ident';
 import { typeFits } from './type-compat';
+import { classifyChange } from './widen';
 
 const list = (cols: readonly string[]): string => cols.map(ident).join(', ');
 const sameSet = (a: readonly string[], b: readonly string[]): boolean =>
@@ -39,16 +40,20 @@ export class IncompatibleTypeError extends DataError {
     readonly column: string,
     readonly targetType: string,
     readonly eventType: string,
+    sourceType = true,
   ) {
-    super(incompatibleMessage(table, column, targetType, eventType), undefined);
+    super(incompatibleMessage(table, column, targetType, eventType, sourceType), undefined);
   }
 }
 
-export function incompatibleMessage(table: string, column: string, targetType: string, eventType: string): string {
+export function incompatibleMessage(table: string, column: string, targetType: string, eventType: string, sourceType = true): string {
+  const change = classifyChange(targetType, eventType, sourceType);
+  const why = change.kind === 'refused' ? change.reason : 'nilus applies this widening itself only with auto_evolve: true';
   return (
     `incompatible change for ${table}: column ${ident(column)} is ${targetType} in the target ` +
-    `but the events now carry ${eventType}, which it cannot hold (old type ${targetType}, new type ${eventType}); migrate the column ` +
-    `(e.g. ALTER TABLE ${table} ALTER COLUMN ${ident(column)} TYPE ${eventType}) and restart`
+    `but the events now carry ${eventType}, which it cannot hold (old type ${targetType}, new type ${eventType}); ${why}. Migrate the column ` +
+    `(e.g. ALTER TABLE ${table} ALTER COLUMN ${ident(column)} TYPE ${eventType}) and restart, or set ` +
+    `spec.sink.options.schema_change: variant to land such values in a column ${ident(column + '__v_<type>')}`
   );
 }
 
@@ -57,7 +62,7 @@ export function checkColumnTypes(info: TargetInfo, columns: readonly ColumnSpec[
   for (const c of columns) {
     const have = info.byName.get(c.name);
     if (!have || typeFits(c.pgType, have.type)) continue;
-    throw new IncompatibleTypeError(tableName(info.table), c.name, have.type, c.pgType);
+    throw new IncompatibleTypeError(tableName(info.table), c.name, have.type, c.pgType, c.sourceType === true);
   }
 }
 

@@ -5,22 +5,44 @@
  *
  * Columns present in the target but absent from the batch are left alone: a column dropped at
  * the source stays in the target and rows written from then on get its NULL/default.
+ *
+ * A column whose events now carry a type it cannot hold is widened (ALTER COLUMN … TYPE) when the
+ * change is a safe widening (./widen.ts) and auto_evolve is on; otherwise, under schema_change:
+ * variant, its values are routed to a variant column (./variant.ts); else checkColumnTypes refuses
+ * the rows (./checks.ts).
  */
 import type { PoolClient } from 'pg';
 import type { ColumnSpec, TableBatch, TableRef } from '../../kernel/types';
 import type { SinkOptions } from '../../config/types';
-import { ConfigError } from '../../kernel/errors';
+import { ConfigError, FatalError } from '../../kernel/errors';
+import { classifyError } from '../../kernel/classify';
 import { describeTable, type TargetInfo } from '../catalog';
 import { APPEND_METADATA, DELETED_AT, SOURCE_POS } from '../metadata';
 import { addColumnsSql } from '../sql/add-columns';
 import { advisoryXactLockSql } from '../sql/advisory-lock';
 import { createTableSql, type NewColumn } from '../sql/create-table';
 import { ident, tableName } from '../../pg/ident';
-import { assertSafeType } from './type-compat';
+import { alterColumnTypeSql } from '../sql/alter-column-type';
+import { assertSafeType, typeFits } from './type-compat';
+import { routeVariants } from './variant';
+import { classifyChange } from './widen';
 import { ensureSchema } from './ensure-schema';
 import { checkColumnTypes, checkMergeKey, missingTableError, noKeyError } from './checks';
 
 type Log = (msg: string, fields?: object) => void;
+
+/** A type change nilus applied to a target (counted by nilus_schema_changes_total{table,kind}). */
+export interface AppliedChange {
+  readonly table: string;
+  readonly kind: 'widen' | 'variant';
+}
+
+/** What a batch needs after ensure: the target as it now is, and the batch (values routed to variants). */
+export interface Ensured {
+  readonly info: TargetInfo;
+  readonly batch: TableBatch;
+  readonly changes: readonly AppliedChange[];
+}
 
 interface Plan {
   readonly create: boolean;
@@ -36,6 +58,7 @@ export class SchemaManager {
   constructor(
     private readonly sink: SinkOptions,
     private readonly log: Log,
+    private readonly warn: Log = log,
   ) {}
 
   /** The key a merge uses: the declared primary key, else the events' key. */
@@ -60,12 +83,19 @@ export class SchemaManager {
     return info;
   }
 
-  async ensure(client: PoolClient, batch: TableBatch): Promise<TargetInfo> {
-    const t = batch.target;
-    const merge = batch.strategy === 'merge';
-    const keys = merge ? this.keyColumns(batch) : (batch.createKey ?? []);
+  async ensure(client: PoolClient, original: TableBatch): Promise<Ensured> {
+    const t = original.target;
+    const merge = original.strategy === 'merge';
+    const keys = merge ? this.keyColumns(original) : (original.createKey ?? []);
     if (merge && keys.length === 0) throw noKeyError(tableName(t));
     let info = await this.describe(client, t);
+    const changes: AppliedChange[] = [];
+    let batch = original;
+    if (info) {
+      info = await this.widen(client, info, batch, changes);
+      if (this.sink.schemaChange === 'variant') batch = routeVariants(batch, info, merge ? keys : []);
+    }
+    const before = info;
     let plan = this.plan(info, batch);
     if (plan) {
       // The cache may be behind another replica's DDL: look again before deciding anything.
@@ -90,9 +120,59 @@ export class SchemaManager {
       }
     }
     if (!info) throw new Error(`target ${tableName(t)} still missing after CREATE TABLE`);
+    if (batch !== original && before) {
+      for (const c of batch.columns) {
+        if (before.byName.has(c.name) || original.columns.some((o) => o.name === c.name)) continue;
+        this.warn('schema change: values of an incompatible type land in a variant column', { table: tableName(t), column: c.name, type: c.pgType });
+        changes.push({ table: tableName(t), kind: 'variant' });
+      }
+    }
     checkColumnTypes(info, batch.columns);
     if (merge) checkMergeKey(info, keys);
-    return info;
+    return { info, batch, changes };
+  }
+
+  /**
+   * Safe widenings (./widen.ts) the batch's types need, applied under the table's advisory lock in
+   * the flush's transaction; with auto_evolve off none is (checkColumnTypes then refuses the rows).
+   */
+  private async widen(client: PoolClient, info: TargetInfo, batch: TableBatch, changes: AppliedChange[]): Promise<TargetInfo> {
+    if (!this.sink.autoEvolve || this.widenings(info, batch).length === 0) return info;
+    const t = batch.target;
+    await client.query(advisoryXactLockSql(), [tableName(t)]);
+    const fresh = await this.describe(client, t, true);
+    if (!fresh) return info;
+    const todo = this.widenings(fresh, batch);
+    if (todo.length === 0) return fresh;
+    for (const w of todo) {
+      assertSafeType(w.to, w.column);
+      try {
+        await client.query(alterColumnTypeSql(t, w.column, w.to));
+      } catch (e) {
+        // A lock timeout or a lost connection is retried as any flush; a refusal (e.g. a view or
+        // rule uses the column, 0A000) rolls the flush back and stops the pipeline with the fix.
+        if (classifyError(e) !== 'fatal') throw e;
+        throw new FatalError(
+          `widening column ${ident(w.column)} of ${tableName(t)} from ${w.from} to ${w.to} failed: ${(e as Error).message}; ` +
+            `run ALTER TABLE ${tableName(t)} ALTER COLUMN ${ident(w.column)} TYPE ${w.to} yourself (dropping and recreating what depends on it) and restart`,
+          { cause: e },
+        );
+      }
+      this.warn('schema change: widened a target column', { table: tableName(t), column: w.column, oldType: w.from, newType: w.to });
+      changes.push({ table: tableName(t), kind: 'widen' });
+    }
+    return (await this.describe(client, t, true)) ?? fresh;
+  }
+
+  private widenings(info: TargetInfo, batch: TableBatch): { column: string; from: string; to: string }[] {
+    const out: { column: string; from: string; to: string }[] = [];
+    for (const c of batch.columns) {
+      const have = info.byName.get(c.name);
+      if (!have || typeFits(c.pgType, have.type)) continue;
+      const change = classifyChange(have.type, c.pgType, c.sourceType === true);
+      if (change.kind === 'widen') out.push({ column: c.name, from: have.type, to: c.pgType });
+    }
+    return out;
   }
 
   private authorize(t: TableRef, plan: Plan): void {

@@ -1,8 +1,7 @@
 /**
  * Can a target column of type T hold every value of the incoming type I without loss?
- * Used to refuse incompatible schema changes before any row is written. We never ALTER a
- * column's type ourselves: widening a live column rewrites the table under an exclusive lock,
- * which is the operator's decision, not a side effect of an event.
+ * Used to refuse incompatible schema changes before any row is written. Which of those nilus
+ * widens itself (ALTER COLUMN … TYPE) is decided in ./widen.ts; the rest follow schema_change.
  */
 
 export interface ParsedType {

@@ -1,8 +1,9 @@
 /**
  * Schema evolution with real Debezium: a column added at the source mid-stream appears in the
  * target and later rows carry it; a column dropped at the source stays in the target (rows
- * written afterwards hold NULL there); a change the target cannot hold stops the pipeline with an
- * error naming table, column, stored type and incoming type.
+ * written afterwards hold NULL there); a safe widening at the source (integer → bigint) widens the
+ * target column and the big value lands exactly; a change the target cannot hold (bigint → text)
+ * stops the pipeline with an error naming table, column, stored type and incoming type.
  */
 import { Pool } from 'pg';
 import { columnTypes, createTestSchema, dropTestSchemaUnlessFailed, newPool, uniqueName } from '../../helpers/pg';
@@ -31,7 +32,7 @@ describe('schema evolution with real Debezium', () => {
     await source.end();
   });
 
-  it('add column, drop column, then an incompatible type change stops the pipeline naming it', async () => {
+  it('add column, drop column, a widening applied, then an incompatible type change stops the pipeline naming it', async () => {
     const t = `"${src}".items`;
     const dst = `"${schema}".items`;
     await source.query(`CREATE TABLE ${t} (id int PRIMARY KEY, name text, qty int, legacy text)`);
@@ -61,19 +62,27 @@ describe('schema evolution with real Debezium', () => {
       expect(dropped).toEqual([{ id: 2, name: 'b2', legacy: 'old2' }, { id: 3, name: 'c', legacy: 'old3' }, { id: 4, name: 'd', legacy: null }]);
       expect(Object.keys(await columnTypes(target, schema, 'items'))).toContain('legacy');
 
-      // A type the target column cannot hold: qty integer → bigint at the source.
+      // A safe widening: qty integer → bigint at the source widens the target column in the flush.
       await source.query(`ALTER TABLE ${t} ALTER COLUMN qty TYPE bigint`);
       await source.query(`INSERT INTO ${t} (id, name, qty) VALUES (5, 'e', 9007199254740993)`);
+      const wide = await waitFor(target, `SELECT id, qty::text FROM ${dst} WHERE id = 5`, (r) => r.length === 1);
+      expect(wide).toEqual([{ id: 5, qty: '9007199254740993' }]);
+      expect(await columnTypes(target, schema, 'items')).toMatchObject({ qty: 'bigint' });
+      expect(svc.logs()).toMatch(/schema change: widened a target column/);
+
+      // A type the target column cannot hold: qty bigint → text at the source.
+      await source.query(`ALTER TABLE ${t} ALTER COLUMN qty TYPE text`);
+      await source.query(`INSERT INTO ${t} (id, name, qty) VALUES (6, 'f', 'a dozen')`);
       const code = await Promise.race([svc.done, new Promise<string>((r) => setTimeout(() => r('still running'), 60_000))]);
       stopped = true;
       expect(code).toBe(1);
       const log = svc.logs();
       expect(log).toMatch(/incompatible change for \\?"evo_[^"]*\\?"\.\\?"items\\?"/);
-      expect(log).toMatch(/column \\?"qty\\?" is integer in the target but the events now carry bigint/);
-      expect(log).toMatch(/ALTER COLUMN \\?"qty\\?" TYPE bigint/);
+      expect(log).toMatch(/column \\?"qty\\?" is bigint in the target but the events now carry text/);
+      expect(log).toMatch(/ALTER COLUMN \\?"qty\\?" TYPE text/);
       // Nothing of the refused event was written, and the earlier rows are intact.
       const rows = await target.query(`SELECT id FROM ${dst} ORDER BY id`);
-      expect(rows.rows.map((r: { id: number }) => r.id)).toEqual([1, 2, 3, 4]);
+      expect(rows.rows.map((r: { id: number }) => r.id)).toEqual([1, 2, 3, 4, 5]);
     } finally {
       if (!stopped) await svc.stop();
     }

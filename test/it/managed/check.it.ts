@@ -60,6 +60,7 @@ describe('check: managed PostgreSQL source prerequisites', () => {
     expect(text).toMatch(/ok {3}a free replication slot for nilus_mgdchk/);
     expect(text).toMatch(/ok {3}Kafka Connect validated the connector config \(Debezium reached 127\.0\.0\.1:\d+\/nilus_source as nilus_norepl/);
     expect(text).toMatch(/ok {3}2 source table\(s\) selected/);
+    expect(text).toMatch(/ok {3}schema changes: widenings applied in the flush .*; other type changes stop the pipeline at the first record of the new type, naming it \(schema_change unset: errors.tolerance none\)/);
     const fails = failed(lines);
     expect(fails).toEqual([
       `source user ${role} lacks REPLICATION, so it cannot stream changes — ALTER ROLE "${role}" WITH REPLICATION (on Amazon RDS: GRANT rds_replication TO "${role}")`,

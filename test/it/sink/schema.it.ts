@@ -72,7 +72,8 @@ describe('schema manager', () => {
   });
 
   it('refuses an incompatible type change naming table, column, old and new type', async () => {
-    const applier = new PgApplier(pool, sinkOptions(schema));
+    // auto_evolve off: even a widening (integer → bigint) is refused, and the message says why.
+    const applier = new PgApplier(pool, sinkOptions(schema, { autoEvolve: false }));
     await applier.init();
     const t = { schema, table: 'narrow' };
     await applier.apply(flush([mergeBatch(t, ['id'], cols({ id: 'integer', n: 'integer', s: 'text' }), { upserts: [{ id: '1', n: '1', s: 'a' }] })]));
@@ -80,6 +81,7 @@ describe('schema manager', () => {
     // A DataError (per row: isolated, then dead-lettered or the stop names the record), not a whole-flush FatalError.
     await expect(widen).rejects.toThrow(IncompatibleTypeError);
     await expect(widen).rejects.toThrow(`incompatible change for "${schema}"."narrow": column "n" is integer in the target but the events now carry bigint`);
+    await expect(widen).rejects.toThrow('nilus applies this widening itself only with auto_evolve: true');
     await pool.query(`CREATE TABLE "${schema}".txt (id int PRIMARY KEY, s integer)`);
     await expect(
       applier.apply(flush([mergeBatch({ schema, table: 'txt' }, ['id'], cols({ id: 'integer', s: 'text' }), { upserts: [{ id: '1', s: 'x' }] })])),

@@ -34,6 +34,10 @@ spec:
 ${extra}`;
 
 describe('loadConfig', () => {
+  it('schema_change is left unset (errors.tolerance decides, as before) unless the manifest sets it', async () => {
+    expect((await loadConfig(write('sc0.yaml', manifest()), { env: { PG_PW: 'x' } })).sink.options.schemaChange).toBeUndefined();
+    expect((await loadConfig(write('sc1.yaml', manifest('      schema_change: variant\n')), { env: { PG_PW: 'x' } })).sink.options.schemaChange).toBe('variant');
+  });
   it('builds the effective config with every default', async () => {
     const cfg = await loadConfig(write('a.yaml', manifest()), { env: { PG_PW: 'hunter2' } });
     expect(cfg.cdc?.groupId).toBe('nilus-pg.orders-cdc');

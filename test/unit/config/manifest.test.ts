@@ -94,6 +94,17 @@ describe('parseManifest', () => {
     expect(msgs).toMatch(/errors.deadletter.table must be `<schema>.<table>`/);
   });
 
+  it('schema_change: one of stop, deadletter, variant; deadletter needs errors.tolerance all', () => {
+    const base = '      dest_table: analytics.orders\n      incremental_strategy: merge\n';
+    expect(parseManifest(cdc(base + '      schema_change: variant\n')).manifest.spec.sink.options.schema_change).toBe('variant');
+    expect(() => parseManifest(cdc(base + '      schema_change: stop\n      errors.tolerance: all\n'))).not.toThrow();
+    expect(() => parseManifest(cdc(base + '      schema_change: deadletter\n      errors.tolerance: all\n      errors.deadletter.table: ops.dlq\n'))).not.toThrow();
+    expect(problems(cdc(base + '      schema_change: deadletter\n')).map((x) => `${x.path}: ${x.message}`)).toEqual([
+      'spec.sink.options.schema_change: schema_change: deadletter needs errors.tolerance: all (and errors.deadletter.topic or errors.deadletter.table to keep the rows); with none use stop or variant',
+    ]);
+    expect(problems(cdc(base + '      schema_change: widen\n'))[0]).toMatchObject({ path: 'spec.sink.options.schema_change' });
+  });
+
   it('explains a wrongly-shaped primary_key once', () => {
     const p = problems(cdc('      dest_table: analytics.orders\n      incremental_strategy: merge\n      primary_key: 5\n'));
     expect(p).toEqual([{ path: 'spec.sink.options.primary_key', message: 'must be a column name or a non-empty list of distinct column names', line: 16, col: 20 }]);
