@@ -21,7 +21,7 @@ source "$STACK_DIR/pg.sh"
 source "$STACK_DIR/mariadb.sh"
 source "$STACK_DIR/kafka.sh"
 source "$STACK_DIR/connect.sh"
-source "$STACK_DIR/promtool.sh"
+source "$STACK_DIR/test-tools.sh"
 
 usage() {
   echo "usage: bash scripts/stack.sh up [--connect] | down | status | clean" >&2
@@ -32,8 +32,9 @@ preflight() {
   command -v java >/dev/null || die "java not found; install a JDK 17+ (apt-get install -y openjdk-17-jre-headless)"
   command -v node >/dev/null || die "node not found; install Node.js 20"
   [[ -d "$ROOT/node_modules/kafkajs" ]] || die "node_modules missing; run npm ci first"
-  # Not the stack's: `npm test` (the README's quick start) runs the alert-rule tests with promtool.
-  promtool_ensure
+  # Not the stack's: `npm test` (the README's quick start) runs the alert-rule tests with promtool
+  # and the Kubernetes objects' test with kubectl.
+  test_tools_ensure
 }
 
 cmd_up() {
