@@ -129,6 +129,13 @@ export function classifySqlState(code: string): ErrorClass {
   return SQLSTATE_CODES[code] ?? SQLSTATE_CLASSES[code.slice(0, 2)] ?? 'fatal';
 }
 
+/** The SQLSTATE of an error PostgreSQL sent (pg's DatabaseError), else undefined. */
+export function sqlStateOf(err: unknown): string | undefined {
+  if (err === null || typeof err !== 'object') return undefined;
+  const e = err as Record<string, unknown>;
+  return typeof e.code === 'string' && isSqlState(e.code) && isPgError(e) ? e.code : undefined;
+}
+
 function isSqlState(code: string): boolean {
   return /^[0-9A-Z]{5}$/.test(code);
 }

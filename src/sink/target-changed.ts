@@ -10,13 +10,9 @@
  *    that the rows applied before are gone, so the pipeline stops naming the table and the fixes.
  */
 import { FatalError, RetriableError } from '../kernel/errors';
+import { sqlStateOf } from '../kernel/classify';
 import { tableName } from '../pg/ident';
 import type { TableRef } from '../kernel/types';
-
-function sqlState(e: unknown): string | undefined {
-  const o = e as { code?: unknown; severity?: unknown } | null;
-  return o && typeof o.code === 'string' && typeof o.severity === 'string' ? o.code : undefined;
-}
 
 /** A column of the target vanished: retried once with a fresh description of the table. */
 export class TargetColumnGoneError extends RetriableError {
@@ -62,7 +58,7 @@ export class TargetChanges {
 
   /** The error to throw instead of `e` raised while writing to `target`, or undefined to keep `e`. */
   explain(e: unknown, target: TableRef): Error | undefined {
-    const code = sqlState(e);
+    const code = sqlStateOf(e);
     const table = tableName(target);
     if (code === '42P01') return new TargetDroppedError(table, e);
     if (code !== '42703') return undefined;
