@@ -1,13 +1,14 @@
 /**
- * The CDC engine: source → intake (decode, route, buffer) → flusher (sink) → committer, driven as
- * the state machine of machine.ts. It does no I/O itself; it is handed its ports (./ports.ts), so
- * unit tests run it over an in-memory source and sink.
- *
+ * The CDC engine: source → intake (decode, route, buffer) → flusher (sink) → committer, driven as the
+ * state machine of machine.ts. No I/O of its own: it is handed its ports (./ports.ts).
  * - A batch is taken or refused at once, never held up by PostgreSQL: fetching keeps the group
  *   session alive however long a flush waits.
  * - One flush applies while the next fills. Memory is bounded by pausing every partition when the
  *   bytes held plus the bytes in flight reach `memoryBudgetBytes`, or when the next flush is full
  *   while one still applies; they resume once the flush in flight commits.
+ * - When to flush (none in flight): a buffer limit is reached (behind: flushes grow up to the limits);
+ *   the consumer has caught up (every partition taken up to its last high watermark: what is held
+ *   goes at once, so latency is a flush, not `batch.max_age_ms`); or the oldest record is maxAgeMs old.
  * - Exactly-once effect: offsets are stored with the rows, compare-and-set against the offset the
  *   flush continues from; a fenced flush drops everything held and re-reads from PostgreSQL.
  */
@@ -38,7 +39,6 @@ export interface EngineDeps extends LifecycleDeps {
 }
 
 const NO_COUNTS: ReadonlyMap<string, number> = new Map();
-
 export class CdcEngine extends Lifecycle {
   private readonly committer: Committer;
   private readonly now: () => number;
@@ -102,6 +102,7 @@ export class CdcEngine extends Lifecycle {
     }, b.prepared);
     if (r.last !== undefined) this.firstTakenMs ??= this.now();
     this.settleBatch(b, r.last ?? r.skipped, r.counts, r.sourceTsMs);
+    if (this.inFlight === undefined && this.committer.caughtUp()) this.maybeFlush('caught up');
     if (r.halt) void this.halt(new FatalError(`${r.halt.message}. ${STOPPED}`, { cause: r.halt }));
   }
 
@@ -128,9 +129,7 @@ export class CdcEngine extends Lifecycle {
     this.deps.emitter.emit('buffered', { bytes: this.deps.buffers.bytes, events: this.deps.buffers.events });
   }
 
-  private overBudget(): boolean {
-    return this.deps.buffers.bytes + this.inFlightBytes >= this.deps.memoryBudgetBytes;
-  }
+  private overBudget = (): boolean => this.deps.buffers.bytes + this.inFlightBytes >= this.deps.memoryBudgetBytes;
 
   /** running → paused: every assigned partition stops fetching. True when now paused. */
   private pause(why: string): boolean {
@@ -158,8 +157,9 @@ export class CdcEngine extends Lifecycle {
   private maybeFlush(reason: string, force = false): void {
     if (this.inFlight !== undefined || !this.machine.is('running', 'paused')) return;
     const now = this.now();
-    const aged = this.firstTakenMs !== undefined && now - this.firstTakenMs >= this.deps.maxAgeMs;
-    const due = this.deps.buffers.due(now) ?? (aged ? 'age' : undefined);
+    const held = this.firstTakenMs;
+    const due = this.deps.buffers.due(now) ?? (held === undefined ? undefined
+      : now - held >= this.deps.maxAgeMs ? 'age' : this.committer.caughtUp() ? 'caught up' : undefined);
     if (force || due !== undefined || this.pendingDead.length > 0) this.startFlush(due ?? reason);
   }
 

@@ -178,6 +178,11 @@ export class Committer {
     this.highWatermarks.set(tpKey(topic, partition), BigInt(high));
   }
 
+  /** The consumer has caught up: every tracked partition is taken up to the last high watermark seen for it. */
+  caughtUp(): boolean {
+    return this.positions.reached(this.highWatermarks);
+  }
+
   /** Queues a Kafka commit of offsets PostgreSQL now holds; lag is reported from them. */
   queue(marks: readonly OffsetMark[]): void {
     if (marks.length === 0) return;

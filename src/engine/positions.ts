@@ -99,6 +99,15 @@ export class Positions {
     this.entries.clear();
   }
 
+  /** True when every tracked partition's next offset has reached its entry in `highs` (none: reached). */
+  reached(highs: ReadonlyMap<string, bigint>): boolean {
+    for (const [key, e] of this.entries) {
+      const high = highs.get(key);
+      if (high !== undefined && e.next < high) return false;
+    }
+    return true;
+  }
+
   tracked(): { topic: string; partition: number; origin: bigint }[] {
     return [...this.entries.values()].map((e) => ({ topic: e.topic, partition: e.partition, origin: e.origin }));
   }

@@ -92,15 +92,55 @@ describe.each([[''], [', reading through DecodeAhead']])('CdcEngine%s', (via) =>
 
   it('stop: final flush, then Kafka is told exactly what PostgreSQL stores, then the group is left', async () => {
     const h = await started({ maxAgeMs: 60_000, maxRows: 1000 });
+    h.source.batchSize = 2; // P0 stays behind its high watermark: nothing is due
     h.source.produce(P0, [up(1, 1), up(2, 1), up(3, 1)]);
     h.source.produce(P1, [up(4, 1)]);
     await h.source.fetchOnce();
     expect(h.applier.flushes).toHaveLength(0); // held
     await h.core.stop();
-    expect(h.applier.rows.size).toBe(4);
-    expect(h.source.committed()).toEqual({ '0:pfx.public.t': '3', '1:pfx.public.t': '1' });
+    expect(h.applier.rows.size).toBe(3);
+    expect(h.source.committed()).toEqual({ '0:pfx.public.t': '2', '1:pfx.public.t': '1' });
     expect(h.source.stopped).toBe(true);
     expect(h.core.state).toBe('stopped');
+  });
+
+  it('caught up (every partition taken to its high watermark): what is held is flushed at once, not after max age', async () => {
+    const h = await started({ maxAgeMs: 60_000, maxRows: 1000 });
+    h.source.produce(P0, [up(1, 1), up(2, 1)]);
+    h.source.produce(P1, [up(3, 1)]);
+    await h.source.fetchOnce();
+    await until('the caught-up flush', () => h.applier.storedOf(P0) === '2' && h.applier.storedOf(P1) === '1');
+    expect(h.applier.rows.size).toBe(3);
+    await h.core.stop();
+  });
+
+  it('behind (a backlog past the records taken): flushes wait for a limit or max age, then catch up at once', async () => {
+    const h = await started({ maxAgeMs: 60_000, maxRows: 1000 });
+    h.source.batchSize = 3;
+    h.source.produce(P0, [up(1, 1), up(2, 1), up(3, 1), up(4, 1), up(5, 1), up(6, 1), up(7, 1)]);
+    await h.source.fetchOnce();
+    await h.source.fetchOnce();
+    await tick(5);
+    expect(h.applier.flushes).toHaveLength(0); // 6 of 7 taken: still behind
+    await h.source.fetchOnce(); // the last record: caught up
+    await until('one flush of all seven', () => h.applier.storedOf(P0) === '7');
+    expect(h.applier.flushes).toHaveLength(1);
+    await h.core.stop();
+  });
+
+  it('records taken while a flush applies follow in the next flush as soon as it commits, when caught up', async () => {
+    const h = await started({ maxAgeMs: 60_000, maxRows: 1000 });
+    h.applier.block();
+    h.source.produce(P0, [up(1, 1)]);
+    await h.source.fetchOnce();
+    await tick(5);
+    h.source.produce(P0, [up(2, 1), up(3, 1)]);
+    await h.source.fetchOnce();
+    expect(h.applier.rows.size).toBe(0);
+    h.applier.unblock();
+    await until('the follow-up flush', () => h.applier.storedOf(P0) === '3');
+    expect(h.applier.flushes).toHaveLength(2);
+    await h.core.stop();
   });
 
   it('stop during a flush waits for it, then flushes the rest', async () => {

@@ -183,7 +183,8 @@ describe.each([[''], [', reading through DecodeAhead']])('offset gaps%s', (via) 
     await h.core.start();
     h.source.assign([P0, P1]);
     await tick(5); // P0 resumes at 5, nothing to fetch yet
-    h.source.produce(P1, [up(100, 1)]);
+    h.source.batchSize = 1; // P1 stays behind its high watermark: what is taken is held
+    h.source.produce(P1, [up(100, 1), up(101, 1)]);
     await h.source.pumpUntil('P1 taken', () => h.source.logs.get('1:pfx.public.t')!.fetchAt === 1);
     expect(h.applier.flushes).toHaveLength(0); // held
     h.source.produce(P0, ups(5, 10));
@@ -193,8 +194,10 @@ describe.each([[''], [', reading through DecodeAhead']])('offset gaps%s', (via) 
     expect(err).toBeInstanceOf(OffsetGapError);
     expect(err!.message).toContain('[5, 8) (3 offsets)');
     expect(h.applier.storedOf(P0)).toBe('5');
-    expect(h.applier.storedOf(P1)).toBe('1');
-    expect(Object.fromEntries(h.applier.rows)).toEqual({ '100': '1' });
+    // P1 applied exactly as far as it was taken when the gap stopped the pipeline (at least the held record)
+    const p1 = Number(h.applier.storedOf(P1));
+    expect(p1).toBeGreaterThanOrEqual(1);
+    expect(Object.fromEntries(h.applier.rows)).toEqual(p1 === 1 ? { '100': '1' } : { '100': '1', '101': '1' });
     expect(h.core.state).toBe('failed');
   });
 
