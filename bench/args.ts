@@ -15,8 +15,8 @@ export interface BenchArgs {
   /** Rows of the batch runs' MySQL source table. */
   readonly batchRows: number;
   readonly latencySeconds: number;
-  /** Events per second the latency producer holds. */
-  readonly latencyRate: number;
+  /** Events per second the latency producer holds: one latency run per rate. */
+  readonly latencyRates: readonly number[];
   readonly runs: readonly RunName[];
   readonly quick: boolean;
   /** Directory for a `--cpu-prof` profile of the merge run's worker; undefined = no profile. */
@@ -33,7 +33,7 @@ export interface BenchArgs {
   readonly sinkOptions: Readonly<Record<string, string | number | boolean>>;
 }
 
-const USAGE = `usage: tsx bench/run.ts [--events N] [--wide-events N] [--prefill N] [--latency-seconds S] [--batch-rows N] [--skip-jdbc]
+const USAGE = `usage: tsx bench/run.ts [--events N] [--wide-events N] [--prefill N] [--latency-seconds S] [--latency-rates R,R…] [--batch-rows N] [--skip-jdbc]
                           [--only ${RUN_NAMES.join(',')}] [--quick] [--profile DIR] [--results DIR]
                           [--topics BENCH_ID] [--memory-budget BYTES|NMiB] [--worker-node-args "FLAGS"]
                           [--sink-option KEY=VALUE]…`;
@@ -65,6 +65,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   const sinkOptions: Record<string, string | number | boolean> = {};
   let prefill = quick ? 1_000_000 : 10_000_000;
   let latencySeconds = quick ? 20 : 60;
+  let latencyRates = [1000, 5000, 20000];
   let batchRows = quick ? 100_000 : 1_000_000;
   let runs: RunName[] = [...RUN_NAMES];
   let skipJdbc = false;
@@ -96,6 +97,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       }
       case '--prefill': prefill = count(flag, next(), 0); break;
       case '--latency-seconds': latencySeconds = count(flag, next(), 1); break;
+      case '--latency-rates': latencyRates = (next() ?? '').split(',').map((r) => count(flag, r.trim(), 100)); break;
       case '--batch-rows': batchRows = count(flag, next(), 1000); break;
       case '--skip-jdbc': skipJdbc = true; break;
       case '--profile': profileDir = next(); break;
@@ -124,7 +126,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   if (profileDir === '') throw new Error(`--profile needs a directory\n${USAGE}`);
   return {
     // merge-wide: 1/20 of the events (50,000 by default), each row 8–16 KiB: ~1 GB of raw records.
-    events, wideEvents: wideEvents ?? Math.max(1000, Math.round(events / 20)), prefill, batchRows, latencySeconds, latencyRate: 5000, runs, quick, profileDir, resultsDir,
+    events, wideEvents: wideEvents ?? Math.max(1000, Math.round(events / 20)), prefill, batchRows, latencySeconds, latencyRates, runs, quick, profileDir, resultsDir,
     ...(topics ? { topics } : {}), ...(memoryBudget !== undefined ? { memoryBudget } : {}), workerNodeArgs, sinkOptions,
   };
 }

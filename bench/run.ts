@@ -11,7 +11,7 @@ import { renderMarkdown, type BenchReport } from './report';
 import { failed, withPgPerEvent, type RunResult } from './result';
 import { consumerOnlyRun, decodeOnlyRun } from './runners/stages';
 import { jdbcRun, removeConnector } from './runners/jdbc';
-import { latencyRun } from './runners/latency';
+import { latencyName, latencyRun } from './runners/latency';
 import { appendRun, mergeRun } from './runners/nilus';
 import { pgLimitRun } from './runners/pglimit';
 import { batchCopyLimitRun, BatchSource, batchWorkerRun, isBatchRun } from './runners/batch';
@@ -93,7 +93,7 @@ async function main(): Promise<number> {
     schemas.push(s);
     return s;
   };
-  const plan: Record<RunName, () => Promise<RunResult>> = {
+  const plan: Record<RunName, () => Promise<RunResult | RunResult[]>> = {
     merge: () => mergeRun({ name: 'merge', schema: schema('merge'), prefix: id, flavour: 'typed', workload: w, ...tuning }),
     // merge again with one decode thread (spec.sink.options.decode_threads), whatever the machine's default.
     'merge-threads': () => mergeRun({ name: 'merge-threads', schema: schema('merge_threads'), prefix: id, flavour: 'typed', workload: w, ...tuning, options: { ...tuning.options, decode_threads: 1 } }),
@@ -129,7 +129,15 @@ async function main(): Promise<number> {
     'pg-limit': () => pgLimitRun(schema('pglimit'), w),
     append: () => appendRun('append', schema('append'), id, w, tuning.options, tuning.nodeArgs),
     scale: () => mergeRun({ name: 'scale', schema: schema('scale'), prefix: id, flavour: 'typed', workload: w, prefill: args.prefill, ...tuning }),
-    latency: () => latencyRun(schema('latency'), `${id}_lat`, args.latencySeconds, args.latencyRate, tuning.options, tuning.nodeArgs),
+    // One run per rate (--latency-rates), each on a fresh topic: latency-1k, latency-5k, latency-20k.
+    latency: async () => {
+      const out: RunResult[] = [];
+      for (const r of args.latencyRates) {
+        const name = latencyName(r);
+        out.push(await latencyRun(name, schema(name.replace('-', '_')), `${id}_lat${r}`, args.latencySeconds, r, tuning.options, tuning.nodeArgs).catch((err: unknown) => failed(name, err)));
+      }
+      return out;
+    },
     'batch-copy-limit': () => batchCopyLimitRun(schema('batch_copy_limit'), batch!),
     'batch-replace': () => batchWorkerRun({ name: 'batch-replace', schema: schema('batch_replace'), source: batch!, ...tuning }),
     'batch-merge': () => batchWorkerRun({ name: 'batch-merge', schema: schema('batch_merge'), source: batch!, ...tuning }),
@@ -143,10 +151,12 @@ async function main(): Promise<number> {
       await withPg(TARGET_URL, (c) => c.query('CHECKPOINT')).catch((e: unknown) => log(`checkpoint: ${String(e)}`));
       const waited = await settle();
       log(`run ${name}… (machine settled after ${(waited / 1000).toFixed(0)} s)`);
-      const r0 = await plan[name]().catch((err: unknown) => failed(name, err));
-      const r = isBatchRun(name) ? r0 : withPgPerEvent(r0);
-      runs.push(r);
-      log(`  ${r.ok ? 'ok' : 'FAIL'}: ${r.ok ? `${r.eventsPerSec} ${isBatchRun(name) ? 'rows' : 'events'}/s in ${r.seconds.toFixed(2)} s; ` : ''}${r.check}`);
+      const got = await plan[name]().catch((err: unknown) => failed(name, err));
+      for (const r0 of Array.isArray(got) ? got : [got]) {
+        const r = isBatchRun(name) ? r0 : withPgPerEvent(r0);
+        runs.push(r);
+        log(`  ${r.name} ${r.ok ? 'ok' : 'FAIL'}: ${r.ok ? `${r.eventsPerSec} ${isBatchRun(name) ? 'rows' : 'events'}/s in ${r.seconds.toFixed(2)} s; ` : ''}${r.check}`);
+      }
     }
     if (args.profileDir) runs.push(await profiledMerge(args.profileDir, schema('profiled'), id, w, tuning.options));
   } finally {

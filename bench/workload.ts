@@ -122,6 +122,8 @@ export interface WriterOptions {
   readonly compression?: CompressionTypes;
   /** Row values of each op; orderRow by default. */
   readonly row?: RowOf;
+  /** One request per partition, all in flight at once (still one per partition: order kept); one request by default. */
+  readonly perPartition?: boolean;
 }
 
 /**
@@ -163,7 +165,15 @@ export class TopicWriter {
       byTopic.set(p.topic, list);
       this.sent += p.messages.length;
     }
+    const pending = [...this.pending.values()];
     this.pending = new Map();
+    if (this.options.perPartition) {
+      await Promise.all(pending.map((p) => this.producer.sendBatch({
+        ...(this.options.compression !== undefined ? { compression: this.options.compression } : {}),
+        topicMessages: [{ topic: p.topic, messages: p.messages }],
+      })));
+      return;
+    }
     await this.producer.sendBatch({
       ...(this.options.compression !== undefined ? { compression: this.options.compression } : {}),
       topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),

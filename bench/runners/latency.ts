@@ -15,7 +15,8 @@ import { EventFactory, ordersTable } from '../../test/fixtures/factory';
 import { rate, sleep, type RunResult } from '../result';
 import { kafka, quoteIdent, TARGET_URL, withPg } from '../stack';
 import { createTopics, PARTITIONS } from '../topics';
-import { procStats, startWorker } from '../worker';
+import { snapshot, since } from '../machine-cpu';
+import { flushStats, procStats, startWorker } from '../worker';
 import { TopicWriter, Workload } from '../workload';
 import { budgetExtra, freshSchema } from './nilus';
 
@@ -69,7 +70,11 @@ async function waitReady(port: number, exited: () => boolean): Promise<void> {
   throw new Error('worker not ready after 60 s');
 }
 
-export async function latencyRun(schema: string, prefix: string, seconds: number, perSecond: number, options?: Record<string, unknown>, nodeArgs?: string[]): Promise<RunResult> {
+/** The result name of the latency run at `perSecond`: latency-1k, latency-5k, latency-20k, latency-500. */
+export const latencyName = (perSecond: number): string =>
+  `latency-${perSecond % 1000 === 0 ? `${perSecond / 1000}k` : perSecond}`;
+
+export async function latencyRun(name: string, schema: string, prefix: string, seconds: number, perSecond: number, options?: Record<string, unknown>, nodeArgs?: string[]): Promise<RunResult> {
   const f = new EventFactory(ordersTable(prefix), true, { realSource: true });
   await createTopics([f.topic]);
   const w = new Workload(perSecond * seconds, 7);
@@ -81,9 +86,10 @@ export async function latencyRun(schema: string, prefix: string, seconds: number
     try {
       await waitReady(port, () => worker.child.exitCode !== null);
       await producer.connect();
-      const writer = new TopicWriter(producer, [f], PARTITIONS);
+      const writer = new TopicWriter(producer, [f], PARTITIONS, { perPartition: true });
       const ops = w.ops();
       const t0 = Date.now();
+      const cpu0 = snapshot();
       let sent = 0;
       // Each 50 ms tick sends what the schedule owes, so a slow send is caught up, not dropped.
       for (let done = false; !done; ) {
@@ -104,7 +110,9 @@ export async function latencyRun(schema: string, prefix: string, seconds: number
         if (worker.child.exitCode !== null) throw new Error(`worker exited ${worker.child.exitCode}:\n${worker.output().slice(-3000)}`);
         await sleep(100);
       }
+      const cpu = since(cpu0);
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const flushes = await flushStats(port);
       const stats = procStats(worker.child.pid!);
       const q = (await c.query<{ p50: number; p99: number; max: number; n: string }>(
         `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d) * 1000 AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY d) * 1000 AS p99,
@@ -117,12 +125,13 @@ export async function latencyRun(schema: string, prefix: string, seconds: number
       await worker.stop();
       await c.query(`DROP SCHEMA ${quoteIdent(schema)} CASCADE`);
       return {
-        name: 'latency', ok, check: `${n} rows (expected ${w.events})`, events: w.events, seconds: produceSeconds,
+        name, ok, check: `${n} rows (expected ${w.events})`, events: w.events, seconds: produceSeconds,
         eventsPerSec: rate(w.events, produceSeconds), peakRssMiB: stats.peakRssMiB, cpuSeconds: stats.cpuSeconds,
         extra: {
-          ...budgetExtra(options),
+          ...budgetExtra(options), rate: perSecond,
           sqlP50Ms: Math.round(q.p50), sqlP99Ms: Math.round(q.p99), sqlMaxMs: Math.round(q.max),
           histP50Ms: Math.round(histogramQuantile(0.5, buckets) * 1000), histP99Ms: Math.round(histogramQuantile(0.99, buckets) * 1000),
+          ...(flushes ?? {}), ...cpu,
         },
         notes: [
           `producer held ${rate(w.events, produceSeconds)} events/s for ${produceSeconds.toFixed(1)} s (target ${perSecond}/s for ${seconds} s)`,

@@ -123,16 +123,56 @@ describe('report: PostgreSQL CPU against the limit', () => {
     startedAt: 't', args: {}, machine, workload: {}, shape: [],
     runs: [run('merge', mergeExtra), run('pg-limit', { pgCpuSeconds: 2, finalRows: 500_000, finalDeletes: 100_000 })],
   });
-  const line = (md: string) => md.split('\n').find((l) => l.startsWith('| PostgreSQL CPU per event'))!;
+  const line = (md: string, start = '| PostgreSQL CPU per event') => md.split('\n').find((l) => l.startsWith(start))!;
 
-  it('judges per event and shows per row written beside it', () => {
-    expect(line(report({ pgCpuSeconds: 6, rowsWritten: 1_000_000 }))).toBe(
-      '| PostgreSQL CPU per event ≤ 1.5× the limit run\'s | 6.0 vs 2.0 µs (3.00×); per row written 6.0 vs 3.3 µs (1.80×; 1,000,000 rows vs 600,000) | **not met** |',
+  it('judges per event against 2× the limit and per row written against 1.5×', () => {
+    const md = report({ pgCpuSeconds: 6, rowsWritten: 1_000_000 });
+    expect(line(md)).toBe('| PostgreSQL CPU per event ≤ 2× the limit run\'s | 6.0 vs 2.0 µs (3.00×) | **not met** |');
+    expect(line(md, '| PostgreSQL CPU per row written')).toBe(
+      '| PostgreSQL CPU per row written ≤ 1.5× the limit run\'s | 6.0 vs 3.3 µs (1.80×; 1,000,000 rows vs 600,000) | **not met** |',
     );
+    const met = report({ pgCpuSeconds: 3.9, rowsWritten: 1_000_000 });
+    expect(line(met)).toBe('| PostgreSQL CPU per event ≤ 2× the limit run\'s | 3.9 vs 2.0 µs (1.95×) | met |');
+    expect(line(met, '| PostgreSQL CPU per row written')).toContain('(1.17×; 1,000,000 rows vs 600,000) | met |');
   });
 
-  it('leaves the per-row part out when the rows written are unknown', () => {
-    expect(line(report({ pgCpuSeconds: 2.5 }))).toBe('| PostgreSQL CPU per event ≤ 1.5× the limit run\'s | 2.5 vs 2.0 µs (1.25×) | met |');
+  it('says per row written is not measured when the rows written are unknown', () => {
+    const md = report({ pgCpuSeconds: 2.5 });
+    expect(line(md)).toBe('| PostgreSQL CPU per event ≤ 2× the limit run\'s | 2.5 vs 2.0 µs (1.25×) | met |');
+    expect(line(md, '| PostgreSQL CPU per row written')).toContain('not measured');
+  });
+});
+
+describe('report: issue #30 targets', () => {
+  const machine = { cores: 2, cpuModel: 'x', memoryGiB: 1, node: 'v20', postgres: '15', kafka: '4', debezium: '3', loadAvg1m: 0 };
+  const run = (name: string, eventsPerSec: number, extra: Record<string, number> = {}, cpuSeconds?: number) =>
+    ({ name, ok: true, check: 'ok', events: 1_000_000, seconds: 10, eventsPerSec, ...(cpuSeconds ? { cpuSeconds } : {}), extra });
+  const md = renderMarkdown({
+    startedAt: 't', args: {}, machine, workload: {}, shape: [],
+    runs: [
+      run('latency-5k', 5000, { sqlP99Ms: 90, flushes: 3000, histP99Ms: 120 }), run('latency-20k', 20000, { sqlP99Ms: 151 }),
+      run('batch-copy-limit', 400_000), run('batch-replace', 200_000), run('batch-merge', 150_000),
+      run('merge', 50_000, {}, 20), run('consumer', 200_000, {}, 5), run('decode', 100_000, { mergeUsPerEvent: 7.5 }), run('jdbc', 9000, {}, 100),
+    ],
+  });
+  const row = (start: string) => md.split('\n').find((l) => l.startsWith(`| ${start}`))!;
+
+  it('judges latency per rate on the SQL p99 and shows the rate not run as not measured', () => {
+    expect(row('p99 ≤ 100 ms at 5,000')).toMatch(/90 ms .* \| met \|$/);
+    expect(row('p99 ≤ 150 ms at 20,000')).toMatch(/151 ms .* \| \*\*not met\*\* \|$/);
+    expect(row('p99 at 1,000')).toContain('not measured (latency-1k: not run)');
+  });
+
+  it('judges batch runs as a share of COPY alone', () => {
+    expect(row('batch-replace ≥ 50%')).toContain('50.0% (200,000 vs 400,000 rows/s) | met |');
+    expect(row('batch-merge ≥ 40%')).toContain('37.5% (150,000 vs 400,000 rows/s) | **not met** |');
+    expect(row('batch-merge-existing ≥ 30%')).toContain('not measured (batch-merge-existing: not run, batch-copy-limit: ok)');
+  });
+
+  it('shows the worker\'s own share (merge − consumer − decode) without a verdict, and judges events per CPU-second against the JDBC sink', () => {
+    expect(row('worker\'s own share')).toBe('| worker\'s own share per event (merge − consumer − decode; judged in paired runs) | 7.5 µs (20.0 − 5.0 − 7.5) | – |');
+    expect(row('≥ 7× the JDBC sink')).toContain('5.0× (50,000 vs 10,000 events per CPU-s');
+    expect(row('≥ 7× the JDBC sink')).toMatch(/\*\*not met\*\* \|$/);
   });
 });
 
