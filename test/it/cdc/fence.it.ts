@@ -39,23 +39,28 @@ describe('cdc fencing', () => {
     const f = new EventFactory(ordersTable(prefix));
     await createTopics([f.topic]);
     const ids = Array.from({ length: 20 }, (_, i) => i + 1);
-    await produce(f.topic, ids.flatMap((id) => f.create(orderRow(id, 0))));
-    // A long age limit: the member holds the 20 records for seconds before its first flush.
-    const svc = await startInProcess(
-      cdcManifest({ name: prefix, prefix, dest: `${schema}.orders`, strategy: 'merge', include: 'public.orders', options: { 'batch.max_age_ms': 6000 } }),
-    );
+    const svc = await startInProcess(cdcManifest({ name: prefix, prefix, dest: `${schema}.orders`, strategy: 'merge', include: 'public.orders' }));
+    const other = await pool.connect();
     try {
       await waitStable(`nilus-pg.${prefix}`);
-      await new Promise((r) => setTimeout(r, 1000));
-      // "Another member" stored an offset for the partition meanwhile (0: it applied nothing), so
-      // this member's first flush, which expects no stored offset, is fenced.
-      await pool.query(`INSERT INTO "${schema}".nilus_offsets (group_id, topic, partition, next_offset) VALUES ($1, $2, 0, 0)`, [`nilus-pg.${prefix}`, f.topic]);
+      await new Promise((r) => setTimeout(r, 1000)); // the member has read its stored offsets: none
+      // "Another member" stores an offset for the partition (0: it applied nothing) in a transaction
+      // left open while the records come: this member takes them, has caught up and flushes at once,
+      // and its flush, which expects no stored offset, waits on that row; once it commits the flush
+      // is fenced.
+      await other.query('BEGIN');
+      await other.query(`INSERT INTO "${schema}".nilus_offsets (group_id, topic, partition, next_offset) VALUES ($1, $2, 0, 0)`, [`nilus-pg.${prefix}`, f.topic]);
+      await produce(f.topic, ids.flatMap((id) => f.create(orderRow(id, 0))));
+      await waitFor(pool, `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database() AND query ILIKE '%nilus_offsets%'`, (r) => r.length > 0, 30_000);
+      await other.query('COMMIT');
       const rows = await waitFor<Record<string, string>>(pool, ORDERS_TEXT(schema), (r) => r.length === ids.length, 60_000);
       expect(ordersRows(rows)).toEqual(ids.map((id) => orderRowText(id, 0)));
       expect(svc.logs()).toMatch(/stored offsets moved for .*another consumer applied them/);
       const stored = await pool.query(`SELECT next_offset::text FROM "${schema}".nilus_offsets WHERE group_id = $1`, [`nilus-pg.${prefix}`]);
       expect(stored.rows).toEqual([{ next_offset: String(ids.length) }]);
     } finally {
+      await other.query('ROLLBACK').catch(() => undefined);
+      other.release();
       expect(await svc.stop()).toBe(0);
     }
   });
