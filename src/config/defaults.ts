@@ -62,6 +62,7 @@ export const DEFAULTS = {
     maxRows: 25_000,
     maxBytes: 32 * 1024 * 1024,
     maxAgeMs: 250,
+    flushWhenCaughtUp: true,
     /** Chosen with npm run bench (docs/benchmark.md): the smallest budget that kept the merge figure. */
     memoryBudgetBytes: 64 * 1024 * 1024,
   },

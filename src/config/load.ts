@@ -125,6 +125,7 @@ export async function buildConfig(m: RawManifest, file: ConnectionsFile | undefi
       // flight and the next one filling then fit in the budget together.
       maxBytes: o['batch.max_bytes'] ?? Math.min(DEFAULTS.buffer.maxBytes, Math.floor((o.memory_budget_bytes ?? DEFAULTS.buffer.memoryBudgetBytes) / 2)),
       maxAgeMs: o['batch.max_age_ms'] ?? DEFAULTS.buffer.maxAgeMs,
+      flushWhenCaughtUp: o['batch.flush_when_caught_up'] ?? DEFAULTS.buffer.flushWhenCaughtUp,
       memoryBudgetBytes: o.memory_budget_bytes ?? DEFAULTS.buffer.memoryBudgetBytes,
     },
     errors: {

@@ -56,6 +56,7 @@ export interface RawSinkOptions {
   'batch.max_rows'?: number;
   'batch.max_bytes'?: number;
   'batch.max_age_ms'?: number;
+  'batch.flush_when_caught_up'?: boolean;
   memory_budget_bytes?: number;
   decode_threads?: number;
   on_offset_gap?: 'stop' | 'skip';

@@ -97,6 +97,8 @@ export interface BufferLimits {
   readonly maxRows: number;
   readonly maxBytes: number;
   readonly maxAgeMs: number;
+  /** CDC: flush at once when the consumer has caught up (false: wait for a limit or maxAgeMs). */
+  readonly flushWhenCaughtUp: boolean;
   /** Fetching pauses when the bytes held plus the bytes of the flush in flight reach this. */
   readonly memoryBudgetBytes: number;
 }

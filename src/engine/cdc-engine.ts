@@ -6,9 +6,8 @@
  * - One flush applies while the next fills. Memory is bounded by pausing every partition when the
  *   bytes held plus the bytes in flight reach `memoryBudgetBytes`, or when the next flush is full
  *   while one still applies; they resume once the flush in flight commits.
- * - When to flush (none in flight): a buffer limit is reached (behind: flushes grow up to the limits);
- *   the consumer has caught up (every partition taken up to its last high watermark: what is held
- *   goes at once, so latency is a flush, not `batch.max_age_ms`); or the oldest record is maxAgeMs old.
+ * - A flush starts (none in flight) at a buffer limit (behind: flushes grow to the limits), at maxAgeMs,
+ *   or once the consumer has caught up: each partition taken to its last high watermark (flushWhenCaughtUp).
  * - Exactly-once effect: offsets are stored with the rows, compare-and-set against the offset the
  *   flush continues from; a fenced flush drops everything held and re-reads from PostgreSQL.
  */
@@ -31,6 +30,7 @@ export interface EngineDeps extends LifecycleDeps {
   readonly tolerance: 'none' | 'all';
   readonly memoryBudgetBytes: number;
   readonly maxAgeMs: number;
+  readonly flushWhenCaughtUp?: boolean;
   /** on_offset_gap: a stored offset Kafka no longer holds stops the pipeline (default) or is skipped. */
   readonly onOffsetGap?: OffsetGapPolicy;
   /** Called with the topics read, at start and when new ones appear (e.g. name-collision checks). */
@@ -38,7 +38,6 @@ export interface EngineDeps extends LifecycleDeps {
   readonly now?: () => number;
 }
 
-const NO_COUNTS: ReadonlyMap<string, number> = new Map();
 export class CdcEngine extends Lifecycle {
   private readonly committer: Committer;
   private readonly now: () => number;
@@ -102,7 +101,7 @@ export class CdcEngine extends Lifecycle {
     }, b.prepared);
     if (r.last !== undefined) this.firstTakenMs ??= this.now();
     this.settleBatch(b, r.last ?? r.skipped, r.counts, r.sourceTsMs);
-    if (this.inFlight === undefined && this.committer.caughtUp()) this.maybeFlush('caught up');
+    if (this.inFlight === undefined && this.caughtUp()) this.maybeFlush('caught up');
     if (r.halt) void this.halt(new FatalError(`${r.halt.message}. ${STOPPED}`, { cause: r.halt }));
   }
 
@@ -111,7 +110,7 @@ export class CdcEngine extends Lifecycle {
     const due = this.deps.buffers.due(now);
     if (due !== undefined) {
       if (this.inFlight === undefined) {
-        this.settleBatch(b, offset, NO_COUNTS, tsMs);
+        this.settleBatch(b, offset, new Map(), tsMs);
         this.startFlush(due);
         return 'flushed';
       }
@@ -129,6 +128,7 @@ export class CdcEngine extends Lifecycle {
     this.deps.emitter.emit('buffered', { bytes: this.deps.buffers.bytes, events: this.deps.buffers.events });
   }
 
+  private caughtUp = (): boolean => this.deps.flushWhenCaughtUp !== false && this.committer.caughtUp();
   private overBudget = (): boolean => this.deps.buffers.bytes + this.inFlightBytes >= this.deps.memoryBudgetBytes;
 
   /** running → paused: every assigned partition stops fetching. True when now paused. */
@@ -159,7 +159,7 @@ export class CdcEngine extends Lifecycle {
     const now = this.now();
     const held = this.firstTakenMs;
     const due = this.deps.buffers.due(now) ?? (held === undefined ? undefined
-      : now - held >= this.deps.maxAgeMs ? 'age' : this.committer.caughtUp() ? 'caught up' : undefined);
+      : now - held >= this.deps.maxAgeMs ? 'age' : this.caughtUp() ? 'caught up' : undefined);
     if (force || due !== undefined || this.pendingDead.length > 0) this.startFlush(due ?? reason);
   }
 

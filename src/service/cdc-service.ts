@@ -124,6 +124,7 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
     tolerance: cfg.errors.tolerance,
     memoryBudgetBytes: cfg.buffer.memoryBudgetBytes,
     maxAgeMs: cfg.buffer.maxAgeMs,
+    flushWhenCaughtUp: cfg.buffer.flushWhenCaughtUp,
     onOffsetGap: cfg.sink.options.onOffsetGap,
     // Two source tables that would land in one target stop the pipeline before either is written.
     onTopics: (topics) => router.check(sourcesOfTopics(topics, cdc.topicPrefix)),

@@ -18,7 +18,7 @@ import { churn, expectedOrders, metricSum, ORDERS_TEXT, ordersRows, scrape, slee
 import { groupMembers, highWatermarks, kafkaCommitted, storedOffsets, withWorkerOutput } from './group';
 import { runWorker, workerPort } from './worker';
 
-const HOLD_EVERYTHING = { 'batch.max_age_ms': 600_000, 'batch.max_rows': 1_000_000, 'batch.max_bytes': 64 * 1024 * 1024 };
+const HOLD_EVERYTHING = { 'batch.flush_when_caught_up': false, 'batch.max_age_ms': 600_000, 'batch.max_rows': 1_000_000, 'batch.max_bytes': 64 * 1024 * 1024 };
 
 describe('offsets when a worker stops', () => {
   let pool: Pool;

@@ -33,7 +33,7 @@ describe('graceful shutdown', () => {
     await produceMany(f.topic, first);
     const base = { name: prefix, prefix, dest: `${schema}.orders`, strategy: 'append' as const, include: 'public.orders' };
     // Nothing flushes on its own (huge limits): at SIGTERM every taken event is still in memory.
-    const holding = runWorker(cdcManifest({ ...base, options: { log_level: 'info', 'batch.max_age_ms': 600_000, 'batch.max_rows': 1_000_000, 'batch.max_bytes': 64 * 1024 * 1024 } }));
+    const holding = runWorker(cdcManifest({ ...base, options: { log_level: 'info', 'batch.flush_when_caught_up': false, 'batch.max_age_ms': 600_000, 'batch.max_rows': 1_000_000, 'batch.max_bytes': 64 * 1024 * 1024 } }));
     const port = await workerPort(holding);
     const s = await until('the first half to be taken', async () => {
       const m = await scrape(port);

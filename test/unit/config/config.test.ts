@@ -43,7 +43,7 @@ describe('loadConfig', () => {
     expect(cfg.cdc?.groupId).toBe('nilus-pg.orders-cdc');
     expect(cfg.cdc?.topicRefreshMs).toBe(DEFAULTS.cdc.topicRefreshMs);
     expect(cfg.cdc?.fromBeginning).toBe(true);
-    expect(cfg.buffer).toEqual({ maxRows: 25000, maxBytes: 32 * 1024 * 1024, maxAgeMs: 250, memoryBudgetBytes: 64 * 1024 * 1024 });
+    expect(cfg.buffer).toEqual({ maxRows: 25000, maxBytes: 32 * 1024 * 1024, maxAgeMs: 250, flushWhenCaughtUp: true, memoryBudgetBytes: 64 * 1024 * 1024 });
     expect(cfg.errors).toEqual({ tolerance: 'none', retry: { maxAttempts: Infinity, initialMs: 200, maxMs: 30000 } });
     expect(cfg.observe).toEqual({ httpPort: 9464, logLevel: 'info', flushLogIntervalMs: 10000 });
     expect(cfg.sink.options).toEqual({ destTable: 'analytics.{table}', strategy: 'merge', autoCreate: true, autoEvolve: true, mongoMode: 'flatten', staleGuard: false, onOffsetGap: 'stop', statementTimeoutMs: 300000, lockTimeoutMs: 60000 });

@@ -128,6 +128,16 @@ describe.each([[''], [', reading through DecodeAhead']])('CdcEngine%s', (via) =>
     await h.core.stop();
   });
 
+  it('flushWhenCaughtUp false: caught up, what is held waits for a limit or max age', async () => {
+    const h = await started({ maxAgeMs: 300, maxRows: 1000, flushWhenCaughtUp: false });
+    h.source.produce(P0, [up(1, 1), up(2, 1)]);
+    await h.source.fetchOnce();
+    await tick(100);
+    expect(h.applier.flushes).toHaveLength(0);
+    await until('the age flush', () => h.applier.storedOf(P0) === '2', 3000);
+    await h.core.stop();
+  });
+
   it('records taken while a flush applies follow in the next flush as soon as it commits, when caught up', async () => {
     const h = await started({ maxAgeMs: 60_000, maxRows: 1000 });
     h.applier.block();

@@ -274,7 +274,7 @@ export interface Harness {
   retries: number;
 }
 
-export function harness(o: Partial<Pick<EngineDeps, 'tolerance' | 'memoryBudgetBytes' | 'prepare' | 'onOffsetGap'>> & { maxRows?: number; maxAgeMs?: number; maxAttempts?: number; prefetch?: boolean } = {}): Harness {
+export function harness(o: Partial<Pick<EngineDeps, 'tolerance' | 'memoryBudgetBytes' | 'prepare' | 'onOffsetGap' | 'flushWhenCaughtUp'>> & { maxRows?: number; maxAgeMs?: number; maxAttempts?: number; prefetch?: boolean } = {}): Harness {
   const source = new FakeSource();
   let n = 0;
   let core: ChangeSource = source;
@@ -322,6 +322,7 @@ export function harness(o: Partial<Pick<EngineDeps, 'tolerance' | 'memoryBudgetB
     tolerance: o.tolerance ?? 'none',
     memoryBudgetBytes: o.memoryBudgetBytes ?? 1 << 30,
     maxAgeMs: o.maxAgeMs ?? 10,
+    ...(o.flushWhenCaughtUp !== undefined ? { flushWhenCaughtUp: o.flushWhenCaughtUp } : {}),
     ...(o.prepare ? { prepare: o.prepare } : {}),
     ...(o.onOffsetGap ? { onOffsetGap: o.onOffsetGap } : {}),
   });
