@@ -22,6 +22,13 @@ export type Prepared = readonly (CopyReadyEvent | undefined)[];
 
 export interface DecodePoolOptions extends WorkerInit {
   readonly threads: number;
+  /**
+   * Each thread's old generation limit, MiB (64 when absent). Up to 256 MiB V8 lets an old
+   * generation grow to at most 1.3× what its last collection left, not up to 4× (its heap
+   * controller's factor for small limits); a thread holds its decoder's caches and one request.
+   * A thread that reaches it fails like any other: the main thread decodes from then on.
+   */
+  readonly maxOldGenerationMb?: number;
   /** A thread failed: the pool is off from now on. */
   readonly onError?: (err: Error) => void;
 }
@@ -82,7 +89,7 @@ export class DecodePool {
         workerData: init,
         // A thread's garbage is short-lived parse output: a small young generation keeps its
         // memory down (bench: peak RSS 264–269 → 241 MiB, events/s not lower).
-        resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
+        resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB, maxOldGenerationSizeMb: opts.maxOldGenerationMb ?? 64 },
         ...(ts ? { execArgv: ['--require', 'tsx/cjs'] } : {}),
       });
       const t: Thread = { worker, busy: 0, pending: new Map(), descs: new Map(), tables: new Map() };

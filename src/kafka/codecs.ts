@@ -1,9 +1,12 @@
 /**
- * Kafka compression codecs beyond kafkajs's built-in gzip. Producers (Debezium's Kafka Connect
- * worker among them) commonly use snappy, lz4 or zstd; a consumer that cannot read them stops
- * with "compression not implemented". The consumer only ever decompresses; compress is provided
- * where a maintained library offers it (the dead-letter producer uses gzip or none).
+ * Kafka compression codecs beyond kafkajs's built-in gzip, and gzip itself decompressed into one
+ * buffer of its known size. Producers (Debezium's Kafka Connect worker among them) commonly use
+ * snappy, lz4 or zstd; a consumer that cannot read them stops with "compression not implemented".
+ * The consumer only ever decompresses; compress is provided where a maintained library offers it
+ * (the dead-letter producer uses gzip or none).
  */
+import { promisify } from 'node:util';
+import { gzip, unzip, type ZlibOptions } from 'node:zlib';
 import { CompressionCodecs, CompressionTypes } from 'kafkajs';
 import type * as Lz4 from 'lz4-napi';
 import { decompress as zstdDecompress } from 'fzstd';
@@ -40,12 +43,43 @@ const zstdCodec = () => ({
   },
 });
 
+const gzipAsync = promisify(gzip);
+const unzipAsync = promisify<Buffer, ZlibOptions, Buffer>(unzip);
+
+/** zlib's smallest output chunk; the largest one chunk is sized to (beyond it, zlib adds chunks). */
+const MIN_CHUNK = 64;
+const MAX_CHUNK = 64 * 1024 * 1024;
+
+/**
+ * The output chunk for a gzip member: its uncompressed size (the trailer's ISIZE, modulo 2^32)
+ * plus one byte, so zlib fills one buffer of the right size and allocates no next one. kafkajs'
+ * own codec decompresses in 16 KiB chunks and concatenates them: per record batch its output
+ * twice over in short-lived buffers, and a round trip to zlib's thread per 16 KiB (a bench's
+ * 800 KiB batch: 50 of each). A wrong ISIZE (a multi-member stream, a batch above 4 GiB) only
+ * costs more chunks.
+ */
+export function gzipChunkSize(buffer: Buffer): number | undefined {
+  if (buffer.length < 18 || buffer[0] !== 0x1f || buffer[1] !== 0x8b) return undefined;
+  return Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, buffer.readUInt32LE(buffer.length - 4) + 1));
+}
+
+const gzipCodec = () => ({
+  async compress(encoder: Encoder): Promise<Buffer> {
+    return gzipAsync(encoder.buffer);
+  },
+  async decompress(buffer: Buffer): Promise<Buffer> {
+    const chunkSize = gzipChunkSize(buffer);
+    return unzipAsync(buffer, chunkSize === undefined ? {} : { chunkSize });
+  },
+});
+
 let registered = false;
 
-/** Registers snappy, lz4 and zstd with kafkajs. Idempotent. */
+/** Registers gzip, snappy, lz4 and zstd with kafkajs. Idempotent. */
 export function registerCompressionCodecs(): void {
   if (registered) return;
   const codecs = CompressionCodecs as Record<number, () => unknown>;
+  codecs[CompressionTypes.GZIP] = gzipCodec;
   codecs[CompressionTypes.Snappy] = SnappyCodec;
   codecs[CompressionTypes.LZ4] = lz4Codec;
   codecs[CompressionTypes.ZSTD] = zstdCodec;

@@ -28,16 +28,22 @@ export interface CdcService {
   readonly core: CdcEngine;
   /** The PostgreSQL sink (closed by the caller once the engine is done). */
   readonly sink: PgSink;
+  /** Decode threads started (0: decoding on the main thread only). */
+  readonly decodeThreads: number;
 }
 
 /**
  * Fetch sizes from the memory budget. Fetch limits count compressed bytes and a response is
  * decompressed whole, outside the budget: at 40:1 (gzip'd JSON) a 4 MiB fetch held ~160 MiB, so a
  * fetch stays a small share (bench: 512 KiB at the default 64 MiB budget kept the merge figure).
+ * Per partition an eighth of it (64 KiB at the default): a gzip fetch of 128 KiB per partition
+ * (~20 MiB decompressed over 4 partitions) is decompressed whole before its first batch is taken,
+ * lives long enough to be promoted, and held merge-gzip at 238–248 MiB; 64 KiB: 218 (bench,
+ * 2026-12-07). A partition's first record batch comes whole whatever the limit.
  */
 export function fetchSizes(budgetBytes: number): { maxBytes: number; perPartition: number } {
   const maxBytes = Math.max(256 * 1024, Math.min(8 * 1024 * 1024, Math.floor(budgetBytes / 128)));
-  return { maxBytes, perPartition: Math.max(128 * 1024, Math.min(1024 * 1024, Math.floor(maxBytes / 4))) };
+  return { maxBytes, perPartition: Math.max(64 * 1024, Math.min(1024 * 1024, Math.floor(maxBytes / 8))) };
 }
 
 /**
@@ -50,6 +56,22 @@ export function fetchSizes(budgetBytes: number): { maxBytes: number; perPartitio
  */
 export function decodeThreadsFor(set: number | undefined, cores: number = availableCores()): number {
   return set ?? Math.max(0, Math.min(4, Math.floor(cores / 2) - 1));
+}
+
+/**
+ * Fetched records waiting for a decode thread (DecodeAhead's maxQueuedBytes), beside the budget
+ * like the fetch response itself: budget / 64, at least one fetch response (1 MiB at the default).
+ * A record is a view of its whole fetch response, so a response waiting there past two young
+ * collections is promoted and freed only by a full one: with budget / 16 (4 MiB) the worker's
+ * ArrayBuffers swung between 11 and 65 MiB (bench, merge-threads, 2026-12-07).
+ */
+export function decodeQueueBytes(budgetBytes: number, fetchMaxBytes: number): number {
+  return Math.max(fetchMaxBytes, Math.floor(budgetBytes / 64));
+}
+
+/** A decode thread's old generation limit: 64 MiB or the budget, whichever is larger (src/decode/pool.ts). */
+export function decodeThreadHeapMb(budgetBytes: number): number {
+  return Math.max(64, Math.floor(budgetBytes / (1024 * 1024)));
 }
 
 /**
@@ -87,14 +109,14 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
       decoder: decoderOptions,
       ...(declaredKey ? { keyColumns: declaredKey } : {}),
       threads,
+      maxOldGenerationMb: decodeThreadHeapMb(cfg.buffer.memoryBudgetBytes),
       onError: (err) => log.warn({ err: String(err) }, 'a decode thread failed; decoding on the main thread from now on'),
     });
     pool = p;
     log.info({ threads }, 'fetched batches are decoded on worker threads (decode_threads)');
     source = new DecodeAhead(kafkaSource, {
       prepare: (b) => p.decode(b.topic, b.partition, b.records),
-      // Fetched records waiting for a thread, beside the budget (like the fetch response itself).
-      maxQueuedBytes: Math.max(sizes.maxBytes, Math.floor(cfg.buffer.memoryBudgetBytes / 16)),
+      maxQueuedBytes: decodeQueueBytes(cfg.buffer.memoryBudgetBytes, sizes.maxBytes),
     });
   }
   const { intake, router } = createIntake(cfg, dest, buffers);
@@ -131,5 +153,5 @@ export function createCdc(cfg: PipelineConfig, dest: TableRef, emitter: CoreEmit
     ...(beforeSink ? { prepare: beforeSink } : {}),
   });
   void core.done.finally(() => Promise.all([deadLetter?.close(), pool?.close()])).catch(() => undefined);
-  return { core, sink };
+  return { core, sink, decodeThreads: threads };
 }

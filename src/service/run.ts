@@ -145,11 +145,12 @@ export async function startService(cfg: PipelineConfig, opts: RunOptions = {}): 
     }
     const cdc = createCdc(cfg, dest, emitter, log, (p) => watchClients(p, log), ensure);
     sink = cdc.sink;
+    const ceilingBytes = heapCeilingFor(cfg.buffer.memoryBudgetBytes, cdc.decodeThreads);
     const guard = (heapGuard = createHeapGuard({
-      ceilingBytes: heapCeilingFor(cfg.buffer.memoryBudgetBytes),
+      ceilingBytes,
       intervalMs: 100,
       onCollect: (e) => {
-        log.debug({ usedBeforeMiB: Math.round(e.usedBefore / 1048576), usedAfterMiB: Math.round(e.usedAfter / 1048576), ms: Math.round(e.ms) }, 'heap above its ceiling (memory_budget_bytes + 32 MiB): collected');
+        log.debug({ usedBeforeMiB: Math.round(e.usedBefore / 1048576), usedAfterMiB: Math.round(e.usedAfter / 1048576), ms: Math.round(e.ms) }, `heap above its ceiling (${Math.round(ceilingBytes / 1048576)} MiB: memory_budget_bytes, + 32 MiB without decode threads): collected`);
         emitter.emit('heapCollected', { usedBeforeBytes: e.usedBefore, usedAfterBytes: e.usedAfter, ms: e.ms });
       },
     }));

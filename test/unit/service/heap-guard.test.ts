@@ -21,9 +21,11 @@ describe('HeapCeiling', () => {
     expect(c.due(100 * MiB)).toBe(true);
   });
 
-  it('the ceiling is the budget plus 32 MiB', () => {
+  it('the ceiling is the budget plus 32 MiB; with decode threads, the budget', () => {
     expect(heapCeilingFor(64 * MiB)).toBe(96 * MiB);
     expect(heapCeilingFor(512 * MiB)).toBe(544 * MiB);
+    expect(heapCeilingFor(64 * MiB, 1)).toBe(64 * MiB);
+    expect(heapCeilingFor(64 * MiB, 4)).toBe(64 * MiB);
   });
 });
 
