@@ -1,10 +1,9 @@
 /**
- * A batch run's rows as COPY text, straight from the table source into PostgreSQL: one `COPY …
- * FROM STDIN` for the whole run, fed page by page, so PostgreSQL parses rows while the next pages
- * are read. No row is held or encoded here.
- *  - replace (TRUNCATE first) and batch append: COPY into the target.
- *  - merge: COPY into one staging table for the run, then one INSERT … ON CONFLICT DO UPDATE.
- *    (Staging per page, as the row path does, measured slower: see docs/benchmark.md, Batch.)
+ * A batch run's rows as COPY text, straight from the table source into PostgreSQL. No row is held
+ * or encoded here.
+ *  - replace (TRUNCATE first) and batch append: one `COPY … FROM STDIN` for the whole run, fed
+ *    page by page, so PostgreSQL parses rows while the next pages are read.
+ *  - merge: per page, COPY into the run's staging table, then INSERT … ON CONFLICT DO UPDATE.
  * What the row path (pg-applier.ts applyAll) does besides is unchanged: the target is created or
  * checked by the schema manager, an empty source leaves a missing target missing, replace of an
  * empty source truncates, and delete_mode soft marks what the run did not read.
@@ -19,7 +18,8 @@ import type { CopyTextPage } from '../copy-text/page';
 import type { ColumnSpec, TableBatch, TableRef } from '../kernel/types';
 import type { TargetInfo } from './catalog';
 import { checkReserved, stagingColumns } from './merge';
-import { upsertOwn, type MergeExtras } from './soft-delete';
+import { recordSeen, upsertOwn, type MergeExtras, type SeenKeys } from './soft-delete';
+import { truncateStagingSql } from './sql/truncate-staging';
 import { copyFromStdinSql } from './sql/copy-from-stdin';
 import { createStagingSql } from './sql/create-staging';
 import { truncateTableSql } from './sql/truncate-table';
@@ -102,7 +102,13 @@ export async function copyIntoTarget(client: PoolClient, load: CopyTextLoad, fir
   return copyPages(client, copyFromStdinSql(load.target, load.columns.map((c) => c.name)), first, rest);
 }
 
-/** merge: every row into the run's staging table, then one upsert. Returns the rows staged. */
+/**
+ * merge: each page into the run's staging table (emptied between pages), then one upsert of it;
+ * the next page is read from the source while PostgreSQL upserts. Returns the rows staged.
+ * Staging per page measured cheaper for PostgreSQL than one staging table holding the whole run
+ * (docs/benchmark.md, Batch): a page's staging stays in temp_buffers. With `seen` (delete_mode
+ * soft over the whole table) each page's keys join the run's seen keys.
+ */
 export async function mergeViaStaging(
   client: PoolClient,
   load: CopyTextLoad,
@@ -110,13 +116,26 @@ export async function mergeViaStaging(
   extras: MergeExtras,
   first: CopyTextPage,
   rest: AsyncIterator<CopyTextPage>,
+  seen: SeenKeys | undefined,
 ): Promise<number> {
   const names = load.columns.map((c) => c.name);
   checkReserved(names, tableName(load.target), extras);
   await client.query(createStagingSql(RUN_STAGING, stagingColumns(info, names)));
-  const rows = await copyPages(client, copyFromStdinSql(RUN_STAGING, names), first, rest);
-  const { text, values } = upsertFromStagingSql({ target: load.target, staging: RUN_STAGING, keyColumns: load.keys, columns: names, own: upsertOwn(extras) });
-  await client.query(text, values);
+  const copySql = copyFromStdinSql(RUN_STAGING, names);
+  const upsert = upsertFromStagingSql({ target: load.target, staging: RUN_STAGING, keyColumns: load.keys, columns: names, own: upsertOwn(extras) });
+  let rows = 0;
+  for (let page: CopyTextPage | undefined = first; page !== undefined; ) {
+    if (rows > 0) await client.query(truncateStagingSql(RUN_STAGING));
+    const sink = client.query(copyFrom(copySql));
+    await pipeline(Readable.from([page.text], { objectMode: false }), sink);
+    rows += sink.rowCount;
+    const next = rest.next();
+    next.catch(() => undefined); // awaited below; a failed read must not count as unhandled meanwhile
+    await client.query(upsert.text, upsert.values);
+    if (seen) await recordSeen(client, info, load.keys, RUN_STAGING, seen);
+    const r = await next;
+    page = r.done ? undefined : r.value;
+  }
   return rows;
 }
 
@@ -124,7 +143,7 @@ export async function mergeViaStaging(
  * The whole run inside the caller's transaction: the target made ready by the schema manager on
  * the first page, then the rows. Resolves with the rows written (staged, for merge).
  */
-export async function loadCopyText(client: PoolClient, load: CopyTextLoad, schema: SchemaManager, extras: MergeExtras): Promise<number> {
+export async function loadCopyText(client: PoolClient, load: CopyTextLoad, schema: SchemaManager, extras: MergeExtras, seen?: SeenKeys): Promise<number> {
   const { first, rest } = await firstPage(load.pages);
   if (first === undefined) {
     // As the row path: an empty source leaves a missing target missing; replace empties an existing one.
@@ -134,5 +153,5 @@ export async function loadCopyText(client: PoolClient, load: CopyTextLoad, schem
   const shape = loadShape(load, load.strategy === 'replace');
   const { info, batch } = await schema.ensure(client, shape);
   if (batch !== shape) throw new Error(`${tableName(load.target)}: variant columns need each row's values; such a run takes the row path`);
-  return load.strategy === 'merge' ? mergeViaStaging(client, load, info, extras, first, rest) : copyIntoTarget(client, load, first, rest);
+  return load.strategy === 'merge' ? mergeViaStaging(client, load, info, extras, first, rest, seen) : copyIntoTarget(client, load, first, rest);
 }

@@ -22,7 +22,7 @@ import { inTransaction, withSavepoint } from '../pg/transaction';
 import { truncateTableSql } from './sql/truncate-table';
 import { TargetChanges } from './target-changed';
 import { markMissing, markTruncated, type MergeExtras, type SeenKeys } from './soft-delete';
-import { loadCopyText, RUN_STAGING, type BatchWriteOptions, type CopyTextLoad, type MarkMissing } from './batch-copy';
+import { loadCopyText, type BatchWriteOptions, type CopyTextLoad, type MarkMissing } from './batch-copy';
 
 export type { TargetInfo, TargetColumn } from './catalog';
 export type { BatchWriteOptions, CopyTextLoad, MarkMissing } from './batch-copy';
@@ -208,13 +208,13 @@ export class PgApplier {
     let rows = 0;
     const sweep = opts.markMissing && this.sink.deleteMode === 'soft' ? opts.markMissing : undefined;
     await this.inTransaction(async (client) => {
+      const seen: SeenKeys | undefined = sweep ? { name: 'nilus_seen_keys', created: false } : undefined;
       try {
-        rows = await loadCopyText(client, load, this.schema, this.extras());
+        rows = await loadCopyText(client, load, this.schema, this.extras(), seen);
       } catch (e) {
         throw this.changes.explain(e, load.target) ?? e;
       }
-      // the run's staging table holds every key it read
-      if (sweep) await this.markMissing(client, sweep, { name: RUN_STAGING, created: rows > 0 });
+      if (sweep && seen) await this.markMissing(client, sweep, seen);
       if (opts.beforeCommit) await opts.beforeCommit(client, rows);
     });
     return rows;
