@@ -21,12 +21,13 @@ import type { PipelineConfig } from '../config/types';
 import type { CoreEmitter } from '../kernel/events';
 import { ConfigError } from '../kernel/errors';
 import type { ColumnSpec, Row, TableBatch, TableRef } from '../kernel/types';
-import type { PgApplier } from '../sink/pg-applier';
+import type { BatchWriteOptions, PgApplier } from '../sink/pg-applier';
+import type { CopyTextPage } from '../copy-text/page';
 import { batchStateTable, readCursor, writeCursor, type StoredCursor } from '../sink/batch-cursor';
 import type { Pool } from '../pg/pool';
 import { resolveDestTable, requirePrimaryKey } from '../config';
 import type { Logger } from '../observe/logger';
-import type { CursorRange, SourceTableInfo, TableReader, TableSource } from '../tables/table-source';
+import type { CursorRange, SourceColumn, SourceTableInfo, TableReader, TableSource } from '../tables/table-source';
 import { ColumnPolicy, keyRefusal } from '../kernel/column-policy';
 
 export interface BatchDeps {
@@ -91,9 +92,9 @@ export async function runBatch(cfg: PipelineConfig, deps: BatchDeps): Promise<Ba
     const columns = policy ? policy.columns(specs) : specs;
     const total = plan.range ? undefined : info.estimatedRows;
     const progress = new Progress(deps.emitter, src.progressIntervalMs, started, now, total);
-    const pages = masked(reader.pages({ table: src.sourceTable, columns: read, ...(plan.range ? { range: plan.range } : {}), pageRows: src.pageSize, ...(deps.signal ? { signal: deps.signal } : {}) }), policy);
+    const request = { table: src.sourceTable, columns: read, ...(plan.range ? { range: plan.range } : {}), pageRows: src.pageSize, ...(deps.signal ? { signal: deps.signal } : {}) };
     const state = batchStateTable(cfg.sink.options);
-    const rows = await deps.applier.applyAll(toBatches(counted(pages, progress), target, strategy, keys, createKey, columns), {
+    const opts: BatchWriteOptions = {
       beforeCommit: async (client, written) => {
         deps.signal?.throwIfAborted();
         if (plan.newCursor !== undefined) {
@@ -102,7 +103,10 @@ export async function runBatch(cfg: PipelineConfig, deps: BatchDeps): Promise<Ba
       },
       // delete_mode soft: a run that read the whole table marks the rows the source no longer has
       ...(strategy === 'merge' && !plan.range ? { markMissing: { target, keys, at: new Date(started) } } : {}),
-    });
+    };
+    const rows = straightPath(cfg, policy, read)
+      ? await deps.applier.copyAll({ target, strategy, keys, createKey, columns, pages: countedPages(reader.copyText(request), progress) }, opts)
+      : await deps.applier.applyAll(toBatches(counted(masked(reader.pages(request), policy), progress), target, strategy, keys, createKey, columns), opts);
     return { rows, ...(plan.newCursor !== undefined ? { cursor: plan.newCursor } : {}) };
   } finally {
     await reader.close();
@@ -197,6 +201,26 @@ function masked(pages: AsyncIterable<Row[]>, policy: ColumnPolicy | undefined): 
   return (async function* () {
     for await (const rows of pages) yield rows.map((r) => policy.row(r));
   })();
+}
+
+/**
+ * Whether the run's rows can go from the source's COPY text into PostgreSQL as they are
+ * (src/sink/batch-copy.ts): nothing needs a row's values in hand. Masks change values, merge's
+ * metadata columns and stale-event guard stage values per row, and variant columns route values
+ * by type; those take the row path.
+ */
+function straightPath(cfg: PipelineConfig, policy: ColumnPolicy | undefined, read: readonly SourceColumn[]): boolean {
+  const o = cfg.sink.options;
+  if (policy && read.some((c) => policy.fate(c.name).kind === 'mask')) return false;
+  if (o.schemaChange === 'variant') return false;
+  return o.strategy !== 'merge' || ((o.metadataColumns ?? []).length === 0 && !o.staleGuard);
+}
+
+async function* countedPages(pages: AsyncIterable<CopyTextPage>, progress: Progress): AsyncGenerator<CopyTextPage> {
+  for await (const page of pages) {
+    progress.add(page.rows);
+    yield page;
+  }
 }
 
 async function* counted(pages: AsyncIterable<Row[]>, progress: Progress): AsyncGenerator<Row[]> {

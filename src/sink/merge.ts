@@ -35,7 +35,7 @@ export interface MergeContext extends MergeExtras {
 }
 
 /** Staging columns typed as the target's columns, so COPY parses values exactly as the target would. */
-function stagingColumns(info: TargetInfo, names: readonly string[]): StagingColumn[] {
+export function stagingColumns(info: TargetInfo, names: readonly string[]): StagingColumn[] {
   return names.map((name) => {
     const col = info.byName.get(name);
     if (!col) throw new Error(`column ${ident(name)} missing from ${tableName(info.table)} after schema ensure`);
@@ -43,7 +43,7 @@ function stagingColumns(info: TargetInfo, names: readonly string[]): StagingColu
   });
 }
 
-function checkReserved(names: readonly string[], table: string, ctx: MergeContext): void {
+export function checkReserved(names: readonly string[], table: string, ctx: MergeExtras): void {
   const own = [STAGE_MASK, STAGE_POS, STAGE_CARRY, ...(ctx.metadata.length > 0 ? APPEND_COPIED : []), ...(ctx.soft ? [DELETED_AT.name] : [])];
   for (const n of own) {
     if (names.includes(n) || (n === STAGE_CARRY && names.some((c) => c.startsWith(STAGE_FROM)))) throw new FatalError(`column ${ident(n)} of ${table} collides with a name nilus reserves`);

@@ -22,18 +22,10 @@ import { inTransaction, withSavepoint } from '../pg/transaction';
 import { truncateTableSql } from './sql/truncate-table';
 import { TargetChanges } from './target-changed';
 import { markMissing, markTruncated, type MergeExtras, type SeenKeys } from './soft-delete';
-
-/**
- * Batch merge reading the whole source table with delete_mode soft: the target's live rows whose
- * key the run did not read are marked deleted at `at`.
- */
-export interface MarkMissing {
-  readonly target: TableRef;
-  readonly keys: readonly string[];
-  readonly at: Date;
-}
+import { loadCopyText, type BatchWriteOptions, type CopyTextLoad, type MarkMissing } from './batch-copy';
 
 export type { TargetInfo, TargetColumn } from './catalog';
+export type { BatchWriteOptions, CopyTextLoad, MarkMissing } from './batch-copy';
 export { APPEND_METADATA, SOURCE_POS } from './metadata';
 
 type Log = (msg: string, fields?: object) => void;
@@ -192,7 +184,7 @@ export class PgApplier {
    * same transaction (the batch cursor). Resolves with the rows written. `markMissing` (delete_mode
    * soft only): rows of the target the batches did not carry are marked deleted, before beforeCommit.
    */
-  async applyAll(batches: AsyncIterable<TableBatch>, opts: { beforeCommit?: (client: PoolClient, rows: number) => Promise<void>; markMissing?: MarkMissing } = {}): Promise<number> {
+  async applyAll(batches: AsyncIterable<TableBatch>, opts: BatchWriteOptions = {}): Promise<number> {
     let rows = 0;
     const sweep = opts.markMissing && this.sink.deleteMode === 'soft' ? opts.markMissing : undefined;
     const seen: SeenKeys | undefined = sweep ? { name: 'nilus_seen_keys', created: false } : undefined;
@@ -202,13 +194,36 @@ export class PgApplier {
         const c = await this.applyBatch(client, b, i++, seen);
         if (c) rows += c.upserts + c.deletes + c.appends;
       }
-      if (sweep && seen && (await this.schema.ensureOwn(client, sweep.target))) {
-        const n = await markMissing(client, sweep.target, sweep.keys, seen, sweep.at);
-        this.log('marked rows no longer at the source as deleted', { table: tableName(sweep.target), rows: n });
-      }
+      if (sweep && seen) await this.markMissing(client, sweep, seen);
       if (opts.beforeCommit) await opts.beforeCommit(client, rows);
     });
     return rows;
+  }
+
+  /**
+   * Batch mode's straight path (./batch-copy.ts): the run's rows as COPY text, in ONE transaction
+   * with the same `opts` as applyAll. Resolves with the rows written.
+   */
+  async copyAll(load: CopyTextLoad, opts: BatchWriteOptions = {}): Promise<number> {
+    let rows = 0;
+    const sweep = opts.markMissing && this.sink.deleteMode === 'soft' ? opts.markMissing : undefined;
+    await this.inTransaction(async (client) => {
+      const seen: SeenKeys | undefined = sweep ? { name: 'nilus_seen_keys', created: false } : undefined;
+      try {
+        rows = await loadCopyText(client, load, this.schema, this.extras(), seen);
+      } catch (e) {
+        throw this.changes.explain(e, load.target) ?? e;
+      }
+      if (sweep && seen) await this.markMissing(client, sweep, seen);
+      if (opts.beforeCommit) await opts.beforeCommit(client, rows);
+    });
+    return rows;
+  }
+
+  private async markMissing(client: PoolClient, sweep: MarkMissing, seen: SeenKeys): Promise<void> {
+    if (!(await this.schema.ensureOwn(client, sweep.target))) return;
+    const n = await markMissing(client, sweep.target, sweep.keys, seen, sweep.at);
+    this.log('marked rows no longer at the source as deleted', { table: tableName(sweep.target), rows: n });
   }
 
   private inTransaction(body: (client: PoolClient) => Promise<void>): Promise<void> {

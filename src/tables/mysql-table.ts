@@ -1,15 +1,17 @@
 /**
  * The MySQL/MariaDB table source: one connection per reader (./mysql-connection.ts), one `START
  * TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY` for describe, cursorMax and pages. Rows are read
- * with the text protocol and no conversion in mysql2 (`typeCast: false`, `rowsAsArray`):
- * ./mysql-types.ts turns each value's bytes into PostgreSQL text input, so nothing passes through a
- * JS number or Date. The result stream is paused between pages (TCP backpressure), so memory stays flat.
+ * with the text protocol, and each row packet's bytes are written straight into a page of COPY
+ * text (./mysql-copy.ts, by ./mysql-types.ts's mapping), so nothing passes through a JS number,
+ * Date or per-value string. The connection is paused between pages (TCP backpressure), so memory stays flat.
  */
-import type { Readable } from 'node:stream';
 import { connectMysql, run, type Connection } from './mysql-connection';
 import type { MysqlConnection } from '../config/types';
 import type { Row, TableRef } from '../kernel/types';
-import { cursorBound, mapColumn, needsDoubleWidening, rowDecoder, valueDecoder, type MysqlColumnMeta } from './mysql-types';
+import { cursorBound, mapColumn, needsDoubleWidening, valueDecoder, type MysqlColumnMeta } from './mysql-types';
+import { rowPacketEncoder } from './mysql-copy';
+import { CopyPump } from './mysql-pages';
+import { rowPages, type CopyTextPage } from '../copy-text/page';
 import type { CursorRange, ReadRequest, SourceColumn, SourceTableInfo, TableReader, TableSource } from './table-source';
 import { CHECK_CLAUSES, cursorMax, DESCRIBE_COLUMNS, PRIMARY_KEY_COLUMNS, rangeWhere, READER_SESSION, REPEATABLE_READ, ROWS_ESTIMATE, selectRows, SERVER_VERSION, SET_NAMES } from './sql/mysql';
 
@@ -86,8 +88,8 @@ class MysqlTableReader implements TableReader {
   /** Set once the connection was cut (abort, a read left early, a failure): the snapshot is gone. */
   private broken: Error | undefined;
   private closed = false;
-  /** pages() results still streaming: the connection cannot run COMMIT behind them; a cut ends them. */
-  private readonly streams = new Set<Readable>();
+  /** copyText() reads still running: the connection cannot run COMMIT behind them; a cut ends them. */
+  private readonly streams = new Set<CopyPump>();
   /** Columns by table (`schema\u0000table`), from describe(): cursor bounds are converted by the column's type. */
   private readonly described = new Map<string, SourceColumn[]>();
 
@@ -131,44 +133,40 @@ class MysqlTableReader implements TableReader {
   }
 
   async *pages(req: ReadRequest): AsyncGenerator<Row[]> {
+    yield* rowPages(this.copyText(req), req.columns.map((c) => c.name));
+  }
+
+  async *copyText(req: ReadRequest): AsyncGenerator<CopyTextPage> {
     this.usable();
     req.signal?.throwIfAborted();
     const name = `${req.table.schema}.${req.table.table}`;
-    const decode = rowDecoder(name, req.columns, this.opts.onZeroDate);
+    const encode = rowPacketEncoder(name, req.columns, this.opts.onZeroDate);
     const columns = req.columns.map((c) => ({ name: c.name, widen: needsDoubleWidening(c) }));
     const { where, values } = req.range ? this.where(req.table, req.range) : { where: '', values: [] };
     const query = this.c.query({ sql: selectRows(req.table, columns, where), values, rowsAsArray: true, typeCast: false });
-    // After the stream is destroyed the query has no listener left; its late errors must not go unhandled.
-    query.on('error', () => undefined);
-    const stream = query.stream({ highWaterMark: Math.max(1, Math.min(req.pageRows, 1000)) });
+    const pump = new CopyPump(this.c, query, encode, req.pageRows, Math.min(req.pageRows * 256, 8 << 20));
     const onAbort = (): void => {
-      stream.destroy(req.signal?.reason instanceof Error ? req.signal.reason : new Error('the read was aborted'));
+      pump.destroy(req.signal?.reason instanceof Error ? req.signal.reason : new Error('the read was aborted'));
       this.cut(new Error('the read was aborted'));
     };
     req.signal?.addEventListener('abort', onAbort, { once: true });
     let finished = false;
-    this.streams.add(stream);
+    this.streams.add(pump);
     try {
-      let page: Row[] = [];
-      // for await pulls one row at a time: while a page is held, the stream (and the socket) stays paused.
-      for await (const raw of stream as AsyncIterable<(Buffer | null)[]>) {
-        page.push(decode(raw));
-        if (page.length >= req.pageRows) {
-          yield page;
-          req.signal?.throwIfAborted();
-          page = [];
-        }
+      // The connection is paused while a page is held: the next is read only when asked for.
+      for (let page = await pump.next(); page !== undefined; page = await pump.next()) {
+        yield page;
+        req.signal?.throwIfAborted();
       }
       finished = true;
-      this.streams.delete(stream);
-      if (page.length > 0) yield page;
+      this.streams.delete(pump);
     } finally {
       req.signal?.removeEventListener('abort', onAbort);
       if (!finished) {
-        this.streams.delete(stream);
-        // Destroying the stream alone would make mysql2 read (and drop) the rest of the result before
+        this.streams.delete(pump);
+        // Ending the query alone would make mysql2 read (and drop) the rest of the result before
         // the next statement; cutting the connection stops the server now. The snapshot goes with it.
-        if (!stream.destroyed) stream.destroy();
+        pump.destroy();
         this.cut(new Error('a read of this snapshot ended before its last row'));
       }
     }

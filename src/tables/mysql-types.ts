@@ -8,7 +8,6 @@
  * own text, binary columns their bytes, BIT its big-endian bytes.
  */
 import { FatalError } from '../kernel/errors';
-import type { Row } from '../kernel/types';
 import type { SourceColumn } from './table-source';
 
 /** One row of information_schema.COLUMNS (plus MariaDB's JSON check), as the reader hands it over. */
@@ -31,7 +30,7 @@ export interface MappingOptions {
 }
 
 /** How a value of a column is decoded; derived from `sourceType` + `pgType`, so it survives copies of a column. */
-type Kind = 'ascii' | 'int-bool' | 'bit-bool' | 'bits' | 'text' | 'json' | 'bytes' | 'date' | 'datetime' | 'timestamp';
+export type Kind = 'ascii' | 'int-bool' | 'bit-bool' | 'bits' | 'text' | 'json' | 'bytes' | 'date' | 'datetime' | 'timestamp';
 
 interface TypeEntry {
   readonly kind: Kind;
@@ -44,7 +43,7 @@ const fixed = (pg: string) => (): string => pg;
 const unsigned = (t: string): boolean => /\bunsigned\b/i.test(t);
 const isTinyint1 = (t: string): boolean => /^tinyint\(1\)/i.test(t);
 /** The first number in parentheses: the fsp of datetime(3), the n of bit(10). */
-const arg = (t: string, dflt: number): number => {
+export const arg = (t: string, dflt: number): number => {
   const m = /\((\d+)/.exec(t);
   return m ? Number(m[1]) : dflt;
 };
@@ -126,7 +125,7 @@ function baseType(sourceType: string): string {
   return (/^[a-z0-9_]+/i.exec(sourceType)?.[0] ?? '').toLowerCase();
 }
 
-function kindOf(col: SourceColumn): Kind {
+export function kindOf(col: SourceColumn): Kind {
   const base = baseType(col.sourceType);
   const entry = TYPES[base];
   if (!entry) throw new TypeError(`column ${col.name}: unknown MySQL type ${col.sourceType}`);
@@ -146,7 +145,7 @@ export interface ValueContext {
 
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})/;
 
-function daysIn(year: number, month: number): number {
+export function daysIn(year: number, month: number): number {
   return month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
 
@@ -156,28 +155,43 @@ function daysIn(year: number, month: number): number {
  */
 function dateText(s: string, ctx: ValueContext): string | null {
   const m = DATE_RE.exec(s);
-  if (!m) throw new FatalError(`MySQL table ${ctx.table}: column ${bt(ctx.column)} holds ${JSON.stringify(s)}, not a date`);
+  if (!m) throw notDateError(s, ctx);
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
   if (mo === 0 || d === 0) {
     ctx.onZeroDate?.(ctx.table, ctx.column);
     return null;
   }
-  if (mo > 12 || d > daysIn(y, mo)) {
-    throw new FatalError(
-      `MySQL table ${ctx.table}: column ${bt(ctx.column)} holds ${s}, which is not a calendar date (stored under ALLOW_INVALID_DATES); ` +
-        'PostgreSQL cannot store it: correct it at the source or read the table through a view that maps it',
-    );
-  }
+  if (mo > 12 || d > daysIn(y, mo)) throw notCalendarDateError(s, ctx);
   return y === 0 ? `0001${s.slice(4)} BC` : s;
 }
 
+export function notDateError(s: string, ctx: ValueContext): FatalError {
+  return new FatalError(`MySQL table ${ctx.table}: column ${bt(ctx.column)} holds ${JSON.stringify(s)}, not a date`);
+}
+
+export function notCalendarDateError(s: string, ctx: ValueContext): FatalError {
+  return new FatalError(
+    `MySQL table ${ctx.table}: column ${bt(ctx.column)} holds ${s}, which is not a calendar date (stored under ALLOW_INVALID_DATES); ` +
+      'PostgreSQL cannot store it: correct it at the source or read the table through a view that maps it',
+  );
+}
+
+export function textNulError(ctx: ValueContext): FatalError {
+  return new FatalError(
+    `MySQL table ${ctx.table}: column ${bt(ctx.column)} holds a NUL character (0x00), which PostgreSQL text cannot store; ` +
+      `remove it at the source or read the table through a view with REPLACE(${bt(ctx.column)}, CHAR(0), '')`,
+  );
+}
+
+export function jsonNulError(ctx: ValueContext): FatalError {
+  return new FatalError(
+    `MySQL table ${ctx.table}: column ${bt(ctx.column)} holds JSON with a \\u0000 escape, which PostgreSQL jsonb cannot store; ` +
+      'remove it at the source or read the table through a view that drops it',
+  );
+}
+
 function textValue(s: string, ctx: ValueContext): string {
-  if (s.includes('\u0000')) {
-    throw new FatalError(
-      `MySQL table ${ctx.table}: column ${bt(ctx.column)} holds a NUL character (0x00), which PostgreSQL text cannot store; ` +
-        `remove it at the source or read the table through a view with REPLACE(${bt(ctx.column)}, CHAR(0), '')`,
-    );
-  }
+  if (s.includes('\u0000')) throw textNulError(ctx);
   return s;
 }
 
@@ -185,12 +199,7 @@ function textValue(s: string, ctx: ValueContext): string {
 const JSON_NUL = /(?:^|[^\\])(?:\\\\)*\\u0000/;
 
 function jsonValue(s: string, ctx: ValueContext): string {
-  if (JSON_NUL.test(s)) {
-    throw new FatalError(
-      `MySQL table ${ctx.table}: column ${bt(ctx.column)} holds JSON with a \\u0000 escape, which PostgreSQL jsonb cannot store; ` +
-        'remove it at the source or read the table through a view that drops it',
-    );
-  }
+  if (JSON_NUL.test(s)) throw jsonNulError(ctx);
   return s;
 }
 
@@ -231,21 +240,6 @@ export function valueDecoder(col: SourceColumn, ctx: ValueContext): (raw: Buffer
         return v === null ? null : v + '+00';
       };
   }
-}
-
-/** Raw rows (arrays in column order) → rows keyed by column name. */
-export function rowDecoder(
-  table: string,
-  columns: readonly SourceColumn[],
-  onZeroDate?: (table: string, column: string) => void,
-): (raw: readonly (Buffer | null)[]) => Row {
-  const decoders = columns.map((c) => valueDecoder(c, { table, column: c.name, ...(onZeroDate ? { onZeroDate } : {}) }));
-  const names = columns.map((c) => c.name);
-  return (raw) => {
-    const row: Row = {};
-    for (let i = 0; i < names.length; i++) row[names[i]!] = decoders[i]!(raw[i] ?? null);
-    return row;
-  };
 }
 
 const BOUND_DATETIME = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,6})?)?)?(?:\s*(Z|[+-]\d{2}(?::?\d{2})?))?(\s+BC)?$/i;

@@ -1,6 +1,6 @@
 /**
  * The PostgreSQL table source: one REPEATABLE READ READ ONLY snapshot per run, rows read with
- * `COPY (SELECT …) TO STDOUT` (text format, parsed by ./copy-text.ts) and handed out in pages.
+ * `COPY (SELECT …) TO STDOUT` (text format) and handed out in pages of that text (or of rows parsed from it).
  * The COPY stream is paused between pages, so memory stays bounded whatever the table's size.
  */
 import type { PoolClient } from '../pg/pool';
@@ -11,7 +11,8 @@ import type { Row, TableRef } from '../kernel/types';
 import { createPool } from '../pg/pool';
 import { tableName } from '../pg/ident';
 import { copyRows, cursorMax, DESCRIBE_TABLE, rangeWhere, READER_SESSION } from './sql/postgresql';
-import { CopyTextParser } from '../copy-text/parse';
+import { LineChunks } from '../copy-text/lines';
+import { rowPages, type CopyTextPage } from '../copy-text/page';
 import type { CursorRange, ReadRequest, SourceColumn, SourceTableInfo, TableReader, TableSource } from './table-source';
 
 interface RawColumn {
@@ -82,28 +83,30 @@ class PgTableReader implements TableReader {
   }
 
   async *pages(req: ReadRequest): AsyncGenerator<Row[]> {
+    yield* rowPages(this.copyText(req), req.columns.map((c) => c.name));
+  }
+
+  /**
+   * PostgreSQL's own COPY text, passed on as it comes (cut at line ends): the target's COPY reads
+   * every escape `COPY … TO` writes, so no value is parsed or encoded again.
+   */
+  async *copyText(req: ReadRequest): AsyncGenerator<CopyTextPage> {
     const names = req.columns.map((c) => c.name);
     const sql = copyRows(req.table, names, req.range ? this.where(req.table, req.range) : '');
-    const parser = new CopyTextParser(names);
     const stream = this.client.query(copyTo(sql));
-    stream.setEncoding('utf8');
     const onAbort = (): void => void stream.destroy(req.signal?.reason instanceof Error ? req.signal.reason : new Error('the read was aborted'));
     req.signal?.addEventListener('abort', onAbort, { once: true });
     let complete = false;
     try {
       req.signal?.throwIfAborted();
-      let pending: Row[] = [];
+      const lines = new LineChunks(req.pageRows);
       // for await pulls one chunk at a time: while a page is being written the stream stays paused.
-      for await (const chunk of stream as AsyncIterable<string>) {
-        for (const r of parser.push(chunk)) pending.push(r);
-        while (pending.length >= req.pageRows) {
-          yield pending.slice(0, req.pageRows);
-          pending = pending.slice(req.pageRows);
-        }
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        for (let page = lines.push(chunk); page !== undefined; page = lines.next()) yield page;
       }
-      parser.end();
+      const last = lines.end();
       complete = true;
-      if (pending.length > 0) yield pending;
+      if (last) yield last;
     } finally {
       req.signal?.removeEventListener('abort', onAbort);
       if (!complete) this.cutShort = true;

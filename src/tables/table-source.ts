@@ -4,9 +4,11 @@
  * knows which client library is behind it.
  *
  * Values come out as PostgreSQL text input (`PgValue`: a string PostgreSQL parses for the column's
- * `pgType`, or null), so batch rows flow through apply exactly like decoded change events.
+ * `pgType`, or null), so batch rows flow through apply exactly like decoded change events; or, for
+ * the batch run's straight path, as pages of COPY text holding those same values.
  */
 import type { Row, TableRef } from '../kernel/types';
+import type { CopyTextPage } from '../copy-text/page';
 
 export interface SourceColumn {
   /** Name as the source spells it (case kept). */
@@ -62,6 +64,11 @@ export interface TableReader {
   cursorMax(table: TableRef, range: CursorRange): Promise<string | null>;
   /** Rows in pages of at most `pageRows`, pulled: the next page is read only when asked for. */
   pages(req: ReadRequest): AsyncIterable<Row[]>;
+  /**
+   * The same rows as COPY text of `req.columns` (the text `pages()` values would encode to), in
+   * pages of whole lines, pulled like pages(): what a batch run streams into COPY as it is.
+   */
+  copyText(req: ReadRequest): AsyncIterable<CopyTextPage>;
   /** Ends the snapshot and gives the connection back. Safe to call twice. */
   close(): Promise<void>;
 }

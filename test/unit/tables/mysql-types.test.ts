@@ -1,4 +1,4 @@
-import { cursorBound, mapColumn, needsDoubleWidening, rowDecoder, valueDecoder, type MysqlColumnMeta } from '../../../src/tables/mysql-types';
+import { cursorBound, mapColumn, needsDoubleWidening, valueDecoder, type MysqlColumnMeta } from '../../../src/tables/mysql-types';
 import type { SourceColumn } from '../../../src/tables/table-source';
 
 const T = 'shop.items';
@@ -174,15 +174,6 @@ describe('MySQL values → PostgreSQL text input', () => {
 
   it('time as interval text, negative and beyond 24 hours', () => {
     for (const v of ['-838:59:59', '838:59:59.000000', '100:00:00.5', '00:00:00', '-00:00:01.5']) expect(decode(col('time', 'time(1)'), v)).toBe(v);
-  });
-
-  it('rows by column name, in order, with reports carrying the table', () => {
-    const cols = [mapColumn(T, meta('int', 'int(11)', { name: 'id' }), { tinyint1AsBoolean: true }), mapColumn(T, meta('date', 'date', { name: 'd' }), { tinyint1AsBoolean: true })];
-    const seen: string[] = [];
-    const dec = rowDecoder(T, cols, (t, c) => seen.push(`${t}.${c}`));
-    expect(dec([Buffer.from('1'), Buffer.from('0000-00-00')])).toEqual({ id: '1', d: null });
-    expect(dec([null, Buffer.from('2024-01-02')])).toEqual({ id: null, d: '2024-01-02' });
-    expect(seen).toEqual(['shop.items.d']);
   });
 });
 
