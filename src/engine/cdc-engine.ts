@@ -1,13 +1,12 @@
 /**
  * The CDC engine: source → intake (decode, route, buffer) → flusher (sink) → committer, driven as the
  * state machine of machine.ts. No I/O of its own: it is handed its ports (./ports.ts).
- * - A batch is taken or refused at once, never held up by PostgreSQL: fetching keeps the group
- *   session alive however long a flush waits.
+ * - A batch is taken or refused at once, never held up by PostgreSQL (the group session stays alive).
  * - One flush applies while the next fills. Memory is bounded by pausing every partition when the
  *   bytes held plus the bytes in flight reach `memoryBudgetBytes`, or when the next flush is full
  *   while one still applies; they resume once the flush in flight commits.
  * - A flush starts (none in flight) at a buffer limit (behind: flushes grow to the limits), at maxAgeMs,
- *   or once the consumer has caught up: each partition taken to its last high watermark (flushWhenCaughtUp).
+ *   or once caught up: each partition taken to its last high watermark, no key change half-taken.
  * - Exactly-once effect: offsets are stored with the rows, compare-and-set against the offset the
  *   flush continues from; a fenced flush drops everything held and re-reads from PostgreSQL.
  */
@@ -128,7 +127,7 @@ export class CdcEngine extends Lifecycle {
     this.deps.emitter.emit('buffered', { bytes: this.deps.buffers.bytes, events: this.deps.buffers.events });
   }
 
-  private caughtUp = (): boolean => this.deps.flushWhenCaughtUp !== false && this.committer.caughtUp();
+  private caughtUp = (): boolean => this.deps.flushWhenCaughtUp !== false && !this.deps.intake.keyChangeOpen && this.committer.caughtUp();
   private overBudget = (): boolean => this.deps.buffers.bytes + this.inFlightBytes >= this.deps.memoryBudgetBytes;
 
   /** running → paused: every assigned partition stops fetching. True when now paused. */
@@ -178,6 +177,7 @@ export class CdcEngine extends Lifecycle {
     const dead = this.pendingDead;
     this.pendingDead = [];
     this.firstTakenMs = undefined;
+    this.deps.intake.flushed();
     positions.markStored(offsets);
     this.deps.emitter.emit('buffered', { bytes: 0, events: 0 });
     const started = this.now();

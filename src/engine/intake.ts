@@ -58,6 +58,13 @@ export interface BatchResult {
 export class Intake {
   /** By the Router's TableRef, which is one object per destination. */
   private readonly keysByTarget = new Map<TableRef, readonly string[]>();
+  /**
+   * Halves of primary-key changes taken since the last flush: +1 per delete of the old key, −1 per
+   * create under the new one. The two may sit on different partitions; while they do not balance,
+   * a caught-up flush waits (for maxAgeMs at most), so both land in one flush and the create's
+   * unchanged-TOAST values can be filled from the old row.
+   */
+  private moves = 0;
 
   /**
    * merge: the decoder's decodeForMerge (a record the merge buffer can hold as its COPY line comes
@@ -84,6 +91,8 @@ export class Intake {
       }
       const target = this.deps.router.route(d.table);
       this.deps.buffers.add(target, this.deps.strategy, this.keysOf(d, target), d, nowMs);
+      if (d.moving) this.moves++;
+      else if (d.movedFrom) this.moves--;
       return { kind: 'event', op: d.op, tsMs: d.source.tsMs };
     } catch (err) {
       if (!(err instanceof DataError)) throw err;
@@ -129,9 +138,20 @@ export class Intake {
     return { last, skipped, counts, ...(sourceTsMs !== undefined ? { sourceTsMs } : {}) };
   }
 
+  /** True while a primary-key change taken since the last flush lacks its other half. */
+  get keyChangeOpen(): boolean {
+    return this.moves !== 0;
+  }
+
+  /** A flush took everything held: the key changes it holds go with it. */
+  flushed(): void {
+    this.moves = 0;
+  }
+
   /** After a fence: nothing held any more. */
   reset(): void {
     this.keysByTarget.clear();
+    this.moves = 0;
   }
 
   /**
