@@ -128,6 +128,20 @@ describe.each([[''], [', reading through DecodeAhead']])('CdcEngine%s', (via) =>
     await h.core.stop();
   });
 
+  it('caught up with a primary-key change half taken (its halves on two partitions): waits for the other half, then one flush', async () => {
+    const h = await started({ maxAgeMs: 60_000, maxRows: 1000 });
+    h.source.produce(P0, [JSON.stringify({ id: 1, del: true, moving: true })]);
+    await h.source.fetchOnce();
+    await tick(20);
+    expect(h.applier.flushes).toHaveLength(0); // the delete of the old key waits for the create under the new one
+    h.source.produce(P1, [JSON.stringify({ id: 2, v: 7, from: 1 })]);
+    await h.source.fetchOnce();
+    await until('one flush with both halves', () => h.applier.storedOf(P0) === '1' && h.applier.storedOf(P1) === '1');
+    expect(h.applier.flushes).toHaveLength(1);
+    expect(Object.fromEntries(h.applier.rows)).toEqual({ '2': '7' });
+    await h.core.stop();
+  });
+
   it('flushWhenCaughtUp false: caught up, what is held waits for a limit or max age', async () => {
     const h = await started({ maxAgeMs: 300, maxRows: 1000, flushWhenCaughtUp: false });
     h.source.produce(P0, [up(1, 1), up(2, 1)]);

@@ -22,7 +22,7 @@ export const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, 
 export function decodeTiny(rec: RawRecord): ChangeEvent | null {
   if (rec.value === null) return null;
   const pos = { topic: rec.topic, partition: rec.partition, offset: rec.offset };
-  let v: { id: number; v?: number; del?: boolean };
+  let v: { id: number; v?: number; del?: boolean; moving?: boolean; from?: number };
   try {
     v = JSON.parse(rec.value.toString()) as typeof v;
   } catch {
@@ -41,6 +41,9 @@ export function decodeTiny(rec: RawRecord): ChangeEvent | null {
     columns: COLUMNS,
     source: {},
     bytes: rec.value.length,
+    // A primary-key change: `moving` on the delete of the old key, `from` (the old id) on the new key's event.
+    ...(v.moving ? { moving: true } : {}),
+    ...(v.from !== undefined ? { movedFrom: { id: String(v.from) } } : {}),
   };
 }
 const KEY = ['id'];
