@@ -105,7 +105,7 @@ export async function runBatch(cfg: PipelineConfig, deps: BatchDeps): Promise<Ba
       ...(strategy === 'merge' && !plan.range ? { markMissing: { target, keys, at: new Date(started) } } : {}),
     };
     const rows = straightPath(cfg, policy, read)
-      ? await deps.applier.copyAll({ target, strategy, keys, createKey, columns, pages: countedPages(reader.copyText(request), progress) }, opts)
+      ? await deps.applier.copyAll({ target, strategy, keys, createKey, keysUnique: isSourceKey(keys, info.primaryKey), columns, pages: countedPages(reader.copyText(request), progress) }, opts)
       : await deps.applier.applyAll(toBatches(counted(masked(reader.pages(request), policy), progress), target, strategy, keys, createKey, columns), opts);
     return { rows, ...(plan.newCursor !== undefined ? { cursor: plan.newCursor } : {}) };
   } finally {
@@ -214,6 +214,11 @@ function straightPath(cfg: PipelineConfig, policy: ColumnPolicy | undefined, rea
   if (policy && read.some((c) => policy.fate(c.name).kind === 'mask')) return false;
   if (o.schemaChange === 'variant') return false;
   return o.strategy !== 'merge' || ((o.metadataColumns ?? []).length === 0 && !o.staleGuard);
+}
+
+/** Whether `keys` is the source table's primary key (in any order): no two source rows share it. */
+function isSourceKey(keys: readonly string[], primaryKey: readonly string[]): boolean {
+  return primaryKey.length > 0 && keys.length === primaryKey.length && keys.every((k) => primaryKey.includes(k));
 }
 
 async function* countedPages(pages: AsyncIterable<CopyTextPage>, progress: Progress): AsyncGenerator<CopyTextPage> {

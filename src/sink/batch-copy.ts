@@ -23,6 +23,7 @@ import { truncateStagingSql } from './sql/truncate-staging';
 import { copyFromStdinSql } from './sql/copy-from-stdin';
 import { createStagingSql } from './sql/create-staging';
 import { truncateTableSql } from './sql/truncate-table';
+import { lockOutWritersSql, tableEmptySql } from './sql/target-empty';
 import { upsertFromStagingSql } from './sql/upsert-from-staging';
 import { tableName } from '../pg/ident';
 import type { SchemaManager } from './schema/manager';
@@ -35,6 +36,11 @@ export interface CopyTextLoad {
   readonly keys: readonly string[];
   /** The key a created target gets. */
   readonly createKey: readonly string[];
+  /**
+   * merge: `keys` is the source table's own primary key, so no two source rows share a key and a
+   * merge into an empty target is a plain COPY (loadCopyText).
+   */
+  readonly keysUnique?: boolean;
   readonly columns: readonly ColumnSpec[];
   readonly pages: AsyncIterable<CopyTextPage>;
 }
@@ -122,7 +128,9 @@ export async function mergeViaStaging(
   checkReserved(names, tableName(load.target), extras);
   await client.query(createStagingSql(RUN_STAGING, stagingColumns(info, names)));
   const copySql = copyFromStdinSql(RUN_STAGING, names);
-  const upsert = upsertFromStagingSql({ target: load.target, staging: RUN_STAGING, keyColumns: load.keys, columns: names, own: upsertOwn(extras) });
+  const upsert = upsertFromStagingSql({
+    target: load.target, staging: RUN_STAGING, keyColumns: load.keys, columns: names, own: upsertOwn(extras), ...(extras.skipUnchanged ? { skipUnchanged: true } : {}),
+  });
   let rows = 0;
   for (let page: CopyTextPage | undefined = first; page !== undefined; ) {
     if (rows > 0) await client.query(truncateStagingSql(RUN_STAGING));
@@ -141,17 +149,45 @@ export async function mergeViaStaging(
 
 /**
  * The whole run inside the caller's transaction: the target made ready by the schema manager on
- * the first page, then the rows. Resolves with the rows written (staged, for merge).
+ * the first page, then the rows.
  */
-export async function loadCopyText(client: PoolClient, load: CopyTextLoad, schema: SchemaManager, extras: MergeExtras, seen?: SeenKeys): Promise<number> {
+export async function loadCopyText(client: PoolClient, load: CopyTextLoad, schema: SchemaManager, extras: MergeExtras, seen?: SeenKeys): Promise<Loaded> {
   const { first, rest } = await firstPage(load.pages);
   if (first === undefined) {
     // As the row path: an empty source leaves a missing target missing; replace empties an existing one.
     if (load.strategy === 'replace' && (await schema.describe(client, load.target))) await client.query(truncateTableSql(load.target));
-    return 0;
+    return { rows: 0 };
   }
   const shape = loadShape(load, load.strategy === 'replace');
   const { info, batch } = await schema.ensure(client, shape);
   if (batch !== shape) throw new Error(`${tableName(load.target)}: variant columns need each row's values; such a run takes the row path`);
-  return load.strategy === 'merge' ? mergeViaStaging(client, load, info, extras, first, rest, seen) : copyIntoTarget(client, load, first, rest);
+  if (load.strategy !== 'merge') return { rows: await copyIntoTarget(client, load, first, rest) };
+  if (await mergesAsCopy(client, load, extras, seen)) {
+    return { rows: await copyPages(client, copyFromStdinSql(load.target, load.columns.map((c) => c.name)), first, rest), mergedAsCopy: true };
+  }
+  return { rows: await mergeViaStaging(client, load, info, extras, first, rest, seen) };
+}
+
+/** What loadCopyText did. */
+export interface Loaded {
+  /** Rows written (staged, for a merge through staging). */
+  readonly rows: number;
+  /** A merge into an empty target copied its rows straight in (mergesAsCopy). */
+  readonly mergedAsCopy?: boolean;
+}
+
+/**
+ * Whether a merge can COPY its rows straight into the target: the target is empty (checked again
+ * under a lock that keeps other writers out until the run commits), the key is the source's own
+ * primary key (no two rows conflict), and the upsert would write nothing but the row (no
+ * soft-delete mark to clear, no seen keys to record). Every row is then an insert, which is what
+ * COPY does, at a fraction of PostgreSQL's cost per row (docs/benchmark.md, Batch).
+ */
+async function mergesAsCopy(client: PoolClient, load: CopyTextLoad, extras: MergeExtras, seen: SeenKeys | undefined): Promise<boolean> {
+  if (!load.keysUnique || seen !== undefined || upsertOwn(extras).length > 0) return false;
+  const empty = async (): Promise<boolean> => (await client.query<{ empty: boolean }>(tableEmptySql(load.target))).rows[0]!.empty;
+  if (!(await empty())) return false;
+  // Other writers wait for the run's COMMIT from here; then look again (one may have come first).
+  await client.query(lockOutWritersSql(load.target));
+  return empty();
 }

@@ -272,6 +272,7 @@ async function upsertStaged(client: PoolClient, batch: TableBatch, ctx: MergeCon
       guard,
       own,
       insertOnly,
+      ...(ctx.skipUnchanged ? { skipUnchanged: true } : {}),
     });
     await client.query(text, values);
   }

@@ -30,6 +30,12 @@ export { APPEND_METADATA, SOURCE_POS } from './metadata';
 
 type Log = (msg: string, fields?: object) => void;
 
+/** A batch run's context for its batches (applyAll, copyAll); absent for a CDC flush. */
+interface BatchRun {
+  /** delete_mode soft over the whole table: the keys the run read. */
+  readonly seen?: SeenKeys;
+}
+
 function sumCounts(a: TableCounts | undefined, b: TableCounts | undefined): TableCounts | undefined {
   if (!a || !b) return a ?? b;
   return {
@@ -191,7 +197,7 @@ export class PgApplier {
     await this.inTransaction(async (client) => {
       let i = 0;
       for await (const b of batches) {
-        const c = await this.applyBatch(client, b, i++, seen);
+        const c = await this.applyBatch(client, b, i++, { ...(seen ? { seen } : {}) });
         if (c) rows += c.upserts + c.deletes + c.appends;
       }
       if (sweep && seen) await this.markMissing(client, sweep, seen);
@@ -210,7 +216,9 @@ export class PgApplier {
     await this.inTransaction(async (client) => {
       const seen: SeenKeys | undefined = sweep ? { name: 'nilus_seen_keys', created: false } : undefined;
       try {
-        rows = await loadCopyText(client, load, this.schema, this.extras(), seen);
+        const loaded = await loadCopyText(client, load, this.schema, this.extras({}), seen);
+        rows = loaded.rows;
+        if (loaded.mergedAsCopy) this.log('merge into an empty target: rows copied straight in', { table: tableName(load.target), rows });
       } catch (e) {
         throw this.changes.explain(e, load.target) ?? e;
       }
@@ -231,20 +239,26 @@ export class PgApplier {
     return inTransaction(this.pool, body, () => this.schema.forgetAll());
   }
 
-  private extras(seen?: SeenKeys): MergeExtras {
-    return { soft: this.sink.deleteMode === 'soft', metadata: this.sink.metadataColumns ?? [], guard: this.sink.staleGuard, ...(seen ? { seen } : {}) };
+  /**
+   * The merge options of the sink; with `run` (a batch run), its seen keys and unchanged rows left
+   * untouched: a batch run re-reads rows that mostly did not change, a CDC event is a change.
+   */
+  private extras(run?: BatchRun): MergeExtras {
+    const x: MergeExtras = { soft: this.sink.deleteMode === 'soft', metadata: this.sink.metadataColumns ?? [], guard: this.sink.staleGuard };
+    return run ? { ...x, skipUnchanged: true, ...(run.seen ? { seen: run.seen } : {}) } : x;
   }
 
   /** A batch; a target a DBA changed under it (a column or the table gone) explained (./target-changed.ts). */
-  private async applyBatch(client: PoolClient, batch: TableBatch, stage: number, seen?: SeenKeys): Promise<TableCounts | undefined> {
+  /** `run`: the batch is part of a batch run (applyAll), not a CDC flush. */
+  private async applyBatch(client: PoolClient, batch: TableBatch, stage: number, run?: BatchRun): Promise<TableCounts | undefined> {
     try {
-      return await this.applyTo(client, batch, stage, seen);
+      return await this.applyTo(client, batch, stage, run);
     } catch (e) {
       throw this.changes.explain(e, batch.target) ?? e;
     }
   }
 
-  private async applyTo(client: PoolClient, batch: TableBatch, stage: number, seen?: SeenKeys): Promise<TableCounts | undefined> {
+  private async applyTo(client: PoolClient, batch: TableBatch, stage: number, run?: BatchRun): Promise<TableCounts | undefined> {
     const empty =
       !batch.truncate && batch.upserts.length === 0 && batch.deletes.length === 0 && batch.events.length === 0;
     if (empty) return undefined;
@@ -270,7 +284,7 @@ export class PgApplier {
     if (ensured.changes.length > 0) counts.schemaChanges = tally(ensured.changes);
     switch (routed.strategy) {
       case 'merge':
-        const o = await applyMerge(client, routed, { info, keys: this.schema.keyColumns(routed), ...this.extras(seen), stage });
+        const o = await applyMerge(client, routed, { info, keys: this.schema.keyColumns(routed), ...this.extras(run), stage });
         counts.unresolved = o.unresolved;
         counts.unresolvedKeys = o.unresolvedKeys;
         counts.upserts = routed.upserts.length;

@@ -22,6 +22,8 @@ export interface MergeExtras {
   readonly guard: boolean;
   /** Batch merge reading the whole table with delete_mode soft: the keys it read. */
   readonly seen?: SeenKeys;
+  /** Batch runs: a present row whose values would not change is left untouched (upsertFromStagingSql skipUnchanged). */
+  readonly skipUnchanged?: boolean;
 }
 
 /** A temporary table (dropped at commit) of the keys a batch run read. */

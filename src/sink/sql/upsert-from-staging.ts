@@ -17,6 +17,13 @@ export interface UpsertSpec {
   readonly own?: readonly OwnColumn[];
   /** Insert the rows whose key is absent, leave present ones alone (ON CONFLICT DO NOTHING). */
   readonly insertOnly?: boolean;
+  /**
+   * Leave a present row untouched (no new row version, no UPDATE trigger) when every column of it
+   * already holds the value the upsert would write: the whole rows compared by their binary images
+   * (`*=`, defined for every type, json included). Equal images are equal values; unequal images
+   * (numeric 1.0 against 1.00) are written, as without this.
+   */
+  readonly skipUnchanged?: boolean;
 }
 
 const T = ident('_nilus_t');
@@ -54,11 +61,18 @@ export function upsertFromStagingSql(s: UpsertSpec): { text: string; values: unk
   if (setCols.length === 0 || s.insertOnly) onConflict += 'DO NOTHING';
   else {
     onConflict += `DO UPDATE SET ${setCols.join(', ')}`;
+    const conditions: string[] = [];
     if (s.guard) {
       const pos = ident(s.guard.targetColumn);
       // Stored NULL = written before the guard was on (or by someone else): the event wins.
-      onConflict += ` WHERE ${T}.${pos} IS NULL OR ${T}.${pos} <= EXCLUDED.${pos}`;
+      conditions.push(`${T}.${pos} IS NULL OR ${T}.${pos} <= EXCLUDED.${pos}`);
     }
+    // EXCLUDED is the row the INSERT proposed (defaults for columns not written); a column the
+    // upsert does not set but whose stored value differs from its default makes the rows unequal,
+    // so such a row is written as before: never skipped wrongly, at worst written needlessly.
+    if (s.skipUnchanged) conditions.push(`NOT (${T} *= EXCLUDED)`);
+    if (conditions.length === 1) onConflict += ` WHERE ${conditions[0]}`;
+    else if (conditions.length > 1) onConflict += ` WHERE ${conditions.map((c) => `(${c})`).join(' AND ')}`;
   }
   const text =
     `INSERT INTO ${tableName(s.target)} AS ${T} (${insertCols.join(', ')}) ` +

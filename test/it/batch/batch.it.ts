@@ -6,21 +6,21 @@ import { createLogger } from '../../../src/observe/logger';
 import { createTestSchema, dropTestSchemaUnlessFailed, newPool, targetPgUrl } from '../../helpers/pg';
 import { sourcePgUrl } from '../../helpers/stack';
 
-function manifest(source: string, dest: string, strategy: string, extra: Record<string, unknown> = {}): string {
+function manifest(source: string, dest: string, strategy: string, extra: Record<string, unknown> = {}, sourceExtra: Record<string, unknown> = {}): string {
   return JSON.stringify({
     name: 'batch-test', version: 'v1alpha', type: 'nilus',
     spec: {
       type: 'batch', compute: 'test',
-      source: { address: sourcePgUrl(), options: { source_table: source } },
+      source: { address: sourcePgUrl(), options: { source_table: source, ...sourceExtra } },
       sink: { address: targetPgUrl(), options: { dest_table: dest, incremental_strategy: strategy, http_port: 0, log_level: 'warn', 'batch.max_rows': 1000, ...extra } },
     },
   });
 }
 
-async function run(text: string): Promise<{ code: number; logs: string }> {
+async function run(text: string, level: 'warn' | 'info' = 'warn'): Promise<{ code: number; logs: string }> {
   const cfg = await buildConfig(parseManifest(text).manifest, undefined, process.env);
   const lines: string[] = [];
-  const code = await runPipeline(cfg, { log: createLogger({ level: 'warn', name: 'batch-test', destination: { write: (l: string) => lines.push(l) } }) });
+  const code = await runPipeline(cfg, { log: createLogger({ level, name: 'batch-test', destination: { write: (l: string) => lines.push(l) } }) });
   return { code, logs: lines.join('') };
 }
 
@@ -76,6 +76,42 @@ describe('batch pipelines', () => {
     await source.query(`INSERT INTO "${src}".items (id, name) VALUES (5000, 'new')`);
     expect((await run(m)).code).toBe(0);
     expect((await target.query(CANON(`"${dst}".items_m`))).rows[0]).toEqual((await source.query(CANON(`"${src}".items`))).rows[0]);
+  });
+
+  it('merge into an empty target copies the rows straight in; run again, it rewrites only the rows that changed', async () => {
+    const m = manifest(`${src}.items`, `${dst}.items_fresh`, 'merge', { log_level: 'info' });
+    const first = await run(m, 'info');
+    expect(first.code).toBe(0);
+    expect(first.logs).toContain('merge into an empty target: rows copied straight in');
+    expect((await target.query(CANON(`"${dst}".items_fresh`))).rows[0]).toEqual((await source.query(CANON(`"${src}".items`))).rows[0]);
+    const versions = async (): Promise<Map<number, string>> =>
+      new Map((await target.query<{ id: number; v: string }>(`SELECT id, xmin::text AS v FROM "${dst}".items_fresh`)).rows.map((r) => [r.id, r.v]));
+    const before = await versions();
+    await source.query(`UPDATE "${src}".items SET name = coalesce(name, '') || '+' WHERE id % 7 = 0`);
+    const second = await run(m, 'info');
+    expect(second.code).toBe(0);
+    expect(second.logs).not.toContain('copied straight in');
+    expect((await target.query(CANON(`"${dst}".items_fresh`))).rows[0]).toEqual((await source.query(CANON(`"${src}".items`))).rows[0]);
+    const after = await versions();
+    const rewritten = [...after].filter(([id, v]) => before.get(id) !== v).map(([id]) => id);
+    const changed = (await source.query<{ id: number }>(`SELECT id FROM "${src}".items WHERE id % 7 = 0 ORDER BY id`)).rows.map((r) => r.id);
+    expect(changed.length).toBeGreaterThan(200);
+    expect(rewritten.sort((a, b) => a - b)).toEqual(changed);
+  });
+
+  it('merge on a declared primary_key that is not the source\'s upserts even into an empty target: a key repeated across pages ends as one row', async () => {
+    await source.query(`CREATE TABLE "${src}".by_group (id int PRIMARY KEY, grp int NOT NULL, v text)`);
+    // grp repeats every 100 ids: each page of 100 rows holds each grp once, every page holds them all
+    await source.query(`INSERT INTO "${src}".by_group SELECT g, g % 100, 'v' || g FROM generate_series(1, 1000) g`);
+    const m = manifest(`${src}.by_group`, `${dst}.by_group`, 'merge', { primary_key: ['grp'], log_level: 'info' }, { page_size: 100 });
+    const r = await run(m, 'info');
+    expect(r.code).toBe(0);
+    expect(r.logs).not.toContain('copied straight in');
+    const got = (await target.query(`SELECT count(*)::int AS n, count(DISTINCT grp)::int AS d FROM "${dst}".by_group`)).rows[0];
+    expect(got).toEqual({ n: 100, d: 100 });
+    // every row holds a source row whole
+    const stray = await target.query(`SELECT grp FROM "${dst}".by_group WHERE v <> 'v' || id OR grp <> id % 100`);
+    expect(stray.rows).toEqual([]);
   });
 
   it('a missing source table fails with the field and the fix', async () => {

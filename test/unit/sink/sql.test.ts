@@ -46,6 +46,19 @@ describe('SQL builders', () => {
     );
   });
 
+  it('upsert leaving unchanged rows alone: the whole rows compared by binary image, alone or after the stale guard', () => {
+    const plain = upsertFromStagingSql({ target: t, staging: 'st', keyColumns: ['id'], columns: ['id', 'v'], skipUnchanged: true });
+    expect(plain.text.endsWith('ON CONFLICT ("id") DO UPDATE SET "v" = EXCLUDED."v" WHERE NOT ("_nilus_t" *= EXCLUDED)')).toBe(true);
+    const guarded = upsertFromStagingSql({
+      target: t, staging: 'st', keyColumns: ['id'], columns: ['id', 'v'], guard: { stagingColumn: 'p', targetColumn: 'pos' }, skipUnchanged: true,
+    });
+    expect(guarded.text.endsWith(
+      'WHERE ("_nilus_t"."pos" IS NULL OR "_nilus_t"."pos" <= EXCLUDED."pos") AND (NOT ("_nilus_t" *= EXCLUDED))',
+    )).toBe(true);
+    // only keys written: nothing to update, nothing to compare
+    expect(upsertFromStagingSql({ target: t, staging: 'st', keyColumns: ['id'], columns: ['id'], skipUnchanged: true }).text.endsWith('DO NOTHING')).toBe(true);
+  });
+
   it('delete: joins staging on every key column with =, guard optional', () => {
     expect(deleteUsingStagingSql({ target: t, staging: 'sd', keyColumns: ['a', 'B'] })).toBe(
       `DELETE FROM ${T} AS d USING "sd" AS s WHERE d."a" = s."a" AND d."B" = s."B"`,
