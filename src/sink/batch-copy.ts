@@ -62,6 +62,15 @@ export interface BatchWriteOptions {
   readonly markMissing?: MarkMissing;
 }
 
+/**
+ * A batch run's context for its batches (PgApplier applyAll, copyAll); absent for a CDC flush. A
+ * batch run re-reads rows that mostly did not change, so its upserts leave unchanged rows alone.
+ */
+export interface BatchRun {
+  /** delete_mode soft over the whole table: the keys the run read. */
+  readonly seen?: SeenKeys;
+}
+
 /** The run's staging table (merge): dropped at commit. */
 export const RUN_STAGING = 'nilus_stage_run';
 

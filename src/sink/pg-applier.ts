@@ -22,19 +22,13 @@ import { inTransaction, withSavepoint } from '../pg/transaction';
 import { truncateTableSql } from './sql/truncate-table';
 import { TargetChanges } from './target-changed';
 import { markMissing, markTruncated, type MergeExtras, type SeenKeys } from './soft-delete';
-import { loadCopyText, type BatchWriteOptions, type CopyTextLoad, type MarkMissing } from './batch-copy';
+import { loadCopyText, type BatchRun, type BatchWriteOptions, type CopyTextLoad, type MarkMissing } from './batch-copy';
 
 export type { TargetInfo, TargetColumn } from './catalog';
 export type { BatchWriteOptions, CopyTextLoad, MarkMissing } from './batch-copy';
 export { APPEND_METADATA, SOURCE_POS } from './metadata';
 
 type Log = (msg: string, fields?: object) => void;
-
-/** A batch run's context for its batches (applyAll, copyAll); absent for a CDC flush. */
-interface BatchRun {
-  /** delete_mode soft over the whole table: the keys the run read. */
-  readonly seen?: SeenKeys;
-}
 
 function sumCounts(a: TableCounts | undefined, b: TableCounts | undefined): TableCounts | undefined {
   if (!a || !b) return a ?? b;
@@ -239,10 +233,7 @@ export class PgApplier {
     return inTransaction(this.pool, body, () => this.schema.forgetAll());
   }
 
-  /**
-   * The merge options of the sink; with `run` (a batch run), its seen keys and unchanged rows left
-   * untouched: a batch run re-reads rows that mostly did not change, a CDC event is a change.
-   */
+  /** The sink's merge options; a batch run (`run`) adds its seen keys and leaves unchanged rows alone. */
   private extras(run?: BatchRun): MergeExtras {
     const x: MergeExtras = { soft: this.sink.deleteMode === 'soft', metadata: this.sink.metadataColumns ?? [], guard: this.sink.staleGuard };
     return run ? { ...x, skipUnchanged: true, ...(run.seen ? { seen: run.seen } : {}) } : x;
