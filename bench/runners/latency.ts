@@ -90,6 +90,7 @@ export async function latencyRun(name: string, schema: string, prefix: string, s
       const ops = w.ops();
       const t0 = Date.now();
       const cpu0 = snapshot();
+      const own0 = process.cpuUsage();
       let sent = 0;
       // Each 50 ms tick sends what the schedule owes, so a slow send is caught up, not dropped.
       for (let done = false; !done; ) {
@@ -106,6 +107,7 @@ export async function latencyRun(name: string, schema: string, prefix: string, s
         else await sleep(50);
       }
       const produceSeconds = (Date.now() - t0) / 1000;
+      const own = process.cpuUsage(own0);
       while (Number((await c.query<{ n: string }>(`SELECT coalesce(sum(next_offset), 0) AS n FROM ${quoteIdent(schema)}.nilus_offsets`)).rows[0]!.n) < w.records) {
         if (worker.child.exitCode !== null) throw new Error(`worker exited ${worker.child.exitCode}:\n${worker.output().slice(-3000)}`);
         await sleep(100);
@@ -132,6 +134,8 @@ export async function latencyRun(name: string, schema: string, prefix: string, s
           sqlP50Ms: Math.round(q.p50), sqlP99Ms: Math.round(q.p99), sqlMaxMs: Math.round(q.max),
           histP50Ms: Math.round(histogramQuantile(0.5, buckets) * 1000), histP99Ms: Math.round(histogramQuantile(0.99, buckets) * 1000),
           ...(flushes ?? {}), ...cpu,
+          // the bench process (the producer) while it produced
+          producerCpuSeconds: Math.round((own.user + own.system) / 1e5) / 10,
         },
         notes: [
           `producer held ${rate(w.events, produceSeconds)} events/s for ${produceSeconds.toFixed(1)} s (target ${perSecond}/s for ${seconds} s)`,
