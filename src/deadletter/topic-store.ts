@@ -10,7 +10,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import type { Kafka } from '../kafka/client';
-import { readTopic, type TopicMessage } from '../kafka/read-at';
+import { readTopic, throwawayGroupId, type TopicMessage } from '../kafka/read-at';
 import { FatalError } from '../kernel/errors';
 import type { TableRef } from '../kernel/types';
 import { createUnderLock } from '../sink/offsets';
@@ -59,7 +59,7 @@ export class TopicLetterStore implements LetterStore {
 
   async list(db: Pool, filter: LetterFilter = {}): Promise<StoredLetter[]> {
     const marked = await this.marked(db);
-    const all = await readTopic(this.opts.kafka, this.opts.topic, { groupId: `${this.opts.groupId}.deadletters.${process.pid}.${Date.now()}` });
+    const all = await readTopic(this.opts.kafka, this.opts.topic, { groupId: throwawayGroupId(this.opts.groupId, 'deadletters') });
     const since = filter.since !== undefined ? Date.parse(filter.since) : undefined;
     const out: StoredLetter[] = [];
     for (const m of all) {

@@ -5,6 +5,7 @@
  * per partition and reads until it has passed the highest. Positions below the partition's
  * log-start offset (removed by retention) or at/after its end are reported as gone, not waited for.
  */
+import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { FatalError } from '../kernel/errors';
 import type { Position, RawRecord } from '../kernel/types';
@@ -18,6 +19,16 @@ export interface ReadAtResult {
 }
 
 export const positionKey = (p: Position): string => `${p.topic}\u0000${p.partition}\u0000${p.offset}`;
+
+/**
+ * A throwaway consumer group's id: `<base>.<purpose>.<pid>.<random>`. The random part keeps two
+ * reads apart even when one process starts them in the same millisecond (two replays at once):
+ * sharing a group would split the partitions between them, and one would delete the group under
+ * the other.
+ */
+export function throwawayGroupId(base: string, purpose: string): string {
+  return `${base}.${purpose}.${process.pid}.${randomUUID()}`;
+}
 
 /** The wanted offsets per topic-partition, lowest and highest. Pure. */
 export function spans(wanted: readonly Position[]): Map<string, { topic: string; partition: number; from: bigint; to: bigint }> {

@@ -22,7 +22,7 @@ import { TopicLetterStore } from '../deadletter/topic-store';
 import { offsetsTable } from '../sink/offsets';
 import { REPLAYED_LETTERS_TABLE } from '../sink/sql/replayed-letters';
 import { createKafka } from '../kafka/client';
-import { readAt, positionKey } from '../kafka/read-at';
+import { readAt, positionKey, throwawayGroupId } from '../kafka/read-at';
 import { createPool, type Pool } from '../pg/pool';
 import { PgSink } from '../sink/pg-sink';
 import { createIntake } from './intake';
@@ -107,7 +107,7 @@ export async function replayLetters(cfg: PipelineConfig, opts: ReplayOptions): P
     await store.prepare(sink.pool!);
     const kafka = createKafka(cdc.kafka);
     const { found, gone } = await readAt(kafka, letters, {
-      groupId: `${cdc.groupId}.replay.${process.pid}.${Date.now()}`,
+      groupId: throwawayGroupId(cdc.groupId, 'replay'),
       ...(opts.readTimeoutMs !== undefined ? { timeoutMs: opts.readTimeoutMs } : {}),
     });
     // One record at a time into the buffers and out as its own batch: each letter is applied (and

@@ -1,4 +1,4 @@
-import { positionKey, spans } from '../../../src/kafka/read-at';
+import { positionKey, spans, throwawayGroupId } from '../../../src/kafka/read-at';
 
 describe('reading dead-lettered records back from Kafka', () => {
   it('reads each partition from its lowest wanted offset to its highest (offsets compared as numbers, not text)', () => {
@@ -19,5 +19,12 @@ describe('reading dead-lettered records back from Kafka', () => {
   it('a position key tells topics, partitions and offsets apart', () => {
     expect(positionKey({ topic: 'a.1', partition: 2, offset: '3' })).not.toBe(positionKey({ topic: 'a', partition: 12, offset: '3' }));
     expect(positionKey({ topic: 'a', partition: 1, offset: '23' })).not.toBe(positionKey({ topic: 'a', partition: 12, offset: '3' }));
+  });
+
+  it('names each throwaway group apart, even two made by one process in the same millisecond', () => {
+    const a = throwawayGroupId('nilus-orders', 'replay');
+    const b = throwawayGroupId('nilus-orders', 'replay');
+    expect(a).not.toBe(b);
+    expect(a.startsWith(`nilus-orders.replay.${process.pid}.`)).toBe(true);
   });
 });
