@@ -171,7 +171,7 @@ export async function loadCopyText(client: PoolClient, load: CopyTextLoad, schem
   const { info, batch } = await schema.ensure(client, shape);
   if (batch !== shape) throw new Error(`${tableName(load.target)}: variant columns need each row's values; such a run takes the row path`);
   if (load.strategy !== 'merge') return { rows: await copyIntoTarget(client, load, first, rest) };
-  if (await mergesAsCopy(client, load, extras, seen)) {
+  if (await mergesAsCopy(client, load, info, extras)) {
     return { rows: await copyPages(client, copyFromStdinSql(load.target, load.columns.map((c) => c.name)), first, rest), mergedAsCopy: true };
   }
   return { rows: await mergeViaStaging(client, load, info, extras, first, rest, seen) };
@@ -188,12 +188,15 @@ export interface Loaded {
 /**
  * Whether a merge can COPY its rows straight into the target: the target is empty (checked again
  * under a lock that keeps other writers out until the run commits), the key is the source's own
- * primary key (no two rows conflict), and the upsert would write nothing but the row (no
- * soft-delete mark to clear, no seen keys to record). Every row is then an insert, which is what
- * COPY does, at a fraction of PostgreSQL's cost per row (docs/benchmark.md, Batch).
+ * primary key (no two rows conflict), and what the upsert writes besides the row is NULL, which
+ * COPY leaves there too (delete_mode soft: the mark cleared, in a column without a default).
+ * Every row is then an insert, which is what COPY does, at a fraction of PostgreSQL's cost per row
+ * (docs/benchmark.md, Batch). Nothing is left to mark as deleted afterwards: every row of the
+ * target is one the run read (PgApplier.copyAll skips the sweep).
  */
-async function mergesAsCopy(client: PoolClient, load: CopyTextLoad, extras: MergeExtras, seen: SeenKeys | undefined): Promise<boolean> {
-  if (!load.keysUnique || seen !== undefined || upsertOwn(extras).length > 0) return false;
+async function mergesAsCopy(client: PoolClient, load: CopyTextLoad, info: TargetInfo, extras: MergeExtras): Promise<boolean> {
+  if (!load.keysUnique) return false;
+  if (!upsertOwn(extras).every((c) => c.value === 'null' && info.byName.get(c.column)?.hasDefault === false)) return false;
   const empty = async (): Promise<boolean> => (await client.query<{ empty: boolean }>(tableEmptySql(load.target))).rows[0]!.empty;
   if (!(await empty())) return false;
   // Other writers wait for the run's COMMIT from here; then look again (one may have come first).

@@ -209,14 +209,17 @@ export class PgApplier {
     const sweep = opts.markMissing && this.sink.deleteMode === 'soft' ? opts.markMissing : undefined;
     await this.inTransaction(async (client) => {
       const seen: SeenKeys | undefined = sweep ? { name: 'nilus_seen_keys', created: false } : undefined;
+      let copied = false;
       try {
         const loaded = await loadCopyText(client, load, this.schema, this.extras({}), seen);
         rows = loaded.rows;
         if (loaded.mergedAsCopy) this.log('merge into an empty target: rows copied straight in', { table: tableName(load.target), rows });
+        copied = loaded.mergedAsCopy === true;
       } catch (e) {
         throw this.changes.explain(e, load.target) ?? e;
       }
-      if (sweep && seen) await this.markMissing(client, sweep, seen);
+      // copied into an empty target: every row is one the run read, none to mark
+      if (sweep && seen && !copied) await this.markMissing(client, sweep, seen);
       if (opts.beforeCommit) await opts.beforeCommit(client, rows);
     });
     return rows;

@@ -23,11 +23,15 @@ function manifest(source: string, dest: string, extra: Record<string, unknown> =
   });
 }
 
+/** The log of the last run (info and above). */
+let lastLog = '';
+
 async function run(text: string): Promise<number> {
   const cfg = await buildConfig(parseManifest(text).manifest, undefined, process.env);
   const lines: string[] = [];
-  const code = await runPipeline(cfg, { log: createLogger({ level: 'warn', name: 'batch-soft', destination: { write: (l: string) => lines.push(l) } }) });
-  if (code !== 0) console.error(lines.join(''));
+  const code = await runPipeline(cfg, { log: createLogger({ level: 'info', name: 'batch-soft', destination: { write: (l: string) => lines.push(l) } }) });
+  lastLog = lines.join('');
+  if (code !== 0) console.error(lastLog);
   return code;
 }
 
@@ -55,13 +59,16 @@ describe('batch merge with delete_mode soft', () => {
     (await target.query<{ live: number; marked: number }>(`SELECT count(*) FILTER (WHERE _nilus_deleted_at IS NULL)::int AS live, count(*) FILTER (WHERE _nilus_deleted_at IS NOT NULL)::int AS marked FROM "${dst}".${table}`)).rows[0];
 
   it('a full run marks the rows gone from the source at the run start, clears a key that is back; verify is equal on the live rows', async () => {
-    const m = manifest(`${src}.items`, `${dst}.items`);
+    const m = manifest(`${src}.items`, `${dst}.items`, { log_level: 'info' });
     expect(await run(m)).toBe(0);
+    // into the empty target: one COPY, and nothing marked (every row is one the run read)
+    expect(lastLog).toContain('merge into an empty target: rows copied straight in');
     expect(await marks('items')).toEqual({ live: 1000, marked: 0 });
 
     await source.query(`DELETE FROM "${src}".items WHERE id % 10 = 3`);
     const before = (await target.query<{ t: Date }>('SELECT clock_timestamp() AS t')).rows[0]!.t;
     expect(await run(m)).toBe(0);
+    expect(lastLog).not.toContain('copied straight in');
     const after = (await target.query<{ t: Date }>('SELECT clock_timestamp() AS t')).rows[0]!.t;
     expect(await marks('items')).toEqual({ live: 900, marked: 100 });
     const r = (await target.query(`SELECT array_agg(id ORDER BY id) FILTER (WHERE _nilus_deleted_at IS NOT NULL) AS ids, count(DISTINCT _nilus_deleted_at)::int AS times, min(_nilus_deleted_at) AS at FROM "${dst}".items`)).rows[0];
