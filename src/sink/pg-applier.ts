@@ -242,8 +242,7 @@ export class PgApplier {
     return run ? { ...x, skipUnchanged: true, ...(run.seen ? { seen: run.seen } : {}) } : x;
   }
 
-  /** A batch; a target a DBA changed under it (a column or the table gone) explained (./target-changed.ts). */
-  /** `run`: the batch is part of a batch run (applyAll), not a CDC flush. */
+  /** A batch (`run`: of a batch run, not a CDC flush); a target a DBA changed under it explained (./target-changed.ts). */
   private async applyBatch(client: PoolClient, batch: TableBatch, stage: number, run?: BatchRun): Promise<TableCounts | undefined> {
     try {
       return await this.applyTo(client, batch, stage, run);
