@@ -3,7 +3,7 @@
 export const RUN_NAMES = [
   'merge', 'merge-threads', 'merge-soft', 'merge-filtered', 'merge-schemaless', 'merge-gzip', 'merge-wide', 'jdbc', 'pg-limit', 'append', 'latency', 'scale', 'consumer', 'decode',
   // Batch: a MySQL table into PostgreSQL (bench/runners/batch.ts); no Kafka.
-  'batch-copy-limit', 'batch-replace', 'batch-merge', 'batch-merge-existing', 'batch-verify',
+  'batch-copy-limit', 'batch-replace', 'batch-merge', 'batch-merge-existing', 'batch-merge-changed', 'batch-verify',
 ] as const;
 export type RunName = (typeof RUN_NAMES)[number];
 

@@ -189,6 +189,11 @@ export interface BatchDigest {
   textBytes: string;
 }
 
+/** Every row of `table` changed in one column (quantity + by), in MariaDB. */
+export async function shiftQuantity(table: string, by: number): Promise<void> {
+  await withMysql((c) => c.query(`UPDATE ${bt(table)} SET quantity = quantity + ${Math.trunc(by)}`));
+}
+
 export async function sourceDigest(table: string): Promise<BatchDigest> {
   return withMysql(async (c) => {
     const [[r]] = await c.query<any[]>(

@@ -142,6 +142,7 @@ async function main(): Promise<number> {
     'batch-replace': () => batchWorkerRun({ name: 'batch-replace', schema: schema('batch_replace'), source: batch!, ...tuning }),
     'batch-merge': () => batchWorkerRun({ name: 'batch-merge', schema: schema('batch_merge'), source: batch!, ...tuning }),
     'batch-merge-existing': () => batchWorkerRun({ name: 'batch-merge-existing', schema: schema('batch_merge_existing'), source: batch!, ...tuning }),
+    'batch-merge-changed': () => batchWorkerRun({ name: 'batch-merge-changed', schema: schema('batch_merge_changed'), source: batch!, ...tuning }),
     'batch-verify': async () => (await import('./runners/verify')).batchVerifyRun(schema('batch_verify'), batch!),
   };
   const runs: RunResult[] = [];

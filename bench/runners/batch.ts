@@ -10,7 +10,9 @@
  *  batch-merge           incremental_strategy merge into a fresh schema (every row an insert)
  *  batch-merge-existing  merge once more into the full target of batch-merge: every row an
  *                        upsert of an existing key (fills the target first, untimed, when
- *                        batch-merge did not run or failed)
+ *                        batch-merge did not run or failed); every row unchanged
+ *  batch-merge-changed   the same into the target batch-merge-existing left, after every source
+ *                        row changed in one column (UPDATE in MariaDB, untimed; undone after)
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +22,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import {
-  compareBatchDigest, createSourceTable, dropSourceTable, dumpCopyText, mysqlAddress, PG_COLUMNS, sourceDigest, targetDigest,
+  compareBatchDigest, createSourceTable, dropSourceTable, dumpCopyText, mysqlAddress, PG_COLUMNS, shiftQuantity, sourceDigest, targetDigest,
   type BatchDigest, type SourceFacts,
 } from '../batch';
 import { since, snapshot, statFields, CLOCK_TICKS } from '../machine-cpu';
@@ -29,7 +31,7 @@ import { quoteIdent, TARGET_URL, withPg } from '../stack';
 import { freePort, memorySampler, procStats, type MemorySample } from '../worker';
 import { freshSchema, memoryExtra } from './nilus';
 
-export type BatchRunName = 'batch-replace' | 'batch-merge' | 'batch-merge-existing';
+export type BatchRunName = 'batch-replace' | 'batch-merge' | 'batch-merge-existing' | 'batch-merge-changed';
 export const isBatchRun = (name: string): boolean => name.startsWith('batch-');
 
 const TABLE = 'orders';
@@ -39,7 +41,7 @@ export class BatchSource {
   private facts?: SourceFacts;
   private digest?: BatchDigest;
   private dir?: string;
-  /** Schema of batch-merge's target, kept for batch-merge-existing. */
+  /** Schema of a full merge target, kept for the next merge run (batch-merge-existing, batch-merge-changed). */
   mergedSchema?: string;
 
   constructor(
@@ -74,6 +76,12 @@ export class BatchSource {
     return join(this.dir, 'rows.copy');
   }
 
+  /** Every row changed in one column (quantity + by; -by undoes it), and the digest taken again. */
+  async shift(by: number): Promise<void> {
+    await shiftQuantity(this.table, by);
+    this.digest = await sourceDigest(this.table);
+  }
+
   get expected(): BatchDigest {
     if (!this.digest) throw new Error('batch source not prepared');
     return this.digest;
@@ -81,6 +89,10 @@ export class BatchSource {
 
   async cleanup(): Promise<void> {
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    // A full merge target no later run merged into.
+    const kept = this.mergedSchema;
+    this.mergedSchema = undefined;
+    if (kept) await withPg(TARGET_URL, (c) => c.query(`DROP SCHEMA IF EXISTS ${quoteIdent(kept)} CASCADE`));
     await dropSourceTable(this.table);
   }
 }
@@ -234,11 +246,12 @@ export async function batchWorkerRun(o: BatchRunOptions): Promise<RunResult> {
   return withPg(TARGET_URL, async (c) => {
     const notes: string[] = [];
     let schema = o.schema;
-    if (o.name === 'batch-merge-existing') {
+    const intoFull = o.name === 'batch-merge-existing' || o.name === 'batch-merge-changed';
+    if (intoFull) {
       if (src.mergedSchema) {
         schema = src.mergedSchema;
         src.mergedSchema = undefined;
-        notes.push(`into the target batch-merge left (${src.rows} rows): every row an upsert of an existing key`);
+        notes.push(`into the target the previous merge run left (${src.rows} rows): every row an upsert of an existing key`);
       } else {
         await freshSchema(c, schema);
         const t = Date.now();
@@ -252,9 +265,22 @@ export async function batchWorkerRun(o: BatchRunOptions): Promise<RunResult> {
     } else {
       await freshSchema(c, schema);
     }
-    const r = await runBatchWorker(schema, sourceTable, `${schema}.${TABLE}`, strategy, o);
-    const v = await checkTarget(c, src, schema);
-    if (o.name === 'batch-merge' && v.ok) src.mergedSchema = schema; // batch-merge-existing merges into it
+    const changed = o.name === 'batch-merge-changed';
+    if (changed) {
+      const t = Date.now();
+      await src.shift(1);
+      notes.push(`every source row changed first (quantity + 1, UPDATE in MariaDB, ${((Date.now() - t) / 1000).toFixed(1)} s, not timed; undone after)`);
+    }
+    let r: Awaited<ReturnType<typeof runBatchWorker>>;
+    let v: { ok: boolean; detail: string };
+    try {
+      r = await runBatchWorker(schema, sourceTable, `${schema}.${TABLE}`, strategy, o);
+      v = await checkTarget(c, src, schema);
+    } finally {
+      if (changed) await src.shift(-1);
+    }
+    // The next merge run merges into this full target.
+    if ((o.name === 'batch-merge' || o.name === 'batch-merge-existing') && v.ok) src.mergedSchema = schema;
     else await c.query(`DROP SCHEMA ${quoteIdent(schema)} CASCADE`);
     return {
       name: o.name, ok: v.ok, check: v.detail, events: src.rows, seconds: r.seconds, eventsPerSec: rate(src.rows, r.seconds),
