@@ -121,8 +121,8 @@ export async function copyIntoTarget(client: PoolClient, load: CopyTextLoad, fir
  * merge: each page into the run's staging table (emptied between pages), then one upsert of it;
  * the next page is read from the source while PostgreSQL upserts. Returns the rows staged.
  * Staging per page measured cheaper for PostgreSQL than one staging table holding the whole run
- * (docs/benchmark.md, Batch): a page's staging stays in temp_buffers. With `seen` (delete_mode
- * soft over the whole table) each page's keys join the run's seen keys.
+ * (docs/benchmark.md, Batch): a page's staging stays in temp_buffers. With `extras.seen`
+ * (delete_mode soft over the whole table) each page's keys join the run's seen keys.
  */
 export async function mergeViaStaging(
   client: PoolClient,
@@ -131,7 +131,6 @@ export async function mergeViaStaging(
   extras: MergeExtras,
   first: CopyTextPage,
   rest: AsyncIterator<CopyTextPage>,
-  seen: SeenKeys | undefined,
 ): Promise<number> {
   const names = load.columns.map((c) => c.name);
   checkReserved(names, tableName(load.target), extras);
@@ -149,7 +148,7 @@ export async function mergeViaStaging(
     const next = rest.next();
     next.catch(() => undefined); // awaited below; a failed read must not count as unhandled meanwhile
     await client.query(upsert.text, upsert.values);
-    if (seen) await recordSeen(client, info, load.keys, RUN_STAGING, seen);
+    if (extras.seen) await recordSeen(client, info, load.keys, RUN_STAGING, extras.seen);
     const r = await next;
     page = r.done ? undefined : r.value;
   }
@@ -160,7 +159,7 @@ export async function mergeViaStaging(
  * The whole run inside the caller's transaction: the target made ready by the schema manager on
  * the first page, then the rows.
  */
-export async function loadCopyText(client: PoolClient, load: CopyTextLoad, schema: SchemaManager, extras: MergeExtras, seen?: SeenKeys): Promise<Loaded> {
+export async function loadCopyText(client: PoolClient, load: CopyTextLoad, schema: SchemaManager, extras: MergeExtras): Promise<Loaded> {
   const { first, rest } = await firstPage(load.pages);
   if (first === undefined) {
     // As the row path: an empty source leaves a missing target missing; replace empties an existing one.
@@ -174,7 +173,7 @@ export async function loadCopyText(client: PoolClient, load: CopyTextLoad, schem
   if (await mergesAsCopy(client, load, info, extras)) {
     return { rows: await copyPages(client, copyFromStdinSql(load.target, load.columns.map((c) => c.name)), first, rest), mergedAsCopy: true };
   }
-  return { rows: await mergeViaStaging(client, load, info, extras, first, rest, seen) };
+  return { rows: await mergeViaStaging(client, load, info, extras, first, rest) };
 }
 
 /** What loadCopyText did. */

@@ -22,7 +22,7 @@ import { inTransaction, withSavepoint } from '../pg/transaction';
 import { truncateTableSql } from './sql/truncate-table';
 import { TargetChanges } from './target-changed';
 import { markMissing, markTruncated, type MergeExtras, type SeenKeys } from './soft-delete';
-import { loadCopyText, type BatchRun, type BatchWriteOptions, type CopyTextLoad, type MarkMissing } from './batch-copy';
+import { loadCopyText, type BatchRun, type BatchWriteOptions, type CopyTextLoad, type Loaded, type MarkMissing } from './batch-copy';
 
 export type { TargetInfo, TargetColumn } from './catalog';
 export type { BatchWriteOptions, CopyTextLoad, MarkMissing } from './batch-copy';
@@ -209,17 +209,16 @@ export class PgApplier {
     const sweep = opts.markMissing && this.sink.deleteMode === 'soft' ? opts.markMissing : undefined;
     await this.inTransaction(async (client) => {
       const seen: SeenKeys | undefined = sweep ? { name: 'nilus_seen_keys', created: false } : undefined;
-      let copied = false;
+      let loaded: Loaded;
       try {
-        const loaded = await loadCopyText(client, load, this.schema, this.extras({}), seen);
-        rows = loaded.rows;
-        if (loaded.mergedAsCopy) this.log('merge into an empty target: rows copied straight in', { table: tableName(load.target), rows });
-        copied = loaded.mergedAsCopy === true;
+        loaded = await loadCopyText(client, load, this.schema, this.extras({ ...(seen ? { seen } : {}) }));
       } catch (e) {
         throw this.changes.explain(e, load.target) ?? e;
       }
+      rows = loaded.rows;
+      if (loaded.mergedAsCopy) this.log('merge into an empty target: rows copied straight in', { table: tableName(load.target), rows });
       // copied into an empty target: every row is one the run read, none to mark
-      if (sweep && seen && !copied) await this.markMissing(client, sweep, seen);
+      if (sweep && seen && !loaded.mergedAsCopy) await this.markMissing(client, sweep, seen);
       if (opts.beforeCommit) await opts.beforeCommit(client, rows);
     });
     return rows;
